@@ -1,0 +1,37 @@
+# The three corpora of "Compression Represents Intelligence Linearly" (Huang et al., 2024),
+# with the paper's window: 1900 tokens of context per window, a new window every 512 tokens.
+# Data: {cc,python,arxiv_math}.jsonl under data/llm-compression (relative paths are resolved
+# under $COMPASS_DATA_CACHE), e.g. from `huggingface-cli download hkust-nlp/llm-compression
+# --repo-type dataset --local-dir data/llm-compression`.
+from opencompass.openicl.icl_prompt_template import PromptTemplate
+from opencompass.openicl.icl_retriever import ZeroRetriever
+
+from opencompass_llmcompression import (CompressionCorpusDataset, CompressionEvaluator,
+                                        SlidingWindowInferencer)
+
+llm_compression_reader_cfg = dict(input_columns=['content'], output_column=None)
+
+llm_compression_infer_cfg = dict(
+    # OpenCompass's task requires a template; the inferencer reads `content` verbatim and
+    # never formats it, so text like "{idx}" inside a document is scored as written.
+    prompt_template=dict(type=PromptTemplate, template='{content}'),
+    retriever=dict(type=ZeroRetriever),
+    inferencer=dict(type=SlidingWindowInferencer, block_size=1900, stride=512,
+                    reference_compat=False),
+)
+
+llm_compression_eval_cfg = dict(evaluator=dict(type=CompressionEvaluator))
+
+llm_compression_datasets = [
+    dict(
+        abbr=f'llm_compression-{name}',
+        type=CompressionCorpusDataset,
+        path='data/llm-compression',
+        name=name,
+        samples=None,
+        reader_cfg=llm_compression_reader_cfg,
+        infer_cfg=llm_compression_infer_cfg,
+        eval_cfg=llm_compression_eval_cfg,
+    )
+    for name in ('cc', 'python', 'arxiv_math')
+]

@@ -1,0 +1,48 @@
+"""Sums the per-document predictions of all shards into bits per character and friends."""
+
+import math
+from typing import List, Optional
+
+from opencompass.openicl.icl_evaluator import BaseEvaluator
+from opencompass.registry import ICL_EVALUATORS
+
+FIELDS = ('nll', 'tokens', 'chars', 'bytes')
+
+
+def compression_metrics(nll: float, tokens: int, chars: int, num_bytes: int) -> dict:
+    """bpc, bpb (bits per UTF-8 byte) and token perplexity from the raw sums."""
+    return {
+        'bpc': nll / (chars * math.log(2)),
+        'bpb': nll / (num_bytes * math.log(2)),
+        'ppl': math.exp(nll / tokens) if tokens else float('nan'),
+        'nll': nll,
+        'tokens': tokens,
+        'chars': chars,
+        'bytes': num_bytes,
+    }
+
+
+@ICL_EVALUATORS.register_module()
+class CompressionEvaluator(BaseEvaluator):
+    """Adds up ``{nll, tokens, chars, bytes}`` over every document of every shard."""
+
+    def score(self, predictions: List[dict], test_set: Optional[list] = None) -> dict:
+        if not predictions:
+            return {'error': 'no predictions: the inference stage wrote nothing for this corpus.'}
+        malformed = [i for i, p in enumerate(predictions)
+                     if not isinstance(p, dict) or any(k not in p for k in FIELDS)]
+        if malformed:
+            return {'error': f'prediction {malformed[0]} is not a SlidingWindowInferencer '
+                             f'result ({{nll, tokens, chars, bytes}}); the inferencer of this '
+                             'dataset must be SlidingWindowInferencer.'}
+        expected = (list(range(len(predictions))) if test_set is None
+                    else list(test_set['document_index']))
+        if [p.get('document_index') for p in predictions] != expected:
+            return {'error': f'the predictions ({len(predictions)}) do not cover the '
+                             f'{len(expected)} documents of the corpus once each, in order: '
+                             'some shards are missing, repeated or come from another corpus. '
+                             'If the corpus changed, delete .cache/dataset_size.json and this '
+                             'model\'s predictions for the corpus, then run again.'}
+        sums = {k: sum(p[k] for p in predictions) for k in FIELDS}
+        return compression_metrics(float(sums['nll']), int(sums['tokens']),
+                                   int(sums['chars']), int(sums['bytes']))

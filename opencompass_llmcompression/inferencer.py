@@ -1,0 +1,171 @@
+"""The OpenCompass inferencer: one shard of documents -> the windows that score them -> sums.
+
+OpenCompass hands the inferencer a shard, a range (or any subset) of the corpus's rows. The
+whole corpus is one token stream (``stream.py``), so the inferencer runs exactly the windows
+(``windows.py``) that score a token of the shard's documents, attributes every scored token's
+loss to the document that owns it, and writes one prediction per row:
+``{nll, tokens, chars, bytes, document_index}``. Each token is owned by one document, so the
+shards' rows add up to the unsplit run's sums, however OpenCompass splits the corpus.
+"""
+
+import json
+import os
+from typing import List, Optional, Sequence
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from opencompass.openicl.icl_inferencer.icl_base_inferencer import BaseInferencer
+from opencompass.registry import ICL_INFERENCERS
+from opencompass.utils import get_logger
+
+from .scoring import WindowScorer
+from .stream import load_or_build_stream
+from .windows import END, SCORE_FROM, START, check_window_settings, sliding_windows, \
+    windows_touching
+
+DOC_INDEX_COLUMN = 'document_index'
+
+
+def model_context_length(model: torch.nn.Module) -> Optional[int]:
+    config = getattr(model, 'config', None)
+    for name in ('max_position_embeddings', 'n_positions', 'max_sequence_length', 'seq_length'):
+        value = getattr(config, name, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    return None
+
+
+def check_fits_model(model: torch.nn.Module, block_size: int, tokens: np.ndarray,
+                     max_seq_len: Optional[int] = None) -> None:
+    """Raise ValueError when the windows or the token ids do not fit the model."""
+    limits = [n for n in (model_context_length(model), max_seq_len) if n]
+    if limits and block_size > min(limits):
+        raise ValueError(f'block_size={block_size} is longer than the model\'s context of '
+                         f'{min(limits)} tokens. Set a smaller block_size in the inferencer '
+                         '(e.g. inferencer=dict(..., block_size=...)) or use a model with a '
+                         'longer context.')
+    vocab = model.get_input_embeddings().num_embeddings
+    if tokens.size and int(tokens.max()) >= vocab:
+        raise ValueError(f'the tokenizer produced token id {int(tokens.max())}, outside the '
+                         f'model\'s vocabulary of {vocab} embeddings: the tokenizer does not '
+                         'belong to this model. Pass the model\'s own tokenizer '
+                         '(tokenizer_path / --tokenizer-path).')
+
+
+def batches_of_windows(windows: np.ndarray, batch_size: int):
+    """Consecutive windows of equal length and equal scored count, ``batch_size`` at most."""
+    shape = np.stack([windows[:, END] - windows[:, START],
+                      windows[:, END] - windows[:, SCORE_FROM]], axis=1)
+    first = 0
+    for i in range(1, len(windows) + 1):
+        if (i == len(windows) or i - first == batch_size
+                or not np.array_equal(shape[i], shape[first])):
+            yield windows[first:i]
+            first = i
+
+
+def score_documents(model: torch.nn.Module, tokenizer, contents: Sequence[str],
+                    wanted: Sequence[int], block_size: int, stride: int,
+                    reference_compat: bool = False, batch_size: int = 1,
+                    cache_dir: Optional[str] = None, max_seq_len: Optional[int] = None,
+                    progress: bool = True):
+    """Summed NLL (nats, float64) and scored-token count of each wanted document.
+
+    ``contents`` is the whole corpus in order; ``wanted`` the indices of the documents to
+    report. Returns two arrays aligned with ``wanted``.
+    """
+    check_window_settings(block_size, stride)
+    stream = load_or_build_stream(contents, tokenizer, cache_dir)
+    check_fits_model(model, block_size, stream.tokens, max_seq_len)
+    all_windows = sliding_windows(stream.tokens.size, block_size, stride, reference_compat)
+    if reference_compat and len(all_windows) == 0:
+        raise ValueError(f'the corpus has {stream.tokens.size} tokens, fewer than one window of '
+                         f'block_size + 1 = {block_size + 1}: the paper\'s method scores nothing. '
+                         'Use reference_compat=False or a smaller block_size.')
+    wanted = np.asarray(wanted, dtype=np.int64)
+    wanted_mask = np.zeros(stream.num_docs, dtype=bool)
+    wanted_mask[wanted] = True
+    windows = all_windows[windows_touching(all_windows, stream.doc_offsets, wanted_mask)]
+
+    nll = np.zeros(stream.num_docs, dtype=np.float64)
+    tokens = np.zeros(stream.num_docs, dtype=np.int64)
+    scorer = WindowScorer(model)
+    total = int((windows[:, END] - windows[:, SCORE_FROM]).sum()) if len(windows) else 0
+    with tqdm(total=total, unit='tok', unit_scale=True, disable=not progress,
+              desc='scoring') as bar:
+        for batch in batches_of_windows(windows, batch_size):
+            ids = np.stack([stream.tokens[s:e] for s, e, _ in batch]).astype(np.int64)
+            num_scored = int(batch[0, END] - batch[0, SCORE_FROM])
+            losses = scorer(torch.from_numpy(ids).to(scorer.device), num_scored)
+            positions = (batch[:, SCORE_FROM, None] + np.arange(num_scored)).ravel()
+            docs = np.searchsorted(stream.doc_offsets, positions, side='right') - 1
+            np.add.at(nll, docs, losses.double().cpu().numpy().ravel())
+            np.add.at(tokens, docs, 1)
+            bar.update(positions.size)
+    return nll[wanted], tokens[wanted]
+
+
+@ICL_INFERENCERS.register_module()
+class SlidingWindowInferencer(BaseInferencer):
+    """Sliding-window compression inferencer: one ``{nll, tokens, chars, bytes}`` per document.
+
+    Args:
+        block_size: tokens a window predicts from (a window holds ``block_size + 1``).
+        stride: step between windows; later windows score only their last ``stride`` tokens.
+        reference_compat: score exactly what the paper's code scores (full windows only).
+        cache_dir: where token streams are cached (default ``$LLMCOMPRESSION_CACHE`` or
+            ``~/.cache/opencompass_llmcompression``); on a cluster, a folder all nodes share.
+    """
+
+    def __init__(self, model, block_size: int = 1900, stride: int = 512,
+                 reference_compat: bool = False, batch_size: Optional[int] = 1,
+                 cache_dir: Optional[str] = None, max_seq_len: Optional[int] = None,
+                 output_json_filepath: Optional[str] = './icl_inference_output',
+                 output_json_filename: Optional[str] = 'predictions', **kwargs) -> None:
+        super().__init__(model=model, max_seq_len=max_seq_len, batch_size=batch_size or 1,
+                         output_json_filepath=output_json_filepath,
+                         output_json_filename=output_json_filename)
+        check_window_settings(block_size, stride)
+        self.block_size, self.stride = block_size, stride
+        self.reference_compat = reference_compat
+        self.cache_dir = cache_dir
+
+    def inference(self, retriever, ice_template=None, prompt_template=None,
+                  output_json_filepath: Optional[str] = None,
+                  output_json_filename: Optional[str] = None) -> List[dict]:
+        # The text is read straight from the dataset: no prompt template ever touches it.
+        column = retriever.dataset_reader.input_columns[0]
+        corpus, shard = retriever.index_ds, retriever.test_ds  # train split: never sliced
+        if DOC_INDEX_COLUMN not in shard.column_names:
+            raise ValueError(f'SlidingWindowInferencer needs a dataset with a '
+                             f'`{DOC_INDEX_COLUMN}` column, such as CompressionCorpusDataset.')
+        wanted = shard[DOC_INDEX_COLUMN]
+        contents = shard[column]
+        get_logger().info(f'scoring {len(wanted)} of {len(corpus)} documents '
+                          f'(block_size={self.block_size}, stride={self.stride}, '
+                          f'reference_compat={self.reference_compat})')
+        nll, tokens = score_documents(
+            self.model.model, self.model.tokenizer, corpus[column], wanted,
+            self.block_size, self.stride, self.reference_compat, self.batch_size,
+            self.cache_dir, self.max_seq_len, progress=self.is_main_process)
+        predictions = [dict(nll=float(n), tokens=int(t), chars=len(text),
+                            bytes=len(text.encode('utf-8', errors='surrogatepass')),
+                            document_index=int(d))
+                       for n, t, text, d in zip(nll, tokens, contents, wanted)]
+        if self.is_main_process:
+            write_predictions(predictions, output_json_filepath or self.output_json_filepath,
+                              output_json_filename or self.output_json_filename)
+        return predictions
+
+
+def write_predictions(predictions: List[dict], folder: str, filename: str) -> None:
+    """OpenCompass's prediction file, written to a temporary name and renamed into place."""
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, filename)
+    records = {str(i): {'origin_prompt': f'document {p["document_index"]}', 'prediction': p}
+               for i, p in enumerate(predictions)}
+    with open(path + '.tmp', 'w', encoding='utf-8') as f:
+        json.dump(records, f, indent=1)
+    os.replace(path + '.tmp', path)

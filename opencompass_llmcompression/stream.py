@@ -1,0 +1,124 @@
+"""A corpus as one token stream, tokenized once per tokenizer and cached on disk.
+
+Every document is tokenized as ``tokenizer.encode(content)`` would (special tokens as the
+tokenizer adds them) and the results are concatenated in corpus order. The cache is a folder
+of plain ``.npy`` arrays (no pickle), named by a digest of the tokenizer and of the corpus
+text, so every shard of every run with the same tokenizer and corpus shares it. It is written
+under a file lock into a temporary folder and renamed into place, so shards that start
+together build it once and a killed run never leaves a half-written cache behind.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+from filelock import FileLock
+
+CACHE_ENV = 'LLMCOMPRESSION_CACHE'
+ENCODE_BATCH = 512  # documents handed to a fast tokenizer at once
+_PROBE = 'Hello, world! {idx}\n\tdef f(x): return x ** 2  # π ≈ 3.14 数学'
+
+
+@dataclass(frozen=True)
+class TokenStream:
+    tokens: np.ndarray       # (num_tokens,) int32, memory-mapped from the cache
+    doc_offsets: np.ndarray  # (num_docs + 1,) int64: document d owns tokens[off[d]:off[d+1]]
+
+    @property
+    def num_docs(self) -> int:
+        return len(self.doc_offsets) - 1
+
+
+def default_cache_dir() -> str:
+    return os.environ.get(CACHE_ENV) or os.path.join(
+        os.path.expanduser('~'), '.cache', 'opencompass_llmcompression')
+
+
+def tokenizer_fingerprint(tokenizer) -> str:
+    """A digest that changes whenever the tokenizer would encode differently."""
+    digest = hashlib.sha256(type(tokenizer).__name__.encode())
+    backend = getattr(tokenizer, 'backend_tokenizer', None)
+    if backend is not None:
+        digest.update(backend.to_str().encode())
+    else:
+        digest.update(json.dumps(sorted(tokenizer.get_vocab().items())).encode())
+    digest.update(json.dumps(tokenizer.encode(_PROBE)).encode())
+    digest.update(json.dumps(tokenizer.encode('')).encode())
+    return digest.hexdigest()
+
+
+def corpus_fingerprint(contents: Sequence[str]) -> str:
+    digest = hashlib.sha256()
+    for text in contents:
+        data = text.encode('utf-8', errors='surrogatepass')
+        digest.update(len(data).to_bytes(8, 'little'))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def encode_documents(contents: Sequence[str], tokenizer):
+    """Yield each document's token ids, exactly as ``tokenizer.encode(content)`` gives them."""
+    if not getattr(tokenizer, 'is_fast', False):
+        for text in contents:
+            yield tokenizer.encode(text)
+        return
+    for first in range(0, len(contents), ENCODE_BATCH):
+        batch = list(contents[first:first + ENCODE_BATCH])
+        yield from tokenizer(batch, add_special_tokens=True, verbose=False)['input_ids']
+
+
+def build_stream(contents: Sequence[str], tokenizer) -> TokenStream:
+    pieces, lengths = [], np.zeros(len(contents), dtype=np.int64)
+    for d, ids in enumerate(encode_documents(contents, tokenizer)):
+        ids = np.asarray(ids, dtype=np.int64)
+        if ids.size and (ids.min() < 0 or ids.max() >= 2**31):
+            raise ValueError(f'the tokenizer produced token ids outside [0, 2**31) '
+                             f'for document {d}')
+        pieces.append(ids.astype(np.int32))
+        lengths[d] = ids.size
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    tokens = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int32)
+    return TokenStream(tokens, offsets)
+
+
+def load_or_build_stream(contents: Sequence[str], tokenizer,
+                         cache_dir: Optional[str] = None) -> TokenStream:
+    """The corpus's token stream, from the on-disk cache when it is there."""
+    cache_dir = cache_dir or default_cache_dir()
+    key = hashlib.sha256((tokenizer_fingerprint(tokenizer) +
+                          corpus_fingerprint(contents)).encode()).hexdigest()[:32]
+    folder = os.path.join(cache_dir, 'streams', key)
+    if not os.path.isdir(folder):
+        os.makedirs(os.path.dirname(folder), exist_ok=True)
+        with FileLock(folder + '.lock'):
+            if not os.path.isdir(folder):  # another shard may have built it meanwhile
+                _write_stream(build_stream(contents, tokenizer), folder, len(contents))
+    return _read_stream(folder, len(contents))
+
+
+def _write_stream(stream: TokenStream, folder: str, num_docs: int) -> None:
+    tmp = tempfile.mkdtemp(prefix='.tmp-', dir=os.path.dirname(folder))
+    try:
+        np.save(os.path.join(tmp, 'tokens.npy'), stream.tokens)
+        np.save(os.path.join(tmp, 'doc_offsets.npy'), stream.doc_offsets)
+        with open(os.path.join(tmp, 'meta.json'), 'w') as f:
+            json.dump({'num_docs': num_docs, 'num_tokens': int(stream.tokens.size)}, f)
+        os.rename(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _read_stream(folder: str, num_docs: int) -> TokenStream:
+    tokens = np.load(os.path.join(folder, 'tokens.npy'), mmap_mode='r', allow_pickle=False)
+    offsets = np.load(os.path.join(folder, 'doc_offsets.npy'), allow_pickle=False)
+    if (tokens.dtype != np.int32 or offsets.shape != (num_docs + 1,)
+            or offsets[0] != 0 or offsets[-1] != tokens.size or np.any(np.diff(offsets) < 0)):
+        raise ValueError(f'the token cache {folder} is inconsistent with the corpus; '
+                         'delete that folder and run again to rebuild it.')
+    return TokenStream(tokens, offsets)
