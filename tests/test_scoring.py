@@ -1,0 +1,96 @@
+"""The fast path against the brute-force scorer, in both modes, any batch size, any split."""
+
+import numpy as np
+import pytest
+import torch
+
+from brute_force import brute_force_nll
+from conftest import real_documents
+from opencompass_llmcompression.inferencer import score_documents
+from opencompass_llmcompression.scoring import WindowScorer
+
+BLOCK, STRIDE = 96, 32
+
+
+@pytest.fixture(scope='module')
+def contents():
+    docs = real_documents('python', 6, max_chars=700) + real_documents('prose', 6, max_chars=500)
+    docs[2] = 'x = "{idx}"  # {content} stays as written\n' + docs[2]
+    return docs
+
+
+@pytest.fixture(scope='module')
+def expected(tiny_model, tokenizer, contents):
+    return {ref: brute_force_nll(tiny_model, tokenizer, contents, BLOCK, STRIDE, ref)
+            for ref in (False, True)}
+
+
+def run(model, tokenizer, contents, wanted=None, ref=False, batch_size=3, **kw):
+    wanted = range(len(contents)) if wanted is None else wanted
+    return score_documents(model, tokenizer, contents, list(wanted), BLOCK, STRIDE, ref,
+                           batch_size, progress=False, **kw)
+
+
+@pytest.mark.parametrize('ref', [False, True])
+def test_matches_brute_force_per_document(tiny_model, tokenizer, contents, expected, ref):
+    nll, tokens = run(tiny_model, tokenizer, contents, ref=ref)
+    want_nll, want_tokens = expected[ref]
+    assert tokens.tolist() == want_tokens.tolist()
+    np.testing.assert_allclose(nll, want_nll, rtol=1e-6)
+    np.testing.assert_allclose(nll.sum(), want_nll.sum(), rtol=1e-6)
+
+
+def test_default_scores_every_token_after_the_first(tokenizer, contents, expected):
+    n = sum(len(tokenizer.encode(t)) for t in contents)
+    assert expected[False][1].sum() == n - 1
+    dropped = (n - BLOCK - 1) % STRIDE
+    assert expected[True][1].sum() == n - 1 - dropped
+
+
+@pytest.mark.parametrize('batch_size', [1, 2, 7])
+def test_batch_size_does_not_change_the_sums(tiny_model, tokenizer, contents, expected,
+                                              batch_size):
+    nll, tokens = run(tiny_model, tokenizer, contents, batch_size=batch_size)
+    assert tokens.tolist() == expected[False][1].tolist()
+    np.testing.assert_allclose(nll.sum(), expected[False][0].sum(), rtol=1e-6)
+
+
+@pytest.mark.parametrize('splits', [[0, 5, 12], [0, 1, 2, 3, 12], [0, 7, 11, 12]])
+def test_any_split_adds_up_to_the_whole(tiny_model, tokenizer, contents, expected, splits):
+    nll = np.concatenate([run(tiny_model, tokenizer, contents, range(a, b))[0]
+                          for a, b in zip(splits, splits[1:])])
+    np.testing.assert_allclose(nll, expected[False][0], rtol=1e-6)
+
+
+def test_a_scattered_subset_is_scored_alone(tiny_model, tokenizer, contents, expected):
+    nll, tokens = run(tiny_model, tokenizer, contents, [9, 2, 4])
+    np.testing.assert_allclose(nll, expected[False][0][[9, 2, 4]], rtol=1e-6)
+
+
+class NoKeepArgument(torch.nn.Module):
+    """A causal LM whose forward has no logits_to_keep: the scorer must slice full logits."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner, self.config = inner, inner.config
+
+    def forward(self, input_ids, use_cache=False):
+        return self.inner(input_ids=input_ids, use_cache=use_cache)
+
+    def get_input_embeddings(self):
+        return self.inner.get_input_embeddings()
+
+
+def test_models_without_logits_to_keep(tiny_model, tokenizer, contents, expected):
+    wrapped = NoKeepArgument(tiny_model)
+    assert WindowScorer(wrapped).keep_argument == ''
+    assert WindowScorer(tiny_model).keep_argument == 'logits_to_keep'
+    nll, _ = run(wrapped, tokenizer, contents)
+    np.testing.assert_allclose(nll, expected[False][0], rtol=1e-6)
+
+
+def test_fp32_chunking_is_exact(tiny_model, tokenizer, contents, expected, monkeypatch):
+    import opencompass_llmcompression.scoring as scoring
+    monkeypatch.setattr(scoring, 'FP32_CHUNK_BYTES', 1)  # one position at a time
+    nll, _ = run(tiny_model, tokenizer, contents)
+    np.testing.assert_allclose(nll, expected[False][0], rtol=1e-6)
