@@ -96,11 +96,12 @@ def corpus_root(tmp_path_factory):
     """A data root with data/llm-compression/{cc,python,arxiv_math}.jsonl of real text."""
     root = tmp_path_factory.mktemp('data-root')
     folder = os.path.join(root, 'data', 'llm-compression')
-    prose = real_documents('prose', 60)
+    # 50 documents each: OpenCompass splits a corpus only in shards of at least 16 rows
+    prose = real_documents('prose', 100, max_chars=1000)
     prose[3] = 'A document that mentions {idx} and {content} literally. ' + prose[3]
-    write_jsonl(os.path.join(folder, 'cc.jsonl'), prose[:30])
-    write_jsonl(os.path.join(folder, 'python.jsonl'), real_documents('python', 30))
-    write_jsonl(os.path.join(folder, 'arxiv_math.jsonl'), prose[30:])
+    write_jsonl(os.path.join(folder, 'cc.jsonl'), prose[:50])
+    write_jsonl(os.path.join(folder, 'python.jsonl'), real_documents('python', 50, 1000))
+    write_jsonl(os.path.join(folder, 'arxiv_math.jsonl'), prose[50:])
     return str(root)
 
 

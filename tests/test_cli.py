@@ -1,0 +1,192 @@
+"""The OpenCompass command line, end to end, on a tiny model: unsplit, split, and in suites.
+
+Each run starts in a fresh working folder holding a link to this project's ``configs/``, which
+is what running from the project's root looks like to OpenCompass (it also keeps OpenCompass's
+``.cache/dataset_size.json`` out of the project).
+"""
+
+import glob
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+pytestmark = pytest.mark.cli
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CORPORA = ('cc', 'python', 'arxiv_math')
+OPENCOMPASS = os.path.join(os.path.dirname(sys.executable), 'opencompass')
+
+
+def run_opencompass(args, cwd, corpus_root, timeout=900):
+    os.makedirs(cwd, exist_ok=True)
+    if not os.path.exists(os.path.join(cwd, 'configs')):
+        os.symlink(os.path.join(ROOT, 'configs'), os.path.join(cwd, 'configs'))
+    env = dict(os.environ, COMPASS_DATA_CACHE=corpus_root, HF_HUB_OFFLINE='1',
+               TOKENIZERS_PARALLELISM='false')
+    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    (run_dir,) = glob.glob(os.path.join(cwd, 'work', '*', ''))
+    results = {}
+    for path in glob.glob(os.path.join(run_dir, 'results', '*', '*.json')):
+        with open(path) as f:
+            results[os.path.basename(path)[:-5]] = json.load(f)
+    for name, result in results.items():
+        assert 'error' not in result, (name, result, _logs(run_dir))
+    return results, run_dir, proc.stdout
+
+
+def _logs(run_dir):
+    return '\n'.join(open(p).read()[-2000:]
+                     for p in glob.glob(os.path.join(run_dir, 'logs', '*', '*', '*.out')))
+
+
+def predictions(run_dir, abbr):
+    """The per-document predictions of one corpus, shards concatenated in order."""
+    folder = glob.glob(os.path.join(run_dir, 'predictions', '*'))[0]
+    whole = os.path.join(folder, abbr + '.json')
+    files = [whole] if os.path.exists(whole) else sorted(
+        glob.glob(os.path.join(folder, abbr + '_*.json')),
+        key=lambda p: int(p.rsplit('_', 1)[1][:-5]))
+    rows = []
+    for path in files:
+        with open(path) as f:
+            shard = json.load(f)
+        rows += [shard[str(i)]['prediction'] for i in range(len(shard))]
+    return rows, len(files)
+
+
+def cli(model_dir, *extra):
+    return [OPENCOMPASS, '--datasets', 'llm_compression', '--hf-type', 'base',
+            '--hf-path', model_dir, '--hf-num-gpus', '0', '-w', 'work', *extra]
+
+
+@pytest.fixture(scope='module')
+def unsplit(tiny_model_dir, corpus_root, tmp_path_factory):
+    cwd = str(tmp_path_factory.mktemp('unsplit'))
+    return run_opencompass(cli(tiny_model_dir), cwd, corpus_root)
+
+
+def test_unsplit_run_prints_bpc_for_the_three_corpora(unsplit):
+    results, run_dir, stdout = unsplit
+    assert sorted(results) == sorted(f'llm_compression-{c}' for c in CORPORA)
+    for result in results.values():
+        assert 0 < result['bpc'] < 30 and result['chars'] > 0
+    assert 'llm_compression-python' in stdout and '| bpc |' in stdout
+
+
+@pytest.mark.parametrize('workers', [2, 3])
+def test_split_over_workers_gives_the_same_numbers(unsplit, tiny_model_dir, corpus_root,
+                                                   tmp_path_factory, workers):
+    whole, whole_dir, _ = unsplit
+    cwd = str(tmp_path_factory.mktemp(f'workers{workers}'))
+    split, split_dir, _ = run_opencompass(
+        cli(tiny_model_dir, '--max-num-workers', str(workers)), cwd, corpus_root)
+    for corpus in CORPORA:
+        abbr = f'llm_compression-{corpus}'
+        rows, shards = predictions(split_dir, abbr)
+        assert shards == workers
+        whole_rows, _ = predictions(whole_dir, abbr)
+        assert [r['tokens'] for r in rows] == [r['tokens'] for r in whole_rows]
+        assert [r['chars'] for r in rows] == [r['chars'] for r in whole_rows]
+        for a, b in zip(rows, whole_rows):
+            assert a['nll'] == pytest.approx(b['nll'], rel=1e-6)
+        for metric in ('bpc', 'bpb', 'ppl', 'nll'):
+            assert split[abbr][metric] == pytest.approx(whole[abbr][metric], rel=1e-6)
+        assert split[abbr]['chars'] == whole[abbr]['chars']
+
+
+SUITE = '''
+from mmengine.config import read_base
+from opencompass.models import HuggingFaceBaseModel
+from opencompass.partitioners import {partitioner}
+from opencompass.runners import LocalRunner
+from opencompass.tasks import OpenICLInferTask
+
+with read_base():
+    from opencompass_llmcompression.configs.datasets.llm_compression.llm_compression import \\
+        llm_compression_datasets
+
+{datasets}
+
+models = [dict(type=HuggingFaceBaseModel, abbr='tiny', path={model!r}, batch_size=4,
+               max_out_len=16, run_cfg=dict(num_gpus=0))]
+infer = dict(partitioner=dict(type={partitioner}, {partitioner_args}),
+             runner=dict(type=LocalRunner, max_num_workers=2,
+                         task=dict(type=OpenICLInferTask)))
+'''
+
+BUILTIN = '''
+from opencompass.datasets import LLMCompressionDataset
+from opencompass.openicl.icl_evaluator import BPCEvaluator
+from opencompass.openicl.icl_inferencer import SWCELossInferencer
+from opencompass.openicl.icl_prompt_template import PromptTemplate
+from opencompass.openicl.icl_retriever import ZeroRetriever
+
+builtin_datasets = [
+    dict(abbr='builtin-' + name, type=LLMCompressionDataset, path='data/llm-compression',
+         name=name, reader_cfg=dict(input_columns=['content'], output_column=None),
+         infer_cfg=dict(prompt_template=dict(type=PromptTemplate, template='{{content}}'),
+                        retriever=dict(type=ZeroRetriever),
+                        inferencer=dict(type=SWCELossInferencer, block_size=1900, stride=512)),
+         eval_cfg=dict(evaluator=dict(type=BPCEvaluator)))
+    for name in ('cc', 'python')]
+paper_datasets = [dict(d, abbr=d['abbr'] + '-paper',
+                       infer_cfg=dict(d['infer_cfg'],
+                                      inferencer=dict(d['infer_cfg']['inferencer'],
+                                                      reference_compat=True)))
+                  for d in llm_compression_datasets[:2]]
+datasets = llm_compression_datasets[:2] + paper_datasets + builtin_datasets
+'''
+
+
+def test_suite_mixing_ours_and_an_opencompass_dataset(unsplit, tiny_model_dir, corpus_root,
+                                                      tmp_path_factory):
+    """A user's suite with our corpora beside OpenCompass's own built-in compression dataset.
+
+    Unsplit and with several windows per batch, the built-in computes the paper's number, which
+    must equal ours in reference_compat mode: an independent check of that mode.
+    """
+    cwd = str(tmp_path_factory.mktemp('suite'))
+    suite = os.path.join(cwd, 'suite.py')
+    with open(suite, 'w') as f:
+        f.write(SUITE.format(partitioner='NaivePartitioner', partitioner_args='',
+                             datasets=BUILTIN, model=tiny_model_dir))
+    results, _, _ = run_opencompass([OPENCOMPASS, suite, '-w', 'work'], cwd, corpus_root)
+    whole = unsplit[0]
+    for corpus in ('cc', 'python'):
+        ours = results[f'llm_compression-{corpus}']
+        assert ours['bpc'] == pytest.approx(whole[f'llm_compression-{corpus}']['bpc'], rel=1e-6)
+        paper = results[f'llm_compression-{corpus}-paper']['bpc']
+        assert paper == pytest.approx(results[f'builtin-{corpus}']['bpc'], rel=1e-5)
+        assert paper != pytest.approx(ours['bpc'], rel=1e-9)  # the dropped tail is visible
+
+
+def test_size_partitioner_through_run_py(unsplit, tiny_model_dir, corpus_root,
+                                         tmp_path_factory):
+    """An OpenCompass checkout's `python run.py CONFIG`, splitting with SizePartitioner."""
+    cwd = str(tmp_path_factory.mktemp('runpy'))
+    suite = os.path.join(cwd, 'suite.py')
+    with open(suite, 'w') as f:
+        f.write(SUITE.format(partitioner='SizePartitioner',
+                             partitioner_args='max_task_size=7, gen_task_coef=1',
+                             datasets='datasets = llm_compression_datasets',
+                             model=tiny_model_dir))
+    with open(os.path.join(cwd, 'run.py'), 'w') as f:
+        f.write(textwrap.dedent('''
+            from opencompass.cli.main import main
+
+            if __name__ == '__main__':
+                main()
+        '''))
+    results, run_dir, _ = run_opencompass([sys.executable, 'run.py', suite, '-w', 'work'],
+                                          cwd, corpus_root)
+    whole = unsplit[0]
+    for corpus in CORPORA:
+        abbr = f'llm_compression-{corpus}'
+        assert predictions(run_dir, abbr)[1] > 2
+        assert results[abbr]['bpc'] == pytest.approx(whole[abbr]['bpc'], rel=1e-6)

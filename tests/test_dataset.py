@@ -1,0 +1,85 @@
+"""The corpus loader: formats, layout of the hub download, and clear errors."""
+
+import json
+import os
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import write_jsonl
+from opencompass_llmcompression import CompressionCorpusDataset, CorpusError, load_corpus
+
+
+def test_jsonl_drops_empty_documents_and_keeps_order(tmp_path):
+    write_jsonl(str(tmp_path / 'cc.jsonl'), ['first', '', 'third {idx}'])
+    docs = load_corpus(str(tmp_path), 'cc')
+    assert [d['content'] for d in docs] == ['first', 'third {idx}']
+    assert docs[0]['subset'] == 'test' and json.loads(docs[0]['meta']) == {'i': 0}
+
+
+def test_json_array_parquet_and_hub_layout(tmp_path):
+    (tmp_path / 'a.json').write_text(json.dumps([{'content': 'x'}, {'content': 'y'}]))
+    pq.write_table(pa.table({'content': ['p', 'q', ''], 'subset': ['s'] * 3,
+                             'meta': ['{}'] * 3}), str(tmp_path / 'b.parquet'))
+    write_jsonl(str(tmp_path / 'data' / 'python.jsonl'), ['def f(): pass'])  # hub download
+    assert [d['content'] for d in load_corpus(str(tmp_path), 'a')] == ['x', 'y']
+    assert [d['content'] for d in load_corpus(str(tmp_path), 'b')] == ['p', 'q']
+    assert load_corpus(str(tmp_path), 'python')[0]['content'] == 'def f(): pass'
+
+
+def test_samples_and_relative_paths_under_compass_data_cache(tmp_path, monkeypatch):
+    write_jsonl(str(tmp_path / 'data' / 'llm-compression' / 'cc.jsonl'), ['a', '', 'b', 'c'])
+    monkeypatch.setenv('COMPASS_DATA_CACHE', str(tmp_path))
+    assert [d['content'] for d in load_corpus('data/llm-compression', 'cc', samples=2)] == \
+        ['a', 'b']
+
+
+def test_dataset_rows_carry_their_document_index(tmp_path):
+    write_jsonl(str(tmp_path / 'cc.jsonl'), ['a', 'b', 'c', 'd'])
+    ds = CompressionCorpusDataset(path=str(tmp_path), name='cc', abbr='x',
+                                  reader_cfg=dict(input_columns=['content'], output_column=None,
+                                                  test_range='[1:3]'))
+    assert ds.test['document_index'] == [1, 2] and ds.test['content'] == ['b', 'c']
+    assert ds.train['document_index'] == [0, 1, 2, 3]
+
+
+def test_missing_folder_says_where_it_looked_and_how_to_get_data(tmp_path):
+    with pytest.raises(CorpusError) as e:
+        load_corpus(str(tmp_path / 'nowhere'), 'cc')
+    assert 'nowhere/cc.jsonl' in str(e.value) and 'huggingface-cli download' in str(e.value)
+
+
+def test_hub_id_offline_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(CorpusError, match='could not be loaded.*huggingface-cli download'):
+        load_corpus('someone/some-corpus', 'cc')
+
+
+def test_bad_lines_and_fields(tmp_path):
+    (tmp_path / 'cc.jsonl').write_text('{"content": "ok"}\nnot json\n')
+    with pytest.raises(CorpusError, match='line 2 of .*cc.jsonl is not JSON'):
+        load_corpus(str(tmp_path), 'cc')
+    (tmp_path / 'py.jsonl').write_text('{"text": "no content field"}\n')
+    with pytest.raises(CorpusError, match='record 1 .* no "content"'):
+        load_corpus(str(tmp_path), 'py')
+
+
+def test_empty_corpus(tmp_path):
+    write_jsonl(str(tmp_path / 'cc.jsonl'), ['', ''])
+    with pytest.raises(CorpusError, match='no non-empty document'):
+        load_corpus(str(tmp_path), 'cc')
+
+
+@pytest.mark.parametrize('name', ['../cc', 'a/b', '..', ''])
+def test_names_cannot_leave_the_data_folder(tmp_path, name):
+    with pytest.raises(CorpusError, match='plain file name'):
+        load_corpus(str(tmp_path), name)
+
+
+def test_nothing_is_written_into_the_data_folder(tmp_path):
+    write_jsonl(str(tmp_path / 'cc.jsonl'), ['a', 'b'])
+    before = sorted(os.listdir(tmp_path))
+    CompressionCorpusDataset(path=str(tmp_path), name='cc',
+                             reader_cfg=dict(input_columns=['content'], output_column=None))
+    assert sorted(os.listdir(tmp_path)) == before
