@@ -78,7 +78,8 @@ def real_documents(kind: str, count: int, max_chars: int = 1500) -> list:
         texts = [open(os.path.join(root, n), encoding='utf-8').read() for n in names[:count]]
     else:
         from pydoc_data.topics import topics
-        texts = [topics[k] for k in sorted(topics)][:count]
+        paragraphs = [p for k in sorted(topics) for p in topics[k].split('\n\n')]
+        texts = [p for p in paragraphs if len(p) > 300][:count]
     # uneven lengths, so documents are shorter and longer than a window and its stride
     return [t[:max_chars // (1 + i % 4)] for i, t in enumerate(texts)]
 
