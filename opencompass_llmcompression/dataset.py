@@ -36,6 +36,11 @@ def resolve_folder(path: str) -> str:
     return os.path.join(os.environ.get('COMPASS_DATA_CACHE', ''), path)
 
 
+def is_hub_id(path: str) -> bool:
+    """``owner/name`` names a hub dataset; ``data/...`` is always a local folder."""
+    return bool(HUB_ID.match(path)) and path.split('/')[0] not in ('data', '.', '..')
+
+
 def find_corpus_file(folder: str, name: str) -> Optional[str]:
     for sub in ('', 'data'):
         for ext in EXTENSIONS:
@@ -98,7 +103,7 @@ def load_corpus(path: str, name: str, samples: Optional[int] = None) -> List[dic
     if filename is not None:
         check_manifest(filename, name)
         records, source = read_records(filename), filename
-    elif not os.path.isdir(folder) and HUB_ID.match(path):
+    elif not os.path.isdir(folder) and is_hub_id(path):
         try:
             records, source = read_hub(path, name), f'{path} (hub, config {name})'
         except Exception as e:

@@ -196,3 +196,22 @@ def test_size_partitioner_through_run_py(unsplit, tiny_model_dir, corpus_root,
         abbr = f'llm_compression-{corpus}'
         assert predictions(run_dir, abbr)[1] > 2
         assert results[abbr]['bpc'] == pytest.approx(whole[abbr]['bpc'], rel=1e-6)
+
+
+def test_paper_command_line_gives_the_opencompass_number(unsplit, tiny_model_dir, corpus_root,
+                                                        tmp_path, capsys):
+    """The paper's `main.py` flags, on the same windows, scorer and cache: the same BPC."""
+    from opencompass_llmcompression.paper_cli import main
+    data = os.path.join(corpus_root, 'data', 'llm-compression')
+    out = str(tmp_path / 'r.json')
+    assert main(['--model_name', tiny_model_dir, '--task_name', 'arxiv-math', '--data_dir', data,
+                 '--batch_size', '3', '--flash', '--gpu', '0', '--output', out]) == 0
+    printed = capsys.readouterr()
+    lines = printed.out.strip().splitlines()
+    assert [line.split(':')[0] for line in lines] == ['Total loss', 'Character num', 'BPC']
+    expected = unsplit[0]['llm_compression-arxiv_math']
+    assert float(lines[2].split(': ')[1]) == pytest.approx(expected['bpc'], rel=1e-6)
+    assert int(lines[1].split(': ')[1]) == expected['chars']
+    assert 'flash-attention 2 needs the flash-attn package' in printed.err
+    with open(out) as f:
+        assert json.load(f)['bpc'] == pytest.approx(expected['bpc'], rel=1e-6)

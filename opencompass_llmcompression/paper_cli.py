@@ -1,0 +1,114 @@
+"""The paper's evaluation command line, on this project's windows, scorer and token cache.
+
+    python -m opencompass_llmcompression --model_name MODEL --task_name cc \\
+        --block_size 1900 --stride 512 --batch_size 8 --file_num 1000 --flash --gpu 0
+
+takes the flags of the ``main.py`` of "Compression Represents Intelligence Linearly" and prints
+its three lines (``Total loss:``, ``Character num:``, ``BPC:``), then writes the full result as
+JSON. The numbers come from ``score_documents``, the same code the OpenCompass inferencer runs.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+from .dataset import CorpusError, load_corpus, read_records
+
+TASK_ALIASES = {'arxiv-math': 'arxiv_math'}
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        prog='python -m opencompass_llmcompression', description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--model_name', required=True,
+                        help='Hugging Face model id or local folder')
+    parser.add_argument('--task_name', required=True,
+                        help='cc, python, arxiv_math (or arxiv-math), or a path to a JSONL file '
+                             'with a "content" field')
+    parser.add_argument('--block_size', type=int, default=1900,
+                        help='tokens a window predicts from (default 1900)')
+    parser.add_argument('--stride', type=int, default=512,
+                        help='step between windows (default 512)')
+    parser.add_argument('--batch_size', type=int, default=8, help='windows per forward pass')
+    parser.add_argument('--file_num', type=int, default=None,
+                        help='number of documents to use, from the start (default: all)')
+    parser.add_argument('--flash', action='store_true',
+                        help='use flash-attention 2 (needs the flash-attn package and a GPU)')
+    parser.add_argument('--gpu', type=int, default=0,
+                        help='CUDA device index; the CPU is used when there is no GPU')
+    parser.add_argument('--cache_dir', default=None, help='Hugging Face cache folder')
+    parser.add_argument('--data_dir', default='data/llm-compression',
+                        help='folder of {cc,python,arxiv_math}.jsonl, or a hub dataset id')
+    parser.add_argument('--reference_compat', action='store_true',
+                        help='score exactly what the paper\'s code scores (drops the tail)')
+    parser.add_argument('--dtype', default=None,
+                        help='model dtype (default bfloat16 on GPU, float32 on CPU)')
+    parser.add_argument('--output', default=None,
+                        help='JSON result file (default results/MODEL_TASK.json)')
+    return parser.parse_args(argv)
+
+
+def load_documents(args):
+    task = TASK_ALIASES.get(args.task_name, args.task_name)
+    if task.endswith(('.jsonl', '.json', '.parquet')) or os.sep in task:
+        if not os.path.isfile(task):
+            raise CorpusError(f'{task} does not exist; --task_name takes cc, python, arxiv_math '
+                              'or a path to a JSONL file.')
+        records = [r for r in read_records(task)
+                   if isinstance(r, dict) and isinstance(r.get('content'), str) and r['content']]
+        if not records:
+            raise CorpusError(f'{task} has no record with a non-empty "content" field.')
+        return records[:args.file_num] if args.file_num else records
+    return load_corpus(args.data_dir, task, args.file_num)
+
+
+def load_model(args):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    device = f'cuda:{args.gpu}' if torch.cuda.is_available() else 'cpu'
+    dtype = getattr(torch, args.dtype or ('bfloat16' if device != 'cpu' else 'float32'))
+    kwargs = dict(dtype=dtype, cache_dir=args.cache_dir)
+    if args.flash:
+        import importlib.util
+        if importlib.util.find_spec('flash_attn') is None or device == 'cpu':
+            print('--flash: flash-attention 2 needs the flash-attn package and a GPU '
+                  '(pip install "opencompass-llmcompression[flash]"); using PyTorch SDPA.',
+                  file=sys.stderr)
+        else:
+            kwargs['attn_implementation'] = 'flash_attention_2'
+    model = AutoModelForCausalLM.from_pretrained(args.model_name, **kwargs).to(device).eval()
+    tokenizer = AutoTokenizer.from_pretrained(args.model_name, cache_dir=args.cache_dir)
+    return model, tokenizer
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from . import compression_metrics, score_documents
+    try:
+        documents = load_documents(args)
+        model, tokenizer = load_model(args)
+        contents = [d['content'] for d in documents]
+        nll, tokens = score_documents(model, tokenizer, contents, range(len(contents)),
+                                      args.block_size, args.stride, args.reference_compat,
+                                      args.batch_size)
+    except (CorpusError, ValueError, OSError) as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 2
+    result = compression_metrics(float(nll.sum()), int(tokens.sum()),
+                                 sum(len(c) for c in contents),
+                                 sum(len(c.encode('utf-8', 'surrogatepass')) for c in contents))
+    print(f'Total loss: {result["nll"]}')
+    print(f'Character num: {result["chars"]}')
+    print(f'BPC: {result["bpc"]}')
+    task = os.path.splitext(os.path.basename(args.task_name))[0]
+    output = args.output or os.path.join(
+        'results', f'{os.path.basename(args.model_name.rstrip("/"))}_{task}.json')
+    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+    with open(output, 'w') as f:
+        json.dump(dict(result, documents=len(contents), model=args.model_name,
+                       task=args.task_name, block_size=args.block_size, stride=args.stride,
+                       reference_compat=args.reference_compat), f, indent=1)
+    print(f'Result written to {output}', file=sys.stderr)
+    return 0
