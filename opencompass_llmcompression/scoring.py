@@ -48,7 +48,7 @@ class WindowScorer:
         nll = torch.empty(batch, positions, dtype=torch.float32, device=logits.device)
         for first in range(0, positions, chunk):
             part = logits[:, first:first + chunk].float()
-            target = targets[:, first:first + chunk].unsqueeze(-1)
-            nll[:, first:first + chunk] = (torch.logsumexp(part, dim=-1)
-                                           - part.gather(-1, target).squeeze(-1))
+            nll[:, first:first + chunk] = torch.nn.functional.cross_entropy(
+                part.flatten(0, 1), targets[:, first:first + chunk].flatten(),
+                reduction='none').view(batch, -1)
         return nll
