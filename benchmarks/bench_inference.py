@@ -67,7 +67,10 @@ def corpus(chars: int):
     import glob
     import sysconfig
     docs, total = [], 0
-    for path in sorted(glob.glob(os.path.join(sysconfig.get_paths()['stdlib'], '*.py'))):
+    root = sysconfig.get_paths()['stdlib']
+    for path in sorted(glob.glob(os.path.join(root, '**', '*.py'), recursive=True)):
+        if 'site-packages' in path:
+            continue
         if total >= chars:
             break
         with open(path, encoding='utf-8') as f:
