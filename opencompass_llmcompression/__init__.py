@@ -11,8 +11,10 @@ import os
 from .dataset import CompressionCorpusDataset, CorpusError, load_corpus
 from .evaluator import CompressionEvaluator, compression_metrics
 from .inferencer import SlidingWindowInferencer, score_documents
+from .summarizer import CompressionSummarizer
 
 CONFIG_DIR = os.path.join(os.path.dirname(__file__), 'configs')
 
 __all__ = ['CompressionCorpusDataset', 'CompressionEvaluator', 'SlidingWindowInferencer',
+           'CompressionSummarizer',
            'CorpusError', 'compression_metrics', 'load_corpus', 'score_documents', 'CONFIG_DIR']

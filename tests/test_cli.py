@@ -68,7 +68,8 @@ def cli(model_dir, *extra):
 @pytest.fixture(scope='module')
 def unsplit(tiny_model_dir, corpus_root, tmp_path_factory):
     cwd = str(tmp_path_factory.mktemp('unsplit'))
-    return run_opencompass(cli(tiny_model_dir), cwd, corpus_root)
+    return run_opencompass(cli(tiny_model_dir, '--summarizer', 'llm_compression'), cwd,
+                           corpus_root)
 
 
 def test_unsplit_run_prints_bpc_for_the_three_corpora(unsplit):
@@ -77,6 +78,48 @@ def test_unsplit_run_prints_bpc_for_the_three_corpora(unsplit):
     for result in results.values():
         assert 0 < result['bpc'] < 30 and result['chars'] > 0
     assert 'llm_compression-python' in stdout and '| bpc |' in stdout
+
+
+def test_summarizer_reports_the_run(unsplit, corpus_root, tmp_path, monkeypatch, capsys):
+    """The compression report of a real run, checked against the predictions and the stdlib,
+    then rebuilt by the summary command with a second model's results and a scores CSV."""
+    import gzip
+    import math
+    from opencompass_llmcompression import summary_cli
+    results, run_dir, stdout = unsplit
+    assert '## BPC' in stdout and '(gzip -9)' in stdout
+    python = results['llm_compression-python']
+    with open(os.path.join(corpus_root, 'data', 'llm-compression', 'python.jsonl')) as f:
+        text = ''.join(json.loads(line)['content'] for line in f)
+    gzip_bpc = 8 * len(gzip.compress(text.encode(), 9)) / python['chars']
+    (model,) = os.listdir(os.path.join(run_dir, 'results'))
+    board = next(line for line in stdout.splitlines() if line.startswith(f'| {model} |'))
+    assert board.split(' | ')[2] == f'{python["bpc"]:.4f}'
+    assert next(line for line in stdout.splitlines() if line.startswith('| (gzip -9) |')
+                ).split(' | ')[2] == f'{gzip_bpc:.4f}'
+    (documents,) = glob.glob(os.path.join(run_dir, 'summary', 'compression_documents_*.csv'))
+    with open(documents) as f:
+        lowest = next(line.split(',') for line in f
+                      if ',llm_compression-python,lowest,' in line)
+    rows, _ = predictions(run_dir, 'llm_compression-python')
+    bpcs = [r['nll'] / (r['chars'] * math.log(2)) for r in rows if r['tokens']]
+    assert lowest[3] == str(bpcs.index(min(bpcs))) and lowest[4] == f'{min(bpcs):.4f}'
+
+    other = tmp_path / 'other' / '20260101_000000'
+    os.makedirs(other / 'results' / 'other')
+    for abbr, result in results.items():
+        with open(other / 'results' / 'other' / f'{abbr}.json', 'w') as f:
+            json.dump(dict(result, bpc=result['bpc'] + 1), f)
+    scores = tmp_path / 'scores.csv'
+    scores.write_text(f'model,humaneval\n{model},12\nother,3\n')
+    monkeypatch.setenv('COMPASS_DATA_CACHE', corpus_root)
+    out = tmp_path / 'report'
+    assert summary_cli.main([run_dir, str(other), '--scores', str(scores),
+                             '--out', str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert printed.index(f'| {model} |') < printed.index('| other |') < printed.index('(gzip')
+    assert 'no fit: 2 model(s)' in printed
+    assert any(name.endswith('.png') for name in os.listdir(out))
 
 
 @pytest.mark.parametrize('workers', [2, 3])

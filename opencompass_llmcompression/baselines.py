@@ -1,0 +1,68 @@
+"""Classic compressors on the same corpora, in bits per character, as reference rows.
+
+Each corpus is compressed as one stream (its documents concatenated in order, as the model
+reads them) at the compressor's strongest setting, container headers included, so the
+figures are what ``gzip -9``, ``bzip2 -9``, ``xz -9e`` and ``zstd --ultra -22`` would write.
+Results are cached by the text's checksum: a corpus is compressed once.
+"""
+
+import bz2
+import gzip
+import hashlib
+import json
+import lzma
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Dict, Optional, Sequence
+
+import zstandard
+
+from .stream import default_cache_dir
+
+
+def _zstd(data: bytes) -> bytes:
+    return zstandard.ZstdCompressor(level=22).compress(data)
+
+
+COMPRESSORS = {
+    'gzip -9': lambda data: gzip.compress(data, compresslevel=9, mtime=0),
+    'bzip2 -9': lambda data: bz2.compress(data, compresslevel=9),
+    'xz -9e': lambda data: lzma.compress(data, preset=9 | lzma.PRESET_EXTREME),
+    'zstd -22': _zstd,
+}
+CACHE_VERSION = f'1-zstd{zstandard.__version__}'
+
+
+def compressed_sizes(data: bytes) -> Dict[str, int]:
+    """Bytes each compressor writes for ``data`` (they release the GIL: run side by side)."""
+    with ThreadPoolExecutor(len(COMPRESSORS)) as pool:
+        sizes = pool.map(lambda compress: len(compress(data)), COMPRESSORS.values())
+        return dict(zip(COMPRESSORS, sizes))
+
+
+def baseline_rates(contents: Sequence[str],
+                   cache_dir: Optional[str] = None) -> Dict[str, Dict[str, float]]:
+    """``{compressor: {'bpc': ..., 'bpb': ...}}`` on the documents ``contents``, cached."""
+    text = ''.join(contents)
+    if not text:
+        raise ValueError('no text to compress: the corpus is empty')
+    data = text.encode('utf-8', errors='surrogatepass')
+    key = hashlib.sha256(data).hexdigest()[:32]
+    path = os.path.join(cache_dir or default_cache_dir(), 'baselines', f'{key}.json')
+    sizes = None
+    if os.path.isfile(path):
+        try:
+            with open(path, encoding='utf-8') as f:
+                cached = json.load(f)
+            if cached.get('version') == CACHE_VERSION and cached.get('bytes') == len(data):
+                sizes = cached['sizes']
+        except (OSError, ValueError, KeyError):
+            sizes = None  # unreadable cache: compress again
+    if sizes is None or set(sizes) != set(COMPRESSORS):
+        sizes = compressed_sizes(data)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path + f'.{os.getpid()}.tmp', 'w', encoding='utf-8') as f:
+            json.dump(dict(version=CACHE_VERSION, bytes=len(data), sizes=sizes), f)
+        os.replace(path + f'.{os.getpid()}.tmp', path)
+    return {name: dict(bpc=8 * size / len(text), bpb=8 * size / len(data))
+            for name, size in sizes.items()}

@@ -1,0 +1,16 @@
+# The compression report after OpenCompass's own summary: a leaderboard (one row per model,
+# a column per corpus and the average, best first), gzip/bzip2/xz/zstd reference rows, the
+# lowest- and highest-BPC documents, and, where benchmark scores are present, the fit of score
+# against BPC per area. Use with `--summarizer llm_compression`, or in a suite:
+#     with read_base():
+#         from opencompass_llmcompression.configs.summarizers.llm_compression import summarizer
+from opencompass_llmcompression import CompressionSummarizer
+
+summarizer = dict(
+    type=CompressionSummarizer,
+    metrics=('bpc',),  # ('bpc', 'bpb') for a bits-per-byte leaderboard too
+    baselines=True,
+    documents=10,
+    scores=None,  # a CSV of benchmark scores: model,<benchmark or area>,...
+    extra_results=[],  # other run folders whose results join the table and the fit
+)

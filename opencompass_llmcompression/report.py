@@ -1,0 +1,109 @@
+"""The compression report of one or more runs: leaderboard, compressor baselines, documents, fit.
+
+Shared by ``CompressionSummarizer`` (at the end of an OpenCompass run) and the
+``llmcompression-summary`` command (from existing output folders).
+"""
+
+import os
+from typing import Callable, Dict, List, Optional, Sequence
+
+from .baselines import baseline_rates
+from .dataset import load_corpus
+from .documents import document_table
+from .leaderboard import compression_corpora, leaderboard, to_csv, to_markdown
+from .linear_fit import (DEFAULT_AREAS, area_points, check_areas, fit_areas, fit_table,
+                         plot_fits)
+from .results import ResultsError, read_document_rows
+
+
+def corpus_texts(settings: Dict[str, dict], corpora: Sequence[str],
+                 warn: Callable[[str], None]) -> Dict[str, List[str]]:
+    """The documents of each corpus that can still be loaded (for baselines and snippets)."""
+    texts = {}
+    for abbr in corpora:
+        if abbr not in settings:
+            continue
+        try:
+            texts[abbr] = [r['content'] for r in load_corpus(**settings[abbr])]
+        except Exception as err:  # the data may have moved since the run: report without it
+            warn(f'{abbr}: corpus not loadable now, so no compressor baselines or snippets '
+                 f'for it ({err})')
+    return texts
+
+
+def write_report(results: Dict[str, Dict[str, dict]], out_dir: str, stamp: str,
+                 run_dirs: Sequence[str] = (), models: Sequence[str] = (),
+                 corpus_order: Sequence[str] = (), settings: Optional[Dict[str, dict]] = None,
+                 metrics: Sequence[str] = ('bpc',), baselines: bool = True,
+                 documents: int = 10, scores: Optional[Dict[str, Dict[str, float]]] = None,
+                 areas: Optional[Dict[str, dict]] = None,
+                 warn: Callable[[str], None] = print) -> str:
+    """Writes the report's files into ``out_dir`` and returns the text to print."""
+    corpora = compression_corpora(results, corpus_order)
+    if not corpora:
+        raise ResultsError('no compression results (no result with `bpc`) in the given runs: '
+                           'did the evaluation stage of an llm_compression dataset finish?')
+    os.makedirs(out_dir, exist_ok=True)
+    models = list(models) or sorted(results)
+    texts = corpus_texts(settings or {}, corpora, warn)
+    rates = {abbr: baseline_rates(docs) for abbr, docs in texts.items()
+             if baselines and any(docs)}
+    path = lambda name: os.path.join(out_dir, name.format(stamp=stamp))  # noqa: E731
+    printed, markdown, written = [], [], []
+    for metric in metrics:
+        header, rows = leaderboard(results, corpora, metric, models, rates)
+        table = to_markdown(header, rows)
+        title = f'## {metric.upper()} (lower is better; compressors in parentheses)'
+        printed += [title, '', table]
+        markdown += [title, '', table]
+        with open(path(f'compression_{metric}_{{stamp}}.csv'), 'w', encoding='utf-8') as f:
+            f.write(to_csv(header, rows))
+        written.append(path(f'compression_{metric}_{{stamp}}.csv'))
+
+    if documents > 0:
+        per_model = {}
+        for model in models:
+            for abbr in corpora:
+                rows = _document_rows(run_dirs, model, abbr)
+                if rows:
+                    per_model.setdefault(model, {})[abbr] = rows
+        if per_model:
+            header, rows = document_table(per_model, documents, texts)
+            with open(path('compression_documents_{stamp}.md'), 'w', encoding='utf-8') as f:
+                f.write(f'# Documents with the lowest and highest BPC ({documents} each)\n\n'
+                        'A very low BPC hints that the model saw the document in training.\n\n'
+                        + to_markdown(header, rows))
+            with open(path('compression_documents_{stamp}.csv'), 'w', encoding='utf-8') as f:
+                f.write(to_csv(header, rows))
+            written += [path('compression_documents_{stamp}.md'),
+                        path('compression_documents_{stamp}.csv')]
+
+    areas = check_areas(areas) if areas is not None else DEFAULT_AREAS
+    points = area_points(results, areas, scores, metrics[0])
+    if any(points.values()):
+        fits = fit_areas(points)
+        header, rows = fit_table(fits, areas)
+        title = f'## Benchmark score against {metrics[0].upper()}, fitted per area'
+        printed += [title, '', to_markdown(header, rows)]
+        markdown += [title, '', to_markdown(header, rows)]
+        plot_fits(points, fits, path('compression_fit_{stamp}.png'), metrics[0])
+        written.append(path('compression_fit_{stamp}.png'))
+    else:
+        note = ('No benchmark scores next to the BPC results, so no fit: run benchmarks '
+                '(e.g. mmlu, humaneval, gsm8k) in the same suite, or pass a scores CSV.')
+        printed.append(note)
+        markdown.append(note + '\n')
+
+    with open(path('compression_{stamp}.md'), 'w', encoding='utf-8') as f:
+        f.write('# Compression\n\n' + '\n'.join(markdown))
+    written.insert(0, path('compression_{stamp}.md'))
+    printed += ['', 'Written: ' + ', '.join(os.path.abspath(p) for p in written)]
+    return '\n'.join(printed)
+
+
+def _document_rows(run_dirs: Sequence[str], model: str, abbr: str) -> List[dict]:
+    for run_dir in reversed(run_dirs):  # the newest run that has them
+        rows = read_document_rows(run_dir, model, abbr)
+        if rows:
+            return rows
+    return []

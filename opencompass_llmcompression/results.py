@@ -1,0 +1,122 @@
+"""Reading what OpenCompass wrote: results, per-document predictions, the run's config.
+
+A run folder is what ``opencompass -w WORK_DIR`` makes under ``WORK_DIR/<time stamp>/``:
+``results/<model>/<dataset>.json``, ``predictions/<model>/<dataset>[_<shard>].json`` and
+``configs/<time stamp>_<pid>.py``. Nothing here re-runs anything.
+"""
+
+import glob
+import json
+import os
+import re
+from typing import Dict, Iterable, List, Optional
+
+from opencompass.summarizers.default import METRIC_BLACKLIST, METRIC_WHITELIST
+
+
+class ResultsError(ValueError):
+    """A results folder that cannot be read, with what to do about it."""
+
+
+def find_run_dirs(paths: Iterable[str]) -> List[str]:
+    """Run folders under ``paths``: each path is a run folder, or a work dir holding them."""
+    found = []
+    for path in paths:
+        if not os.path.isdir(path):
+            raise ResultsError(f'{path!r} is not a folder: give an OpenCompass run folder '
+                               f'(holding results/) or the work dir that holds run folders')
+        if os.path.isdir(os.path.join(path, 'results')):
+            found.append(path)
+            continue
+        runs = sorted(os.path.dirname(p.rstrip(os.sep))
+                      for p in glob.glob(os.path.join(path, '*', 'results', '')))
+        if not runs:
+            raise ResultsError(f'no results/ folder in {path!r} or its sub-folders: has the '
+                               f'evaluation stage run? (opencompass -m eval -r TIME_STAMP)')
+        found += runs
+    return found
+
+
+def read_results(run_dirs: Iterable[str], warn=print) -> Dict[str, Dict[str, dict]]:
+    """``{model: {dataset: result}}``; later run folders override earlier ones.
+
+    A result file that is not valid JSON is skipped with a warning naming it; a result
+    holding an ``error`` is kept, so that tables can show it as missing.
+    """
+    results: Dict[str, Dict[str, dict]] = {}
+    for run_dir in run_dirs:
+        for path in sorted(glob.glob(os.path.join(run_dir, 'results', '*', '*.json'))):
+            model = os.path.basename(os.path.dirname(path))
+            try:
+                with open(path, encoding='utf-8') as f:
+                    result = json.load(f)
+                if not isinstance(result, dict):
+                    raise ValueError('not a JSON object')
+            except (OSError, ValueError) as err:
+                warn(f'skipping unreadable result {path}: {err}')
+                continue
+            result.pop('details', None)
+            results.setdefault(model, {})[os.path.basename(path)[:-5]] = result
+    return results
+
+
+def is_compression_result(result: Optional[dict]) -> bool:
+    return bool(result) and 'error' not in result and 'bpc' in result and 'chars' in result
+
+
+def main_score(result: Optional[dict]) -> Optional[float]:
+    """A benchmark result's headline number, chosen the way OpenCompass's summary chooses it."""
+    if not result or 'error' in result:
+        return None
+    metrics = [m for m, v in result.items() if m not in METRIC_BLACKLIST
+               and isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if not metrics:
+        return None
+    rank = {m: i for i, m in enumerate(METRIC_WHITELIST)}
+    return float(result[min(metrics, key=lambda m: rank.get(m, len(rank)))])
+
+
+def read_document_rows(run_dir: str, model: str, dataset: str) -> List[dict]:
+    """The per-document rows a SlidingWindowInferencer wrote, over all shard files."""
+    folder = os.path.join(run_dir, 'predictions', model)
+    whole = os.path.join(folder, f'{dataset}.json')
+    shard = re.compile(re.escape(dataset) + r'_(\d+)\.json$')
+    paths = [whole] if os.path.isfile(whole) else [
+        p for p in glob.glob(os.path.join(folder, f'{glob.escape(dataset)}_*.json'))
+        if shard.search(os.path.basename(p))]
+    rows = []
+    for path in paths:
+        try:
+            with open(path, encoding='utf-8') as f:
+                records = json.load(f)
+            rows += [r['prediction'] for r in records.values()]
+        except (OSError, ValueError, KeyError, AttributeError, TypeError) as err:
+            raise ResultsError(f'cannot read predictions {path}: {err}; re-run the inference '
+                               f'stage for this model and dataset') from err
+    return sorted((r for r in rows if isinstance(r, dict) and 'document_index' in r),
+                  key=lambda r: r['document_index'])
+
+
+def corpus_settings(dataset_cfgs: Iterable[dict]) -> Dict[str, dict]:
+    """``{abbr: {path, name, samples}}`` for the datasets that are compression corpora."""
+    settings = {}
+    for cfg in dataset_cfgs:
+        kind = cfg.get('type')
+        kind = kind if isinstance(kind, str) else getattr(kind, '__name__', '')
+        if kind.endswith('CompressionCorpusDataset'):
+            abbr = cfg.get('abbr') or f'llm_compression-{cfg.get("name", "cc")}'
+            settings[abbr] = dict(path=cfg.get('path', 'data/llm-compression'),
+                                  name=cfg.get('name', 'cc'), samples=cfg.get('samples'))
+    return settings
+
+
+def run_config_datasets(run_dir: str) -> List[dict]:
+    """The dataset configs OpenCompass saved with the run (empty if it saved none)."""
+    from mmengine.config import Config
+    configs = sorted(glob.glob(os.path.join(run_dir, 'configs', '*.py')))
+    if not configs:
+        return []
+    try:
+        return list(Config.fromfile(configs[-1]).get('datasets', []))
+    except Exception:  # a config that no longer imports: tables still work without it
+        return []

@@ -1,0 +1,60 @@
+"""``summarizer = dict(type=CompressionSummarizer)``: OpenCompass's summary, then the report."""
+
+from datetime import datetime
+import os
+from typing import Dict, List, Optional, Sequence
+
+from opencompass.summarizers import DefaultSummarizer
+from opencompass.summarizers.default import model_abbr_from_cfg_used_in_summarizer
+from opencompass.utils import dataset_abbr_from_cfg, get_logger
+
+from .linear_fit import read_scores_csv
+from .report import write_report
+from .results import ResultsError, corpus_settings, find_run_dirs, read_results
+
+
+class CompressionSummarizer(DefaultSummarizer):
+    """OpenCompass's usual summary of every dataset, followed by the compression report.
+
+    The report (see ``report.write_report``) goes into the run's ``summary/`` folder next to
+    OpenCompass's own files and is printed. Args, besides DefaultSummarizer's:
+        metrics: leaderboards to write, ``('bpc',)`` or ``('bpc', 'bpb')``.
+        baselines: add gzip/bzip2/xz/zstd rows (computed once per corpus, cached).
+        documents: how many lowest- and highest-BPC documents to list per model and corpus.
+        scores: a CSV of benchmark scores (``model,<benchmark or area>,...``) for the fit.
+        extra_results: more OpenCompass run folders whose results join the table and the fit
+            (e.g. benchmark runs made earlier, or other models).
+        areas: ``{area: {corpus: ..., benchmarks: [patterns]}}``, see ``linear_fit``.
+    """
+
+    def __init__(self, config, dataset_abbrs: Optional[List[str]] = None,
+                 summary_groups: Optional[List] = None, prompt_db=None,
+                 metrics: Sequence[str] = ('bpc',), baselines: bool = True,
+                 documents: int = 10, scores: Optional[str] = None,
+                 extra_results: Sequence[str] = (), areas: Optional[Dict[str, dict]] = None):
+        super().__init__(config, dataset_abbrs, summary_groups or [], prompt_db)
+        self.metrics, self.baselines, self.documents = tuple(metrics), baselines, documents
+        self.scores, self.extra_results, self.areas = scores, list(extra_results), areas
+
+    def summarize(self, output_path: Optional[str] = None,
+                  time_str: str = datetime.now().strftime('%Y%m%d_%H%M%S'), **kwargs):
+        super().summarize(output_path=output_path, time_str=time_str, **kwargs)
+        logger = get_logger()
+        try:
+            run_dirs = find_run_dirs(self.extra_results) + [self.work_dir]
+            results = read_results(run_dirs, warn=logger.warning)
+            models = [model_abbr_from_cfg_used_in_summarizer(m) for m in self.model_cfgs]
+            models += sorted(set(results) - set(models))
+            out_dir = (os.path.dirname(output_path) if output_path
+                       else os.path.join(self.work_dir, 'summary'))
+            text = write_report(
+                results, out_dir, time_str, run_dirs=run_dirs, models=models,
+                corpus_order=[dataset_abbr_from_cfg(d) for d in self.dataset_cfgs],
+                settings=corpus_settings(self.dataset_cfgs), metrics=self.metrics,
+                baselines=self.baselines, documents=self.documents,
+                scores=read_scores_csv(self.scores) if self.scores else None,
+                areas=self.areas, warn=logger.warning)
+        except (ResultsError, ValueError) as err:
+            logger.error(f'compression report not written: {err}')
+            return
+        print('\n' + text)

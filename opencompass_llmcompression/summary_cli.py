@@ -1,0 +1,62 @@
+"""Build the compression report from OpenCompass output folders, without re-running anything.
+
+    llmcompression-summary outputs/default                       # every run under a work dir
+    llmcompression-summary RUN_A RUN_B --scores scores.csv --bpb  # runs merged, with a fit
+
+A folder is a run folder (holding results/) or a work dir holding run folders; later folders
+override earlier ones for the same model and dataset. Files go to --out (default: the last
+run folder's summary/).
+"""
+
+import argparse
+import json
+import sys
+from datetime import datetime
+
+from .linear_fit import read_scores_csv
+from .report import write_report
+from .results import (ResultsError, corpus_settings, find_run_dirs, read_results,
+                      run_config_datasets)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog='llmcompression-summary', description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('folders', nargs='+', help='OpenCompass run folders or work dirs')
+    parser.add_argument('--scores', help='CSV of benchmark scores: model,<benchmark or area>,...')
+    parser.add_argument('--bpb', action='store_true', help='also a bits-per-byte leaderboard')
+    parser.add_argument('--no-baselines', action='store_true',
+                        help='leave out the gzip/bzip2/xz/zstd rows')
+    parser.add_argument('--documents', type=int, default=10,
+                        help='lowest and highest BPC documents listed per model and corpus '
+                             '(0: none)')
+    parser.add_argument('--areas', help='JSON {area: {"corpus": ..., "benchmarks": [...]}} '
+                                        'mapping benchmark datasets to corpora for the fit')
+    parser.add_argument('--out', help='output folder (default: <last run>/summary)')
+    args = parser.parse_args(argv)
+    try:
+        run_dirs = find_run_dirs(args.folders)
+        settings = {}
+        for run_dir in run_dirs:
+            settings.update(corpus_settings(run_config_datasets(run_dir)))
+        text = write_report(
+            read_results(run_dirs, warn=_warn), args.out or f'{run_dirs[-1]}/summary',
+            datetime.now().strftime('%Y%m%d_%H%M%S'), run_dirs=run_dirs,
+            corpus_order=list(settings), settings=settings,
+            metrics=('bpc', 'bpb') if args.bpb else ('bpc',),
+            baselines=not args.no_baselines, documents=args.documents,
+            scores=read_scores_csv(args.scores) if args.scores else None,
+            areas=json.loads(args.areas) if args.areas else None, warn=_warn)
+    except (ResultsError, ValueError) as err:
+        print(f'llmcompression-summary: {err}', file=sys.stderr)
+        return 2
+    print(text)
+    return 0
+
+
+def _warn(message: str) -> None:
+    print(f'warning: {message}', file=sys.stderr)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

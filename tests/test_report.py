@@ -1,0 +1,173 @@
+"""The leaderboard, the document view, the fit and the summary command on results whose
+answers are known by hand."""
+
+import json
+import math
+import os
+
+import pytest
+
+from opencompass_llmcompression import summary_cli
+from opencompass_llmcompression.documents import extremes
+from opencompass_llmcompression.leaderboard import leaderboard
+from opencompass_llmcompression.linear_fit import (DEFAULT_AREAS, area_points, fit_areas,
+                                                   fit_line, read_scores_csv)
+
+LN2 = math.log(2)
+
+
+def compression(bpc, chars=1000):
+    """A result as CompressionEvaluator writes it, for a given BPC."""
+    return dict(bpc=bpc, bpb=bpc * 0.9, nll=bpc * chars * LN2, chars=chars, tokens=300,
+                bytes=1100, ppl=3.0)
+
+
+def write_run(run_dir, results, predictions=None):
+    for model, per_dataset in results.items():
+        os.makedirs(os.path.join(run_dir, 'results', model), exist_ok=True)
+        for dataset, result in per_dataset.items():
+            with open(os.path.join(run_dir, 'results', model, f'{dataset}.json'), 'w') as f:
+                json.dump(result, f)
+    for (model, filename), rows in (predictions or {}).items():
+        os.makedirs(os.path.join(run_dir, 'predictions', model), exist_ok=True)
+        with open(os.path.join(run_dir, 'predictions', model, filename), 'w') as f:
+            json.dump({str(i): {'origin_prompt': '', 'prediction': r}
+                       for i, r in enumerate(rows)}, f)
+    return str(run_dir)
+
+
+def test_leaderboard_sorts_by_average_and_shows_gaps():
+    results = {'a': {'x-cc': compression(1.0), 'x-py': compression(0.5)},
+               'b': {'x-cc': compression(0.8), 'x-py': compression(0.4)},
+               'c': {'x-cc': compression(0.1)},  # missing a corpus: no average, last
+               'd': {'x-cc': {'error': 'boom'}, 'x-py': compression(0.2)}}
+    header, rows = leaderboard(results, ['x-cc', 'x-py'])
+    assert header == ['model', 'cc', 'py', 'average']
+    assert rows == [['b', '0.8000', '0.4000', '0.6000'],
+                    ['a', '1.0000', '0.5000', '0.7500'],
+                    ['c', '0.1000', '-', '-'],
+                    ['d', '-', '0.2000', '-']]
+    _, bpb = leaderboard(results, ['x-cc', 'x-py'], metric='bpb', models=['a'])
+    assert bpb == [['a', '0.9000', '0.4500', '0.6750']]
+
+
+def test_leaderboard_adds_a_row_per_compressor():
+    baselines = {'cc': {'gzip -9': dict(bpc=3.0)}, 'py': {'gzip -9': dict(bpc=2.0)}}
+    _, rows = leaderboard({'m': {'cc': compression(1.0)}}, ['cc', 'py'], baselines=baselines)
+    assert rows[-1] == ['(gzip -9)', '3.0000', '2.0000', '2.5000']
+
+
+def test_documents_lowest_and_highest_each_once():
+    rows = [dict(document_index=i, nll=nll * LN2, chars=10, tokens=3, bytes=10)
+            for i, nll in enumerate([50, 10, 30, 20, 40])]
+    rows.append(dict(document_index=5, nll=0.0, chars=10, tokens=0, bytes=10))  # unscored
+    picked = extremes(rows, 2)
+    assert [(r['rank'], r['document_index']) for r in picked] == [
+        ('lowest', 1), ('lowest', 3), ('highest', 0), ('highest', 4)]
+    assert picked[0]['bpc'] == pytest.approx(1.0)
+    assert [r['document_index'] for r in extremes(rows[:3], 5)] == [1, 2, 0]  # no repeats
+
+
+def test_a_perfect_line_has_r_minus_one():
+    fit = fit_line([0.5, 0.7, 0.9, 1.1], [60.0, 50.0, 40.0, 30.0])
+    assert fit['pearson'] == pytest.approx(-1.0)
+    assert fit['slope'] == pytest.approx(-50.0)
+    assert fit['intercept'] == pytest.approx(85.0)
+    assert fit['rmse'] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_fit_by_hand():
+    # x = 1, 2, 3; y = 1, 2, 2: Sxy = 1, Sxx = 2, Syy = 2/3, so slope 1/2, intercept 2/3,
+    # r = 1 / sqrt(4/3), residuals -1/6, 1/3, -1/6: RMSE sqrt(1/18).
+    fit = fit_line([1, 2, 3], [1, 2, 2])
+    assert fit['slope'] == pytest.approx(0.5)
+    assert fit['intercept'] == pytest.approx(2 / 3)
+    assert fit['pearson'] == pytest.approx(math.sqrt(3) / 2)
+    assert fit['rmse'] == pytest.approx(math.sqrt(1 / 18))
+
+
+def test_area_scores_weigh_each_benchmark_once_and_need_three_models():
+    results = {}
+    for i, model in enumerate(['m1', 'm2', 'm3']):
+        results[model] = {'llm_compression-python': compression(1.0 - 0.1 * i),
+                          'openai_humaneval': {'humaneval_pass@1': 10.0 * (i + 1)},
+                          'mbpp': {'score': 20.0, 'pass': 3}}
+        for subject in range(5):  # five MMLU subsets count as one benchmark
+            results[model][f'lukaemon_mmlu_s{subject}'] = {'accuracy': 40.0 + i}
+        results[model]['llm_compression-cc'] = compression(2.0 - 0.1 * i)
+    results['m1']['triviaqa'] = {'score': 60.0}
+    points = area_points(results, DEFAULT_AREAS)
+    assert points['coding'] == {'m1': (1.0, 15.0), 'm2': (0.9, 20.0), 'm3': (0.8, 25.0)}
+    assert points['knowledge']['m1'] == (2.0, 50.0)  # mean of mmlu (40) and triviaqa (60)
+    assert points['knowledge']['m2'] == (1.9, 41.0)
+    assert points['mathematics'] == {}
+    fits = fit_areas(points)
+    assert fits['coding']['slope'] == pytest.approx(-50.0)
+    two = fit_areas({'coding': dict(list(points['coding'].items())[:2])})
+    assert 'at least 3' in two['coding']['reason']
+
+
+def test_scores_csv(tmp_path):
+    path = tmp_path / 'scores.csv'
+    path.write_text('model,mmlu,coding\nm1,45.5,\nm2,50,12\n')
+    assert read_scores_csv(str(path)) == {'m1': {'mmlu': 45.5}, 'm2': {'mmlu': 50.0,
+                                                                        'coding': 12.0}}
+    path.write_text('name,mmlu\nm1,3\n')
+    with pytest.raises(ValueError, match='first column is `model`'):
+        read_scores_csv(str(path))
+    path.write_text('model,mmlu\nm1,high\n')
+    with pytest.raises(ValueError, match='line 2: mmlu=.high. is not a number'):
+        read_scores_csv(str(path))
+
+
+def test_summary_command_writes_table_documents_and_plot(tmp_path, capsys):
+    rows = [dict(document_index=i, nll=(i + 1) * 100.0, chars=100, tokens=30, bytes=100)
+            for i in range(4)]
+    results = {f'model{i}': {'llm_compression-cc': compression(1.0 + i / 10),
+                             'llm_compression-python': compression(0.5 + i / 10)}
+               for i in range(3)}
+    predictions = {('model0', 'llm_compression-cc_0.json'): rows[:2],
+                   ('model0', 'llm_compression-cc_1.json'): rows[2:]}
+    run = write_run(tmp_path / 'work' / '20260101_000000', results, predictions)
+    scores = tmp_path / 'scores.csv'
+    scores.write_text('model,openai_humaneval,mmlu\nmodel0,30,60\nmodel1,20,55\nmodel2,10,51\n')
+    out = tmp_path / 'report'
+    code = summary_cli.main([str(tmp_path / 'work'), '--scores', str(scores), '--bpb',
+                             '--documents', '1', '--out', str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert '| model0 | 1.0000 | 0.5000 | 0.7500 |' in printed
+    assert printed.index('| model0 |') < printed.index('| model1 |') < printed.index('| model2')
+    assert '## BPB' in printed
+    files = sorted(os.listdir(out))
+    png = [f for f in files if f.endswith('.png')]
+    assert len(png) == 1 and os.path.getsize(out / png[0]) > 1000
+    (documents,) = [f for f in files if f.startswith('compression_documents') and
+                    f.endswith('.csv')]
+    lines = (out / documents).read_text().splitlines()[1:]
+    # document 0 has nll 100 over 100 chars: 1/ln 2 bits per char; document 3: 4/ln 2
+    assert lines[0].split(',')[2:5] == ['lowest', '0', f'{1 / LN2:.4f}']
+    assert lines[1].split(',')[2:5] == ['highest', '3', f'{4 / LN2:.4f}']
+    # coding: BPC 0.5, 0.6, 0.7 against 30, 20, 10: a perfect line, slope -100
+    assert '| coding | python | 3 | -100.000 | 80.000 | -1.0000 | 0.000 |' in printed
+
+
+def test_summary_command_on_broken_folders(tmp_path, capsys):
+    assert summary_cli.main([str(tmp_path / 'nowhere')]) == 2
+    assert 'is not a folder' in capsys.readouterr().err
+    (tmp_path / 'empty').mkdir()
+    assert summary_cli.main([str(tmp_path / 'empty')]) == 2
+    assert 'no results/ folder' in capsys.readouterr().err
+    run = write_run(tmp_path / 'run', {'m': {'mmlu': {'accuracy': 50.0}}})
+    assert summary_cli.main([run]) == 2
+    assert 'no compression results' in capsys.readouterr().err
+    write_run(run, {'m': {'llm_compression-cc': compression(1.0)}})
+    with open(os.path.join(run, 'results', 'm', 'llm_compression-python.json'), 'w') as f:
+        f.write('{"bpc": 1.')  # truncated
+    assert summary_cli.main([run, '--out', str(tmp_path / 'out')]) == 0
+    captured = capsys.readouterr()
+    assert 'skipping unreadable result' in captured.err and 'llm_compression-python' in \
+        captured.err
+    assert '| m | 1.0000 |' in captured.out and 'no fit' in captured.out.lower()
+    assert summary_cli.main([run, '--areas', '{"coding": {"corpus": "python"}}']) == 2
+    assert 'needs a "corpus" name and a "benchmarks" list' in capsys.readouterr().err
