@@ -1,16 +1,20 @@
 """Negative log-likelihood of the scored positions of a batch of equal-length windows.
 
 Only the last ``num_scored`` targets of each window are scored, so only their logits are
-computed: transformers' ``logits_to_keep`` runs the LM head on those positions alone (a model
-without it gets full logits, sliced). Log-softmax runs in fp32 over a bounded chunk of
-positions at a time, so a ``(batch, positions, vocab)`` fp32 tensor never exists whole.
+computed, and never all at once: the LM head runs on a bounded number of positions at a time,
+each chunk upcast to fp32 for the log-softmax, so no ``(batch, positions, vocab)`` tensor ever
+exists whole. That path calls the model's decoder and its output embedding separately; it is
+taken only after the first batch has shown that the model's own logits are exactly that
+(models that scale or cap their logits after the head fail the check and keep the model's
+own forward, with transformers' ``logits_to_keep`` where the model has it).
 """
 
 import inspect
+from typing import Optional
 
 import torch
 
-FP32_CHUNK_BYTES = 256 * 2**20  # at most this much fp32 logits upcast at once
+FP32_CHUNK_BYTES = 128 * 2**20  # at most this much fp32 logits at once
 
 
 def _keep_argument(model) -> str:
@@ -21,12 +25,31 @@ def _keep_argument(model) -> str:
     return ''
 
 
+def _module(model, getter: str) -> Optional[torch.nn.Module]:
+    try:
+        module = getattr(model, getter)()
+    except (AttributeError, NotImplementedError, TypeError):
+        return None
+    return module if isinstance(module, torch.nn.Module) and module is not model else None
+
+
+def _last_hidden_state(output) -> torch.Tensor:
+    hidden = getattr(output, 'last_hidden_state', None)
+    return hidden if hidden is not None else output[0]
+
+
 class WindowScorer:
     """Scores windows with a Hugging Face causal LM (any ``AutoModelForCausalLM``)."""
 
     def __init__(self, model: torch.nn.Module):
         self.model = model
         self.keep_argument = _keep_argument(model)
+        self.decoder = _module(model, 'get_decoder')
+        self.head = _module(model, 'get_output_embeddings')
+        if not isinstance(self.head, torch.nn.Linear):
+            self.head = None
+        # True once the first batch showed logits == head(decoder output); False: never
+        self.head_path: Optional[bool] = None if self.decoder and self.head else False
 
     @property
     def device(self) -> torch.device:
@@ -40,15 +63,49 @@ class WindowScorer:
         so ``num_scored`` can be at most ``length - 1``. Returns (batch, num_scored).
         """
         inputs, targets = windows[:, :-1], windows[:, -num_scored:]
+        if self.head_path:
+            hidden = _last_hidden_state(self.decoder(input_ids=inputs, use_cache=False))
+            return self._nll(hidden[:, -num_scored:], targets, self.head)
+        logits = self._model_logits(inputs, num_scored)
+        return self._nll(logits[:, -num_scored:], targets, None)
+
+    def _model_logits(self, inputs: torch.Tensor, num_scored: int) -> torch.Tensor:
+        """The model's own forward; on the first batch, also checks the decoder + head path."""
         kwargs = {self.keep_argument: num_scored} if self.keep_argument else {}
-        logits = self.model(input_ids=inputs, use_cache=False, **kwargs).logits
-        logits = logits[:, -num_scored:]
-        batch, positions, vocab = logits.shape
-        chunk = max(1, FP32_CHUNK_BYTES // (4 * vocab * batch))
-        nll = torch.empty(batch, positions, dtype=torch.float32, device=logits.device)
-        for first in range(0, positions, chunk):
-            part = logits[:, first:first + chunk].float()
-            nll[:, first:first + chunk] = torch.nn.functional.cross_entropy(
-                part.flatten(0, 1), targets[:, first:first + chunk].flatten(),
-                reduction='none').view(batch, -1)
-        return nll
+        if self.head_path is not None:
+            return self.model(input_ids=inputs, use_cache=False, **kwargs).logits
+        seen = {}
+
+        def keep(name):  # a forward hook that records and returns None (keeps the output)
+            return lambda module, args, out: seen.setdefault(name, (args, out)) and None
+
+        hooks = [self.decoder.register_forward_hook(keep('decoder')),
+                 self.head.register_forward_hook(keep('head'))]
+        try:
+            logits = self.model(input_ids=inputs, use_cache=False, **kwargs).logits
+        finally:
+            for hook in hooks:
+                hook.remove()
+        self.head_path = False
+        if 'decoder' in seen and 'head' in seen and seen['head'][0]:
+            head_input, head_output = seen['head'][0][0], seen['head'][1]
+            hidden = _last_hidden_state(seen['decoder'][1])
+            self.head_path = (torch.equal(head_output, logits) and head_input.dim() == 3
+                              and torch.equal(head_input, hidden[:, -head_input.shape[1]:]))
+        return logits
+
+    @staticmethod
+    def _nll(states: torch.Tensor, targets: torch.Tensor,
+             head: Optional[torch.nn.Module]) -> torch.Tensor:
+        """Cross-entropy of ``head(states)`` (or of ``states``, already logits), by chunks."""
+        batch, positions = targets.shape
+        rows, flat_targets = states.reshape(batch * positions, -1), targets.reshape(-1)
+        vocab = head.out_features if head is not None else rows.shape[-1]
+        chunk = max(1, FP32_CHUNK_BYTES // (4 * vocab))
+        nll = torch.empty(batch * positions, dtype=torch.float32, device=states.device)
+        for first in range(0, rows.shape[0], chunk):
+            part = rows[first:first + chunk]
+            logits = (head(part) if head is not None else part).float()
+            nll[first:first + chunk] = torch.nn.functional.cross_entropy(
+                logits, flat_targets[first:first + chunk], reduction='none')
+        return nll.view(batch, positions)

@@ -94,3 +94,36 @@ def test_fp32_chunking_is_exact(tiny_model, tokenizer, contents, expected, monke
     monkeypatch.setattr(scoring, 'FP32_CHUNK_BYTES', 1)  # one position at a time
     nll, _ = run(tiny_model, tokenizer, contents)
     np.testing.assert_allclose(nll, expected[False][0], rtol=1e-6)
+
+
+class ScaledLogits(NoKeepArgument):
+    """A model that rescales its logits after the head (as logit-scaling models do): the
+    decoder + head path would be wrong for it, so the first batch's check must refuse it."""
+
+    def forward(self, input_ids, use_cache=False, logits_to_keep=0):
+        out = self.inner(input_ids=input_ids, use_cache=use_cache, logits_to_keep=logits_to_keep)
+        out.logits = out.logits * 0.5
+        return out
+
+    def get_decoder(self):
+        return self.inner.get_decoder()
+
+    def get_output_embeddings(self):
+        return self.inner.get_output_embeddings()
+
+
+def test_the_head_path_is_taken_only_when_it_gives_the_models_logits(tiny_model, tokenizer,
+                                                                      contents):
+    windows = torch.tensor([tokenizer.encode(contents[0])[:BLOCK + 1]] * 2)
+    plain = WindowScorer(tiny_model)
+    first = plain(windows, STRIDE)
+    assert plain.head_path is True
+    assert torch.equal(plain(windows, STRIDE), first)
+
+    scaled = ScaledLogits(tiny_model)
+    scorer = WindowScorer(scaled)
+    scorer(windows, STRIDE)
+    assert scorer.head_path is False
+    want, _ = brute_force_nll(scaled, tokenizer, contents, BLOCK, STRIDE)
+    nll, _ = run(scaled, tokenizer, contents)
+    np.testing.assert_allclose(nll, want, rtol=1e-6)
