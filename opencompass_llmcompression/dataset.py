@@ -18,6 +18,7 @@ from opencompass.datasets.base import BaseDataset
 from opencompass.registry import LOAD_DATASET
 
 from .inferencer import DOC_INDEX_COLUMN
+from .stream import tokenizable
 
 EXTENSIONS = ('jsonl', 'json', 'parquet')
 HUB_ID = re.compile(r'^[\w.-]+/[\w.-]+$')
@@ -94,7 +95,10 @@ def read_hub(repo: str, name: str) -> List[dict]:
 
 
 def load_corpus(path: str, name: str, samples: Optional[int] = None) -> List[dict]:
-    """The corpus's non-empty documents as ``{content, subset, meta}`` dicts, in order."""
+    """The corpus's non-empty documents as ``{content, subset, meta}`` dicts, in order.
+
+    A lone surrogate (valid in JSON, not in UTF-8, so neither Arrow nor a tokenizer takes it)
+    becomes U+FFFD: still one character, and 3 UTF-8 bytes as its own encoding would be."""
     if not name or os.sep in name or '/' in name or name in ('.', '..'):
         raise CorpusError(f'corpus name {name!r} must be a plain file name such as "cc", '
                           '"python" or "arxiv_math".')
@@ -122,7 +126,7 @@ def load_corpus(path: str, name: str, samples: Optional[int] = None) -> List[dic
                               'record needs "content" (a string), as in hkust-nlp/llm-compression.')
         if record['content']:
             meta = record.get('meta')
-            documents.append(dict(content=record['content'],
+            documents.append(dict(content=tokenizable(record['content']),
                                   subset=str(record.get('subset') or name),
                                   meta=meta if isinstance(meta, str) else json.dumps(meta)))
         if samples is not None and len(documents) >= samples:

@@ -8,6 +8,7 @@ loss to the document that owns it, and writes one prediction per row:
 shards' rows add up to the unsplit run's sums, however OpenCompass splits the corpus.
 """
 
+import hashlib
 import json
 import os
 from typing import List, Optional, Sequence
@@ -20,8 +21,9 @@ from opencompass.openicl.icl_inferencer.icl_base_inferencer import BaseInference
 from opencompass.registry import ICL_INFERENCERS
 from opencompass.utils import get_logger
 
+from .checkpoint import Checkpoint, model_fingerprint
 from .scoring import WindowScorer
-from .stream import load_or_build_stream
+from .stream import load_or_build_stream, stream_key
 from .windows import END, SCORE_FROM, START, check_window_settings, sliding_windows, \
     windows_touching
 
@@ -54,6 +56,19 @@ def check_fits_model(model: torch.nn.Module, block_size: int, tokens: np.ndarray
                          '(tokenizer_path / --tokenizer-path).')
 
 
+def check_finite(losses: np.ndarray, batch: np.ndarray, model: torch.nn.Module) -> None:
+    """Stop, naming the window and the dtype, before a NaN or infinite loss reaches a sum."""
+    bad = ~np.isfinite(losses).all(axis=1)
+    if bad.any():
+        start, end, _ = batch[int(np.argmax(bad))]
+        dtype = next(model.parameters()).dtype
+        raise FloatingPointError(
+            f'the loss is not finite in the window over stream tokens [{start}, {end}) with '
+            f'the model in {dtype}. float16 overflows in many models: run in bfloat16 or '
+            'float32 (model_kwargs=dict(torch_dtype=...)). Nothing was written for this '
+            'shard; the batches before it are kept in its checkpoint.')
+
+
 def batches_of_windows(windows: np.ndarray, batch_size: int):
     """Consecutive windows of equal length and equal scored count, ``batch_size`` at most."""
     shape = np.stack([windows[:, END] - windows[:, START],
@@ -70,14 +85,18 @@ def score_documents(model: torch.nn.Module, tokenizer, contents: Sequence[str],
                     wanted: Sequence[int], block_size: int, stride: int,
                     reference_compat: bool = False, batch_size: int = 1,
                     cache_dir: Optional[str] = None, max_seq_len: Optional[int] = None,
-                    progress: bool = True):
+                    progress: bool = True, checkpoint_path: Optional[str] = None,
+                    checkpoint_interval: float = 30.0):
     """Summed NLL (nats, float64) and scored-token count of each wanted document.
 
     ``contents`` is the whole corpus in order; ``wanted`` the indices of the documents to
-    report. Returns two arrays aligned with ``wanted``.
+    report. Returns two arrays aligned with ``wanted``. With ``checkpoint_path``, progress is
+    saved there every ``checkpoint_interval`` seconds (and at the end) and resumed from it.
     """
     check_window_settings(block_size, stride)
-    stream = load_or_build_stream(contents, tokenizer, cache_dir)
+    logger = get_logger()
+    key = stream_key(contents, tokenizer)
+    stream = load_or_build_stream(contents, tokenizer, cache_dir, key=key, warn=logger.warning)
     check_fits_model(model, block_size, stream.tokens, max_seq_len)
     all_windows = sliding_windows(stream.tokens.size, block_size, stride, reference_compat)
     if reference_compat and len(all_windows) == 0:
@@ -91,19 +110,41 @@ def score_documents(model: torch.nn.Module, tokenizer, contents: Sequence[str],
 
     nll = np.zeros(stream.num_docs, dtype=np.float64)
     tokens = np.zeros(stream.num_docs, dtype=np.int64)
+    checkpoint, done = None, 0
+    if checkpoint_path:
+        checkpoint = Checkpoint(checkpoint_path, dict(
+            stream=key, model=model_fingerprint(model), block_size=block_size, stride=stride,
+            reference_compat=reference_compat, batch_size=batch_size,
+            rows=hashlib.sha256(wanted.tobytes()).hexdigest()), checkpoint_interval,
+            warn=logger.warning)
+        resumed = checkpoint.load(stream.num_docs)
+        if resumed:
+            done, nll, tokens = resumed
+            logger.info(f'resuming from {checkpoint_path}: {done} window batches already scored')
     scorer = WindowScorer(model)
     total = int((windows[:, END] - windows[:, SCORE_FROM]).sum()) if len(windows) else 0
+    batches = list(batches_of_windows(windows, batch_size))
     with tqdm(total=total, unit='tok', unit_scale=True, disable=not progress,
               desc='scoring') as bar:
-        for batch in batches_of_windows(windows, batch_size):
-            ids = np.stack([stream.tokens[s:e] for s, e, _ in batch]).astype(np.int64)
-            num_scored = int(batch[0, END] - batch[0, SCORE_FROM])
-            losses = scorer(torch.from_numpy(ids).to(scorer.device), num_scored)
-            positions = (batch[:, SCORE_FROM, None] + np.arange(num_scored)).ravel()
-            docs = np.searchsorted(stream.doc_offsets, positions, side='right') - 1
-            np.add.at(nll, docs, losses.double().cpu().numpy().ravel())
-            np.add.at(tokens, docs, 1)
-            bar.update(positions.size)
+        try:
+            for number, batch in enumerate(batches):
+                num_scored = int(batch[0, END] - batch[0, SCORE_FROM])
+                if number >= done:
+                    ids = np.stack([stream.tokens[s:e] for s, e, _ in batch]).astype(np.int64)
+                    losses = scorer(torch.from_numpy(ids).to(scorer.device), num_scored)
+                    losses = losses.double().cpu().numpy()
+                    check_finite(losses, batch, model)
+                    positions = (batch[:, SCORE_FROM, None] + np.arange(num_scored)).ravel()
+                    docs = np.searchsorted(stream.doc_offsets, positions, side='right') - 1
+                    np.add.at(nll, docs, losses.ravel())
+                    np.add.at(tokens, docs, 1)
+                    done = number + 1
+                    if checkpoint:
+                        checkpoint.save(done, nll, tokens)
+                bar.update(num_scored * len(batch))
+        finally:  # finished, stopped by an error or interrupted: keep what is done
+            if checkpoint:
+                checkpoint.save(done, nll, tokens, force=True)
     return nll[wanted], tokens[wanted]
 
 
@@ -117,11 +158,14 @@ class SlidingWindowInferencer(BaseInferencer):
         reference_compat: score exactly what the paper's code scores (full windows only).
         cache_dir: where token streams are cached (default ``$LLMCOMPRESSION_CACHE`` or
             ``~/.cache/opencompass_llmcompression``); on a cluster, a folder all nodes share.
+        checkpoint_interval: seconds between saves of the shard's progress next to its
+            prediction file (``tmp_<file>.progress.npz``), which a re-run (``-r``) resumes.
     """
 
     def __init__(self, model, block_size: int = 1900, stride: int = 512,
                  reference_compat: bool = False, batch_size: Optional[int] = 1,
                  cache_dir: Optional[str] = None, max_seq_len: Optional[int] = None,
+                 checkpoint_interval: float = 30.0,
                  output_json_filepath: Optional[str] = './icl_inference_output',
                  output_json_filename: Optional[str] = 'predictions', **kwargs) -> None:
         super().__init__(model=model, max_seq_len=max_seq_len, batch_size=batch_size or 1,
@@ -131,6 +175,7 @@ class SlidingWindowInferencer(BaseInferencer):
         self.block_size, self.stride = block_size, stride
         self.reference_compat = reference_compat
         self.cache_dir = cache_dir
+        self.checkpoint_interval = checkpoint_interval
 
     def inference(self, retriever, ice_template=None, prompt_template=None,
                   output_json_filepath: Optional[str] = None,
@@ -146,26 +191,42 @@ class SlidingWindowInferencer(BaseInferencer):
         get_logger().info(f'scoring {len(wanted)} of {len(corpus)} documents '
                           f'(block_size={self.block_size}, stride={self.stride}, '
                           f'reference_compat={self.reference_compat})')
+        folder = output_json_filepath or self.output_json_filepath
+        filename = output_json_filename or self.output_json_filename
+        checkpoint = os.path.join(folder, f'tmp_{os.path.splitext(filename)[0]}.progress.npz')
         nll, tokens = score_documents(
             self.model.model, self.model.tokenizer, corpus[column], wanted,
             self.block_size, self.stride, self.reference_compat, self.batch_size,
-            self.cache_dir, self.max_seq_len, progress=self.is_main_process)
+            self.cache_dir, self.max_seq_len, progress=self.is_main_process,
+            checkpoint_path=checkpoint if self.is_main_process else None,
+            checkpoint_interval=self.checkpoint_interval)
         predictions = [dict(nll=float(n), tokens=int(t), chars=len(text),
                             bytes=len(text.encode('utf-8', errors='surrogatepass')),
                             document_index=int(d))
                        for n, t, text, d in zip(nll, tokens, contents, wanted)]
         if self.is_main_process:
-            write_predictions(predictions, output_json_filepath or self.output_json_filepath,
-                              output_json_filename or self.output_json_filename)
+            write_predictions(predictions, folder, filename, checkpoint)
+            if os.path.exists(checkpoint):
+                os.remove(checkpoint)
         return predictions
 
 
-def write_predictions(predictions: List[dict], folder: str, filename: str) -> None:
+def write_predictions(predictions: List[dict], folder: str, filename: str,
+                      checkpoint: Optional[str] = None) -> None:
     """OpenCompass's prediction file, written to a temporary name and renamed into place."""
-    os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, filename)
     records = {str(i): {'origin_prompt': f'document {p["document_index"]}', 'prediction': p}
                for i, p in enumerate(predictions)}
-    with open(path + '.tmp', 'w', encoding='utf-8') as f:
-        json.dump(records, f, indent=1)
-    os.replace(path + '.tmp', path)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with open(path + '.tmp', 'w', encoding='utf-8') as f:
+            json.dump(records, f, indent=1)
+        os.replace(path + '.tmp', path)
+    except OSError as err:
+        if os.path.exists(path + '.tmp'):
+            os.remove(path + '.tmp')
+        kept = (f'the scored sums are kept in {checkpoint}, so the re-run does not score again'
+                if checkpoint and os.path.exists(checkpoint) else 'nothing partial was left')
+        raise OSError(err.errno, f'could not write the predictions {path} ({err.strerror or err}'
+                                 f'). Free space or fix permissions there, then run again with '
+                                 f'-r: {kept}.') from err

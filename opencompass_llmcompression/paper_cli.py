@@ -45,6 +45,9 @@ def parse_args(argv=None):
                         help='score exactly what the paper\'s code scores (drops the tail)')
     parser.add_argument('--dtype', default=None,
                         help='model dtype (default bfloat16 on GPU, float32 on CPU)')
+    parser.add_argument('--trust_remote_code', action='store_true',
+                        help='allow the model repository\'s own Python code to run (off unless '
+                             'given)')
     parser.add_argument('--output', default=None,
                         help='JSON result file (default results/MODEL_TASK.json)')
     return parser.parse_args(argv)
@@ -69,7 +72,8 @@ def load_model(args):
     from transformers import AutoModelForCausalLM, AutoTokenizer
     device = f'cuda:{args.gpu}' if torch.cuda.is_available() else 'cpu'
     dtype = getattr(torch, args.dtype or ('bfloat16' if device != 'cpu' else 'float32'))
-    kwargs = dict(dtype=dtype, cache_dir=args.cache_dir)
+    kwargs = dict(dtype=dtype, cache_dir=args.cache_dir,
+                  trust_remote_code=args.trust_remote_code)
     if args.flash:
         import importlib.util
         if importlib.util.find_spec('flash_attn') is None or device == 'cpu':
@@ -79,7 +83,8 @@ def load_model(args):
         else:
             kwargs['attn_implementation'] = 'flash_attention_2'
     model = AutoModelForCausalLM.from_pretrained(args.model_name, **kwargs).to(device).eval()
-    tokenizer = AutoTokenizer.from_pretrained(args.model_name, cache_dir=args.cache_dir)
+    tokenizer = AutoTokenizer.from_pretrained(args.model_name, cache_dir=args.cache_dir,
+                                              trust_remote_code=args.trust_remote_code)
     return model, tokenizer
 
 
@@ -93,7 +98,7 @@ def main(argv=None) -> int:
         nll, tokens = score_documents(model, tokenizer, contents, range(len(contents)),
                                       args.block_size, args.stride, args.reference_compat,
                                       args.batch_size)
-    except (CorpusError, ValueError, OSError) as e:
+    except (CorpusError, ValueError, OSError, FloatingPointError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 2
     result = compression_metrics(float(nll.sum()), int(tokens.sum()),

@@ -5,22 +5,31 @@ tokenizer adds them) and the results are concatenated in corpus order. The cache
 of plain ``.npy`` arrays (no pickle), named by a digest of the tokenizer and of the corpus
 text, so every shard of every run with the same tokenizer and corpus shares it. It is written
 under a file lock into a temporary folder and renamed into place, so shards that start
-together build it once and a killed run never leaves a half-written cache behind.
+together build it once and a killed run never leaves a half-written cache behind. Its
+``meta.json`` records the SHA-256 of both arrays; a cache folder that does not match them
+(damaged, or copied from elsewhere) is set aside with a warning and built again.
+
+A lone surrogate (possible in JSON text, not in UTF-8) reaches the tokenizer as U+FFFD, the
+only form a byte-level tokenizer accepts; characters and bytes are still counted as written.
 """
 
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 from filelock import FileLock
 
+from .corpus import file_sha256
+
 CACHE_ENV = 'LLMCOMPRESSION_CACHE'
 ENCODE_BATCH = 512  # documents handed to a fast tokenizer at once
+_SURROGATE = re.compile('[\ud800-\udfff]')
 _PROBE = 'Hello, world! {idx}\n\tdef f(x): return x ** 2  # π ≈ 3.14 数学'
 
 
@@ -61,14 +70,23 @@ def corpus_fingerprint(contents: Sequence[str]) -> str:
     return digest.hexdigest()
 
 
+def tokenizable(text: str) -> str:
+    """``text`` with each lone surrogate replaced by one U+FFFD (unchanged when it has none)."""
+    try:
+        text.encode('utf-8')
+        return text
+    except UnicodeEncodeError:
+        return _SURROGATE.sub('\ufffd', text)
+
+
 def encode_documents(contents: Sequence[str], tokenizer):
     """Yield each document's token ids, exactly as ``tokenizer.encode(content)`` gives them."""
     if not getattr(tokenizer, 'is_fast', False):
         for text in contents:
-            yield tokenizer.encode(text)
+            yield tokenizer.encode(tokenizable(text))
         return
     for first in range(0, len(contents), ENCODE_BATCH):
-        batch = list(contents[first:first + ENCODE_BATCH])
+        batch = [tokenizable(text) for text in contents[first:first + ENCODE_BATCH]]
         yield from tokenizer(batch, add_special_tokens=True, verbose=False)['input_ids']
 
 
@@ -86,19 +104,43 @@ def build_stream(contents: Sequence[str], tokenizer) -> TokenStream:
     return TokenStream(tokens, offsets)
 
 
-def load_or_build_stream(contents: Sequence[str], tokenizer,
-                         cache_dir: Optional[str] = None) -> TokenStream:
-    """The corpus's token stream, from the on-disk cache when it is there."""
+def stream_key(contents: Sequence[str], tokenizer) -> str:
+    """The cache key: a digest of the tokenizer and of the corpus text."""
+    return hashlib.sha256((tokenizer_fingerprint(tokenizer) +
+                           corpus_fingerprint(contents)).encode()).hexdigest()[:32]
+
+
+def load_or_build_stream(contents: Sequence[str], tokenizer, cache_dir: Optional[str] = None,
+                         key: Optional[str] = None,
+                         warn: Callable[[str], None] = print) -> TokenStream:
+    """The corpus's token stream, from the on-disk cache when it is there and intact."""
     cache_dir = cache_dir or default_cache_dir()
-    key = hashlib.sha256((tokenizer_fingerprint(tokenizer) +
-                          corpus_fingerprint(contents)).encode()).hexdigest()[:32]
-    folder = os.path.join(cache_dir, 'streams', key)
-    if not os.path.isdir(folder):
-        os.makedirs(os.path.dirname(folder), exist_ok=True)
-        with FileLock(folder + '.lock'):
-            if not os.path.isdir(folder):  # another shard may have built it meanwhile
-                _write_stream(build_stream(contents, tokenizer), folder, len(contents))
-    return _read_stream(folder, len(contents))
+    folder = os.path.join(cache_dir, 'streams', key or stream_key(contents, tokenizer))
+    for attempt in range(2):
+        if not os.path.isdir(folder):
+            os.makedirs(os.path.dirname(folder), exist_ok=True)
+            with FileLock(folder + '.lock'):
+                if not os.path.isdir(folder):  # another shard may have built it meanwhile
+                    _write_stream(build_stream(contents, tokenizer), folder, len(contents))
+        try:
+            return _read_stream(folder, len(contents))
+        except CacheError as err:
+            if attempt:
+                raise
+            warn(f'{err}; building it again')
+            with FileLock(folder + '.lock'):
+                try:
+                    return _read_stream(folder, len(contents))  # rebuilt by another shard?
+                except CacheError:
+                    if os.path.isdir(folder):
+                        aside = tempfile.mkdtemp(prefix='.damaged-',
+                                                 dir=os.path.dirname(folder))
+                        os.rename(folder, os.path.join(aside, 'stream'))
+                        shutil.rmtree(aside, ignore_errors=True)
+
+
+class CacheError(ValueError):
+    """A token cache folder that is not what its meta.json says."""
 
 
 def _write_stream(stream: TokenStream, folder: str, num_docs: int) -> None:
@@ -106,8 +148,11 @@ def _write_stream(stream: TokenStream, folder: str, num_docs: int) -> None:
     try:
         np.save(os.path.join(tmp, 'tokens.npy'), stream.tokens)
         np.save(os.path.join(tmp, 'doc_offsets.npy'), stream.doc_offsets)
+        meta = {'num_docs': num_docs, 'num_tokens': int(stream.tokens.size),
+                'sha256': {name: file_sha256(os.path.join(tmp, name))
+                           for name in ('tokens.npy', 'doc_offsets.npy')}}
         with open(os.path.join(tmp, 'meta.json'), 'w') as f:
-            json.dump({'num_docs': num_docs, 'num_tokens': int(stream.tokens.size)}, f)
+            json.dump(meta, f)
         os.rename(tmp, folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -115,10 +160,18 @@ def _write_stream(stream: TokenStream, folder: str, num_docs: int) -> None:
 
 
 def _read_stream(folder: str, num_docs: int) -> TokenStream:
-    tokens = np.load(os.path.join(folder, 'tokens.npy'), mmap_mode='r', allow_pickle=False)
-    offsets = np.load(os.path.join(folder, 'doc_offsets.npy'), allow_pickle=False)
-    if (tokens.dtype != np.int32 or offsets.shape != (num_docs + 1,)
-            or offsets[0] != 0 or offsets[-1] != tokens.size or np.any(np.diff(offsets) < 0)):
-        raise ValueError(f'the token cache {folder} is inconsistent with the corpus; '
-                         'delete that folder and run again to rebuild it.')
+    try:
+        with open(os.path.join(folder, 'meta.json')) as f:
+            meta = json.load(f)
+        for name in ('tokens.npy', 'doc_offsets.npy'):
+            if file_sha256(os.path.join(folder, name)) != meta['sha256'][name]:
+                raise ValueError(f'{name} does not match its checksum')
+        tokens = np.load(os.path.join(folder, 'tokens.npy'), mmap_mode='r', allow_pickle=False)
+        offsets = np.load(os.path.join(folder, 'doc_offsets.npy'), allow_pickle=False)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+        raise CacheError(f'the token cache {folder} is damaged ({err})') from None
+    if (tokens.dtype != np.int32 or offsets.shape != (num_docs + 1,) or num_docs !=
+            meta['num_docs'] or offsets[0] != 0 or offsets[-1] != tokens.size
+            or np.any(np.diff(offsets) < 0)):
+        raise CacheError(f'the token cache {folder} does not fit the corpus')
     return TokenStream(tokens, offsets)

@@ -1,0 +1,104 @@
+"""Progress of one shard on disk, so that a killed run resumes where it stopped.
+
+A checkpoint holds the float64 sums of the documents touched so far and how many window
+batches produced them, with a fingerprint of everything the numbers depend on. Resuming
+restores those exact sums and runs the remaining batches in the same order, so the result is
+bit-for-bit the uninterrupted one. A checkpoint whose fingerprint differs, or that does not
+read back intact (truncated, corrupt, edited), is ignored with a warning: the shard restarts.
+Files are plain ``.npz`` arrays (no pickle), written to a temporary name and renamed.
+"""
+
+import hashlib
+import json
+import os
+import time
+from typing import Callable, Optional, Tuple
+
+import numpy as np
+
+FORMAT = 1
+WEIGHT_SUFFIXES = ('.safetensors', '.bin', '.pt', '.pth', '.gguf')
+
+
+def model_fingerprint(model) -> dict:
+    """What identifies the model's numbers: path, revision, config, dtype, weight files."""
+    config = getattr(model, 'config', None)
+    path = str(getattr(config, '_name_or_path', '') or '')
+    weights = []
+    if path and os.path.isdir(path):
+        for name in sorted(os.listdir(path)):
+            if name.endswith(WEIGHT_SUFFIXES):
+                info = os.stat(os.path.join(path, name))
+                weights.append([name, info.st_size, info.st_mtime_ns])
+    config_text = config.to_json_string() if hasattr(config, 'to_json_string') else repr(config)
+    parameter = next(model.parameters(), None)
+    return dict(path=path, revision=getattr(config, '_commit_hash', None), weights=weights,
+                config=hashlib.sha256(config_text.encode()).hexdigest(),
+                dtype=str(parameter.dtype) if parameter is not None else None)
+
+
+def _checksum(done: int, index: np.ndarray, nll: np.ndarray, tokens: np.ndarray) -> str:
+    digest = hashlib.sha256(str(done).encode())
+    for array in (index, nll, tokens):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+class Checkpoint:
+    """``path`` is the checkpoint file; ``fingerprint`` a JSON-able dict of the settings."""
+
+    def __init__(self, path: str, fingerprint: dict, interval_s: float = 30.0,
+                 warn: Callable[[str], None] = print):
+        self.path, self.interval_s, self.warn = path, interval_s, warn
+        self.fingerprint = json.dumps(dict(fingerprint, format=FORMAT), sort_keys=True,
+                                      default=str)
+        self.last_save = time.monotonic()
+
+    def load(self, num_docs: int) -> Optional[Tuple[int, np.ndarray, np.ndarray]]:
+        """``(batches done, nll, tokens)`` to resume from, or None to start over."""
+        if not os.path.exists(self.path):
+            return None
+        try:
+            with np.load(self.path, allow_pickle=False) as saved:
+                fingerprint = str(saved['fingerprint'])
+                done = int(saved['done'])
+                index, values = saved['index'], saved['nll']
+                counts, checksum = saved['tokens'], str(saved['checksum'])
+            if checksum != _checksum(done, index, values, counts):
+                raise ValueError('its checksum does not match its contents')
+            if fingerprint == self.fingerprint:
+                nll = np.zeros(num_docs, dtype=np.float64)
+                tokens = np.zeros(num_docs, dtype=np.int64)
+                nll[index], tokens[index] = values, counts
+                return done, nll, tokens
+            changed = sorted(k for k, v in json.loads(fingerprint).items()
+                             if json.loads(self.fingerprint).get(k) != v)
+            self.warn(f'checkpoint {self.path} was made with other settings '
+                      f'({", ".join(changed)} differ); not used, the shard starts over')
+        except Exception as err:  # any unreadable file: never trusted, never fatal
+            self.warn(f'checkpoint {self.path} is unreadable ({type(err).__name__}: {err}); '
+                      'not used, the shard starts over')
+        return None
+
+    def save(self, done: int, nll: np.ndarray, tokens: np.ndarray, force: bool = False) -> None:
+        """Saves after ``done`` batches, at most once per ``interval_s`` unless ``force``."""
+        if not force and time.monotonic() - self.last_save < self.interval_s:
+            return
+        index = np.flatnonzero(tokens)
+        values, counts = nll[index], tokens[index]
+        tmp = f'{self.path}.{os.getpid()}.tmp.npz'
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+            np.savez(tmp, fingerprint=np.array(self.fingerprint), done=np.array(done),
+                     index=index, nll=values, tokens=counts,
+                     checksum=np.array(_checksum(done, index, values, counts)))
+            os.replace(tmp, self.path)
+        except OSError as err:  # a full disk must not stop the scoring itself
+            self.warn(f'could not save the checkpoint {self.path} ({err}); scoring goes on')
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        self.last_save = time.monotonic()
+
+    def remove(self) -> None:
+        if os.path.exists(self.path):
+            os.remove(self.path)
