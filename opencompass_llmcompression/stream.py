@@ -153,7 +153,14 @@ def _write_stream(stream: TokenStream, folder: str, num_docs: int) -> None:
                            for name in ('tokens.npy', 'doc_offsets.npy')}}
         with open(os.path.join(tmp, 'meta.json'), 'w') as f:
             json.dump(meta, f)
-        os.rename(tmp, folder)
+        try:
+            os.rename(tmp, folder)
+        except OSError:
+            if not os.path.isdir(folder):
+                raise
+            # built meanwhile by a process the lock did not reach (a shared filesystem whose
+            # locks stay within one node): keep that one, which is then checked when read
+            shutil.rmtree(tmp, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

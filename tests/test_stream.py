@@ -49,3 +49,15 @@ def test_concurrent_shards_build_once(tokenizer, tmp_path, monkeypatch):
     assert all(r.tokens.tolist() == results[0].tokens.tolist() for r in results)
     leftovers = [n for n in os.listdir(tmp_path / 'streams') if n.startswith('.tmp')]
     assert leftovers == []
+
+
+def test_a_stream_built_meanwhile_elsewhere_is_kept(tokenizer, tmp_path):
+    """Two nodes whose file locks do not see each other build the same stream: the second
+    rename finds the first one's folder, keeps it and discards its own."""
+    docs = real_documents('prose', 8)
+    first = load_or_build_stream(docs, tokenizer, str(tmp_path)).tokens.tolist()
+    folder = os.path.join(tmp_path, 'streams', stream_module.stream_key(docs, tokenizer))
+    # the late builder checked before the folder existed and renames its own into place now
+    stream_module._write_stream(stream_module.build_stream(docs, tokenizer), folder, len(docs))
+    assert load_or_build_stream(docs, tokenizer, str(tmp_path)).tokens.tolist() == first
+    assert [n for n in os.listdir(tmp_path / 'streams') if n.startswith('.tmp')] == []
