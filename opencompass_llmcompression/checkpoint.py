@@ -98,7 +98,3 @@ class Checkpoint:
             if os.path.exists(tmp):
                 os.remove(tmp)
         self.last_save = time.monotonic()
-
-    def remove(self) -> None:
-        if os.path.exists(self.path):
-            os.remove(self.path)
