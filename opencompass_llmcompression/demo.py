@@ -153,7 +153,8 @@ def main(argv=None) -> int:
     command = ['opencompass', '--config-dir', CONFIG_DIR, '--datasets', 'llm_compression',
                '--hf-type', 'base', '--hf-path', model, '--hf-num-gpus', '0',
                '--model-kwargs', 'torch_dtype=torch.float32', '--batch-size', '4',
-               '--max-num-workers', str(args.max_num_workers), '-w', args.work_dir]
+               '--max-num-workers', str(args.max_num_workers), '--summarizer', 'llm_compression',
+               '-w', args.work_dir]
     print('$ COMPASS_DATA_CACHE=' + data_root + ' ' + ' '.join(command), flush=True)
     env = dict(os.environ, COMPASS_DATA_CACHE=data_root)
     command[0] = os.path.join(os.path.dirname(sys.executable), 'opencompass')
