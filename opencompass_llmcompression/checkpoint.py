@@ -1,9 +1,9 @@
 """Progress of one shard on disk, so that a killed run resumes where it stopped.
 
-A checkpoint holds the float64 sums of the documents touched so far and how many window
-batches produced them, with a fingerprint of everything the numbers depend on. Resuming
-restores those exact sums and runs the remaining batches in the same order, so the result is
-bit-for-bit the uninterrupted one. A checkpoint whose fingerprint differs, or that does not
+A checkpoint holds the float64 sums of the documents touched so far and how many windows
+(in order) produced them, with a fingerprint of everything the numbers depend on. Resuming
+restores those exact sums and runs the remaining windows in the same batches, so the result
+is bit-for-bit the uninterrupted one. A checkpoint whose fingerprint differs, or that does not
 read back intact (truncated, corrupt, edited), is ignored with a warning: the shard restarts.
 Files are plain ``.npz`` arrays (no pickle), written to a temporary name and renamed.
 """
@@ -55,7 +55,7 @@ class Checkpoint:
         self.last_save = time.monotonic()
 
     def load(self, num_docs: int) -> Optional[Tuple[int, np.ndarray, np.ndarray]]:
-        """``(batches done, nll, tokens)`` to resume from, or None to start over."""
+        """``(windows done, nll, tokens)`` to resume from, or None to start over."""
         if not os.path.exists(self.path):
             return None
         try:
@@ -81,7 +81,7 @@ class Checkpoint:
         return None
 
     def save(self, done: int, nll: np.ndarray, tokens: np.ndarray, force: bool = False) -> None:
-        """Saves after ``done`` batches, at most once per ``interval_s`` unless ``force``."""
+        """Saves after ``done`` windows, at most once per ``interval_s`` unless ``force``."""
         if not force and time.monotonic() - self.last_save < self.interval_s:
             return
         index = np.flatnonzero(tokens)

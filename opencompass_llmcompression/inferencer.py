@@ -69,16 +69,31 @@ def check_finite(losses: np.ndarray, batch: np.ndarray, model: torch.nn.Module) 
             'shard; the batches before it are kept in its checkpoint.')
 
 
-def batches_of_windows(windows: np.ndarray, batch_size: int):
-    """Consecutive windows of equal length and equal scored count, ``batch_size`` at most."""
-    shape = np.stack([windows[:, END] - windows[:, START],
-                      windows[:, END] - windows[:, SCORE_FROM]], axis=1)
-    first = 0
-    for i in range(1, len(windows) + 1):
-        if (i == len(windows) or i - first == batch_size
-                or not np.array_equal(shape[i], shape[first])):
-            yield windows[first:i]
-            first = i
+def window_shapes(windows: np.ndarray) -> np.ndarray:
+    """(length, scored count) of each window: only windows of one shape share a batch."""
+    return np.stack([windows[:, END] - windows[:, START],
+                     windows[:, END] - windows[:, SCORE_FROM]], axis=1)
+
+
+def batch_end(shapes: np.ndarray, first: int, size: int) -> int:
+    """End of the batch that starts at window ``first``: up to ``size`` windows of its shape."""
+    end = first + 1
+    while (end < len(shapes) and end - first < size
+           and np.array_equal(shapes[end], shapes[first])):
+        end += 1
+    return end
+
+
+def smaller_batch(err: Exception, size: int, block_size: int) -> int:
+    """The batch size to go on with after running out of memory with ``size`` windows."""
+    if size == 1:
+        raise torch.OutOfMemoryError(
+            f'one window of {block_size} tokens does not fit in memory ({err}). Use a smaller '
+            'dtype (bfloat16), more GPUs per task (--hf-num-gpus) or a smaller block_size.'
+        ) from err
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    return max(1, size // 2)
 
 
 def score_documents(model: torch.nn.Module, tokenizer, contents: Sequence[str],
@@ -92,6 +107,7 @@ def score_documents(model: torch.nn.Module, tokenizer, contents: Sequence[str],
     ``contents`` is the whole corpus in order; ``wanted`` the indices of the documents to
     report. Returns two arrays aligned with ``wanted``. With ``checkpoint_path``, progress is
     saved there every ``checkpoint_interval`` seconds (and at the end) and resumed from it.
+    A batch that runs out of memory is run again with half as many windows, and so on.
     """
     check_window_settings(block_size, stride)
     logger = get_logger()
@@ -120,28 +136,35 @@ def score_documents(model: torch.nn.Module, tokenizer, contents: Sequence[str],
         resumed = checkpoint.load(stream.num_docs)
         if resumed:
             done, nll, tokens = resumed
-            logger.info(f'resuming from {checkpoint_path}: {done} window batches already scored')
+            logger.info(f'resuming from {checkpoint_path}: {done} of {len(windows)} windows '
+                        'already scored')
     scorer = WindowScorer(model)
-    total = int((windows[:, END] - windows[:, SCORE_FROM]).sum()) if len(windows) else 0
-    batches = list(batches_of_windows(windows, batch_size))
-    with tqdm(total=total, unit='tok', unit_scale=True, disable=not progress,
-              desc='scoring') as bar:
+    scored = windows[:, END] - windows[:, SCORE_FROM]
+    shapes, size = window_shapes(windows), batch_size
+    with tqdm(total=int(scored.sum()), initial=int(scored[:done].sum()), unit='tok',
+              unit_scale=True, disable=not progress, desc='scoring') as bar:
         try:
-            for number, batch in enumerate(batches):
-                num_scored = int(batch[0, END] - batch[0, SCORE_FROM])
-                if number >= done:
-                    ids = np.stack([stream.tokens[s:e] for s, e, _ in batch]).astype(np.int64)
+            while done < len(windows):
+                batch = windows[done:batch_end(shapes, done, size)]
+                num_scored = int(scored[done])
+                ids = np.stack([stream.tokens[s:e] for s, e, _ in batch]).astype(np.int64)
+                try:
                     losses = scorer(torch.from_numpy(ids).to(scorer.device), num_scored)
-                    losses = losses.double().cpu().numpy()
-                    check_finite(losses, batch, model)
-                    positions = (batch[:, SCORE_FROM, None] + np.arange(num_scored)).ravel()
-                    docs = np.searchsorted(stream.doc_offsets, positions, side='right') - 1
-                    np.add.at(nll, docs, losses.ravel())
-                    np.add.at(tokens, docs, 1)
-                    done = number + 1
-                    if checkpoint:
-                        checkpoint.save(done, nll, tokens)
-                bar.update(num_scored * len(batch))
+                except torch.OutOfMemoryError as err:
+                    size = smaller_batch(err, len(batch), block_size)
+                    logger.warning(f'out of memory with {len(batch)} windows per forward pass; '
+                                   f'going on with {size}')
+                    continue
+                losses = losses.double().cpu().numpy()
+                check_finite(losses, batch, model)
+                positions = (batch[:, SCORE_FROM, None] + np.arange(num_scored)).ravel()
+                docs = np.searchsorted(stream.doc_offsets, positions, side='right') - 1
+                np.add.at(nll, docs, losses.ravel())
+                np.add.at(tokens, docs, 1)
+                done += len(batch)
+                if checkpoint:
+                    checkpoint.save(done, nll, tokens)
+                bar.update(positions.size)
         finally:  # finished, stopped by an error or interrupted: keep what is done
             if checkpoint:
                 checkpoint.save(done, nll, tokens, force=True)

@@ -74,11 +74,13 @@ def test_an_interrupted_shard_resumes_to_the_same_sums(tiny_model, tokenizer, co
     path = str(tmp_path / 'progress.npz')
     interrupted(tiny_model, tokenizer, contents, 5, checkpoint_path=path,
                 checkpoint_interval=1e9)
+    # batches of 2 windows, but the first window (it scores all its targets) is alone
     with np.load(path) as saved:  # saved on the way out even with a long interval
-        assert int(saved['done']) == 5
+        assert int(saved['done']) == 1 + 4 * 2
     resumed = score(tiny_model, tokenizer, contents, checkpoint_path=path)
     assert np.array_equal(resumed[0], whole[0]) and np.array_equal(resumed[1], whole[1])
-    assert ('info', f'resuming from {path}: 5 window batches already scored') in messages
+    (info,) = [m for level, m in messages if level == 'info']
+    assert info.startswith(f'resuming from {path}: 9 of ') and 'windows already scored' in info
 
 
 @pytest.mark.parametrize('change', ['stride', 'batch_size', 'rows', 'model'])
@@ -183,8 +185,34 @@ def test_a_non_finite_loss_stops_with_the_window_and_the_dtype(tiny_model, token
     with pytest.raises(FloatingPointError, match=r'not finite in the window over stream tokens '
                                                  r'\[\d+, \d+\) with the model in torch.float32'):
         score(NonFiniteAfter(tiny_model, 3), tokenizer, contents, checkpoint_path=path)
-    with np.load(path) as saved:
-        assert int(saved['done']) == 2 and np.isfinite(saved['nll']).all()
+    with np.load(path) as saved:  # the lone first window and one batch of 2
+        assert int(saved['done']) == 3 and np.isfinite(saved['nll']).all()
+
+
+def test_out_of_memory_halves_the_batch_and_gives_the_same_sums(tiny_model, tokenizer,
+                                                               contents, messages):
+    """A batch that does not fit is run again in halves; one window that does not fit is a
+    clear error (simulated: more than 2 windows at once, or any, 'run out of memory')."""
+    want = score(tiny_model, tokenizer, contents, batch_size=2)
+    original = WindowScorer.__call__
+    for limit, batch_size in ((2, 7), (0, 3)):
+        def limited(self, windows, num_scored):
+            if windows.shape[0] > limit:
+                raise torch.OutOfMemoryError('CUDA out of memory (simulated)')
+            return original(self, windows, num_scored)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(WindowScorer, '__call__', limited)
+            if limit:
+                nll, tokens = score(tiny_model, tokenizer, contents, batch_size=batch_size)
+                np.testing.assert_allclose(nll, want[0], rtol=1e-9)
+                assert np.array_equal(tokens, want[1])
+            else:
+                with pytest.raises(torch.OutOfMemoryError, match=r'one window of 64 tokens '
+                                                                 r'does not fit in memory'):
+                    score(tiny_model, tokenizer, contents, batch_size=batch_size)
+    warnings = [m for level, m in messages if level == 'warning']
+    assert warnings[:2] == ['out of memory with 7 windows per forward pass; going on with 3',
+                            'out of memory with 3 windows per forward pass; going on with 1']
 
 
 HOSTILE = {

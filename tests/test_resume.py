@@ -65,12 +65,12 @@ def test_killed_mid_shard_and_resumed_equals_uninterrupted(tiny_model_dir, corpu
                     done = int(saved['done'])
             except (OSError, ValueError, KeyError):
                 done = 0  # between the write and the rename: look again
-            if done >= 20:
+            if done >= 40:
                 os.killpg(proc.pid, signal.SIGKILL)
                 break
         time.sleep(0.05)
     proc.wait()
-    assert done >= 20, 'the run ended before a checkpoint with 20 batches was seen'
+    assert done >= 40, 'the run ended before a checkpoint with 40 windows was seen'
     (run_dir,) = glob.glob(os.path.join(cwd, 'work', '*', ''))
     finished = os.listdir(os.path.join(run_dir, 'predictions', 'tiny'))
     assert any(name.endswith('.progress.npz') for name in finished)
@@ -81,7 +81,7 @@ def test_killed_mid_shard_and_resumed_equals_uninterrupted(tiny_model_dir, corpu
     assert resumed_dir == run_dir
     logs = ''.join(open(p).read() for p in glob.glob(os.path.join(run_dir, 'logs', 'infer', '*',
                                                                    '*.out')))
-    assert 'window batches already scored' in logs and 'resuming from' in logs
+    assert 'windows already scored' in logs and 'resuming from' in logs
     for abbr in ('llm_compression-python', 'llm_compression-cc'):
         rows, _ = predictions(resumed_dir, abbr)
         want, _ = predictions(whole_dir, abbr)
