@@ -71,8 +71,8 @@ class Checkpoint:
                 tokens = np.zeros(num_docs, dtype=np.int64)
                 nll[index], tokens[index] = values, counts
                 return done, nll, tokens
-            changed = sorted(k for k, v in json.loads(fingerprint).items()
-                             if json.loads(self.fingerprint).get(k) != v)
+            ours = json.loads(self.fingerprint)
+            changed = sorted(k for k, v in json.loads(fingerprint).items() if ours.get(k) != v)
             self.warn(f'checkpoint {self.path} was made with other settings '
                       f'({", ".join(changed)} differ); not used, the shard starts over')
         except Exception as err:  # any unreadable file: never trusted, never fatal

@@ -43,7 +43,7 @@ def leaderboard(results: Dict[str, Dict[str, dict]], corpora: Sequence[str],
     for model in models:
         values = [results.get(model, {}).get(c) for c in corpora]
         values = [r[metric] if is_compression_result(r) else None for r in values]
-        average = sum(values) / len(values) if values and None not in values else None
+        average = _average(values)
         rows.append((average is None, average or 0.0, model, values, average))
     rows.sort(key=lambda row: row[:3])
     table = [[model] + [_cell(v) for v in values] + [_cell(average)]
@@ -52,9 +52,13 @@ def leaderboard(results: Dict[str, Dict[str, dict]], corpora: Sequence[str],
                                      for c in per_corpus))
     for compressor in compressors:
         values = [baselines.get(c, {}).get(compressor, {}).get(metric) for c in corpora]
-        average = sum(values) / len(values) if values and None not in values else None
-        table.append([f'({compressor})'] + [_cell(v) for v in values] + [_cell(average)])
+        table.append([f'({compressor})'] + [_cell(v) for v in values] + [_cell(_average(values))])
     return header, table
+
+
+def _average(values: List[Optional[float]]) -> Optional[float]:
+    """The mean, only when every corpus has a value."""
+    return sum(values) / len(values) if values and None not in values else None
 
 
 def _cell(value: Optional[float]) -> str:

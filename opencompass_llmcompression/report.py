@@ -48,17 +48,19 @@ def write_report(results: Dict[str, Dict[str, dict]], out_dir: str, stamp: str,
     texts = corpus_texts(settings or {}, corpora, warn)
     rates = {abbr: baseline_rates(docs) for abbr, docs in texts.items()
              if baselines and any(docs)}
-    path = lambda name: os.path.join(out_dir, name.format(stamp=stamp))  # noqa: E731
-    printed, markdown, written = [], [], []
+    written, sections = [], []
+
+    def write(name: str, text: str) -> None:
+        target = os.path.join(out_dir, name.format(stamp=stamp))
+        with open(target, 'w', encoding='utf-8') as f:
+            f.write(text)
+        written.append(target)
+
     for metric in metrics:
         header, rows = leaderboard(results, corpora, metric, models, rates)
-        table = to_markdown(header, rows)
-        title = f'## {metric.upper()} (lower is better; compressors in parentheses)'
-        printed += [title, '', table]
-        markdown += [title, '', table]
-        with open(path(f'compression_{metric}_{{stamp}}.csv'), 'w', encoding='utf-8') as f:
-            f.write(to_csv(header, rows))
-        written.append(path(f'compression_{metric}_{{stamp}}.csv'))
+        sections += [f'## {metric.upper()} (lower is better; compressors in parentheses)', '',
+                     to_markdown(header, rows)]
+        write(f'compression_{metric}_{{stamp}}.csv', to_csv(header, rows))
 
     if documents > 0:
         per_model = {}
@@ -69,35 +71,29 @@ def write_report(results: Dict[str, Dict[str, dict]], out_dir: str, stamp: str,
                     per_model.setdefault(model, {})[abbr] = rows
         if per_model:
             header, rows = document_table(per_model, documents, texts)
-            with open(path('compression_documents_{stamp}.md'), 'w', encoding='utf-8') as f:
-                f.write(f'# Documents with the lowest and highest BPC ({documents} each)\n\n'
-                        'A very low BPC hints that the model saw the document in training.\n\n'
-                        + to_markdown(header, rows))
-            with open(path('compression_documents_{stamp}.csv'), 'w', encoding='utf-8') as f:
-                f.write(to_csv(header, rows))
-            written += [path('compression_documents_{stamp}.md'),
-                        path('compression_documents_{stamp}.csv')]
+            write('compression_documents_{stamp}.md',
+                  f'# Documents with the lowest and highest BPC ({documents} each)\n\n'
+                  'A very low BPC hints that the model saw the document in training.\n\n'
+                  + to_markdown(header, rows))
+            write('compression_documents_{stamp}.csv', to_csv(header, rows))
 
     areas = check_areas(areas) if areas is not None else DEFAULT_AREAS
     points = area_points(results, areas, scores, metrics[0])
     if any(points.values()):
         fits = fit_areas(points)
         header, rows = fit_table(fits, areas)
-        title = f'## Benchmark score against {metrics[0].upper()}, fitted per area'
-        printed += [title, '', to_markdown(header, rows)]
-        markdown += [title, '', to_markdown(header, rows)]
-        plot_fits(points, fits, path('compression_fit_{stamp}.png'), metrics[0])
-        written.append(path('compression_fit_{stamp}.png'))
+        sections += [f'## Benchmark score against {metrics[0].upper()}, fitted per area', '',
+                     to_markdown(header, rows)]
+        plot = os.path.join(out_dir, f'compression_fit_{stamp}.png')
+        plot_fits(points, fits, plot, metrics[0])
+        written.append(plot)
     else:
-        note = ('No benchmark scores next to the BPC results, so no fit: run benchmarks '
-                '(e.g. mmlu, humaneval, gsm8k) in the same suite, or pass a scores CSV.')
-        printed.append(note)
-        markdown.append(note + '\n')
+        sections.append('No benchmark scores next to the BPC results, so no fit: run benchmarks '
+                        '(e.g. mmlu, humaneval, gsm8k) in the same suite, or pass a scores CSV.')
 
-    with open(path('compression_{stamp}.md'), 'w', encoding='utf-8') as f:
-        f.write('# Compression\n\n' + '\n'.join(markdown))
-    written.insert(0, path('compression_{stamp}.md'))
-    printed += ['', 'Written: ' + ', '.join(os.path.abspath(p) for p in written)]
+    write('compression_{stamp}.md', '# Compression\n\n' + '\n'.join(sections) + '\n')
+    written.insert(0, written.pop())  # the report itself first
+    printed = sections + ['', 'Written: ' + ', '.join(os.path.abspath(p) for p in written)]
     return '\n'.join(printed)
 
 

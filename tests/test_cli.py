@@ -125,22 +125,33 @@ def test_summarizer_reports_the_run(unsplit, corpus_root, tmp_path, monkeypatch,
 @pytest.mark.parametrize('workers', [2, 3])
 def test_split_over_workers_gives_the_same_numbers(unsplit, tiny_model_dir, corpus_root,
                                                    tmp_path_factory, workers):
-    whole, whole_dir, _ = unsplit
     cwd = str(tmp_path_factory.mktemp(f'workers{workers}'))
     split, split_dir, _ = run_opencompass(
         cli(tiny_model_dir, '--max-num-workers', str(workers)), cwd, corpus_root)
-    for corpus in CORPORA:
-        abbr = f'llm_compression-{corpus}'
-        rows, shards = predictions(split_dir, abbr)
-        assert shards == workers
-        whole_rows, _ = predictions(whole_dir, abbr)
-        assert [r['tokens'] for r in rows] == [r['tokens'] for r in whole_rows]
+    for rows, whole_rows in same_as_unsplit(split, split_dir, unsplit, workers,
+                                            ('bpc', 'bpb', 'ppl', 'nll')):
         assert [r['chars'] for r in rows] == [r['chars'] for r in whole_rows]
         for a, b in zip(rows, whole_rows):
             assert a['nll'] == pytest.approx(b['nll'], rel=1e-6)
-        for metric in ('bpc', 'bpb', 'ppl', 'nll'):
+
+
+def same_as_unsplit(split, split_dir, unsplit, shards, metrics):
+    """Checks a split run against the unsplit one, corpus by corpus: the number of shard
+    files, scored tokens per document, ``metrics`` (1e-6 relative) and characters. Returns the
+    (split, unsplit) prediction rows of each corpus for further checks."""
+    whole, whole_dir, _ = unsplit
+    pairs = []
+    for corpus in CORPORA:
+        abbr = f'llm_compression-{corpus}'
+        rows, files = predictions(split_dir, abbr)
+        assert files == shards
+        whole_rows, _ = predictions(whole_dir, abbr)
+        assert [r['tokens'] for r in rows] == [r['tokens'] for r in whole_rows]
+        for metric in metrics:
             assert split[abbr][metric] == pytest.approx(whole[abbr][metric], rel=1e-6)
         assert split[abbr]['chars'] == whole[abbr]['chars']
+        pairs.append((rows, whole_rows))
+    return pairs
 
 
 SUITE = '''

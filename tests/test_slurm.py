@@ -14,7 +14,7 @@ import sys
 import pytest
 
 import slurm_cluster
-from test_cli import CORPORA, cli, predictions, run_opencompass, unsplit  # noqa: F401
+from test_cli import CORPORA, cli, run_opencompass, same_as_unsplit, unsplit  # noqa: F401
 
 pytestmark = pytest.mark.slurm
 WORKERS = 3
@@ -63,13 +63,4 @@ def test_shards_run_as_slurm_jobs_and_give_the_unsplit_numbers(
     assert sorted(shards) == sorted(f'llm_compression-{c}_{i}'
                                     for c in CORPORA for i in range(WORKERS))
 
-    whole, whole_dir, _ = unsplit
-    for corpus in CORPORA:
-        abbr = f'llm_compression-{corpus}'
-        rows, files = predictions(run_dir, abbr)
-        assert files == WORKERS
-        whole_rows, _ = predictions(whole_dir, abbr)
-        assert [r['tokens'] for r in rows] == [r['tokens'] for r in whole_rows]
-        for metric in ('bpc', 'bpb'):
-            assert split[abbr][metric] == pytest.approx(whole[abbr][metric], rel=1e-6)
-        assert split[abbr]['chars'] == whole[abbr]['chars']
+    same_as_unsplit(split, run_dir, unsplit, WORKERS, ('bpc', 'bpb'))
