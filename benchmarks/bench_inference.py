@@ -92,7 +92,7 @@ def load(path, dtype, device):
 
 
 def run_ours(model, tokenizer, docs, args):
-    from opencompass_llmcompression import score_documents
+    from opencompass_llmcompression.core import score_documents
     nll, _ = score_documents(model, tokenizer, docs, range(len(docs)), args.block_size,
                              args.stride, args.reference_compat, args.batch_size,
                              cache_dir=args.cache_dir, progress=False)
@@ -136,8 +136,8 @@ def run_plain(model, tokenizer, docs, args):
 
 def child(args):
     """One method in this process: prints a JSON line with its measurements."""
-    from opencompass_llmcompression.stream import build_stream
-    from opencompass_llmcompression.windows import END, SCORE_FROM, sliding_windows
+    from opencompass_llmcompression.core.token_stream import build_stream
+    from opencompass_llmcompression.core.windows import END, SCORE_FROM, sliding_windows
     docs = corpus(args.chars * args.scale)
     model, tokenizer = load(args.hf_path, args.dtype, args.device)
     if args.device.startswith('cuda'):
@@ -187,7 +187,7 @@ def main():
     args.dtype = args.dtype or ('bfloat16' if args.device.startswith('cuda') else 'float32')
     if not args.hf_path:
         from opencompass_llmcompression.demo import smollm2_model_dir
-        from opencompass_llmcompression.stream import default_cache_dir
+        from opencompass_llmcompression.core.token_stream import default_cache_dir
         args.hf_path = smollm2_model_dir(os.path.join(default_cache_dir(), 'demo'))
     if args.method:
         return child(args)

@@ -1,20 +1,44 @@
 """Exact, shardable sliding-window compression (bits per character) for OpenCompass.
 
-Importing the package registers its components with OpenCompass's registries; configs refer
-to them as ``type=SlidingWindowInferencer`` etc. The names differ from OpenCompass's built-ins
-(``LLMCompressionDataset``, ``SWCELossInferencer``, ``BPCEvaluator``) on purpose: its registry
-silently replaces a class registered under an existing name.
+The package has three wings (see docs/architecture.md): ``core`` (the measurement, no
+OpenCompass), ``openicl`` (the OpenCompass components over it) and ``report`` (tables from
+the results). The public names below are loaded when first asked for, so that
+``opencompass_llmcompression.core`` and the command lines work without OpenCompass, and
+OpenCompass is imported only when one of its components is. When OpenCompass is already
+loaded (inside an OpenCompass run), importing this package registers the components, so
+configs can also name them by string: ``type='SlidingWindowInferencer'``. Their names
+differ from OpenCompass's built-ins (``LLMCompressionDataset``, ``SWCELossInferencer``,
+``BPCEvaluator``) on purpose: its registry silently replaces a class registered under an
+existing name.
 """
 
+import importlib
 import os
-
-from .dataset import CompressionCorpusDataset, CorpusError, load_corpus
-from .evaluator import CompressionEvaluator, compression_metrics
-from .inferencer import SlidingWindowInferencer, score_documents
-from .summarizer import CompressionSummarizer
+import sys
 
 CONFIG_DIR = os.path.join(os.path.dirname(__file__), 'configs')
 
-__all__ = ['CompressionCorpusDataset', 'CompressionEvaluator', 'SlidingWindowInferencer',
-           'CompressionSummarizer',
-           'CorpusError', 'compression_metrics', 'load_corpus', 'score_documents', 'CONFIG_DIR']
+_PUBLIC = {
+    'CompressionCorpusDataset': 'openicl.dataset',
+    'SlidingWindowInferencer': 'openicl.inferencer',
+    'CompressionEvaluator': 'openicl.evaluator',
+    'CompressionSummarizer': 'openicl.summarizer',
+    'CorpusError': 'core.corpus_files',
+    'load_corpus': 'core.corpus_files',
+    'compression_metrics': 'core.metrics',
+    'score_documents': 'core.scoring_loop',
+}
+
+__all__ = sorted(_PUBLIC) + ['CONFIG_DIR']
+
+
+def __getattr__(name: str):
+    if name not in _PUBLIC:
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    value = getattr(importlib.import_module(f'.{_PUBLIC[name]}', __name__), name)
+    globals()[name] = value
+    return value
+
+
+if sys.modules.get('opencompass') is not None:
+    importlib.import_module('.openicl', __name__)

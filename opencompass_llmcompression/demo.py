@@ -27,8 +27,8 @@ import tempfile
 
 from filelock import FileLock
 
-from .corpus import build
-from .stream import default_cache_dir
+from .core.token_stream import default_cache_dir
+from .corpus_builder import build
 
 CORPORA = ('cc', 'python', 'arxiv_math')
 MATH_PACKAGE = 'texlive-science-doc'
@@ -117,7 +117,7 @@ def _debian_package(name: str, cache: str) -> str:
 
 def build_sample_corpora(data_root: str, cache: str, chars: int) -> str:
     """``{data_root}/data/llm-compression/{cc,python,arxiv_math}.jsonl``, about ``chars`` each,
-    built with the corpus builder (``python -m opencompass_llmcompression.corpus``)."""
+    built with the corpus builder (``llmcompression-corpus``)."""
     folder = os.path.join(data_root, 'data', 'llm-compression')
     latex = _debian_package(MATH_PACKAGE, cache)
     plans = {

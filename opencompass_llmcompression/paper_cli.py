@@ -5,7 +5,8 @@
 
 takes the flags of the ``main.py`` of "Compression Represents Intelligence Linearly" and prints
 its three lines (``Total loss:``, ``Character num:``, ``BPC:``), then writes the full result as
-JSON. The numbers come from ``score_documents``, the same code the OpenCompass inferencer runs.
+JSON. The numbers come from ``core.score_documents``, the same code the OpenCompass
+inferencer runs; nothing here needs OpenCompass.
 """
 
 import argparse
@@ -13,7 +14,9 @@ import json
 import os
 import sys
 
-from .dataset import CorpusError, load_corpus, read_records
+from .core.corpus_files import CorpusError, load_corpus, read_records
+from .core.metrics import compression_metrics, text_size
+from .core.scoring_loop import score_documents
 
 TASK_ALIASES = {'arxiv-math': 'arxiv_math'}
 
@@ -90,7 +93,6 @@ def load_model(args):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from . import compression_metrics, score_documents
     try:
         documents = load_documents(args)
         model, tokenizer = load_model(args)
@@ -101,9 +103,9 @@ def main(argv=None) -> int:
     except (CorpusError, ValueError, OSError, FloatingPointError) as e:
         print(f'error: {e}', file=sys.stderr)
         return 2
+    sizes = [text_size(c) for c in contents]
     result = compression_metrics(float(nll.sum()), int(tokens.sum()),
-                                 sum(len(c) for c in contents),
-                                 sum(len(c.encode('utf-8', 'surrogatepass')) for c in contents))
+                                 sum(c for c, _ in sizes), sum(b for _, b in sizes))
     print(f'Total loss: {result["nll"]}')
     print(f'Character num: {result["chars"]}')
     print(f'BPC: {result["bpc"]}')

@@ -13,10 +13,10 @@ import json
 import sys
 from datetime import datetime
 
-from .linear_fit import read_scores_csv
-from .report import write_report
-from .results import (ResultsError, corpus_settings, find_run_dirs, read_results,
-                      run_config_datasets)
+from .report.linear_fit import read_scores_csv
+from .report.results import (ResultsError, corpus_settings, find_run_dirs, read_results,
+                             run_config_datasets)
+from .report.writer import write_report
 
 
 def main(argv=None) -> int:

@@ -10,7 +10,7 @@ import pytest
 import zstandard
 
 from conftest import real_documents
-from opencompass_llmcompression import baselines
+from opencompass_llmcompression.report import baselines
 
 
 @pytest.fixture(scope='module')

@@ -14,6 +14,8 @@ import textwrap
 
 import pytest
 
+from opencompass_llmcompression import CONFIG_DIR
+
 pytestmark = pytest.mark.cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -21,9 +23,10 @@ CORPORA = ('cc', 'python', 'arxiv_math')
 OPENCOMPASS = os.path.join(os.path.dirname(sys.executable), 'opencompass')
 
 
-def run_opencompass(args, cwd, corpus_root, timeout=900):
+def run_opencompass(args, cwd, corpus_root, timeout=900, project_root=True):
+    """Runs ``args`` in ``cwd``, as from the project's root unless ``project_root=False``."""
     os.makedirs(cwd, exist_ok=True)
-    if not os.path.exists(os.path.join(cwd, 'configs')):
+    if project_root and not os.path.exists(os.path.join(cwd, 'configs')):
         os.symlink(os.path.join(ROOT, 'configs'), os.path.join(cwd, 'configs'))
     env = dict(os.environ, COMPASS_DATA_CACHE=corpus_root, HF_HUB_OFFLINE='1',
                TOKENIZERS_PARALLELISM='false')
@@ -125,9 +128,13 @@ def test_summarizer_reports_the_run(unsplit, corpus_root, tmp_path, monkeypatch,
 @pytest.mark.parametrize('workers', [2, 3])
 def test_split_over_workers_gives_the_same_numbers(unsplit, tiny_model_dir, corpus_root,
                                                    tmp_path_factory, workers):
+    """2 workers from the project's root; 3 from elsewhere, with the installed package's
+    configs named by ``--config-dir``."""
     cwd = str(tmp_path_factory.mktemp(f'workers{workers}'))
+    elsewhere = ('--config-dir', CONFIG_DIR) if workers == 3 else ()
     split, split_dir, _ = run_opencompass(
-        cli(tiny_model_dir, '--max-num-workers', str(workers)), cwd, corpus_root)
+        cli(tiny_model_dir, '--max-num-workers', str(workers), *elsewhere), cwd, corpus_root,
+        project_root=not elsewhere)
     for rows, whole_rows in same_as_unsplit(split, split_dir, unsplit, workers,
                                             ('bpc', 'bpb', 'ppl', 'nll')):
         assert [r['chars'] for r in rows] == [r['chars'] for r in whole_rows]

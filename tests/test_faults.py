@@ -17,12 +17,13 @@ import torch
 
 from brute_force import brute_force_nll
 from conftest import make_tiny_model, real_documents, smollm2_tokenizer_dir, write_jsonl
-from opencompass_llmcompression import inferencer as inferencer_module
+from opencompass_llmcompression.core import scoring_loop
+from opencompass_llmcompression.openicl import inferencer as inferencer_module
 from opencompass_llmcompression import (CompressionCorpusDataset, CompressionEvaluator,
                                         SlidingWindowInferencer, load_corpus, score_documents)
-from opencompass_llmcompression.checkpoint import Checkpoint
-from opencompass_llmcompression.scoring import WindowScorer
-from opencompass_llmcompression.stream import load_or_build_stream, stream_key
+from opencompass_llmcompression.core.checkpoint import Checkpoint
+from opencompass_llmcompression.core.scorer import WindowScorer
+from opencompass_llmcompression.core.token_stream import load_or_build_stream, stream_key
 from opencompass.openicl.icl_retriever import ZeroRetriever
 
 BLOCK, STRIDE = 64, 16
@@ -35,11 +36,11 @@ def contents():
 
 @pytest.fixture
 def messages(monkeypatch):
-    """What the inferencer logs, as (level, text)."""
+    """What the scoring loop logs, as (level, text)."""
     seen = []
     logger = SimpleNamespace(info=lambda m: seen.append(('info', m)),
                              warning=lambda m: seen.append(('warning', m)))
-    monkeypatch.setattr(inferencer_module, 'get_logger', lambda: logger)
+    monkeypatch.setattr(scoring_loop, 'LOGGER', logger)
     return seen
 
 
@@ -328,7 +329,7 @@ CONCURRENT = textwrap.dedent('''
     import json, os, sys
     sys.path.insert(0, sys.argv[1])
     from conftest import real_documents
-    from opencompass_llmcompression import stream, score_documents
+    from opencompass_llmcompression.core import score_documents, token_stream as stream
     from transformers import AutoModelForCausalLM, AutoTokenizer
     write = stream._write_stream
     def counted(*args):

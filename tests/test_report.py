@@ -8,9 +8,9 @@ import os
 import pytest
 
 from opencompass_llmcompression import summary_cli
-from opencompass_llmcompression.documents import extremes
-from opencompass_llmcompression.leaderboard import leaderboard
-from opencompass_llmcompression.linear_fit import (DEFAULT_AREAS, area_points, fit_areas,
+from opencompass_llmcompression.report.documents import extremes
+from opencompass_llmcompression.report.leaderboard import leaderboard
+from opencompass_llmcompression.report.linear_fit import (DEFAULT_AREAS, area_points, fit_areas,
                                                    fit_line, read_scores_csv)
 
 LN2 = math.log(2)

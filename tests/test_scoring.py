@@ -6,8 +6,8 @@ import torch
 
 from brute_force import brute_force_nll
 from conftest import real_documents
-from opencompass_llmcompression.inferencer import score_documents
-from opencompass_llmcompression.scoring import WindowScorer
+from opencompass_llmcompression.core import score_documents
+from opencompass_llmcompression.core import WindowScorer
 
 BLOCK, STRIDE = 96, 32
 
@@ -90,7 +90,7 @@ def test_models_without_logits_to_keep(tiny_model, tokenizer, contents, expected
 
 
 def test_fp32_chunking_is_exact(tiny_model, tokenizer, contents, expected, monkeypatch):
-    import opencompass_llmcompression.scoring as scoring
+    import opencompass_llmcompression.core.scorer as scoring
     monkeypatch.setattr(scoring, 'FP32_CHUNK_BYTES', 1)  # one position at a time
     nll, _ = run(tiny_model, tokenizer, contents)
     np.testing.assert_allclose(nll, expected[False][0], rtol=1e-6)

@@ -6,8 +6,8 @@ import threading
 import numpy as np
 
 from conftest import real_documents
-from opencompass_llmcompression import stream as stream_module
-from opencompass_llmcompression.stream import load_or_build_stream
+from opencompass_llmcompression.core import token_stream as stream_module
+from opencompass_llmcompression.core.token_stream import load_or_build_stream
 
 
 def test_stream_is_the_concatenation_of_encode(tokenizer, tmp_path):

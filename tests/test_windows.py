@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from opencompass_llmcompression.windows import (check_window_settings, scored_positions,
+from opencompass_llmcompression.core.windows import (check_window_settings, scored_positions,
                                                 sliding_windows, windows_touching)
 
 

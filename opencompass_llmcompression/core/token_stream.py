@@ -25,7 +25,7 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 from filelock import FileLock
 
-from .corpus import file_sha256
+from .checksums import file_sha256
 
 CACHE_ENV = 'LLMCOMPRESSION_CACHE'
 ENCODE_BATCH = 512  # documents handed to a fast tokenizer at once

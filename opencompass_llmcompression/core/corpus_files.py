@@ -1,4 +1,4 @@
-"""The corpus loader: one row per non-empty document, in corpus order.
+"""Reading a corpus file: its non-empty documents, in corpus order.
 
 Reads ``{name}.jsonl``, ``{name}.json`` or ``{name}.parquet`` (also under a ``data/``
 subfolder, as a download of the ``hkust-nlp/llm-compression`` hub dataset lays them out), rows
@@ -12,13 +12,8 @@ import os
 import re
 from typing import List, Optional
 
-from datasets import Dataset
-
-from opencompass.datasets.base import BaseDataset
-from opencompass.registry import LOAD_DATASET
-
-from .inferencer import DOC_INDEX_COLUMN
-from .stream import tokenizable
+from .checksums import file_sha256
+from .token_stream import tokenizable
 
 EXTENSIONS = ('jsonl', 'json', 'parquet')
 HUB_ID = re.compile(r'^[\w.-]+/[\w.-]+$')
@@ -75,11 +70,10 @@ def read_records(filename: str) -> List[dict]:
 
 
 def check_manifest(filename: str, name: str) -> None:
-    """A corpus built by ``opencompass_llmcompression.corpus`` must match its manifest."""
+    """A corpus built by ``llmcompression-corpus`` must match its manifest."""
     manifest_path = os.path.join(os.path.dirname(filename), f'{name}.manifest.json')
     if not os.path.isfile(manifest_path):
         return
-    from .corpus import file_sha256
     with open(manifest_path, encoding='utf-8') as f:
         manifest = json.load(f)
     if manifest.get('file') == os.path.basename(filename) and \
@@ -134,22 +128,3 @@ def load_corpus(path: str, name: str, samples: Optional[int] = None) -> List[dic
     if not documents:
         raise CorpusError(f'corpus "{name}" ({source}) has no non-empty document.')
     return documents
-
-
-@LOAD_DATASET.register_module()
-class CompressionCorpusDataset(BaseDataset):
-    """One compression corpus, ``path=FOLDER``, ``name=CORPUS``, ``samples=N`` (the first N)."""
-
-    def __init__(self, reader_cfg: dict = {}, k: int = 1, n: int = 1, **kwargs):
-        if k != 1 or n != 1:
-            raise ValueError('a compression corpus is measured once: k and n must be 1 '
-                             '(do not pass --dataset-num-runs for it).')
-        super().__init__(reader_cfg=reader_cfg, k=k, n=n, **kwargs)
-
-    @staticmethod
-    def load(path: str = 'data/llm-compression', name: str = 'cc',
-             samples: Optional[int] = None) -> Dataset:
-        documents = load_corpus(path, name, samples)
-        for index, document in enumerate(documents):
-            document[DOC_INDEX_COLUMN] = index
-        return Dataset.from_list(documents)

@@ -11,8 +11,6 @@ import os
 import re
 from typing import Dict, Iterable, List, Optional
 
-from opencompass.summarizers.default import METRIC_BLACKLIST, METRIC_WHITELIST
-
 
 class ResultsError(ValueError):
     """A results folder that cannot be read, with what to do about it."""
@@ -66,6 +64,7 @@ def is_compression_result(result: Optional[dict]) -> bool:
 
 def main_score(result: Optional[dict]) -> Optional[float]:
     """A benchmark result's headline number, chosen the way OpenCompass's summary chooses it."""
+    from opencompass.summarizers.default import METRIC_BLACKLIST, METRIC_WHITELIST
     if not result or 'error' in result:
         return None
     metrics = [m for m, v in result.items() if m not in METRIC_BLACKLIST

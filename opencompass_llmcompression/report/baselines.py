@@ -17,7 +17,7 @@ from typing import Dict, Optional, Sequence
 
 import zstandard
 
-from .stream import default_cache_dir
+from ..core.token_stream import default_cache_dir
 
 
 def _zstd(data: bytes) -> bytes:

@@ -7,8 +7,8 @@ Shared by ``CompressionSummarizer`` (at the end of an OpenCompass run) and the
 import os
 from typing import Callable, Dict, List, Optional, Sequence
 
+from ..core.corpus_files import load_corpus
 from .baselines import baseline_rates
-from .dataset import load_corpus
 from .documents import document_table
 from .leaderboard import compression_corpora, leaderboard, to_csv, to_markdown
 from .linear_fit import (DEFAULT_AREAS, area_points, check_areas, fit_areas, fit_table,

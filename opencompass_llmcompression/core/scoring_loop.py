@@ -1,33 +1,30 @@
-"""The OpenCompass inferencer: one shard of documents -> the windows that score them -> sums.
+"""The scoring loop: a corpus and a model -> summed NLL and token count per document.
 
-OpenCompass hands the inferencer a shard, a range (or any subset) of the corpus's rows. The
-whole corpus is one token stream (``stream.py``), so the inferencer runs exactly the windows
-(``windows.py``) that score a token of the shard's documents, attributes every scored token's
-loss to the document that owns it, and writes one prediction per row:
-``{nll, tokens, chars, bytes, document_index}``. Each token is owned by one document, so the
-shards' rows add up to the unsplit run's sums, however OpenCompass splits the corpus.
+``score_documents`` is the whole measurement in one call, and everything else runs it: the
+OpenCompass inferencer for one shard, the paper's command line for a whole corpus, the
+benchmark. It tokenizes the corpus once into a cached stream (``token_stream``), lays the
+windows over it (``windows``), keeps the windows that score a token of a wanted document,
+runs them in batches of equal shape through the scorer (``scorer``) and adds each scored
+token's loss to the document that owns it. Progress can be saved and resumed
+(``checkpoint``). Because every token belongs to exactly one document, the sums of any split
+of the documents add up to the sums of the whole.
 """
 
 import hashlib
-import json
-import os
-from typing import List, Optional, Sequence
+import logging
+from typing import Optional, Sequence
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from opencompass.openicl.icl_inferencer.icl_base_inferencer import BaseInferencer
-from opencompass.registry import ICL_INFERENCERS
-from opencompass.utils import get_logger
-
 from .checkpoint import Checkpoint, model_fingerprint
-from .scoring import WindowScorer
-from .stream import load_or_build_stream, stream_key
+from .scorer import WindowScorer
+from .token_stream import load_or_build_stream, stream_key
 from .windows import END, SCORE_FROM, START, check_window_settings, sliding_windows, \
     windows_touching
 
-DOC_INDEX_COLUMN = 'document_index'
+LOGGER = logging.getLogger('opencompass_llmcompression')
 
 
 def model_context_length(model: torch.nn.Module) -> Optional[int]:
@@ -101,16 +98,18 @@ def score_documents(model: torch.nn.Module, tokenizer, contents: Sequence[str],
                     reference_compat: bool = False, batch_size: int = 1,
                     cache_dir: Optional[str] = None, max_seq_len: Optional[int] = None,
                     progress: bool = True, checkpoint_path: Optional[str] = None,
-                    checkpoint_interval: float = 30.0):
+                    checkpoint_interval: float = 30.0,
+                    logger: Optional[logging.Logger] = None):
     """Summed NLL (nats, float64) and scored-token count of each wanted document.
 
     ``contents`` is the whole corpus in order; ``wanted`` the indices of the documents to
     report. Returns two arrays aligned with ``wanted``. With ``checkpoint_path``, progress is
     saved there every ``checkpoint_interval`` seconds (and at the end) and resumed from it.
     A batch that runs out of memory is run again with half as many windows, and so on.
+    Warnings and progress notes go to ``logger`` (OpenCompass passes its own).
     """
     check_window_settings(block_size, stride)
-    logger = get_logger()
+    logger = logger or LOGGER
     key = stream_key(contents, tokenizer)
     stream = load_or_build_stream(contents, tokenizer, cache_dir, key=key, warn=logger.warning)
     check_fits_model(model, block_size, stream.tokens, max_seq_len)
@@ -169,87 +168,3 @@ def score_documents(model: torch.nn.Module, tokenizer, contents: Sequence[str],
             if checkpoint:
                 checkpoint.save(done, nll, tokens, force=True)
     return nll[wanted], tokens[wanted]
-
-
-@ICL_INFERENCERS.register_module()
-class SlidingWindowInferencer(BaseInferencer):
-    """Sliding-window compression inferencer: one ``{nll, tokens, chars, bytes}`` per document.
-
-    Args:
-        block_size: tokens a window predicts from (a window holds ``block_size + 1``).
-        stride: step between windows; later windows score only their last ``stride`` tokens.
-        reference_compat: score exactly what the paper's code scores (full windows only).
-        cache_dir: where token streams are cached (default ``$LLMCOMPRESSION_CACHE`` or
-            ``~/.cache/opencompass_llmcompression``); on a cluster, a folder all nodes share.
-        checkpoint_interval: seconds between saves of the shard's progress next to its
-            prediction file (``tmp_<file>.progress.npz``), which a re-run (``-r``) resumes.
-    """
-
-    def __init__(self, model, block_size: int = 1900, stride: int = 512,
-                 reference_compat: bool = False, batch_size: Optional[int] = 1,
-                 cache_dir: Optional[str] = None, max_seq_len: Optional[int] = None,
-                 checkpoint_interval: float = 30.0,
-                 output_json_filepath: Optional[str] = './icl_inference_output',
-                 output_json_filename: Optional[str] = 'predictions', **kwargs) -> None:
-        super().__init__(model=model, max_seq_len=max_seq_len, batch_size=batch_size or 1,
-                         output_json_filepath=output_json_filepath,
-                         output_json_filename=output_json_filename)
-        check_window_settings(block_size, stride)
-        self.block_size, self.stride = block_size, stride
-        self.reference_compat = reference_compat
-        self.cache_dir = cache_dir
-        self.checkpoint_interval = checkpoint_interval
-
-    def inference(self, retriever, ice_template=None, prompt_template=None,
-                  output_json_filepath: Optional[str] = None,
-                  output_json_filename: Optional[str] = None) -> List[dict]:
-        # The text is read straight from the dataset: no prompt template ever touches it.
-        column = retriever.dataset_reader.input_columns[0]
-        corpus, shard = retriever.index_ds, retriever.test_ds  # train split: never sliced
-        if DOC_INDEX_COLUMN not in shard.column_names:
-            raise ValueError(f'SlidingWindowInferencer needs a dataset with a '
-                             f'`{DOC_INDEX_COLUMN}` column, such as CompressionCorpusDataset.')
-        wanted = shard[DOC_INDEX_COLUMN]
-        contents = shard[column]
-        get_logger().info(f'scoring {len(wanted)} of {len(corpus)} documents '
-                          f'(block_size={self.block_size}, stride={self.stride}, '
-                          f'reference_compat={self.reference_compat})')
-        folder = output_json_filepath or self.output_json_filepath
-        filename = output_json_filename or self.output_json_filename
-        checkpoint = os.path.join(folder, f'tmp_{os.path.splitext(filename)[0]}.progress.npz')
-        nll, tokens = score_documents(
-            self.model.model, self.model.tokenizer, corpus[column], wanted,
-            self.block_size, self.stride, self.reference_compat, self.batch_size,
-            self.cache_dir, self.max_seq_len, progress=self.is_main_process,
-            checkpoint_path=checkpoint if self.is_main_process else None,
-            checkpoint_interval=self.checkpoint_interval)
-        predictions = [dict(nll=float(n), tokens=int(t), chars=len(text),
-                            bytes=len(text.encode('utf-8', errors='surrogatepass')),
-                            document_index=int(d))
-                       for n, t, text, d in zip(nll, tokens, contents, wanted)]
-        if self.is_main_process:
-            write_predictions(predictions, folder, filename, checkpoint)
-            if os.path.exists(checkpoint):
-                os.remove(checkpoint)
-        return predictions
-
-
-def write_predictions(predictions: List[dict], folder: str, filename: str,
-                      checkpoint: Optional[str] = None) -> None:
-    """OpenCompass's prediction file, written to a temporary name and renamed into place."""
-    path = os.path.join(folder, filename)
-    records = {str(i): {'origin_prompt': f'document {p["document_index"]}', 'prediction': p}
-               for i, p in enumerate(predictions)}
-    try:
-        os.makedirs(folder, exist_ok=True)
-        with open(path + '.tmp', 'w', encoding='utf-8') as f:
-            json.dump(records, f, indent=1)
-        os.replace(path + '.tmp', path)
-    except OSError as err:
-        if os.path.exists(path + '.tmp'):
-            os.remove(path + '.tmp')
-        kept = (f'the scored sums are kept in {checkpoint}, so the re-run does not score again'
-                if checkpoint and os.path.exists(checkpoint) else 'nothing partial was left')
-        raise OSError(err.errno, f'could not write the predictions {path} ({err.strerror or err}'
-                                 f'). Free space or fix permissions there, then run again with '
-                                 f'-r: {kept}.') from err

@@ -8,15 +8,15 @@ from opencompass.summarizers import DefaultSummarizer
 from opencompass.summarizers.default import model_abbr_from_cfg_used_in_summarizer
 from opencompass.utils import dataset_abbr_from_cfg, get_logger
 
-from .linear_fit import read_scores_csv
-from .report import write_report
-from .results import ResultsError, corpus_settings, find_run_dirs, read_results
+from ..report.linear_fit import read_scores_csv
+from ..report.results import ResultsError, corpus_settings, find_run_dirs, read_results
+from ..report.writer import write_report
 
 
 class CompressionSummarizer(DefaultSummarizer):
     """OpenCompass's usual summary of every dataset, followed by the compression report.
 
-    The report (see ``report.write_report``) goes into the run's ``summary/`` folder next to
+    The report (see ``report.writer.write_report``) goes into the run's ``summary/`` folder next to
     OpenCompass's own files and is printed. Args, besides DefaultSummarizer's:
         metrics: leaderboards to write, ``('bpc',)`` or ``('bpc', 'bpb')``.
         baselines: add gzip/bzip2/xz/zstd rows (computed once per corpus, cached).

@@ -1,4 +1,4 @@
-"""Build a compression corpus from raw local material: ``python -m opencompass_llmcompression.corpus``.
+"""Build a compression corpus from raw local material: ``llmcompression-corpus``.
 
 The paper measured on fresh text that models could not have trained on. This turns folders,
 globs of files and existing JSONL/Parquet files into a corpus of the same shape
@@ -6,7 +6,7 @@ globs of files and existing JSONL/Parquet files into a corpus of the same shape
 (counts, characters, bytes, a checksum of the corpus file, what was skipped and why), which
 ``CompressionCorpusDataset`` checks when present.
 
-    python -m opencompass_llmcompression.corpus --name python --kind code \\
+    python -m opencompass_llmcompression.corpus_builder --name python --kind code \\
         --source 'repos/**/*.py' --budget 2000000 --after 2026-06-01 --out data/llm-compression
 
 Steps: read (skipping unreadable, binary and undecodable files), clean by kind (code: drop
@@ -30,6 +30,8 @@ import re
 import sys
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, Iterator, List, Optional
+
+from .core.checksums import file_sha256
 
 KINDS = ('code', 'text', 'latex')
 VENDORED = re.compile(r'(^|/)(vendor|vendored|third_party|thirdparty|node_modules|'
@@ -205,14 +207,6 @@ def sample(docs: List[Document], budget: Optional[int], seed: int,
     if budget is not None and total < budget:
         report.skipped['budget larger than the sources (characters missing)'] = budget - total
     return [docs[i] for i in sorted(chosen)]
-
-
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_corpus(docs: List[Document], out: str, name: str, subset: str, report: Report,

@@ -1,25 +1,13 @@
 """Sums the per-document predictions of all shards into bits per character and friends."""
 
-import math
 from typing import List, Optional
 
 from opencompass.openicl.icl_evaluator import BaseEvaluator
 from opencompass.registry import ICL_EVALUATORS
 
+from ..core.metrics import compression_metrics
+
 FIELDS = ('nll', 'tokens', 'chars', 'bytes')
-
-
-def compression_metrics(nll: float, tokens: int, chars: int, num_bytes: int) -> dict:
-    """bpc, bpb (bits per UTF-8 byte) and token perplexity from the raw sums."""
-    return {
-        'bpc': nll / (chars * math.log(2)),
-        'bpb': nll / (num_bytes * math.log(2)),
-        'ppl': math.exp(nll / tokens) if tokens else float('nan'),
-        'nll': nll,
-        'tokens': tokens,
-        'chars': chars,
-        'bytes': num_bytes,
-    }
 
 
 @ICL_EVALUATORS.register_module()

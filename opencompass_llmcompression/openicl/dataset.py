@@ -1,0 +1,36 @@
+"""The OpenCompass dataset: one row per non-empty document of a corpus, in corpus order.
+
+The rows carry ``content``, ``subset``, ``meta`` and ``document_index`` (the document's place
+in the whole corpus), which is how a shard's rows find their tokens in the corpus's stream.
+Reading the file is ``core.corpus_files.load_corpus``; see there for formats and paths.
+"""
+
+from typing import Optional
+
+from datasets import Dataset
+
+from opencompass.datasets.base import BaseDataset
+from opencompass.registry import LOAD_DATASET
+
+from ..core.corpus_files import load_corpus
+
+DOC_INDEX_COLUMN = 'document_index'
+
+
+@LOAD_DATASET.register_module()
+class CompressionCorpusDataset(BaseDataset):
+    """One compression corpus, ``path=FOLDER``, ``name=CORPUS``, ``samples=N`` (the first N)."""
+
+    def __init__(self, reader_cfg: dict = {}, k: int = 1, n: int = 1, **kwargs):
+        if k != 1 or n != 1:
+            raise ValueError('a compression corpus is measured once: k and n must be 1 '
+                             '(do not pass --dataset-num-runs for it).')
+        super().__init__(reader_cfg=reader_cfg, k=k, n=n, **kwargs)
+
+    @staticmethod
+    def load(path: str = 'data/llm-compression', name: str = 'cc',
+             samples: Optional[int] = None) -> Dataset:
+        documents = load_corpus(path, name, samples)
+        for index, document in enumerate(documents):
+            document[DOC_INDEX_COLUMN] = index
+        return Dataset.from_list(documents)

@@ -1,0 +1,105 @@
+"""The OpenCompass inferencer: one shard of a corpus's rows -> one prediction per row.
+
+OpenCompass hands the inferencer a shard, a range (or any subset) of the corpus's rows; the
+inferencer hands the whole corpus and the shard's row numbers to ``core.score_documents``,
+which scores exactly the windows that touch the shard's documents, and writes what comes
+back as OpenCompass's prediction file: ``{nll, tokens, chars, bytes, document_index}`` per
+row. Each token belongs to one document, so the shards' rows add up to the unsplit run's
+sums, however OpenCompass splits the corpus.
+"""
+
+import json
+import os
+from typing import List, Optional
+
+from opencompass.openicl.icl_inferencer.icl_base_inferencer import BaseInferencer
+from opencompass.registry import ICL_INFERENCERS
+from opencompass.utils import get_logger
+
+from ..core.metrics import text_size
+from ..core.scoring_loop import score_documents
+from ..core.windows import check_window_settings
+from .dataset import DOC_INDEX_COLUMN
+
+
+@ICL_INFERENCERS.register_module()
+class SlidingWindowInferencer(BaseInferencer):
+    """Sliding-window compression inferencer: one ``{nll, tokens, chars, bytes}`` per document.
+
+    Args:
+        block_size: tokens a window predicts from (a window holds ``block_size + 1``).
+        stride: step between windows; later windows score only their last ``stride`` tokens.
+        reference_compat: score exactly what the paper's code scores (full windows only).
+        cache_dir: where token streams are cached (default ``$LLMCOMPRESSION_CACHE`` or
+            ``~/.cache/opencompass_llmcompression``); on a cluster, a folder all nodes share.
+        checkpoint_interval: seconds between saves of the shard's progress next to its
+            prediction file (``tmp_<file>.progress.npz``), which a re-run (``-r``) resumes.
+    """
+
+    def __init__(self, model, block_size: int = 1900, stride: int = 512,
+                 reference_compat: bool = False, batch_size: Optional[int] = 1,
+                 cache_dir: Optional[str] = None, max_seq_len: Optional[int] = None,
+                 checkpoint_interval: float = 30.0,
+                 output_json_filepath: Optional[str] = './icl_inference_output',
+                 output_json_filename: Optional[str] = 'predictions', **kwargs) -> None:
+        super().__init__(model=model, max_seq_len=max_seq_len, batch_size=batch_size or 1,
+                         output_json_filepath=output_json_filepath,
+                         output_json_filename=output_json_filename)
+        check_window_settings(block_size, stride)
+        self.block_size, self.stride = block_size, stride
+        self.reference_compat = reference_compat
+        self.cache_dir = cache_dir
+        self.checkpoint_interval = checkpoint_interval
+
+    def inference(self, retriever, ice_template=None, prompt_template=None,
+                  output_json_filepath: Optional[str] = None,
+                  output_json_filename: Optional[str] = None) -> List[dict]:
+        # The text is read straight from the dataset: no prompt template ever touches it.
+        column = retriever.dataset_reader.input_columns[0]
+        corpus, shard = retriever.index_ds, retriever.test_ds  # train split: never sliced
+        if DOC_INDEX_COLUMN not in shard.column_names:
+            raise ValueError(f'SlidingWindowInferencer needs a dataset with a '
+                             f'`{DOC_INDEX_COLUMN}` column, such as CompressionCorpusDataset.')
+        wanted = shard[DOC_INDEX_COLUMN]
+        contents = shard[column]
+        get_logger().info(f'scoring {len(wanted)} of {len(corpus)} documents '
+                          f'(block_size={self.block_size}, stride={self.stride}, '
+                          f'reference_compat={self.reference_compat})')
+        folder = output_json_filepath or self.output_json_filepath
+        filename = output_json_filename or self.output_json_filename
+        checkpoint = os.path.join(folder, f'tmp_{os.path.splitext(filename)[0]}.progress.npz')
+        nll, tokens = score_documents(
+            self.model.model, self.model.tokenizer, corpus[column], wanted,
+            self.block_size, self.stride, self.reference_compat, self.batch_size,
+            self.cache_dir, self.max_seq_len, progress=self.is_main_process,
+            checkpoint_path=checkpoint if self.is_main_process else None,
+            checkpoint_interval=self.checkpoint_interval, logger=get_logger())
+        predictions = [dict(nll=float(n), tokens=int(t), chars=text_size(text)[0],
+                            bytes=text_size(text)[1], document_index=int(d))
+                       for n, t, text, d in zip(nll, tokens, contents, wanted)]
+        if self.is_main_process:
+            write_predictions(predictions, folder, filename, checkpoint)
+            if os.path.exists(checkpoint):
+                os.remove(checkpoint)
+        return predictions
+
+
+def write_predictions(predictions: List[dict], folder: str, filename: str,
+                      checkpoint: Optional[str] = None) -> None:
+    """OpenCompass's prediction file, written to a temporary name and renamed into place."""
+    path = os.path.join(folder, filename)
+    records = {str(i): {'origin_prompt': f'document {p["document_index"]}', 'prediction': p}
+               for i, p in enumerate(predictions)}
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with open(path + '.tmp', 'w', encoding='utf-8') as f:
+            json.dump(records, f, indent=1)
+        os.replace(path + '.tmp', path)
+    except OSError as err:
+        if os.path.exists(path + '.tmp'):
+            os.remove(path + '.tmp')
+        kept = (f'the scored sums are kept in {checkpoint}, so the re-run does not score again'
+                if checkpoint and os.path.exists(checkpoint) else 'nothing partial was left')
+        raise OSError(err.errno, f'could not write the predictions {path} ({err.strerror or err}'
+                                 f'). Free space or fix permissions there, then run again with '
+                                 f'-r: {kept}.') from err
