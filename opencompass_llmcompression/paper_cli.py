@@ -21,6 +21,18 @@ from .core.scoring_loop import score_documents
 TASK_ALIASES = {'arxiv-math': 'arxiv_math'}
 
 
+def batch_size_argument(text: str):
+    if text == 'auto':
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'{text!r} is neither a positive integer nor "auto"')
+    return value
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         prog='python -m opencompass_llmcompression', description=__doc__,
@@ -34,7 +46,9 @@ def parse_args(argv=None):
                         help='tokens a window predicts from (default 1900)')
     parser.add_argument('--stride', type=int, default=512,
                         help='step between windows (default 512)')
-    parser.add_argument('--batch_size', type=int, default=8, help='windows per forward pass')
+    parser.add_argument('--batch_size', type=batch_size_argument, default=8,
+                        help='windows per forward pass, or "auto": as many as the GPU\'s free '
+                             'memory holds (a small fixed size on a CPU); default 8')
     parser.add_argument('--file_num', type=int, default=None,
                         help='number of documents to use, from the start (default: all)')
     parser.add_argument('--flash', action='store_true',
@@ -75,6 +89,8 @@ def load_model(args):
     from transformers import AutoModelForCausalLM, AutoTokenizer
     device = f'cuda:{args.gpu}' if torch.cuda.is_available() else 'cpu'
     dtype = getattr(torch, args.dtype or ('bfloat16' if device != 'cpu' else 'float32'))
+    # transformers picks PyTorch's fused attention (SDPA) where the model supports it; the
+    # windows carry no padding mask, so on a GPU it runs the FlashAttention kernel
     kwargs = dict(dtype=dtype, cache_dir=args.cache_dir,
                   trust_remote_code=args.trust_remote_code)
     if args.flash:

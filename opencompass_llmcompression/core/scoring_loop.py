@@ -10,14 +10,16 @@ token's loss to the document that owns it. Progress can be saved and resumed
 of the documents add up to the sums of the whole.
 """
 
+import contextlib
 import hashlib
 import logging
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
+from .batch_size import auto_batch_size, check_batch_size
 from .checkpoint import Checkpoint, model_fingerprint
 from .scorer import WindowScorer
 from .token_stream import load_or_build_stream, stream_key
@@ -93,9 +95,17 @@ def smaller_batch(err: Exception, size: int, block_size: int) -> int:
     return max(1, size // 2)
 
 
+def to_device(tokens: np.ndarray, batch: np.ndarray, device: torch.device) -> torch.Tensor:
+    """The batch's token ids on ``device``; to a GPU from pinned memory, without waiting."""
+    ids = torch.from_numpy(np.stack([tokens[s:e] for s, e, _ in batch]).astype(np.int64))
+    if device.type != 'cuda':
+        return ids.to(device)
+    return ids.pin_memory().to(device, non_blocking=True)
+
+
 def score_documents(model: torch.nn.Module, tokenizer, contents: Sequence[str],
                     wanted: Sequence[int], block_size: int, stride: int,
-                    reference_compat: bool = False, batch_size: int = 1,
+                    reference_compat: bool = False, batch_size: Union[int, str] = 1,
                     cache_dir: Optional[str] = None, max_seq_len: Optional[int] = None,
                     progress: bool = True, checkpoint_path: Optional[str] = None,
                     checkpoint_interval: float = 30.0,
@@ -105,10 +115,15 @@ def score_documents(model: torch.nn.Module, tokenizer, contents: Sequence[str],
     ``contents`` is the whole corpus in order; ``wanted`` the indices of the documents to
     report. Returns two arrays aligned with ``wanted``. With ``checkpoint_path``, progress is
     saved there every ``checkpoint_interval`` seconds (and at the end) and resumed from it.
-    A batch that runs out of memory is run again with half as many windows, and so on.
+    ``batch_size`` is windows per forward pass, or ``'auto'`` (see ``batch_size.py``). A
+    batch that runs out of memory is run again with half as many windows, and so on. Each
+    batch is queued on the device before the previous one's losses are brought back and
+    summed, so a GPU never waits for the host; the sums, added in window order, are the
+    same bits as one batch at a time.
     Warnings and progress notes go to ``logger`` (OpenCompass passes its own).
     """
     check_window_settings(block_size, stride)
+    check_batch_size(batch_size)
     logger = logger or LOGGER
     key = stream_key(contents, tokenizer)
     stream = load_or_build_stream(contents, tokenizer, cache_dir, key=key, warn=logger.warning)
@@ -139,32 +154,49 @@ def score_documents(model: torch.nn.Module, tokenizer, contents: Sequence[str],
                         'already scored')
     scorer = WindowScorer(model)
     scored = windows[:, END] - windows[:, SCORE_FROM]
-    shapes, size = window_shapes(windows), batch_size
+    shapes = window_shapes(windows)
+    size = (auto_batch_size(model, block_size, len(windows) - done, logger.info)
+            if batch_size == 'auto' else batch_size)
+    launched, pending = done, None  # windows queued on the device; the batch not yet summed
+
+    def add(batch: np.ndarray, losses: torch.Tensor) -> None:
+        """Adds a batch's losses to the documents that own them, in window order."""
+        nonlocal done
+        losses = losses.double().cpu().numpy()
+        check_finite(losses, batch, model)
+        positions = (batch[:, SCORE_FROM, None] + np.arange(losses.shape[1])).ravel()
+        docs = np.searchsorted(stream.doc_offsets, positions, side='right') - 1
+        np.add.at(nll, docs, losses.ravel())
+        np.add.at(tokens, docs, 1)
+        done += len(batch)
+        if checkpoint:
+            checkpoint.save(done, nll, tokens)
+        bar.update(positions.size)
+
     with tqdm(total=int(scored.sum()), initial=int(scored[:done].sum()), unit='tok',
               unit_scale=True, disable=not progress, desc='scoring') as bar:
         try:
-            while done < len(windows):
-                batch = windows[done:batch_end(shapes, done, size)]
-                num_scored = int(scored[done])
-                ids = np.stack([stream.tokens[s:e] for s, e, _ in batch]).astype(np.int64)
-                try:
-                    losses = scorer(torch.from_numpy(ids).to(scorer.device), num_scored)
-                except torch.OutOfMemoryError as err:
-                    size = smaller_batch(err, len(batch), block_size)
-                    logger.warning(f'out of memory with {len(batch)} windows per forward pass; '
-                                   f'going on with {size}')
-                    continue
-                losses = losses.double().cpu().numpy()
-                check_finite(losses, batch, model)
-                positions = (batch[:, SCORE_FROM, None] + np.arange(num_scored)).ravel()
-                docs = np.searchsorted(stream.doc_offsets, positions, side='right') - 1
-                np.add.at(nll, docs, losses.ravel())
-                np.add.at(tokens, docs, 1)
-                done += len(batch)
-                if checkpoint:
-                    checkpoint.save(done, nll, tokens)
-                bar.update(positions.size)
+            while launched < len(windows) or pending:
+                queued = None
+                if launched < len(windows):
+                    batch = windows[launched:batch_end(shapes, launched, size)]
+                    try:
+                        queued = (batch, scorer(to_device(stream.tokens, batch, scorer.device),
+                                                int(scored[launched])))
+                    except torch.OutOfMemoryError as err:
+                        size = smaller_batch(err, len(batch), block_size)
+                        logger.warning(f'out of memory with {len(batch)} windows per forward '
+                                       f'pass; going on with {size}')
+                        continue
+                    launched += len(batch)
+                if pending:  # summed while the device runs the batch just queued
+                    ready, pending = pending, None
+                    add(*ready)
+                pending = queued
         finally:  # finished, stopped by an error or interrupted: keep what is done
+            if pending:  # stopped while the next batch was queued: this one is sound
+                with contextlib.suppress(Exception):  # the error on its way is the one to see
+                    add(*pending)
             if checkpoint:
                 checkpoint.save(done, nll, tokens, force=True)
     return nll[wanted], tokens[wanted]

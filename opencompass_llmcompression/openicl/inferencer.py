@@ -10,12 +10,15 @@ sums, however OpenCompass splits the corpus.
 
 import json
 import os
-from typing import List, Optional
+from typing import List, Optional, Union
+
+import torch
 
 from opencompass.openicl.icl_inferencer.icl_base_inferencer import BaseInferencer
 from opencompass.registry import ICL_INFERENCERS
 from opencompass.utils import get_logger
 
+from ..core.batch_size import check_batch_size
 from ..core.metrics import text_size
 from ..core.scoring_loop import score_documents
 from ..core.windows import check_window_settings
@@ -34,10 +37,12 @@ class SlidingWindowInferencer(BaseInferencer):
             ``~/.cache/opencompass_llmcompression``); on a cluster, a folder all nodes share.
         checkpoint_interval: seconds between saves of the shard's progress next to its
             prediction file (``tmp_<file>.progress.npz``), which a re-run (``-r``) resumes.
+        batch_size: windows per forward pass; the model's ``batch_size`` unless set here.
+            ``'auto'`` sizes it from the GPU's free memory (a small fixed size on a CPU).
     """
 
     def __init__(self, model, block_size: int = 1900, stride: int = 512,
-                 reference_compat: bool = False, batch_size: Optional[int] = 1,
+                 reference_compat: bool = False, batch_size: Union[int, str, None] = 1,
                  cache_dir: Optional[str] = None, max_seq_len: Optional[int] = None,
                  checkpoint_interval: float = 30.0,
                  output_json_filepath: Optional[str] = './icl_inference_output',
@@ -46,6 +51,7 @@ class SlidingWindowInferencer(BaseInferencer):
                          output_json_filepath=output_json_filepath,
                          output_json_filename=output_json_filename)
         check_window_settings(block_size, stride)
+        check_batch_size(self.batch_size)
         self.block_size, self.stride = block_size, stride
         self.reference_compat = reference_compat
         self.cache_dir = cache_dir
@@ -54,6 +60,7 @@ class SlidingWindowInferencer(BaseInferencer):
     def inference(self, retriever, ice_template=None, prompt_template=None,
                   output_json_filepath: Optional[str] = None,
                   output_json_filename: Optional[str] = None) -> List[dict]:
+        module = torch_module(self.model)
         # The text is read straight from the dataset: no prompt template ever touches it.
         column = retriever.dataset_reader.input_columns[0]
         corpus, shard = retriever.index_ds, retriever.test_ds  # train split: never sliced
@@ -69,7 +76,7 @@ class SlidingWindowInferencer(BaseInferencer):
         filename = output_json_filename or self.output_json_filename
         checkpoint = os.path.join(folder, f'tmp_{os.path.splitext(filename)[0]}.progress.npz')
         nll, tokens = score_documents(
-            self.model.model, self.model.tokenizer, corpus[column], wanted,
+            module, self.model.tokenizer, corpus[column], wanted,
             self.block_size, self.stride, self.reference_compat, self.batch_size,
             self.cache_dir, self.max_seq_len, progress=self.is_main_process,
             checkpoint_path=checkpoint if self.is_main_process else None,
@@ -82,6 +89,20 @@ class SlidingWindowInferencer(BaseInferencer):
             if os.path.exists(checkpoint):
                 os.remove(checkpoint)
         return predictions
+
+
+def torch_module(wrapper) -> torch.nn.Module:
+    """The Hugging Face torch model inside an OpenCompass model wrapper, or a clear error."""
+    module = getattr(wrapper, 'model', None)
+    if isinstance(module, torch.nn.Module) and getattr(wrapper, 'tokenizer', None) is not None:
+        return module
+    raise TypeError(
+        f'the compression datasets score with the model\'s own torch module, and the model '
+        f'wrapper {type(wrapper).__name__} has none (inference servers and API models such '
+        'as vLLM, LMDeploy or OpenAI give no token log-probabilities for every position of a '
+        'window). Use a Hugging Face model config for the compression datasets '
+        '(opencompass --hf-type base --hf-path MODEL, or type=HuggingFaceBaseModel in a '
+        'suite); benchmarks of other kinds can keep this wrapper in the same suite.')
 
 
 def write_predictions(predictions: List[dict], folder: str, filename: str,

@@ -1,0 +1,69 @@
+"""``batch_size='auto'``: how many windows to run per forward pass, from the device's memory.
+
+On a GPU the size starts from an estimate: the free memory, less what the LM head's fp32
+chunks take, divided by what one window needs at its peak inside one decoder layer (the
+residual stream, its normalised copy, queries, keys and values, the attention output and the
+MLP's gate, up and activated projections, all in the model's dtype, with a margin for the
+allocator). Attention itself needs no memory quadratic in the window, since the windows carry
+no padding mask and run through PyTorch's fused attention. The first batch confirms the
+estimate; a batch that runs out of memory is run again in halves (``scoring_loop``). On a
+CPU, where a larger batch brings little, the size is small and fixed.
+"""
+
+from typing import Optional
+
+import torch
+
+from .scorer import FP32_CHUNK_BYTES
+
+CPU_BATCH_SIZE = 4
+MAX_BATCH_SIZE = 256
+USABLE_FRACTION = 0.85  # of the free memory; the rest is the allocator's and the kernels'
+MARGIN = 1.5  # on the per-window estimate
+
+
+def check_batch_size(batch_size) -> None:
+    """Raise ValueError unless ``batch_size`` is a positive integer or ``'auto'``."""
+    if batch_size == 'auto' or (isinstance(batch_size, int) and not isinstance(batch_size, bool)
+                                and batch_size >= 1):
+        return
+    raise ValueError(f'batch_size must be a positive integer or \'auto\', got {batch_size!r}.')
+
+
+def free_device_memory(device: torch.device) -> Optional[int]:
+    """Free bytes on a CUDA device; None where there is nothing to estimate from."""
+    if device.type != 'cuda':
+        return None
+    free, _ = torch.cuda.mem_get_info(device)
+    return free
+
+
+def window_bytes(config, block_size: int, dtype: torch.dtype) -> int:
+    """Peak bytes one window of ``block_size`` input positions adds inside a decoder layer."""
+    hidden = config.hidden_size
+    heads = config.num_attention_heads
+    head_dim = getattr(config, 'head_dim', None) or hidden // heads
+    kv = getattr(config, 'num_key_value_heads', None) or heads
+    inter = getattr(config, 'intermediate_size', None) or 4 * hidden
+    per_position = 3 * hidden + heads * head_dim * 2 + 2 * kv * head_dim + 3 * inter
+    element = torch.finfo(dtype).bits // 8 if dtype.is_floating_point else 4
+    return int(MARGIN * block_size * per_position * element)
+
+
+def auto_batch_size(model: torch.nn.Module, block_size: int, num_windows: int,
+                    log=print) -> int:
+    """Windows per forward pass for ``model`` on its device, logged with how it was found."""
+    parameter = next(model.parameters())
+    free = free_device_memory(parameter.device)
+    if free is None:
+        size = CPU_BATCH_SIZE
+        how = f'the fixed size on {parameter.device.type}'
+    else:
+        per_window = window_bytes(model.config, block_size, parameter.dtype)
+        usable = free * USABLE_FRACTION - 2 * FP32_CHUNK_BYTES
+        size = max(1, min(MAX_BATCH_SIZE, int(usable // per_window)))
+        how = (f'{free / 2**30:.1f} GiB free, about {per_window / 2**20:.0f} MiB per window '
+               f'of {block_size} tokens')
+    size = max(1, min(size, num_windows))
+    log(f'batch_size=auto: {size} windows per forward pass ({how})')
+    return size
