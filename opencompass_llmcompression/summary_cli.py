@@ -2,6 +2,7 @@
 
     llmcompression-summary outputs/default                       # every run under a work dir
     llmcompression-summary RUN_A RUN_B --scores scores.csv --bpb  # runs merged, with a fit
+    llmcompression-summary --paper                                # the paper's leaderboard
 
 A folder is a run folder (holding results/) or a work dir holding run folders; later folders
 override earlier ones for the same model and dataset. Files go to --out (default: the last
@@ -13,7 +14,9 @@ import json
 import sys
 from datetime import datetime
 
+from .report.leaderboard import to_markdown
 from .report.linear_fit import read_scores_csv
+from .report.paper_reference import SOURCE, paper_table
 from .report.results import (ResultsError, corpus_settings, find_run_dirs, read_results,
                              run_config_datasets)
 from .report.writer import write_report
@@ -22,7 +25,9 @@ from .report.writer import write_report
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog='llmcompression-summary', description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('folders', nargs='+', help='OpenCompass run folders or work dirs')
+    parser.add_argument('folders', nargs='*', help='OpenCompass run folders or work dirs')
+    parser.add_argument('--paper', action='store_true',
+                        help='print the BPC leaderboard published with the paper, and stop')
     parser.add_argument('--scores', help='CSV of benchmark scores: model,<benchmark or area>,...')
     parser.add_argument('--bpb', action='store_true', help='also a bits-per-byte leaderboard')
     parser.add_argument('--no-baselines', action='store_true',
@@ -32,8 +37,17 @@ def main(argv=None) -> int:
                              '(0: none)')
     parser.add_argument('--areas', help='JSON {area: {"corpus": ..., "benchmarks": [...]}} '
                                         'mapping benchmark datasets to corpora for the fit')
+    parser.add_argument('--resamples', type=int, default=1000,
+                        help='bootstrap resamples for the intervals (0: no intervals)')
+    parser.add_argument('--seed', type=int, default=0, help='seed of the bootstrap')
     parser.add_argument('--out', help='output folder (default: <last run>/summary)')
     args = parser.parse_args(argv)
+    if args.paper:
+        print(f'BPC published with {SOURCE}:\n')
+        print(to_markdown(*paper_table()))
+        return 0
+    if not args.folders:
+        parser.error('give OpenCompass run folders or work dirs (or --paper)')
     try:
         run_dirs = find_run_dirs(args.folders)
         settings = {}
@@ -46,7 +60,8 @@ def main(argv=None) -> int:
             metrics=('bpc', 'bpb') if args.bpb else ('bpc',),
             baselines=not args.no_baselines, documents=args.documents,
             scores=read_scores_csv(args.scores) if args.scores else None,
-            areas=json.loads(args.areas) if args.areas else None, warn=_warn)
+            areas=json.loads(args.areas) if args.areas else None,
+            resamples=args.resamples, seed=args.seed, warn=_warn)
     except (ResultsError, ValueError) as err:
         print(f'llmcompression-summary: {err}', file=sys.stderr)
         return 2

@@ -171,3 +171,102 @@ def test_summary_command_on_broken_folders(tmp_path, capsys):
     assert '| m | 1.0000 |' in captured.out and 'no fit' in captured.out.lower()
     assert summary_cli.main([run, '--areas', '{"coding": {"corpus": "python"}}']) == 2
     assert 'needs a "corpus" name and a "benchmarks" list' in capsys.readouterr().err
+
+
+def documents_of(bpcs, chars=200):
+    """Per-document rows of the given BPCs, and the result they add up to."""
+    rows = [dict(document_index=i, nll=b * chars * LN2, chars=chars, tokens=50, bytes=chars)
+            for i, b in enumerate(bpcs)]
+    nll, total = sum(r['nll'] for r in rows), chars * len(rows)
+    result = dict(bpc=nll / (total * LN2), bpb=nll / (total * LN2), nll=nll, chars=total,
+                  tokens=50 * len(rows), bytes=total, ppl=2.0)
+    return rows, result
+
+
+def test_report_intervals_pairs_and_the_papers_rows(tmp_path, capsys):
+    from opencompass_llmcompression.report.intervals import (bootstrap_ratio_interval,
+                                                             paired_difference)
+    spread = [0.5, 0.55, 0.6, 0.65, 0.7, 0.62, 0.58, 0.66]
+    better = [b - 0.01 for b in spread]
+    results, predictions = {}, {}
+    for model, bpcs in (('llama-2-7b-hf', spread), ('mine', better)):
+        rows, result = documents_of(bpcs)
+        results[model] = {'llm_compression-cc': result}
+        predictions[model, 'llm_compression-cc.json'] = rows
+    rows, result = documents_of(spread[:6])
+    results['short'] = {'llm_compression-cc': result}
+    predictions['short', 'llm_compression-cc.json'] = rows
+    results['nopred'] = {'llm_compression-cc': compression(0.9)}
+    run = write_run(tmp_path / 'run', results, predictions)
+    out = tmp_path / 'out'
+    assert summary_cli.main([run, '--out', str(out), '--documents', '0', '--bpb']) == 0
+    printed = capsys.readouterr().out
+    chars = [200] * len(spread)
+    nll = [b * 200 * LN2 for b in spread]
+    interval = bootstrap_ratio_interval(nll, chars)
+    half = f'{(interval.high - interval.low) / 2:.2g}'
+    assert f'| llama-2-7b-hf | {interval.value:.4f} ± {half} |' in printed
+    assert '| nopred | 0.9000 |' in printed
+    assert 'nopred on llm_compression-cc: no interval, no per-document predictions' in printed
+    (bpc_csv,) = [f for f in os.listdir(out) if f.startswith('compression_bpc_')]
+    lines = (out / bpc_csv).read_text().splitlines()
+    assert lines[0] == 'model,corpus,bpc,bpc_ci_low,bpc_ci_high'
+    assert f'llama-2-7b-hf,llm_compression-cc,{interval.value:.6f},{interval.low:.6f},' \
+           f'{interval.high:.6f}' in lines
+    (bpb_csv,) = [f for f in os.listdir(out) if f.startswith('compression_bpb_')]
+    assert (out / bpb_csv).read_text().startswith('model,corpus,bpb,bpb_ci_low,bpb_ci_high\n')
+    # mine is better on every document: the paired interval lies below zero
+    difference = paired_difference([b * 200 * LN2 for b in better], nll, chars)
+    assert difference.high < 0
+    assert (f'| llm_compression-cc | mine | llama-2-7b-hf | {difference.value:+.4f} | '
+            f'[{difference.low:+.4f}, {difference.high:+.4f}] | mine compresses better |'
+            in printed)
+    assert 'llm_compression-cc: llama-2-7b-hf and short not compared, llama-2-7b-hf has 8 ' \
+           'documents, short 6.' in printed
+    # the paper's Llama-2-7b row (cc 0.612) beside the run's, settings unknown here
+    assert '| Llama-2-7b | paper | 0.612 |' in printed
+    assert f'|  | difference | {interval.value - 0.612:+.4f} |' in printed
+    assert 'settings unknown' in printed and 'arXiv 2404.09937' in printed
+
+
+def test_paper_names_match_and_the_table_ships(capsys):
+    from opencompass_llmcompression.report import paper_reference as paper
+    for name in ('llama-2-7b-hf', 'Llama-2-7b', 'meta-llama/Llama-2-7b-hf'):
+        assert paper.match(name)['cc'] == 0.612
+    assert paper.match('Qwen/Qwen1.5-7B')['model'] == 'Qwen-1.5-7b'
+    assert paper.match('mistralai/Mistral-7B-v0.1')['model'] == 'Mistral-7b'
+    assert paper.match('meta-llama/Meta-Llama-3-8B')['model'] == 'Llama-3-8b'
+    assert paper.match('llama-2-7b-chat-hf') is None and paper.match('mine') is None
+    rows = paper.paper_rows()
+    assert len(rows) == 28 and len({paper.normalise(r['model']) for r in rows}) == 28
+    for row in rows:  # the published average is the mean of the three, to rounding
+        assert row['average'] == pytest.approx(
+            (row['cc'] + row['python'] + row['arxiv_math']) / 3, abs=0.0011)
+    assert summary_cli.main(['--paper']) == 0
+    printed = capsys.readouterr().out
+    assert '| Llama-3-70b | 0.496 | 0.204 | 0.376 | 0.359 |' in printed
+    assert 'hkust-nlp/llm-compression-intelligence' in printed
+
+
+def test_what_the_run_lets_a_user_expect_from_the_papers_numbers():
+    from opencompass_llmcompression.report.paper_reference import compatibility
+    from opencompass_llmcompression.report.results import corpus_settings
+    inferencer = dict(type='opencompass_llmcompression.SlidingWindowInferencer',
+                      block_size=1900, stride=512, reference_compat=True)
+    cfgs = [dict(type='x.CompressionCorpusDataset', abbr=f'llm_compression-{name}',
+                 path='data/llm-compression', name=name, infer_cfg=dict(inferencer=inferencer))
+            for name in ('cc', 'python')]
+    cfgs[1]['infer_cfg'] = dict(inferencer=dict(inferencer, reference_compat=False))
+    cfgs.append(dict(type='x.CompressionCorpusDataset', abbr='own', path='/data/mine',
+                     name='cc', infer_cfg=dict(inferencer=dict(inferencer, stride=256))))
+    settings = corpus_settings(cfgs)
+    assert settings['llm_compression-cc'] == dict(
+        path='data/llm-compression', name='cc', samples=None, block_size=1900, stride=512,
+        reference_compat=True)
+    assert 'third decimal' in compatibility(settings['llm_compression-cc'])
+    assert 'second decimal' in compatibility(settings['llm_compression-python'])
+    own = compatibility(settings['own'])
+    assert "not the paper's" in own and 'windows 1900/256' in own
+    assert 'first 5 documents' in compatibility(dict(settings['llm_compression-cc'],
+                                                     samples=5))
+    assert 'settings unknown' in compatibility(None)

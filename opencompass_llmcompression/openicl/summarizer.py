@@ -25,16 +25,19 @@ class CompressionSummarizer(DefaultSummarizer):
         extra_results: more OpenCompass run folders whose results join the table and the fit
             (e.g. benchmark runs made earlier, or other models).
         areas: ``{area: {corpus: ..., benchmarks: [patterns]}}``, see ``linear_fit``.
+        resamples, seed: the bootstrap over documents behind the intervals (0: none).
     """
 
     def __init__(self, config, dataset_abbrs: Optional[List[str]] = None,
                  summary_groups: Optional[List] = None, prompt_db=None,
                  metrics: Sequence[str] = ('bpc',), baselines: bool = True,
                  documents: int = 10, scores: Optional[str] = None,
-                 extra_results: Sequence[str] = (), areas: Optional[Dict[str, dict]] = None):
+                 extra_results: Sequence[str] = (), areas: Optional[Dict[str, dict]] = None,
+                 resamples: int = 1000, seed: int = 0):
         super().__init__(config, dataset_abbrs, summary_groups or [], prompt_db)
         self.metrics, self.baselines, self.documents = tuple(metrics), baselines, documents
         self.scores, self.extra_results, self.areas = scores, list(extra_results), areas
+        self.resamples, self.seed = resamples, seed
 
     def summarize(self, output_path: Optional[str] = None,
                   time_str: str = datetime.now().strftime('%Y%m%d_%H%M%S'), **kwargs):
@@ -53,7 +56,8 @@ class CompressionSummarizer(DefaultSummarizer):
                 settings=corpus_settings(self.dataset_cfgs), metrics=self.metrics,
                 baselines=self.baselines, documents=self.documents,
                 scores=read_scores_csv(self.scores) if self.scores else None,
-                areas=self.areas, warn=logger.warning)
+                areas=self.areas, resamples=self.resamples, seed=self.seed,
+                warn=logger.warning)
         except (ResultsError, ValueError) as err:
             logger.error(f'compression report not written: {err}')
             return

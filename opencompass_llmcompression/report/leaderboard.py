@@ -5,6 +5,7 @@ import io
 import os
 from typing import Dict, List, Optional, Sequence
 
+from .intervals import Interval
 from .results import is_compression_result
 
 MISSING = '-'
@@ -30,30 +31,65 @@ def column_labels(abbrs: Sequence[str]) -> List[str]:
 
 def leaderboard(results: Dict[str, Dict[str, dict]], corpora: Sequence[str],
                 metric: str = 'bpc', models: Sequence[str] = (),
-                baselines: Optional[Dict[str, Dict[str, Dict[str, float]]]] = None):
+                baselines: Optional[Dict[str, Dict[str, Dict[str, float]]]] = None,
+                intervals: Optional[Dict[str, Dict[str, Interval]]] = None):
     """``(header, rows)``: models sorted by their average over ``corpora`` (lower first).
 
     A model lacking a corpus shows ``-`` there and has no average; such models come after the
-    complete ones. ``baselines`` (``{corpus: {compressor: {metric: value}}}``) adds a row per
-    compressor below the models.
+    complete ones. ``intervals`` (``{model: {corpus: Interval}}``) turns a cell into
+    ``value ± half-width``. ``baselines`` (``{corpus: {compressor: {metric: value}}}``) adds a
+    row per compressor below the models.
     """
-    models = list(models) or sorted(results)
+    intervals = intervals or {}
+    table = []
+    for model, values, average in _sorted_models(results, corpora, metric, models):
+        found = intervals.get(model, {})
+        table.append([model] + [f'{_cell(v)} {found[c].plus_minus()}' if c in found and
+                                v is not None else _cell(v) for c, v in zip(corpora, values)]
+                     + [_cell(average)])
     header = ['model'] + column_labels(corpora) + ['average']
-    rows = []
-    for model in models:
-        values = [results.get(model, {}).get(c) for c in corpora]
-        values = [r[metric] if is_compression_result(r) else None for r in values]
-        average = _average(values)
-        rows.append((average is None, average or 0.0, model, values, average))
-    rows.sort(key=lambda row: row[:3])
-    table = [[model] + [_cell(v) for v in values] + [_cell(average)]
-             for *_, model, values, average in rows]
     compressors = list(dict.fromkeys(c for per_corpus in (baselines or {}).values()
                                      for c in per_corpus))
     for compressor in compressors:
         values = [baselines.get(c, {}).get(compressor, {}).get(metric) for c in corpora]
         table.append([f'({compressor})'] + [_cell(v) for v in values] + [_cell(_average(values))])
     return header, table
+
+
+def long_rows(results: Dict[str, Dict[str, dict]], corpora: Sequence[str], metric: str = 'bpc',
+              models: Sequence[str] = (),
+              baselines: Optional[Dict[str, Dict[str, Dict[str, float]]]] = None,
+              intervals: Optional[Dict[str, Dict[str, Interval]]] = None):
+    """The leaderboard for the CSV: one row per model and corpus (and ``average``), with the
+    interval's bounds as ``<metric>_ci_low`` and ``<metric>_ci_high`` (blank where none)."""
+    header = ['model', 'corpus', metric, f'{metric}_ci_low', f'{metric}_ci_high']
+    rows = []
+    for model, values, average in _sorted_models(results, corpora, metric, models):
+        found = (intervals or {}).get(model, {})
+        for corpus, value in zip(corpora, values):
+            if value is not None:
+                bounds = ([f'{found[corpus].low:.6f}', f'{found[corpus].high:.6f}']
+                          if corpus in found else ['', ''])
+                rows.append([model, corpus, f'{value:.6f}'] + bounds)
+        if average is not None:
+            rows.append([model, 'average', f'{average:.6f}', '', ''])
+    for corpus, per_compressor in (baselines or {}).items():
+        for compressor, rates in per_compressor.items():
+            if corpus in corpora and metric in rates:
+                rows.append([f'({compressor})', corpus, f'{rates[metric]:.6f}', '', ''])
+    return header, rows
+
+
+def _sorted_models(results, corpora, metric, models):
+    """``[(model, values, average)]``, complete models first, by average."""
+    rows = []
+    for model in list(models) or sorted(results):
+        values = [results.get(model, {}).get(c) for c in corpora]
+        values = [r[metric] if is_compression_result(r) else None for r in values]
+        average = _average(values)
+        rows.append((average is None, average or 0.0, model, values, average))
+    rows.sort(key=lambda row: row[:3])
+    return [row[2:] for row in rows]
 
 
 def _average(values: List[Optional[float]]) -> Optional[float]:

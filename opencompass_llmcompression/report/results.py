@@ -96,17 +96,29 @@ def read_document_rows(run_dir: str, model: str, dataset: str) -> List[dict]:
                   key=lambda r: r['document_index'])
 
 
+WINDOW_SETTINGS = ('block_size', 'stride', 'reference_compat')
+
+
 def corpus_settings(dataset_cfgs: Iterable[dict]) -> Dict[str, dict]:
-    """``{abbr: {path, name, samples}}`` for the datasets that are compression corpora."""
+    """``{abbr: {path, name, samples, block_size, stride, reference_compat}}`` for the datasets
+    that are compression corpora; the window settings are those of the inferencer's config
+    (its defaults where the config leaves one out; absent without such an inferencer)."""
     settings = {}
     for cfg in dataset_cfgs:
-        kind = cfg.get('type')
-        kind = kind if isinstance(kind, str) else getattr(kind, '__name__', '')
-        if kind.endswith('CompressionCorpusDataset'):
+        if _type_name(cfg.get('type')).endswith('CompressionCorpusDataset'):
             abbr = cfg.get('abbr') or f'llm_compression-{cfg.get("name", "cc")}'
             settings[abbr] = dict(path=cfg.get('path', 'data/llm-compression'),
                                   name=cfg.get('name', 'cc'), samples=cfg.get('samples'))
+            inferencer = (cfg.get('infer_cfg') or {}).get('inferencer') or {}
+            if _type_name(inferencer.get('type')).endswith('SlidingWindowInferencer'):
+                defaults = dict(block_size=1900, stride=512, reference_compat=False)
+                settings[abbr].update({k: inferencer.get(k, defaults[k])
+                                       for k in WINDOW_SETTINGS})
     return settings
+
+
+def _type_name(kind) -> str:
+    return kind if isinstance(kind, str) else getattr(kind, '__name__', '')
 
 
 def run_config_datasets(run_dir: str) -> List[dict]:

@@ -1,4 +1,5 @@
-"""The compression report of one or more runs: leaderboard, compressor baselines, documents, fit.
+"""The compression report of one or more runs: leaderboard with intervals, the paired
+comparison of models, the paper's reference rows, compressor baselines, documents, fit.
 
 Shared by ``CompressionSummarizer`` (at the end of an OpenCompass run) and the
 ``llmcompression-summary`` command (from existing output folders).
@@ -10,10 +11,13 @@ from typing import Callable, Dict, List, Optional, Sequence
 from ..core.corpus_files import load_corpus
 from .baselines import baseline_rates
 from .documents import document_table
-from .leaderboard import compression_corpora, leaderboard, to_csv, to_markdown
+from .intervals import RESAMPLES
+from .leaderboard import compression_corpora, leaderboard, long_rows, to_csv, to_markdown
 from .linear_fit import (DEFAULT_AREAS, area_points, check_areas, fit_areas, fit_table,
                          plot_fits)
+from .paper_reference import SOURCE, reference_rows
 from .results import ResultsError, read_document_rows
+from .uncertainty import Bootstrap
 
 
 def corpus_texts(settings: Dict[str, dict], corpora: Sequence[str],
@@ -24,7 +28,8 @@ def corpus_texts(settings: Dict[str, dict], corpora: Sequence[str],
         if abbr not in settings:
             continue
         try:
-            texts[abbr] = [r['content'] for r in load_corpus(**settings[abbr])]
+            where = {k: settings[abbr].get(k) for k in ('path', 'name', 'samples')}
+            texts[abbr] = [r['content'] for r in load_corpus(**where)]
         except Exception as err:  # the data may have moved since the run: report without it
             warn(f'{abbr}: corpus not loadable now, so no compressor baselines or snippets '
                  f'for it ({err})')
@@ -36,9 +41,12 @@ def write_report(results: Dict[str, Dict[str, dict]], out_dir: str, stamp: str,
                  corpus_order: Sequence[str] = (), settings: Optional[Dict[str, dict]] = None,
                  metrics: Sequence[str] = ('bpc',), baselines: bool = True,
                  documents: int = 10, scores: Optional[Dict[str, Dict[str, float]]] = None,
-                 areas: Optional[Dict[str, dict]] = None,
-                 warn: Callable[[str], None] = print) -> str:
-    """Writes the report's files into ``out_dir`` and returns the text to print."""
+                 areas: Optional[Dict[str, dict]] = None, resamples: int = RESAMPLES,
+                 seed: int = 0, warn: Callable[[str], None] = print) -> str:
+    """Writes the report's files into ``out_dir`` and returns the text to print.
+
+    ``resamples`` bootstrap draws (over documents, from ``seed``) give each BPC its interval
+    and each pair of models their paired difference; 0 leaves the intervals out."""
     corpora = compression_corpora(results, corpus_order)
     if not corpora:
         raise ResultsError('no compression results (no result with `bpc`) in the given runs: '
@@ -56,26 +64,51 @@ def write_report(results: Dict[str, Dict[str, dict]], out_dir: str, stamp: str,
             f.write(text)
         written.append(target)
 
+    rows_by_model = {}
+    for model in models:
+        for abbr in corpora:
+            rows = _document_rows(run_dirs, model, abbr)
+            if rows:
+                rows_by_model.setdefault(model, {})[abbr] = rows
+    boot = Bootstrap(results, rows_by_model if resamples else {}, corpora, models,
+                     resamples or 1, seed)
     for metric in metrics:
-        header, rows = leaderboard(results, corpora, metric, models, rates)
+        intervals = boot.intervals(metric) if resamples else {}
+        header, rows = leaderboard(results, corpora, metric, models, rates, intervals)
         sections += [f'## {metric.upper()} (lower is better; compressors in parentheses)', '',
                      to_markdown(header, rows)]
-        write(f'compression_{metric}_{{stamp}}.csv', to_csv(header, rows))
+        if intervals:
+            sections += [f'`± x`: half the width of the {boot.level:.0%} bootstrap interval '
+                         f'over documents ({resamples} resamples, seed {seed}); the bounds are '
+                         f'`{metric}_ci_low`/`{metric}_ci_high` in the CSV.', '']
+        write(f'compression_{metric}_{{stamp}}.csv',
+              to_csv(*long_rows(results, corpora, metric, models, rates, intervals)))
+    if resamples:
+        sections += [f'- {note}' for note in boot.notes] + ([''] if boot.notes else [])
+        header, rows, refused = boot.comparison_table(corpora, models)
+        if rows or refused:
+            sections += ['## Which model compresses better (paired bootstrap over the same '
+                         'documents)', '']
+            if rows:
+                sections += [to_markdown(header, rows)]
+                write('compression_pairs_{stamp}.csv', to_csv(header, rows))
+            sections += [f'- {reason}' for reason in refused] + [''] * bool(refused)
 
-    if documents > 0:
-        per_model = {}
-        for model in models:
-            for abbr in corpora:
-                rows = _document_rows(run_dirs, model, abbr)
-                if rows:
-                    per_model.setdefault(model, {})[abbr] = rows
-        if per_model:
-            header, rows = document_table(per_model, documents, texts)
-            write('compression_documents_{stamp}.md',
-                  f'# Documents with the lowest and highest BPC ({documents} each)\n\n'
-                  'A very low BPC hints that the model saw the document in training.\n\n'
-                  + to_markdown(header, rows))
-            write('compression_documents_{stamp}.csv', to_csv(header, rows))
+    (header, table), notes, (csv_header, csv_rows) = reference_rows(
+        results, corpora, models, settings or {})
+    if table:
+        sections += ['## The paper\'s published BPC beside this run\'s', '',
+                     to_markdown(header, table), 'What to expect, per corpus:', *notes, '',
+                     f'Source: {SOURCE}.', '']
+        write('compression_reference_{stamp}.csv', to_csv(csv_header, csv_rows))
+
+    if documents > 0 and rows_by_model:
+        header, rows = document_table(rows_by_model, documents, texts)
+        write('compression_documents_{stamp}.md',
+              f'# Documents with the lowest and highest BPC ({documents} each)\n\n'
+              'A very low BPC hints that the model saw the document in training.\n\n'
+              + to_markdown(header, rows))
+        write('compression_documents_{stamp}.csv', to_csv(header, rows))
 
     areas = check_areas(areas) if areas is not None else DEFAULT_AREAS
     points = area_points(results, areas, scores, metrics[0])

@@ -1,0 +1,88 @@
+"""How sure a BPC is: bootstrap intervals over documents, for one model and for a pair.
+
+A corpus's BPC is a ratio of sums, ``sum(nll) / (sum(chars) * ln 2)``. The documents are the
+sample (another draw of documents from the same source would give another BPC); tokens
+inside a document are not independent, so the unit that is resampled is the document, with
+its NLL and its characters together. Each resample draws ``n`` documents with replacement and
+takes the ratio of their sums; the interval is the percentile interval of those ratios.
+
+For two models on the same corpus the same resampled documents are used for both (a paired
+bootstrap): what varies between documents (some text is just harder) cancels, and what is
+left is the difference between the models. Resamples are drawn from ``seed`` and depend only
+on the number of documents, so every model of a corpus sees the same resamples.
+"""
+
+import math
+from typing import NamedTuple, Sequence
+
+import numpy as np
+
+RESAMPLES = 1000
+LEVEL = 0.95
+SEED = 0
+CHUNK_CELLS = 4_000_000  # indices drawn at a time, so memory stays bounded on large corpora
+
+
+class Interval(NamedTuple):
+    value: float  # the ratio on all documents
+    low: float
+    high: float
+
+    @property
+    def excludes_zero(self) -> bool:
+        return self.low > 0 or self.high < 0
+
+    def plus_minus(self) -> str:
+        """``± 0.012``: half the interval's width, two significant digits (bounds in the CSV)."""
+        return f'± {(self.high - self.low) / 2:.2g}'
+
+
+def resampled_sums(values: Sequence[np.ndarray], resamples: int = RESAMPLES,
+                   seed: int = SEED) -> list:
+    """For each array in ``values`` (one entry per document), its sum over each resample.
+
+    Resample ``r`` is ``rng.integers(0, n, size=n)``, the ``r``-th such draw of
+    ``np.random.default_rng(seed)``: drawing in chunks gives the same indices as one draw."""
+    values = [np.asarray(v, dtype=np.float64) for v in values]
+    n = len(values[0])
+    if n == 0 or any(len(v) != n for v in values):
+        raise ValueError('a bootstrap needs at least one document and equal-length arrays')
+    rng = np.random.default_rng(seed)
+    sums = [np.empty(resamples) for _ in values]
+    step = max(1, CHUNK_CELLS // n)
+    for start in range(0, resamples, step):
+        rows = min(step, resamples - start)
+        index = rng.integers(0, n, size=(rows, n))
+        for v, out in zip(values, sums):
+            out[start:start + rows] = v[index].sum(axis=1)
+    return sums
+
+
+def percentile_interval(value: float, samples: np.ndarray, level: float = LEVEL) -> Interval:
+    """``value`` with the central ``level`` share of the resampled ``samples`` around it."""
+    tail = (1 - level) / 2
+    low, high = np.quantile(samples, [tail, 1 - tail])
+    return Interval(float(value), float(low), float(high))
+
+
+def bootstrap_ratio_interval(nll: Sequence[float], chars: Sequence[float],
+                             resamples: int = RESAMPLES, seed: int = SEED,
+                             level: float = LEVEL) -> Interval:
+    """BPC (``sum(nll) / (sum(chars) ln 2)``) and its percentile interval over documents.
+
+    ``chars`` may be bytes instead, for bits per byte."""
+    nll_sums, char_sums = resampled_sums([nll, chars], resamples, seed)
+    value = np.sum(nll) / (np.sum(chars) * math.log(2))
+    return percentile_interval(value, nll_sums / (char_sums * math.log(2)), level)
+
+
+def paired_difference(nll_a: Sequence[float], nll_b: Sequence[float], chars: Sequence[float],
+                      resamples: int = RESAMPLES, seed: int = SEED,
+                      level: float = LEVEL) -> Interval:
+    """BPC of model A minus BPC of model B on the same documents, with a paired interval.
+
+    Negative means A compresses better. The interval excludes zero when the resampled
+    differences agree on the sign at the given level."""
+    a_sums, b_sums, char_sums = resampled_sums([nll_a, nll_b, chars], resamples, seed)
+    value = (np.sum(nll_a) - np.sum(nll_b)) / (np.sum(chars) * math.log(2))
+    return percentile_interval(value, (a_sums - b_sums) / (char_sums * math.log(2)), level)

@@ -1,0 +1,118 @@
+"""The paper's published BPC as reference rows, and whether a run can be expected to match them.
+
+``paper_leaderboard.csv`` (beside this file) is the leaderboard of "Compression Represents
+Intelligence Linearly" (arXiv 2404.09937) as its README prints it; its header names the source.
+A run's model matches a paper row when their normalised names are equal: the last part of a
+path or hub id, lower case, without a trailing ``-hf``, ``-base`` or ``-v0.1`` and a leading
+``meta-``, punctuation dropped (``meta-llama/Llama-2-7b-hf``, ``llama-2-7b-hf`` and
+``Llama-2-7b`` are all ``llama27b``).
+"""
+
+import csv
+import os
+import re
+from typing import Dict, List, Optional, Sequence
+
+from .linear_fit import corpus_matches
+
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'paper_leaderboard.csv')
+CORPORA = ('cc', 'python', 'arxiv_math')
+BLOCK_SIZE, STRIDE = 1900, 512
+SOURCE = ('"Compression Represents Intelligence Linearly" (Huang et al., 2024, arXiv 2404.09937), '
+          'leaderboard in the README of https://github.com/hkust-nlp/llm-compression-intelligence')
+_SUFFIXES = re.compile(r'(-hf|-base|-v0\.1)+$')
+
+
+def normalise(model: str) -> str:
+    name = model.rstrip('/').split('/')[-1].lower()
+    name = _SUFFIXES.sub('', name)
+    name = re.sub(r'^meta-', '', name)
+    return re.sub(r'[^a-z0-9]', '', name)
+
+
+def paper_rows() -> List[dict]:
+    """``[{model, cc, python, arxiv_math, average}]`` in the paper's order (floats)."""
+    with open(DATA, encoding='utf-8') as f:
+        rows = list(csv.DictReader(line for line in f if not line.startswith('#')))
+    return [dict(row, **{k: float(row[k]) for k in CORPORA + ('average',)}) for row in rows]
+
+
+def paper_table():
+    """``(header, rows)`` of the paper's leaderboard, as printed there."""
+    header = ['model'] + list(CORPORA) + ['average']
+    return header, [[r['model']] + [f'{r[k]:.3f}' for k in CORPORA + ('average',)]
+                    for r in paper_rows()]
+
+
+def match(model: str) -> Optional[dict]:
+    """The paper's row for ``model``, or None."""
+    key = normalise(model)
+    return next((row for row in paper_rows() if normalise(row['model']) == key), None)
+
+
+def paper_corpus_of(abbr: str, settings: Optional[dict]) -> Optional[str]:
+    """Which of the paper's corpora a dataset abbreviation measures, by its name."""
+    name = (settings or {}).get('name')
+    if name in CORPORA:
+        return name
+    return next((c for c in CORPORA if corpus_matches(abbr, c)), None)
+
+
+def compatibility(settings: Optional[dict]) -> str:
+    """What a run's settings for one corpus let a user expect against the paper's number."""
+    if not settings:
+        return ('settings unknown (no saved config found for this corpus): the paper\'s row is '
+                'context, not a check')
+    path = str(settings.get('path', ''))
+    problems = []
+    if not re.search(r'llm-compression|hkust-nlp', path) or settings.get('name') not in CORPORA:
+        problems.append(f'corpus {path}/{settings.get("name")} is not the paper\'s '
+                        '(hkust-nlp/llm-compression)')
+    if settings.get('samples'):
+        problems.append(f'only the first {settings["samples"]} documents')
+    windows = (settings.get('block_size'), settings.get('stride'))
+    if windows != (BLOCK_SIZE, STRIDE):
+        problems.append(f'windows {windows[0]}/{windows[1]}, the paper\'s are '
+                        f'{BLOCK_SIZE}/{STRIDE}')
+    if problems:
+        return 'different measurement (' + '; '.join(problems) + '): expect different numbers'
+    if settings.get('reference_compat'):
+        return ('paper\'s corpus and windows, reference_compat=True: expect agreement to about '
+                'the third decimal (model precision and library versions aside)')
+    return ('paper\'s corpus and windows, reference_compat=False: this run also scores the tail '
+            'the paper\'s code drops, so expect agreement to about the second decimal; set '
+            'reference_compat=True for the paper\'s exact measurement')
+
+
+def reference_rows(results: Dict[str, Dict[str, dict]], corpora: Sequence[str],
+                   models: Sequence[str], settings: Dict[str, dict]):
+    """``(table, notes, csv_rows)``: each matched model's run row, the paper's row, and their
+    difference, one column per paper corpus found in the run; notes say per corpus what to
+    expect; ``csv_rows`` are one line per model and corpus."""
+    columns = {}
+    for abbr in corpora:
+        corpus = paper_corpus_of(abbr, settings.get(abbr))
+        if corpus and corpus not in columns:
+            columns[corpus] = abbr
+    header = ['model', 'row'] + list(columns)
+    table, long = [], []
+    for model in models:
+        paper = match(model)
+        if paper is None or not columns:
+            continue
+        ours = [results.get(model, {}).get(abbr, {}).get('bpc') for abbr in columns.values()]
+        if all(v is None for v in ours):
+            continue
+        theirs = [paper[c] for c in columns]
+        table.append([model, 'this run'] + ['-' if v is None else f'{v:.4f}' for v in ours])
+        table.append([paper['model'], 'paper'] + [f'{v:.3f}' for v in theirs])
+        table.append(['', 'difference'] + ['-' if v is None else f'{v - p:+.4f}'
+                                           for v, p in zip(ours, theirs)])
+        for (corpus, abbr), v, p in zip(columns.items(), ours, theirs):
+            if v is not None:
+                long.append([model, paper['model'], abbr, f'{v:.6f}', f'{p:.3f}',
+                             f'{v - p:+.6f}', compatibility(settings.get(abbr))])
+    notes = [f'- {abbr}: {compatibility(settings.get(abbr))}' for abbr in columns.values()]
+    csv_header = ['model', 'paper_model', 'corpus', 'bpc', 'paper_bpc', 'difference',
+                  'expectation']
+    return (header, table), notes, (csv_header, long)

@@ -1,0 +1,168 @@
+"""Bootstrap intervals: hand-computable cases and an independent loop over resamples."""
+
+import math
+
+import numpy as np
+import pytest
+
+from opencompass_llmcompression.report import intervals
+from opencompass_llmcompression.report.intervals import (bootstrap_ratio_interval,
+                                                         paired_difference)
+from opencompass_llmcompression.report.uncertainty import Bootstrap
+
+LN2 = math.log(2)
+
+
+def loop_bootstrap(nll_a, chars, nll_b=None, resamples=1000, seed=0, level=0.95):
+    """The bootstrap written plainly: one resample at a time, sums by Python loops, then the
+    percentile interval by sorting (numpy's default linear interpolation between ranks)."""
+    rng = np.random.default_rng(seed)
+    n, stats = len(chars), []
+    for _ in range(resamples):
+        picked = rng.integers(0, n, size=n)
+        a = sum(nll_a[i] for i in picked)
+        b = sum(nll_b[i] for i in picked) if nll_b is not None else 0.0
+        c = sum(chars[i] for i in picked)
+        stats.append((a - b) / (c * LN2))
+    stats.sort()
+
+    def quantile(q):
+        position = q * (resamples - 1)
+        low = math.floor(position)
+        high = min(low + 1, resamples - 1)
+        return stats[low] + (stats[high] - stats[low]) * (position - low)
+    tail = (1 - level) / 2
+    return quantile(tail), quantile(1 - tail)
+
+
+@pytest.fixture
+def documents():
+    rng = np.random.default_rng(7)
+    chars = rng.integers(50, 5000, size=40).astype(float)
+    nll = chars * rng.uniform(0.3, 0.9, size=40)
+    return nll, chars
+
+
+def test_matches_a_plain_loop_for_the_same_draws(documents, monkeypatch):
+    nll, chars = documents
+    monkeypatch.setattr(intervals, 'CHUNK_CELLS', 7 * len(chars))  # several chunks
+    got = bootstrap_ratio_interval(nll, chars, resamples=500, seed=3)
+    low, high = loop_bootstrap(list(nll), list(chars), resamples=500, seed=3)
+    assert got.value == pytest.approx(nll.sum() / (chars.sum() * LN2))
+    assert (got.low, got.high) == pytest.approx((low, high), rel=1e-12)
+    other = nll * np.linspace(0.9, 1.1, len(nll))
+    got = paired_difference(nll, other, chars, resamples=300, seed=5, level=0.9)
+    low, high = loop_bootstrap(list(nll), list(chars), list(other), 300, seed=5, level=0.9)
+    assert (got.low, got.high) == pytest.approx((low, high), rel=1e-12)
+
+
+def test_one_document_and_equal_documents_have_no_spread():
+    assert bootstrap_ratio_interval([100 * LN2], [100]) == (1.0, 1.0, 1.0)
+    # two documents of the same BPC (2 bits per char): every resample has that BPC
+    got = bootstrap_ratio_interval([20 * LN2, 200 * LN2], [10, 100])
+    assert got.low == pytest.approx(2.0) and got.high == pytest.approx(2.0)
+
+
+def test_two_documents_by_hand():
+    # Documents of 1 and 3 bits per char, 100 chars each. A resample holds both (BPC 2) or
+    # one twice (1 or 3), so every resample is 1, 2 or 3 and both ends are among them.
+    got = bootstrap_ratio_interval([100 * LN2, 300 * LN2], [100, 100], resamples=2000)
+    assert got.value == pytest.approx(2.0)
+    assert got.low == pytest.approx(1.0) and got.high == pytest.approx(3.0)
+
+
+def test_identical_models_differ_by_exactly_zero(documents):
+    nll, chars = documents
+    got = paired_difference(nll, nll.copy(), chars)
+    assert got == (0.0, 0.0, 0.0) and not got.excludes_zero
+    two = paired_difference([10.0, 30.0], [10.0, 30.0], [5, 9])
+    assert two == (0.0, 0.0, 0.0)
+
+
+def test_better_on_every_document_is_below_zero(documents):
+    nll, chars = documents
+    got = paired_difference(nll * 0.99, nll, chars)
+    assert got.high < 0 and got.excludes_zero
+    assert got.value == pytest.approx(-0.01 * nll.sum() / (chars.sum() * LN2))
+    # the unpaired intervals of the two overlap; pairing is what separates them
+    a, b = bootstrap_ratio_interval(nll * 0.99, chars), bootstrap_ratio_interval(nll, chars)
+    assert a.high > b.low
+
+
+def test_same_seed_same_interval_other_seed_other_draws(documents):
+    nll, chars = documents
+    assert bootstrap_ratio_interval(nll, chars, seed=1) == bootstrap_ratio_interval(
+        nll, chars, seed=1)
+    assert bootstrap_ratio_interval(nll, chars, seed=1) != bootstrap_ratio_interval(
+        nll, chars, seed=2)
+
+
+def test_coverage_on_a_known_population():
+    """Draw corpora from a known population many times: the 95% interval holds the
+    population's BPC in roughly 95% of them (a wrong interval, e.g. over tokens, would not)."""
+    rng = np.random.default_rng(11)
+    population_chars = rng.integers(100, 3000, size=20000).astype(float)
+    population_nll = population_chars * rng.gamma(4.0, 0.15, size=20000)
+    truth = population_nll.sum() / (population_chars.sum() * LN2)
+    held = 0
+    for trial in range(200):
+        pick = rng.integers(0, 20000, size=60)
+        got = bootstrap_ratio_interval(population_nll[pick], population_chars[pick],
+                                       resamples=400, seed=trial)
+        held += got.low <= truth <= got.high
+    assert 0.88 <= held / 200 <= 0.99
+
+
+def rows_for(nll, chars, start=0):
+    return [dict(document_index=start + i, nll=float(n), chars=int(c), bytes=int(c),
+                 tokens=10) for i, (n, c) in enumerate(zip(nll, chars))]
+
+
+def result_for(rows):
+    nll, chars = sum(r['nll'] for r in rows), sum(r['chars'] for r in rows)
+    return dict(bpc=nll / (chars * LN2), bpb=nll / (chars * LN2), nll=nll, chars=chars,
+                bytes=chars, tokens=10 * len(rows))
+
+
+def test_the_report_table_is_the_paired_bootstrap(documents):
+    nll, chars = documents
+    rows = {'a': {'cc': rows_for(nll * 0.95, chars)}, 'b': {'cc': rows_for(nll, chars)},
+            'c': {'cc': rows_for(nll, chars)}}
+    results = {m: {'cc': result_for(r['cc'])} for m, r in rows.items()}
+    boot = Bootstrap(results, rows, ['cc'], ['b', 'a', 'c'])
+    assert boot.intervals()['a']['cc'] == bootstrap_ratio_interval(nll * 0.95, chars)
+    header, table, refused = boot.comparison_table(['cc'], ['b', 'a', 'c'])
+    assert refused == []
+    by_pair = {(r[1], r[2]): r for r in table}
+    expected = paired_difference(nll * 0.95, nll, chars)
+    assert by_pair['a', 'b'][3:5] == [f'{expected.value:+.4f}',
+                                      f'[{expected.low:+.4f}, {expected.high:+.4f}]']
+    assert by_pair['a', 'b'][5] == 'a compresses better'
+    assert by_pair['b', 'c'][3:] == ['+0.0000', '[+0.0000, +0.0000]',
+                                     'no clear difference (the interval holds 0)']
+
+
+def test_pairs_of_different_corpora_are_refused_with_the_reason(documents):
+    nll, chars = documents
+    full, short = rows_for(nll, chars), rows_for(nll[:38], chars[:38])
+    edited = rows_for(nll, chars)
+    edited[4] = dict(edited[4], chars=edited[4]['chars'] + 1, bytes=edited[4]['bytes'] + 1)
+    rows = {'a': {'cc': full}, 'b': {'cc': short}, 'c': {'cc': edited}}
+    results = {m: {'cc': result_for(r['cc'])} for m, r in rows.items()}
+    _, table, refused = Bootstrap(results, rows, ['cc'], ['a', 'b', 'c']).comparison_table(
+        ['cc'], ['a', 'b', 'c'])
+    assert table == []
+    assert refused[0] == 'cc: a and b not compared, a has 40 documents, b 38.'
+    assert refused[1].startswith('cc: a and c not compared, document 4 has')
+    assert refused[1].endswith('not the same text.') and len(refused) == 3
+
+
+def test_missing_or_stale_predictions_give_a_note_not_a_failure(documents):
+    nll, chars = documents
+    rows = rows_for(nll, chars)
+    results = {'a': {'cc': result_for(rows)}, 'b': {'cc': result_for(rows)},
+               'c': {'cc': dict(result_for(rows), chars=1)}}
+    boot = Bootstrap(results, {'a': {'cc': rows}, 'c': {'cc': rows}}, ['cc'], ['a', 'b', 'c'])
+    assert set(boot.intervals()) == {'a'}
+    assert boot.notes[0].startswith('b on cc: no interval, no per-document predictions')
+    assert 'from another run' in boot.notes[1]
