@@ -14,7 +14,8 @@ import json
 import os
 import sys
 
-from .core.corpus_files import CorpusError, load_corpus, read_records
+from .core.corpus_files import CorpusError, documents_from, load_corpus
+from .core.corpus_formats import read_located_records
 from .core.metrics import compression_metrics, text_size
 from .core.scoring_loop import score_documents
 
@@ -71,17 +72,16 @@ def parse_args(argv=None):
 
 
 def load_documents(args):
+    """The documents of ``--task_name``: a corpus of ``--data_dir`` or a file, read and
+    checked as the OpenCompass dataset reads and checks it."""
     task = TASK_ALIASES.get(args.task_name, args.task_name)
-    if task.endswith(('.jsonl', '.json', '.parquet')) or os.sep in task:
+    if task.endswith(('.jsonl', '.json', '.parquet', '.gz')) or os.sep in task:
         if not os.path.isfile(task):
             raise CorpusError(f'{task} does not exist; --task_name takes cc, python, arxiv_math '
                               'or a path to a JSONL file.')
-        records = [r for r in read_records(task)
-                   if isinstance(r, dict) and isinstance(r.get('content'), str) and r['content']]
-        if not records:
-            raise CorpusError(f'{task} has no record with a non-empty "content" field.')
-        return records[:args.file_num] if args.file_num else records
-    return load_corpus(args.data_dir, task, args.file_num)
+        subset = os.path.basename(task).split('.')[0]
+        return documents_from(read_located_records(task), task, subset, args.file_num or None)
+    return load_corpus(args.data_dir, task, args.file_num or None)
 
 
 def load_model(args):

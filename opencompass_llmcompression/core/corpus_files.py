@@ -1,10 +1,12 @@
 """Reading a corpus file: its non-empty documents, in corpus order.
 
-Reads ``{name}.jsonl``, ``{name}.json`` or ``{name}.parquet`` (also under a ``data/``
-subfolder, as a download of the ``hkust-nlp/llm-compression`` hub dataset lays them out), rows
+Reads ``{name}.jsonl``, ``{name}.json``, ``{name}.parquet`` or ``{name}.jsonl.gz`` (also under
+a ``data/`` subfolder, as a download of the ``hkust-nlp/llm-compression`` hub dataset lays them
+out), rows
 in the hub dataset's shape: ``content`` (the text), ``subset`` and ``meta``. A relative
 ``path`` is resolved under ``$COMPASS_DATA_CACHE`` as OpenCompass resolves data paths; a path
 of the form ``owner/name`` that is not a local folder is loaded from the Hugging Face hub.
+How a file's bytes become records (encodings, layouts, compression) is ``corpus_formats``.
 """
 
 import json
@@ -13,17 +15,14 @@ import re
 from typing import List, Optional
 
 from .checksums import file_sha256
+from .corpus_formats import CorpusError, read_located_records
 from .token_stream import tokenizable
 
-EXTENSIONS = ('jsonl', 'json', 'parquet')
+EXTENSIONS = ('jsonl', 'json', 'parquet', 'jsonl.gz')
 HUB_ID = re.compile(r'^[\w.-]+/[\w.-]+$')
 HOW_TO_GET = ('Download the paper\'s corpora with `huggingface-cli download '
               'hkust-nlp/llm-compression --repo-type dataset --local-dir data/llm-compression` '
               '(or build your own with the same fields), or pass path=FOLDER.')
-
-
-class CorpusError(ValueError):
-    """A corpus that cannot be read: the message names the file, the problem and the fix."""
 
 
 def resolve_folder(path: str) -> str:
@@ -47,26 +46,59 @@ def find_corpus_file(folder: str, name: str) -> Optional[str]:
 
 
 def read_records(filename: str) -> List[dict]:
-    if filename.endswith('.parquet'):
-        import pyarrow.parquet as pq
-        return pq.read_table(filename).to_pylist()
-    with open(filename, encoding='utf-8') as f:
-        text = f.read()
-    if filename.endswith('.json') and text.lstrip().startswith('['):
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as e:
-            raise CorpusError(f'{filename} is not valid JSON ({e}).') from None
-    records = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError as e:
-            raise CorpusError(f'line {number} of {filename} is not JSON ({e.msg}); every line '
-                              'must be one JSON object with a "content" field.') from None
-    return records
+    """The records of a corpus file, as ``corpus_formats`` reads them."""
+    return [record for _, record in read_located_records(filename)]
+
+
+def documents_from(located, source: str, subset: str,
+                   samples: Optional[int] = None) -> List[dict]:
+    """``[(where, record)]`` -> the non-empty documents ``{content, subset, meta}``, in order;
+    the first record without a ``content`` string stops with the record and the fix.
+
+    A lone surrogate (valid in JSON, not in UTF-8, so neither Arrow nor a tokenizer takes it)
+    becomes U+FFFD: still one character, and 3 UTF-8 bytes as its own encoding would be."""
+    documents = []
+    for where, record in located:
+        check_record(record, where, source)
+        if record['content']:
+            meta = record.get('meta')
+            documents.append(dict(content=tokenizable(record['content']),
+                                  subset=str(record.get('subset') or subset),
+                                  meta=meta if isinstance(meta, str) else json.dumps(meta)))
+        if samples is not None and len(documents) >= samples:
+            break
+    if not documents:
+        raise CorpusError(f'{source} has no non-empty document: every "content" is "".')
+    return documents
+
+
+def check_record(record, where: str, source: str) -> None:
+    """A record whose ``content`` is a string passes; anything else is named with its fix."""
+    if not isinstance(record, dict):
+        raise CorpusError(f'{source}, {where}: {_kind(record)}, not a JSON object; each '
+                          'record must be an object such as {"content": "..."}.')
+    content = record.get('content')
+    if isinstance(content, str):
+        return
+    if 'content' not in record:
+        others = [k for k in ('text', 'document', 'body', 'code', 'raw_content') if k in record]
+        hint = (f'; it has "{others[0]}": rename that field to "content" (e.g. `jq -c '
+                f'\'{{content: .{others[0]}}} + del(.{others[0]})\'`), or build the corpus with '
+                f'llmcompression-corpus --records FILE, which reads "text"' if others else '')
+        raise CorpusError(f'{source}, {where}: no "content" field (fields: '
+                          f'{", ".join(sorted(map(str, record))[:8]) or "none"}){hint}. Every '
+                          'record needs "content" (a string), as in hkust-nlp/llm-compression.')
+    fix = ('join the pieces into one string' if isinstance(content, list) else
+           'use "" for an empty document or drop the record' if content is None else
+           'write the text as a JSON string')
+    raise CorpusError(f'{source}, {where}: "content" is {_kind(content)}, not a string; '
+                      f'{fix}.')
+
+
+def _kind(value) -> str:
+    return {type(None): 'null', bool: 'a boolean', int: 'a number', float: 'a number',
+            list: 'a list', dict: 'an object', str: 'a string'}.get(type(value),
+                                                                   type(value).__name__)
 
 
 def check_manifest(filename: str, name: str) -> None:
@@ -83,16 +115,14 @@ def check_manifest(filename: str, name: str) -> None:
                           'delete the manifest if the change is intended.')
 
 
-def read_hub(repo: str, name: str) -> List[dict]:
+def read_hub(repo: str, name: str) -> List[tuple]:
     from datasets import load_dataset
-    return list(load_dataset(repo, name=name, split='test'))
+    return [(f'row {i}', r) for i, r in
+            enumerate(load_dataset(repo, name=name, split='test'), start=1)]
 
 
 def load_corpus(path: str, name: str, samples: Optional[int] = None) -> List[dict]:
-    """The corpus's non-empty documents as ``{content, subset, meta}`` dicts, in order.
-
-    A lone surrogate (valid in JSON, not in UTF-8, so neither Arrow nor a tokenizer takes it)
-    becomes U+FFFD: still one character, and 3 UTF-8 bytes as its own encoding would be."""
+    """The corpus's non-empty documents as ``{content, subset, meta}`` dicts, in order."""
     if not name or os.sep in name or '/' in name or name in ('.', '..'):
         raise CorpusError(f'corpus name {name!r} must be a plain file name such as "cc", '
                           '"python" or "arxiv_math".')
@@ -100,10 +130,10 @@ def load_corpus(path: str, name: str, samples: Optional[int] = None) -> List[dic
     filename = find_corpus_file(folder, name) if os.path.isdir(folder) else None
     if filename is not None:
         check_manifest(filename, name)
-        records, source = read_records(filename), filename
+        located, source = read_located_records(filename), filename
     elif not os.path.isdir(folder) and is_hub_id(path):
         try:
-            records, source = read_hub(path, name), f'{path} (hub, config {name})'
+            located, source = read_hub(path, name), f'{path} (hub, config {name})'
         except Exception as e:
             raise CorpusError(f'corpus "{name}" not found: {folder} is not a folder and the hub '
                               f'dataset {path} could not be loaded ({type(e).__name__}: '
@@ -113,18 +143,4 @@ def load_corpus(path: str, name: str, samples: Optional[int] = None) -> List[dic
                   for x in EXTENSIONS]
         raise CorpusError(f'corpus "{name}" not found; looked for: {", ".join(looked)}. '
                           f'{HOW_TO_GET}')
-    documents = []
-    for number, record in enumerate(records, start=1):
-        if not isinstance(record, dict) or not isinstance(record.get('content'), str):
-            raise CorpusError(f'record {number} of {source} has no "content" text field; every '
-                              'record needs "content" (a string), as in hkust-nlp/llm-compression.')
-        if record['content']:
-            meta = record.get('meta')
-            documents.append(dict(content=tokenizable(record['content']),
-                                  subset=str(record.get('subset') or name),
-                                  meta=meta if isinstance(meta, str) else json.dumps(meta)))
-        if samples is not None and len(documents) >= samples:
-            break
-    if not documents:
-        raise CorpusError(f'corpus "{name}" ({source}) has no non-empty document.')
-    return documents
+    return documents_from(located, source, name, samples)

@@ -1,0 +1,204 @@
+"""A corpus file's bytes -> its records, each with where it was found ("line 7", "row 3").
+
+What is valid and only unusual is read as meant: a byte-order mark (UTF-8, UTF-16, UTF-32),
+Windows line endings, blank lines, gzip/bzip2/xz/zstd compression (found by the file's first
+bytes), a JSON array or JSON Lines whatever the extension, pretty-printed objects (one, or
+several one after another as ``jq`` prints them), an object
+holding the record list under one key (``{"data": [...]}``), and column layouts
+(``{"content": [...]}``, or pandas' ``{"content": {"0": ...}}``). Everything else raises
+``CorpusError`` naming the file, where, the problem and the fix; docs/robustness.md lists
+the cases.
+"""
+
+import bz2
+import gzip
+import json
+import lzma
+from typing import List, Tuple
+
+Located = List[Tuple[str, object]]
+BOMS = [(b'\xef\xbb\xbf', 'utf-8'), (b'\xff\xfe\x00\x00', 'utf-32-le'),
+        (b'\x00\x00\xfe\xff', 'utf-32-be'), (b'\xff\xfe', 'utf-16-le'),
+        (b'\xfe\xff', 'utf-16-be')]
+REENCODE = ('re-encode it as UTF-8, e.g. `iconv -f cp1252 -t utf-8 IN > OUT` (or the encoding '
+            'it was written in)')
+
+
+class CorpusError(ValueError):
+    """A corpus that cannot be read: the message names the file, the problem and the fix."""
+
+
+def _decompress(filename: str, data: bytes) -> bytes:
+    """The file's bytes, decompressed when its first bytes say it is compressed."""
+    openers = {b'\x1f\x8b': ('gzip', gzip.decompress), b'BZh': ('bzip2', bz2.decompress),
+               b'\xfd7zXZ\x00': ('xz', lzma.decompress),
+               b'\x28\xb5\x2f\xfd': ('zstd', _zstd_decompress)}
+    for magic, (kind, decompress) in openers.items():
+        if data.startswith(magic):
+            try:
+                return decompress(data)
+            except Exception as e:  # truncated or corrupt archives raise many kinds
+                raise CorpusError(f'{filename} is {kind}-compressed but does not decompress '
+                                  f'({type(e).__name__}: {e}); the file looks cut off or '
+                                  f'damaged: copy or download it again.') from None
+    if data.startswith(b'PK\x03\x04'):
+        raise CorpusError(f'{filename} is a zip archive, which may hold several files: unzip '
+                          'it and point at the .jsonl, .json or .parquet file inside.')
+    return data
+
+
+def _zstd_decompress(data: bytes) -> bytes:
+    import zstandard
+    return zstandard.ZstdDecompressor().decompressobj().decompress(data)
+
+
+def decode(filename: str, data: bytes) -> str:
+    """Text of a JSON file: UTF-8, or any encoding announced by a byte-order mark."""
+    for bom, encoding in BOMS:
+        if data.startswith(bom):
+            try:
+                return data[len(bom):].decode(encoding)
+            except UnicodeDecodeError as e:
+                raise CorpusError(f'{filename} starts with a {encoding} byte-order mark but '
+                                  f'byte {e.start + len(bom)} is not {encoding} ({e.reason}); '
+                                  f'{REENCODE}.') from None
+    if b'\x00' in data[:4096]:
+        raise CorpusError(f'{filename} holds NUL bytes, which JSON text never does: it looks '
+                          'like UTF-16 or UTF-32 without a byte-order mark; ' + REENCODE
+                          .replace('cp1252', 'utf-16') + '.')
+    try:
+        return data.decode('utf-8')
+    except UnicodeDecodeError as e:
+        line = data.count(b'\n', 0, e.start) + 1
+        column = e.start - (data.rfind(b'\n', 0, e.start) + 1) + 1
+        raise CorpusError(f'{filename}, line {line}, byte {column} of the line (byte {e.start} '
+                          f'of the file): {data[e.start:e.end + 3]!r} is not UTF-8 ({e.reason}); '
+                          f'the file is probably Latin-1 or Windows-1252: {REENCODE}.') from None
+
+
+def _json_problem(filename: str, where: str, e: json.JSONDecodeError, at_end: bool) -> str:
+    end = len(e.doc.rstrip())
+    if at_end and (e.pos >= end or e.msg.startswith('Unterminated string') or
+                   (e.msg.startswith('Invalid \\uXXXX') and e.pos + 6 > end)):
+        return (f'{filename}, {where}: the JSON stops in the middle ({e.msg}); the file looks '
+                'cut off (an interrupted download or copy?): get it again.')
+    if e.msg == 'Extra data':
+        return (f'{filename}, {where}: more than one JSON value on one line; JSON Lines needs '
+                'one record per line.')
+    return (f'{filename}, {where}, column {e.colno}: not JSON ({e.msg}); every line must be '
+            'one JSON object such as {"content": "..."} (or the file one JSON array of them).')
+
+
+def parse_json_text(filename: str, text: str) -> Located:
+    """Records of a JSON Lines text, or of one JSON value that spans the file."""
+    stripped = text.strip()
+    if not stripped:
+        raise CorpusError(f'{filename} is empty: it holds no record. Write one JSON object per '
+                          'line, each with a "content" text field.')
+    lines = text.splitlines()
+    if not stripped.startswith('['):
+        records: Located = []
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append((f'line {number}', json.loads(line)))
+            except json.JSONDecodeError as e:
+                if records:  # JSON Lines so far: this line is broken
+                    last = number == max(i for i, l in enumerate(lines, 1) if l.strip())
+                    raise CorpusError(_json_problem(filename, f'line {number}', e, last)) \
+                        from None
+                break  # the first record spans lines: one JSON value, tried below
+        else:  # one line holding one value may be a whole-file layout
+            return unwrap(filename, *records[0]) if len(records) == 1 else records
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        if e.msg == 'Extra data':  # pretty-printed objects one after another, as jq prints
+            return _value_stream(filename, text)
+        raise CorpusError(_json_problem(filename, f'line {e.lineno}', e, True)) from None
+    return unwrap(filename, 'the single object', value)
+
+
+def _value_stream(filename: str, text: str) -> Located:
+    """Records of JSON values that follow each other, each named by the line it starts on."""
+    decoder, records, position = json.JSONDecoder(), [], 0
+    while True:
+        while position < len(text) and text[position] in ' \t\r\n':
+            position += 1
+        if position == len(text):
+            return records
+        line = text.count('\n', 0, position) + 1
+        try:
+            value, position = decoder.raw_decode(text, position)
+        except json.JSONDecodeError as e:
+            raise CorpusError(_json_problem(filename, f'line {e.lineno}', e, True)) from None
+        records.append((f'the value starting on line {line}', value))
+
+
+def unwrap(filename: str, where: str, value) -> Located:
+    """A whole-file JSON value as records: an array, one record, or an object layout."""
+    if isinstance(value, list):
+        return [(f'element {i} of the array', r) for i, r in enumerate(value, start=1)]
+    if not isinstance(value, dict):
+        raise CorpusError(f'{filename} holds a single JSON {type(value).__name__}, not records; '
+                          'write one JSON object per line, each with a "content" field.')
+    if isinstance(value.get('content'), (list, dict)):
+        return _columns(value)
+    if 'content' in value:
+        return [(where, value)]
+    lists = [k for k, v in value.items()
+             if isinstance(v, list) and v and all(isinstance(r, dict) for r in v)]
+    if len(lists) == 1:
+        key = lists[0]
+        return [(f'element {i} of "{key}"', r) for i, r in enumerate(value[key], start=1)]
+    if len(lists) > 1:
+        raise CorpusError(f'{filename} is one JSON object whose keys {lists} each hold a list of '
+                          'records: keep the one to measure, as one JSON object per line.')
+    if value and all(isinstance(r, dict) and 'content' in r for r in value.values()):
+        return [(f'record "{k}"', r) for k, r in value.items()]  # pandas' orient='index'
+    return [(where, value)]  # one record without "content": the record check says so
+
+
+def _columns(value: dict) -> Located:
+    """Column layouts: ``{"content": [...], ...}`` or pandas' ``{"content": {"0": ...}}``."""
+    content = value['content']
+    keys = list(range(len(content))) if isinstance(content, list) else list(content)
+    rows = []
+    for position, key in enumerate(keys, start=1):
+        row = {}
+        for column, cells in value.items():
+            if isinstance(cells, list) and len(cells) == len(keys):
+                row[column] = cells[key]
+            elif isinstance(cells, dict) and key in cells:
+                row[column] = cells[key]
+        rows.append((f'row {position} of the column "content"', row))
+    return rows
+
+
+def read_parquet(filename: str) -> Located:
+    import pyarrow.parquet as pq
+    try:
+        table = pq.read_table(filename)
+    except Exception as e:  # pyarrow raises its own kinds for cut-off or non-parquet files
+        raise CorpusError(f'{filename} is not a readable Parquet file ({type(e).__name__}: '
+                          f'{e}); if it was cut off, copy or download it again.') from None
+    if 'content' not in table.column_names:
+        raise CorpusError(f'{filename} has no "content" column (it has '
+                          f'{", ".join(table.column_names) or "none"}); rename the column '
+                          'holding the text to "content".')
+    return [(f'row {i}', r) for i, r in enumerate(table.to_pylist(), start=1)]
+
+
+def read_located_records(filename: str) -> Located:
+    """``[(where, record)]`` of a ``.jsonl``/``.json`` (possibly compressed) or ``.parquet``."""
+    with open(filename, 'rb') as f:
+        head = f.read(4)
+    if filename.endswith('.parquet') or head == b'PAR1':
+        return read_parquet(filename)
+    with open(filename, 'rb') as f:
+        data = f.read()
+    if not data:
+        raise CorpusError(f'{filename} is empty (0 bytes): it holds no record. Was it cut off '
+                          'or never written? Write one JSON object per line with "content".')
+    return parse_json_text(filename, decode(filename, _decompress(filename, data)))
