@@ -270,3 +270,14 @@ def test_what_the_run_lets_a_user_expect_from_the_papers_numbers():
     assert 'first 5 documents' in compatibility(dict(settings['llm_compression-cc'],
                                                      samples=5))
     assert 'settings unknown' in compatibility(None)
+
+
+def test_a_corpus_built_here_is_not_the_papers(tmp_path):
+    from opencompass_llmcompression.report.paper_reference import compatibility
+    settings = dict(path=str(tmp_path / 'data' / 'llm-compression'), name='cc', samples=None,
+                    block_size=1900, stride=512, reference_compat=True)
+    os.makedirs(settings['path'])
+    (tmp_path / 'data' / 'llm-compression' / 'cc.jsonl').write_text('{"content": "a"}\n')
+    assert 'third decimal' in compatibility(settings)
+    (tmp_path / 'data' / 'llm-compression' / 'cc.manifest.json').write_text('{}')
+    assert 'built by llmcompression-corpus' in compatibility(settings)

@@ -13,6 +13,7 @@ import os
 import re
 from typing import Dict, List, Optional, Sequence
 
+from ..core.corpus_files import find_corpus_file, resolve_folder
 from .linear_fit import corpus_matches
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'paper_leaderboard.csv')
@@ -68,6 +69,9 @@ def compatibility(settings: Optional[dict]) -> str:
     if not re.search(r'llm-compression|hkust-nlp', path) or settings.get('name') not in CORPORA:
         problems.append(f'corpus {path}/{settings.get("name")} is not the paper\'s '
                         '(hkust-nlp/llm-compression)')
+    elif built_here(path, settings['name']):
+        problems.append(f'corpus {path}/{settings["name"]} was built by llmcompression-corpus '
+                        '(a manifest lies beside it), not downloaded from the paper')
     if settings.get('samples'):
         problems.append(f'only the first {settings["samples"]} documents')
     windows = (settings.get('block_size'), settings.get('stride'))
@@ -77,11 +81,21 @@ def compatibility(settings: Optional[dict]) -> str:
     if problems:
         return 'different measurement (' + '; '.join(problems) + '): expect different numbers'
     if settings.get('reference_compat'):
-        return ('paper\'s corpus and windows, reference_compat=True: expect agreement to about '
-                'the third decimal (model precision and library versions aside)')
-    return ('paper\'s corpus and windows, reference_compat=False: this run also scores the tail '
-            'the paper\'s code drops, so expect agreement to about the second decimal; set '
-            'reference_compat=True for the paper\'s exact measurement')
+        return (f'the paper\'s corpus by its path ({path}/{settings["name"]}) and windows, '
+                'reference_compat=True: expect agreement to about the third decimal (model '
+                'precision and library versions aside)')
+    return (f'the paper\'s corpus by its path ({path}/{settings["name"]}) and windows, '
+            'reference_compat=False: this run also scores the tail the paper\'s code drops, so '
+            'expect agreement to about the second decimal; set reference_compat=True for the '
+            'paper\'s exact measurement')
+
+
+def built_here(path: str, name: str) -> bool:
+    """Whether the corpus file has the manifest ``llmcompression-corpus`` writes beside it."""
+    folder = resolve_folder(path)
+    filename = find_corpus_file(folder, name) if os.path.isdir(folder) else None
+    return bool(filename) and os.path.isfile(
+        os.path.join(os.path.dirname(filename), f'{name}.manifest.json'))
 
 
 def reference_rows(results: Dict[str, Dict[str, dict]], corpora: Sequence[str],
