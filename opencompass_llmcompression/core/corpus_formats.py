@@ -64,8 +64,8 @@ def decode(filename: str, data: bytes) -> str:
                                   f'{REENCODE}.') from None
     if b'\x00' in data[:4096]:
         raise CorpusError(f'{filename} holds NUL bytes, which JSON text never does: it looks '
-                          'like UTF-16 or UTF-32 without a byte-order mark; ' + REENCODE
-                          .replace('cp1252', 'utf-16') + '.')
+                          'like UTF-16 or UTF-32 without a byte-order mark; re-encode it as '
+                          'UTF-8, e.g. `iconv -f utf-16le -t utf-8 IN > OUT`.')
     try:
         return data.decode('utf-8')
     except UnicodeDecodeError as e:
