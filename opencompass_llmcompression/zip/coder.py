@@ -1,0 +1,137 @@
+"""Token probabilities from the model over the measurement's windows, and range coding.
+
+Both sides run one procedure, ``code_tokens``, so the encoder and the decoder see
+bit-identical distributions. The decoder learns a token only after decoding it, so a window
+cannot run in one pass; instead, for every window of ``core.windows.sliding_windows`` (the
+windows the evaluator scores, restarting every ``stride`` tokens with their context):
+
+1. one forward pass over the window's context (the tokens before its first scored position)
+   with the key/value cache on, keeping the last position's logits;
+2. then, for each scored position, the distribution from the current logits, the token
+   coded (or decoded) with it, and that token fed through the model with the cache.
+
+The encoder knows every token in advance but runs the same steps, with the same shapes.
+Each distribution is a softmax in float64 of the fp32 logits, quantised by
+``constriction``'s categorical model with ``perfect=False`` (every token keeps a nonzero
+probability). The first token has no context: it is coded under a uniform distribution over
+the vocabulary (about 15.6 bits for a vocabulary of 49,152).
+
+The floating-point results depend on the software and on the hardware class (CPU
+instruction set, thread count), so decoding needs what encoding had; the thread count is
+kept in the header and set again when decoding.
+"""
+
+import inspect
+import math
+from typing import Callable, List, Optional
+
+import constriction
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ..core.windows import sliding_windows
+
+LN2 = math.log(2)
+Categorical = constriction.stream.model.Categorical
+Uniform = constriction.stream.model.Uniform
+
+
+def distribution(logits: torch.Tensor):
+    """(probabilities in float64, -log2 of each as a function) from one position's logits."""
+    z = logits.detach().to(torch.float64).cpu().numpy()
+    z = z - z.max()
+    e = np.exp(z)
+    total = e.sum()
+    return e / total, lambda token: (math.log(total) - z[token]) / LN2
+
+
+class _Model:
+    """A context pass, then one token at a time with the key/value cache."""
+
+    def __init__(self, model: torch.nn.Module):
+        self.model = model
+        self.device = next(model.parameters()).device
+        params = inspect.signature(model.forward).parameters
+        name = next((n for n in ('logits_to_keep', 'num_logits_to_keep') if n in params), '')
+        self.keep = {name: 1} if name else {}  # the context pass needs its last logits only
+        self.past = None
+
+    def start(self, context: List[int]) -> torch.Tensor:
+        ids = torch.tensor([context], dtype=torch.long, device=self.device)
+        out = self.model(input_ids=ids, use_cache=True, **self.keep)
+        self.past = out.past_key_values
+        return out.logits[0, -1]
+
+    def step(self, token: int) -> torch.Tensor:
+        ids = torch.tensor([[token]], dtype=torch.long, device=self.device)
+        out = self.model(input_ids=ids, past_key_values=self.past, use_cache=True)
+        self.past = out.past_key_values
+        return out.logits[0, -1]
+
+
+@torch.inference_mode()
+def code_tokens(model: torch.nn.Module, num_tokens: int, block_size: int, stride: int,
+                code: Callable[[int, Optional[tuple]], int], progress: bool = False) -> List[int]:
+    """Call ``code(position, dist)`` for every position in stream order; it returns the token.
+
+    ``dist`` is None for position 0 (uniform over the vocabulary), else what
+    ``distribution`` gives for the position. Returns the tokens.
+    """
+    tokens: List[int] = []
+    if num_tokens == 0:
+        return tokens
+    runner = _Model(model)
+    with tqdm(total=num_tokens, unit='tok', disable=not progress, leave=False) as bar:
+        tokens.append(code(0, None))
+        bar.update(1)
+        for start, end, score_from in sliding_windows(num_tokens, block_size, stride):
+            logits = runner.start(tokens[start:score_from])
+            for position in range(score_from, end):
+                tokens.append(code(position, distribution(logits)))
+                bar.update(1)
+                if position + 1 < end:
+                    logits = runner.step(tokens[position])
+            runner.past = None
+    return tokens
+
+
+def vocabulary_size(model: torch.nn.Module) -> int:
+    return model.get_input_embeddings().num_embeddings
+
+
+def encode_tokens(model, tokens: List[int], block_size: int, stride: int,
+                  progress: bool = False):
+    """(payload bytes, -log2 p of each token in bits) for ``tokens``."""
+    encoder = constriction.stream.queue.RangeEncoder()
+    vocab = vocabulary_size(model)
+    bits = np.zeros(len(tokens), dtype=np.float64)
+
+    def code(position, dist):
+        token = tokens[position]
+        if dist is None:
+            encoder.encode(token, Uniform(vocab))
+            bits[position] = math.log2(vocab)
+        else:
+            probabilities, neg_log2 = dist
+            encoder.encode(token, Categorical(probabilities, perfect=False))
+            bits[position] = neg_log2(token)
+        return token
+
+    code_tokens(model, len(tokens), block_size, stride, code, progress)
+    return encoder.get_compressed().astype('<u4').tobytes(), bits
+
+
+def decode_tokens(model, payload: bytes, num_tokens: int, block_size: int, stride: int,
+                  progress: bool = False) -> List[int]:
+    """The ``num_tokens`` tokens that ``encode_tokens`` coded into ``payload``."""
+    words = np.frombuffer(payload, dtype='<u4').astype(np.uint32)
+    decoder = constriction.stream.queue.RangeDecoder(words)
+    vocab = vocabulary_size(model)
+
+    def code(position, dist):
+        if dist is None:
+            return int(decoder.decode(Uniform(vocab)))
+        return int(decoder.decode(Categorical(dist[0], perfect=False)))
+
+    return code_tokens(model, num_tokens, block_size, stride, code, progress)

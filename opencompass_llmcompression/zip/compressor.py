@@ -1,0 +1,177 @@
+"""Bytes to a compressed file and back with a model and its tokenizer: the checks around the
+coder. Nothing here writes files; every refusal is a ``ZipError`` raised before any output.
+
+What is coded is the token stream the evaluator scores for the text as one document,
+``tokenizer.encode(text)`` with the special tokens the tokenizer adds (``prefix`` before the
+text, ``suffix`` after it, both counted in the header and dropped when detokenizing). A text
+is accepted only when the tokenizer gives it back exactly, so no file is ever lossy.
+"""
+
+import hashlib
+import importlib.metadata
+import platform
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import List, Tuple
+
+import numpy as np
+import torch
+
+from ..core.scoring_loop import check_fits_model
+from ..core.token_stream import encode_documents, tokenizer_fingerprint
+from ..core.windows import check_window_settings
+from .coder import decode_tokens, encode_tokens
+from .container import DTYPES, HEADER_SIZE, Header, ZipError, pack, unpack
+
+SAME_SETUP = ('Decoding needs the model and tokenizer the file was compressed with, and the '
+              'same software and hardware class as encoding (the probabilities are floating '
+              'point: torch and numpy versions, CPU instruction set, thread count).')
+
+
+@dataclass(frozen=True)
+class Compressed:
+    blob: bytes        # the whole file
+    chars: int
+    size: int          # input bytes
+    bits: np.ndarray   # -log2 p of each coded token (float64), the first one uniform
+
+    @property
+    def payload_bytes(self) -> int:
+        return len(self.blob) - HEADER_SIZE
+
+    @property
+    def model_bits(self) -> float:
+        """-log2 p summed over tokens 1..N-1: the evaluator's sum for this text, in bits."""
+        return float(self.bits[1:].sum())
+
+
+def to_text(data: bytes) -> str:
+    try:
+        return data.decode('utf-8')
+    except UnicodeDecodeError as err:
+        raise ZipError(f'the input is not UTF-8 text: byte offset {err.start} '
+                       f'({data[err.start:err.start + 4]!r}: {err.reason}). A language model '
+                       'codes text; compress other files with xz or zstd.') from None
+
+
+def detokenize(tokenizer, ids: List[int], prefix: int, suffix: int) -> str:
+    return tokenizer.decode(ids[prefix:len(ids) - suffix], skip_special_tokens=False,
+                            clean_up_tokenization_spaces=False)
+
+
+def tokenize(text: str, tokenizer) -> Tuple[List[int], int, int]:
+    """(token ids as the evaluator has them, prefix, suffix), or ZipError when the tokenizer
+    does not give the text back exactly."""
+    ids = [int(t) for t in next(iter(encode_documents([text], tokenizer)))]
+    plain = list(tokenizer(text, add_special_tokens=False)['input_ids'])
+    starts = [p for p in range(len(ids) - len(plain) + 1) if ids[p:p + len(plain)] == plain]
+    if not starts or starts[0] > 255 or len(ids) - len(plain) - starts[0] > 255:
+        raise ZipError('the tokenizer\'s special tokens are not only before and after the text; '
+                       'its token stream cannot be decoded back to the text.')
+    prefix, suffix = starts[0], len(ids) - len(plain) - starts[0]
+    decoded = detokenize(tokenizer, ids, prefix, suffix)
+    if decoded != text:
+        at = next((i for i, (a, b) in enumerate(zip(text, decoded)) if a != b),
+                  min(len(text), len(decoded)))
+        line = text.count('\n', 0, at) + 1
+        raise ZipError(
+            f'the tokenizer does not reproduce this text: decode(encode(text)) first differs at '
+            f'character {at} (line {line}): {text[at:at + 12]!r} comes back as '
+            f'{decoded[at:at + 12]!r}. The tokenizer normalises text (whitespace, Unicode '
+            'forms or unknown characters), so a file of its tokens would not decompress to '
+            'the same bytes; nothing was written. Use a model whose tokenizer is lossless '
+            '(byte-level BPE).')
+    return ids, prefix, suffix
+
+
+def weights_fingerprint(model: torch.nn.Module) -> bytes:
+    """SHA-256 (first 16 bytes) over the state dict's names, dtypes, shapes and bytes."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        tensor = tensor.detach().cpu().contiguous().reshape(-1)
+        digest.update(f'{name} {tensor.dtype} {tuple(tensor.shape)}\n'.encode())
+        digest.update(tensor.view(torch.uint8).numpy())
+    return digest.digest()[:16]
+
+
+def software_fingerprint() -> bytes:
+    """What decides the floating-point results besides the model: versions and CPU class."""
+    parts = [platform.machine(), torch.backends.cpu.get_cpu_capability()]
+    parts += [f'{name} {importlib.metadata.version(name)}'
+              for name in ('torch', 'numpy', 'transformers', 'constriction')]
+    return hashlib.sha256('\n'.join(parts).encode()).digest()[:8]
+
+
+def model_dtype(model: torch.nn.Module) -> str:
+    dtype = str(next(model.parameters()).dtype).replace('torch.', '')
+    if dtype not in DTYPES:
+        raise ZipError(f'the model is in {dtype}; the format knows {", ".join(DTYPES)}')
+    return dtype
+
+
+@contextmanager
+def torch_threads(count: int):
+    """torch's CPU thread count set to ``count`` while coding (it changes the arithmetic)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def compress_bytes(data: bytes, model: torch.nn.Module, tokenizer, block_size: int = 1900,
+                   stride: int = 512, threads: int = 1, progress: bool = False) -> Compressed:
+    """The compressed file of ``data``; ZipError (before any model work) when it is not text
+    the tokenizer reproduces exactly. ``threads`` is torch's CPU thread count while coding,
+    kept in the header for the decoder: one thread by default, the most portable choice, and
+    little slower one token at a time (much faster on shared cores)."""
+    if not 1 <= threads <= 255:
+        raise ZipError(f'threads must be between 1 and 255, got {threads}')
+    check_window_settings(block_size, stride)
+    text = to_text(data)
+    ids, prefix, suffix = tokenize(text, tokenizer)
+    if ids:
+        check_fits_model(model, block_size, np.asarray(ids))
+    with torch_threads(threads):
+        payload, bits = encode_tokens(model, ids, block_size, stride, progress)
+    header = Header(model_dtype(model), threads, block_size, stride, len(ids), prefix, suffix,
+                    len(data), weights_fingerprint(model),
+                    bytes.fromhex(tokenizer_fingerprint(tokenizer))[:16],
+                    software_fingerprint(), hashlib.sha256(data).digest())
+    return Compressed(pack(header, payload), len(text), len(data), bits)
+
+
+def check_setup(header: Header, model: torch.nn.Module, tokenizer) -> None:
+    """ZipError unless ``model`` and ``tokenizer`` are the ones the file was written with."""
+    if model_dtype(model) != header.dtype:
+        raise ZipError(f'the file was compressed with the model in {header.dtype}, this one is '
+                       f'in {model_dtype(model)}. {SAME_SETUP}')
+    if weights_fingerprint(model) != header.model:
+        raise ZipError(f'the file was compressed with another model (weights fingerprint '
+                       f'{header.model.hex()}, this model\'s is '
+                       f'{weights_fingerprint(model).hex()}). {SAME_SETUP}')
+    if bytes.fromhex(tokenizer_fingerprint(tokenizer))[:16] != header.tokenizer:
+        raise ZipError(f'the file was compressed with another tokenizer (fingerprint '
+                       f'{header.tokenizer.hex()}). {SAME_SETUP}')
+
+
+def decompress_bytes(blob: bytes, model: torch.nn.Module, tokenizer,
+                     progress: bool = False) -> bytes:
+    """The original bytes, checked against the header's SHA-256; ZipError otherwise."""
+    header, payload = unpack(blob)
+    check_setup(header, model, tokenizer)
+    with torch_threads(header.threads):
+        ids = decode_tokens(model, payload, header.tokens, header.block_size, header.stride,
+                            progress)
+    try:
+        data = detokenize(tokenizer, ids, header.prefix, header.suffix).encode('utf-8')
+    except Exception:  # tokens from diverging probabilities may not even decode
+        data = None
+    if data is None or len(data) != header.size or hashlib.sha256(data).digest() != header.sha256:
+        hint = ('this machine\'s software or hardware class differs from the encoder\'s'
+                if software_fingerprint() != header.software else
+                'the file may be damaged in a way its CRC did not catch')
+        raise ZipError(f'the decompressed bytes do not match the original\'s SHA-256 '
+                       f'({hint}); nothing was written. {SAME_SETUP}')
+    return data
