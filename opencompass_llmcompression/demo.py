@@ -32,6 +32,7 @@ from .corpus_builder import build
 
 CORPORA = ('cc', 'python', 'arxiv_math')
 MATH_PACKAGE = 'texlive-science-doc'
+DEMO_TOPIC = 'while'  # the document compressed for real at the end: a page of Python's docs
 
 
 def _gguf():
@@ -134,6 +135,24 @@ def build_sample_corpora(data_root: str, cache: str, chars: int) -> str:
     return data_root
 
 
+def compress_demo_document(model_dir: str, work_dir: str, name: str = 'SmolLM2-135M') -> str:
+    """Compress a demo document for real with ``llmcompression-zip``, decompress it, check it
+    is the same, and return the line that says how big the file is."""
+    from pydoc_data.topics import topics
+    from .zip.cli import baseline_sizes, compress_file, decompress_file
+    data = topics[DEMO_TOPIC].encode('utf-8')
+    os.makedirs(work_dir, exist_ok=True)
+    source = os.path.join(work_dir, f'{DEMO_TOPIC}.txt')
+    with open(source, 'wb') as f:
+        f.write(data)
+    result = compress_file(model_dir, source, source + '.lmz')
+    if decompress_file(model_dir, source + '.lmz', source + '.out') != data:
+        raise SystemExit('the demo document did not decompress to itself')
+    size = len(result.blob)
+    return (f'{name}: {len(data)} bytes -> {size} bytes ({8 * size / result.chars:.3f} '
+            f'bits/char), xz -9e: {baseline_sizes(data)["xz -9e"]} bytes')
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -173,6 +192,10 @@ def main(argv=None) -> int:
             r = json.load(f)
         print(f'{name:<12} {r["bpc"]:8.4f} {r["bpb"]:8.4f} {r["tokens"]:9d} {r["chars"]:9d}')
     print(f'\nFull results: {os.path.abspath(run_dir)} (summary/, results/, predictions/)')
+    print('\nA real file: llmcompression-zip compresses one document with the same model')
+    print(compress_demo_document(model, os.path.join(args.work_dir, 'zip'),
+                                 'SmolLM2-135M' if not args.hf_path else
+                                 os.path.basename(os.path.normpath(args.hf_path))), flush=True)
     return 0
 
 

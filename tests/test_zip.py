@@ -1,0 +1,220 @@
+"""llmcompression-zip: byte-for-byte round trips, a file size that is the measured BPC, and a
+clear refusal for every input it cannot handle, before any output exists."""
+
+import copy
+import hashlib
+import math
+import os
+import re
+import subprocess
+import sys
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import ASSETS, make_tiny_model, real_documents
+from opencompass_llmcompression import demo
+from opencompass_llmcompression.core.scoring_loop import score_documents
+from opencompass_llmcompression.zip import cli
+from opencompass_llmcompression.zip.compressor import compress_bytes, decompress_bytes
+from opencompass_llmcompression.zip.container import HEADER_SIZE, ZipError, pack, unpack
+
+TEXTS = {
+    'prose': 'The quick brown fox jumps over the lazy dog. It was the best of times, it was the '
+             'worst of times; it was the age of wisdom.\n\nA second paragraph follows.',
+    'python': 'def mean(xs):\n    """Average."""\n    return sum(xs) / len(xs)  # float\n\n'
+              'print(mean([1, 2, 3]))\n',
+    'latex': r'\begin{equation} \int_0^\infty e^{-x^2}\,dx = \frac{\sqrt{\pi}}{2} \end{equation}'
+             '\n% a comment\n',
+    'cjk': '压缩即智能。言語モデルは圧縮器である。한국어 문장도 있다.',
+    'emoji': 'family: 👩\u200d👩\u200d👧\u200d👦, flag: 🏳️\u200d🌈, skin: 👍🏽, keycap: 1️⃣',
+    'combining': 'e\u0301 (decomposed é), a\u0308, Z\u0335\u0321a\u0336l\u0337g\u0338o, Å vs Å',
+    'nul': 'before\x00after\x00\x00end',
+    'crlf': 'line one\r\nline two\r\n\r\nline four\rlone CR\n',
+    'one character': 'x',
+    'empty': '',
+}
+# small windows, so even short texts need several of them (context restarts)
+SMALL = dict(block_size=16, stride=5)
+
+
+def round_trip(text_or_bytes, model, tokenizer, **settings):
+    data = text_or_bytes if isinstance(text_or_bytes, bytes) else text_or_bytes.encode('utf-8')
+    result = compress_bytes(data, model, tokenizer, **settings)
+    assert decompress_bytes(result.blob, model, tokenizer) == data
+    return result
+
+
+def evaluator_bits(model, tokenizer, text, block_size, stride):
+    nll, _ = score_documents(model, tokenizer, [text], [0], block_size, stride, progress=False)
+    return nll[0] / math.log(2)
+
+
+@pytest.mark.parametrize('name', list(TEXTS))
+def test_round_trip_with_the_tiny_model(name, tiny_model, tokenizer):
+    result = round_trip(TEXTS[name], tiny_model, tokenizer, **SMALL)
+    assert len(result.bits) == len(tokenizer.encode(TEXTS[name]))
+
+
+def test_round_trip_with_the_default_windows_and_real_text(tiny_model, tokenizer):
+    text = real_documents('python', 1, 3000)[0]
+    result = round_trip(text, tiny_model, tokenizer, block_size=300, stride=128)
+    assert len(result.bits) > 600  # several windows
+
+
+def test_size_is_the_sum_of_minus_log2_p_and_that_sum_is_the_evaluators(tiny_model,
+                                                                           tokenizer):
+    """The random model gives many tokens less than the coder's smallest probability (2**-24),
+    so the file can be smaller than the sum: the bound is one-sided here, two-sided below
+    with SmolLM2."""
+    for text in (TEXTS['prose'], TEXTS['python'] * 3, TEXTS['emoji']):
+        result = compress_bytes(text.encode(), tiny_model, tokenizer, **SMALL)
+        assert len(result.blob) - result.payload_bytes == HEADER_SIZE
+        assert 8 * result.payload_bytes <= 1.01 * result.bits.sum() + 64
+        assert result.bits[0] == pytest.approx(math.log2(len(tokenizer)))
+        expected = evaluator_bits(tiny_model, tokenizer, text, **SMALL)
+        assert result.model_bits == pytest.approx(expected, rel=1e-4)
+
+
+@pytest.fixture(scope='module')
+def smollm2():
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    folder = demo.smollm2_model_dir(ASSETS)
+    return (AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval(),
+            AutoTokenizer.from_pretrained(folder))
+
+
+@pytest.mark.parametrize('text', [
+    real_documents('prose', 1, 400)[0],
+    TEXTS['python'] + TEXTS['latex'] + TEXTS['cjk'] + TEXTS['emoji'] + TEXTS['combining']
+    + TEXTS['nul'] + TEXTS['crlf'],
+], ids=['prose', 'mixed'])
+def test_smollm2_on_real_text(text, smollm2):
+    """Byte for byte; the payload within 1% (and a word or two) of the -log2 p sum both ways;
+    that sum within 1e-4 of what score_documents gives."""
+    model, tokenizer = smollm2
+    settings = dict(block_size=48, stride=16)
+    result = round_trip(text, model, tokenizer, **settings)
+    assert abs(8 * result.payload_bytes - result.bits.sum()) <= 0.01 * result.bits.sum() + 64
+    expected = evaluator_bits(model, tokenizer, text, **settings)
+    assert result.model_bits == pytest.approx(expected, rel=1e-4)
+    assert 8 * result.payload_bytes < 0.5 * 8 * len(text.encode())  # it does compress
+
+
+def test_not_utf8_is_refused_naming_the_offset(tokenizer):
+    with pytest.raises(ZipError, match='not UTF-8 text: byte offset 3'):
+        compress_bytes(b'abc\xff\xfe', None, tokenizer)  # no model: refused before any work
+
+
+@pytest.fixture(scope='module')
+def normalising_tokenizer(tokenizer):
+    from tokenizers import normalizers
+    changed = copy.deepcopy(tokenizer)
+    changed.backend_tokenizer.normalizer = normalizers.NFKC()
+    return changed
+
+
+def test_text_the_tokenizer_changes_is_refused_naming_the_position(normalising_tokenizer):
+    with pytest.raises(ZipError, match=r"differs at character 5 \(line 2\): 'ﬁne' comes back "
+                                       r"as 'fine'"):
+        compress_bytes('ok.\r\nﬁne'.encode(), None, normalising_tokenizer)
+
+
+@pytest.fixture(scope='module')
+def blob(tiny_model, tokenizer):
+    return compress_bytes(TEXTS['prose'].encode(), tiny_model, tokenizer, **SMALL).blob
+
+
+def test_another_model_or_tokenizer_is_refused(blob, tmp_path, tiny_model, tokenizer,
+                                               normalising_tokenizer):
+    from transformers import AutoModelForCausalLM
+    other = AutoModelForCausalLM.from_pretrained(make_tiny_model(str(tmp_path), seed=1)).eval()
+    with pytest.raises(ZipError, match='another model.*same software and hardware class'):
+        decompress_bytes(blob, other, tokenizer)
+    with pytest.raises(ZipError, match='compressed with the model in float32'):
+        decompress_bytes(blob, copy.deepcopy(tiny_model).to(torch.bfloat16), tokenizer)
+    with pytest.raises(ZipError, match='another tokenizer'):
+        decompress_bytes(blob, tiny_model, normalising_tokenizer)
+
+
+@pytest.mark.parametrize('damage, message', [
+    (lambda b: b[:-4], 'truncated file: the header announces'),
+    (lambda b: b[:40], 'truncated file: 40 bytes'),
+    (lambda b: b + b'\0', 'damaged file'),
+    (lambda b: b[:-1] + bytes([b[-1] ^ 1]), 'corrupted file'),
+    (lambda b: b[:10] + bytes([b[10] ^ 1]) + b[11:], 'corrupted file'),  # block size
+    (lambda b: b[:4] + b'\x09' + b[5:], 'format version 9'),
+    (lambda b: b'PK\x03\x04' + b[4:], 'not an llmcompression-zip file'),
+    (lambda b: b'', 'not an llmcompression-zip file'),
+])
+def test_a_damaged_file_is_refused_before_decoding(blob, damage, message):
+    with pytest.raises(ZipError, match=message):
+        decompress_bytes(damage(blob), None, None)  # no model: refused before any work
+
+
+def test_decoded_bytes_are_checked_against_the_original_checksum(blob, tiny_model, tokenizer):
+    header, payload = unpack(blob)
+    forged = pack(replace(header, sha256=hashlib.sha256(b'other').digest()), payload)
+    with pytest.raises(ZipError, match='do not match the original.*same software and hardware'):
+        decompress_bytes(forged, tiny_model, tokenizer)
+
+
+def test_the_coder_threads_are_kept_in_the_header(tiny_model, tokenizer):
+    before = torch.get_num_threads()
+    result = round_trip(TEXTS['cjk'], tiny_model, tokenizer, threads=2, **SMALL)
+    assert unpack(result.blob)[0].threads == 2 and torch.get_num_threads() == before
+
+
+def test_command_line_round_trip_and_report(tiny_model_dir, tmp_path, capsys):
+    source, packed, back = tmp_path / 'in.txt', tmp_path / 'in.lmz', tmp_path / 'out.txt'
+    source.write_bytes((TEXTS['prose'] + TEXTS['crlf']).encode())
+    assert cli.main(['compress', '--model', tiny_model_dir, '--block-size', '16', '--stride', '5',
+                     '--quiet', str(source), str(packed)]) == 0
+    printed = capsys.readouterr().out
+    for label in ('characters', 'input bytes', 'output bytes', 'file bits/char',
+                  'evaluator BPC', 'xz -9e', 'zstd -19', 'chars/s'):
+        assert label in printed
+    assert f'output bytes      {packed.stat().st_size} ' in printed
+    assert cli.main(['decompress', '--model', tiny_model_dir, '--quiet', str(packed),
+                     str(back)]) == 0
+    assert back.read_bytes() == source.read_bytes()
+    assert sorted(os.listdir(tmp_path)) == ['in.lmz', 'in.txt', 'out.txt']
+
+
+def test_command_line_errors_leave_no_output(tiny_model_dir, tmp_path, capsys):
+    (tmp_path / 'bad.txt').write_bytes(b'ok \xc3\x28')
+    assert cli.main(['compress', '--model', tiny_model_dir, str(tmp_path / 'bad.txt'),
+                     str(tmp_path / 'bad.lmz')]) == 1
+    assert 'byte offset 3' in capsys.readouterr().err
+    packed = tmp_path / 'ok.lmz'
+    (tmp_path / 'ok.txt').write_text('fine text')
+    assert cli.main(['compress', '--model', tiny_model_dir, '--quiet', str(tmp_path / 'ok.txt'),
+                     str(packed)]) == 0
+    header, payload = unpack(packed.read_bytes())
+    packed.write_bytes(pack(replace(header, sha256=b'\0' * 32), payload))
+    assert cli.main(['decompress', '--model', tiny_model_dir, '--quiet', str(packed),
+                     str(tmp_path / 'out.txt')]) == 1
+    assert 'do not match' in capsys.readouterr().err
+    packed.write_bytes(packed.read_bytes()[:-1])
+    assert cli.main(['decompress', '--model', tiny_model_dir, str(packed),
+                     str(tmp_path / 'out.txt')]) == 1
+    assert sorted(os.listdir(tmp_path)) == ['bad.txt', 'ok.lmz', 'ok.txt']
+
+
+def test_python_dash_m(tiny_model_dir, tmp_path):
+    source = tmp_path / 'in.txt'
+    source.write_text('x')
+    run = subprocess.run([sys.executable, '-m', 'opencompass_llmcompression.zip', 'compress',
+                          '--model', tiny_model_dir, '--quiet', str(source),
+                          str(tmp_path / 'in.lmz')], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert 'tokens            1' in run.stdout
+
+
+def test_demo_line(tiny_model_dir, tmp_path):
+    line = demo.compress_demo_document(tiny_model_dir, str(tmp_path), name='Tiny')
+    assert re.fullmatch(r'Tiny: \d+ bytes -> \d+ bytes \(\d+\.\d+ bits/char\), '
+                        r'xz -9e: \d+ bytes', line), line
+    assert np.isfinite(float(re.search(r'\((\S+) bits', line).group(1)))
