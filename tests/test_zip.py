@@ -18,7 +18,8 @@ from conftest import ASSETS, make_tiny_model, real_documents
 from opencompass_llmcompression import demo
 from opencompass_llmcompression.core.scoring_loop import score_documents
 from opencompass_llmcompression.zip import cli
-from opencompass_llmcompression.zip.compressor import compress_bytes, decompress_bytes
+from opencompass_llmcompression.zip.compressor import compress_bytes, decompress_bytes, \
+    torch_threads
 from opencompass_llmcompression.zip.container import HEADER_SIZE, ZipError, pack, unpack
 
 TEXTS = {
@@ -48,7 +49,9 @@ def round_trip(text_or_bytes, model, tokenizer, **settings):
 
 
 def evaluator_bits(model, tokenizer, text, block_size, stride):
-    nll, _ = score_documents(model, tokenizer, [text], [0], block_size, stride, progress=False)
+    with torch_threads(1):  # far faster on shared cores, and the same sums
+        nll, _ = score_documents(model, tokenizer, [text], [0], block_size, stride,
+                                 progress=False)
     return nll[0] / math.log(2)
 
 
@@ -88,8 +91,8 @@ def smollm2():
 
 @pytest.mark.parametrize('text', [
     real_documents('prose', 1, 400)[0],
-    TEXTS['python'] + TEXTS['latex'] + TEXTS['cjk'] + TEXTS['emoji'] + TEXTS['combining']
-    + TEXTS['nul'] + TEXTS['crlf'],
+    TEXTS['python'] + TEXTS['latex'][:40] + TEXTS['cjk'][:10] + TEXTS['emoji'][:25]
+    + TEXTS['combining'][:12] + TEXTS['nul'] + TEXTS['crlf'][:20],
 ], ids=['prose', 'mixed'])
 def test_smollm2_on_real_text(text, smollm2):
     """Byte for byte; the payload within 1% (and a word or two) of the -log2 p sum both ways;
