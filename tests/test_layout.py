@@ -23,6 +23,9 @@ FORBIDDEN = {
     'core': ({'openicl', 'report', 'configs'} | COMMAND_LINES, {'opencompass', 'mmengine'}),
     'report': ({'openicl', 'configs'} | COMMAND_LINES, set()),
     'openicl': (COMMAND_LINES, set()),
+    # the compressor: core and its own modules only, and no OpenCompass
+    'zip': ({'openicl', 'report', 'configs'} | COMMAND_LINES - {'zip'},
+            {'opencompass', 'mmengine'}),
 }
 
 # What the GPU machine lacks: OpenCompass and its configuration library.
