@@ -206,14 +206,20 @@ def test_command_line_errors_leave_no_output(tiny_model_dir, tmp_path, capsys):
     assert sorted(os.listdir(tmp_path)) == ['bad.txt', 'ok.lmz', 'ok.txt']
 
 
-def test_python_dash_m(tiny_model_dir, tmp_path):
+def test_python_dash_m_and_another_process_decodes_it(tiny_model_dir, tmp_path):
+    """Compressed by ``python -m`` in its own process, decompressed in this one: the
+    probabilities are bit-identical across processes."""
     source = tmp_path / 'in.txt'
-    source.write_text('x')
+    source.write_text(TEXTS['python'] + TEXTS['cjk'], encoding='utf-8')
     run = subprocess.run([sys.executable, '-m', 'opencompass_llmcompression.zip', 'compress',
-                          '--model', tiny_model_dir, '--quiet', str(source),
-                          str(tmp_path / 'in.lmz')], capture_output=True, text=True)
+                          '--model', tiny_model_dir, '--block-size', '16', '--stride', '5',
+                          '--quiet', str(source), str(tmp_path / 'in.lmz')],
+                         capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
-    assert 'tokens            1' in run.stdout
+    assert 'tokens            100' in run.stdout
+    assert cli.main(['decompress', '--model', tiny_model_dir, '--quiet',
+                     str(tmp_path / 'in.lmz'), str(tmp_path / 'out.txt')]) == 0
+    assert (tmp_path / 'out.txt').read_bytes() == source.read_bytes()
 
 
 def test_demo_line(tiny_model_dir, tmp_path):
