@@ -63,7 +63,7 @@ def tokenize(text: str, tokenizer) -> Tuple[List[int], int, int]:
     """(token ids as the evaluator has them, prefix, suffix), or ZipError when the tokenizer
     does not give the text back exactly."""
     ids = [int(t) for t in next(iter(encode_documents([text], tokenizer)))]
-    plain = list(tokenizer(text, add_special_tokens=False)['input_ids'])
+    plain = list(tokenizer(text, add_special_tokens=False, verbose=False)['input_ids'])
     starts = [p for p in range(len(ids) - len(plain) + 1) if ids[p:p + len(plain)] == plain]
     if not starts or starts[0] > 255 or len(ids) - len(plain) - starts[0] > 255:
         raise ZipError('the tokenizer\'s special tokens are not only before and after the text; '
@@ -102,6 +102,12 @@ def software_fingerprint() -> bytes:
     return hashlib.sha256('\n'.join(parts).encode()).digest()[:8]
 
 
+def check_model(model: torch.nn.Module) -> None:
+    if model.training:
+        raise ZipError('the model is in training mode (dropout would make every run differ): '
+                       'call model.eval() first')
+
+
 def model_dtype(model: torch.nn.Module) -> str:
     dtype = str(next(model.parameters()).dtype).replace('torch.', '')
     if dtype not in DTYPES:
@@ -131,6 +137,7 @@ def compress_bytes(data: bytes, model: torch.nn.Module, tokenizer, block_size: i
     check_window_settings(block_size, stride)
     text = to_text(data)
     ids, prefix, suffix = tokenize(text, tokenizer)
+    check_model(model)
     if ids:
         check_fits_model(model, block_size, np.asarray(ids))
     with torch_threads(threads):
@@ -144,6 +151,7 @@ def compress_bytes(data: bytes, model: torch.nn.Module, tokenizer, block_size: i
 
 def check_setup(header: Header, model: torch.nn.Module, tokenizer) -> None:
     """ZipError unless ``model`` and ``tokenizer`` are the ones the file was written with."""
+    check_model(model)
     if model_dtype(model) != header.dtype:
         raise ZipError(f'the file was compressed with the model in {header.dtype}, this one is '
                        f'in {model_dtype(model)}. {SAME_SETUP}')
