@@ -81,6 +81,15 @@ def test_size_is_the_sum_of_minus_log2_p_and_that_sum_is_the_evaluators(tiny_mod
         assert result.model_bits == pytest.approx(expected, rel=1e-4)
 
 
+@pytest.mark.parametrize('segments', [2, 3, 7, 50])
+def test_segments_coded_in_one_batch(segments, tiny_model, tokenizer):
+    text = TEXTS['python'] + TEXTS['cjk']  # 100 tokens
+    result = round_trip(text, tiny_model, tokenizer, segments=segments, **SMALL)
+    assert unpack(result.blob)[0].segments == segments
+    assert np.sum(result.bits == math.log2(len(tokenizer))) == segments  # first tokens
+    assert 8 * result.payload_bytes <= 1.01 * result.bits.sum() + 64
+
+
 @pytest.fixture(scope='module')
 def smollm2():
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -104,6 +113,17 @@ def test_smollm2_on_real_text(text, smollm2):
     expected = evaluator_bits(model, tokenizer, text, **settings)
     assert result.model_bits == pytest.approx(expected, rel=1e-4)
     assert 8 * result.payload_bytes < 0.5 * 8 * len(text.encode())  # it does compress
+
+
+def test_smollm2_segments(smollm2):
+    """Four segments in one batch: still byte for byte and the size of its -log2 p sum,
+    larger than one segment by the first tokens and the lost context."""
+    model, tokenizer = smollm2
+    text = real_documents('prose', 1, 400)[0]
+    result = round_trip(text, model, tokenizer, segments=4, block_size=48, stride=16)
+    assert abs(8 * result.payload_bytes - result.bits.sum()) <= 0.01 * result.bits.sum() + 64
+    single = compress_bytes(text.encode(), model, tokenizer, block_size=48, stride=16)
+    assert result.bits.sum() > single.bits.sum() + 3 * 15
 
 
 def test_not_utf8_is_refused_naming_the_offset(tokenizer):
@@ -210,12 +230,12 @@ def test_command_line_errors_leave_no_output(tiny_model_dir, tmp_path, capsys):
 
 def test_python_dash_m_and_another_process_decodes_it(tiny_model_dir, tmp_path):
     """Compressed by ``python -m`` in its own process, decompressed in this one: the
-    probabilities are bit-identical across processes."""
+    probabilities are bit-identical across processes (here with segments in a batch)."""
     source = tmp_path / 'in.txt'
     source.write_text(TEXTS['python'] + TEXTS['cjk'], encoding='utf-8')
     run = subprocess.run([sys.executable, '-m', 'opencompass_llmcompression.zip', 'compress',
                           '--model', tiny_model_dir, '--block-size', '16', '--stride', '5',
-                          '--quiet', str(source), str(tmp_path / 'in.lmz')],
+                          '--segments', '3', '--quiet', str(source), str(tmp_path / 'in.lmz')],
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert 'tokens            100' in run.stdout

@@ -34,6 +34,7 @@ class Compressed:
     chars: int
     size: int          # input bytes
     bits: np.ndarray   # -log2 p of each coded token (float64), the first one uniform
+    segments: int = 1
 
     @property
     def payload_bytes(self) -> int:
@@ -41,7 +42,8 @@ class Compressed:
 
     @property
     def model_bits(self) -> float:
-        """-log2 p summed over tokens 1..N-1: the evaluator's sum for this text, in bits."""
+        """-log2 p summed over tokens 1..N-1: with one segment, the evaluator's sum for this
+        text as one document, in bits."""
         return float(self.bits[1:].sum())
 
 
@@ -127,13 +129,17 @@ def torch_threads(count: int):
 
 
 def compress_bytes(data: bytes, model: torch.nn.Module, tokenizer, block_size: int = 1900,
-                   stride: int = 512, threads: int = 1, progress: bool = False) -> Compressed:
+                   stride: int = 512, threads: int = 1, segments: int = 1,
+                   progress: bool = False) -> Compressed:
     """The compressed file of ``data``; ZipError (before any model work) when it is not text
     the tokenizer reproduces exactly. ``threads`` is torch's CPU thread count while coding,
     kept in the header for the decoder: one thread by default, the most portable choice, and
-    little slower one token at a time (much faster on shared cores)."""
+    little slower one token at a time (much faster on shared cores). ``segments > 1`` codes
+    that many pieces of the stream in one batch: faster, a little larger (``coder``)."""
     if not 1 <= threads <= 255:
         raise ZipError(f'threads must be between 1 and 255, got {threads}')
+    if not 1 <= segments <= 65535:
+        raise ZipError(f'segments must be between 1 and 65535, got {segments}')
     check_window_settings(block_size, stride)
     text = to_text(data)
     ids, prefix, suffix = tokenize(text, tokenizer)
@@ -141,12 +147,12 @@ def compress_bytes(data: bytes, model: torch.nn.Module, tokenizer, block_size: i
     if ids:
         check_fits_model(model, block_size, np.asarray(ids))
     with torch_threads(threads):
-        payload, bits = encode_tokens(model, ids, block_size, stride, progress)
-    header = Header(model_dtype(model), threads, block_size, stride, len(ids), prefix, suffix,
-                    len(data), weights_fingerprint(model),
+        payload, bits = encode_tokens(model, ids, block_size, stride, segments, progress)
+    header = Header(model_dtype(model), threads, block_size, stride, segments, len(ids), prefix,
+                    suffix, len(data), weights_fingerprint(model),
                     bytes.fromhex(tokenizer_fingerprint(tokenizer))[:16],
                     software_fingerprint(), hashlib.sha256(data).digest())
-    return Compressed(pack(header, payload), len(text), len(data), bits)
+    return Compressed(pack(header, payload), len(text), len(data), bits, segments)
 
 
 def check_setup(header: Header, model: torch.nn.Module, tokenizer) -> None:
@@ -171,7 +177,7 @@ def decompress_bytes(blob: bytes, model: torch.nn.Module, tokenizer,
     check_setup(header, model, tokenizer)
     with torch_threads(header.threads):
         ids = decode_tokens(model, payload, header.tokens, header.block_size, header.stride,
-                            progress)
+                            header.segments, progress)
     try:
         data = detokenize(tokenizer, ids, header.prefix, header.suffix).encode('utf-8')
     except Exception:  # tokens from diverging probabilities may not even decode

@@ -1,6 +1,6 @@
 """The file format: a fixed binary header, then the range coder's payload.
 
-All integers little-endian; the header is 117 bytes whatever the input::
+All integers little-endian; the header is 119 bytes whatever the input::
 
     magic        4s   b'\\x89LMZ' (a first byte that no text file starts with)
     version      B    FORMAT_VERSION
@@ -8,6 +8,7 @@ All integers little-endian; the header is 117 bytes whatever the input::
     threads      B    torch's CPU thread count while coding
     block_size   I    window settings of the measurement
     stride       I
+    segments     H    pieces of the token stream coded as separate streams in one batch
     tokens       Q    how many tokens the payload codes
     prefix       B    special tokens the tokenizer adds before the text ...
     suffix       B    ... and after it (coded, then dropped when detokenizing)
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 MAGIC = b'\x89LMZ'
 FORMAT_VERSION = 1
 DTYPES = ('float32', 'bfloat16', 'float16', 'float64')
-_LAYOUT = struct.Struct('<4sBBBIIQBBQ16s16s8s32sQ')
+_LAYOUT = struct.Struct('<4sBBBIIHQBBQ16s16s8s32sQ')
 _CRC = struct.Struct('<I')
 HEADER_SIZE = _LAYOUT.size + _CRC.size
 
@@ -46,6 +47,7 @@ class Header:
     threads: int
     block_size: int
     stride: int
+    segments: int
     tokens: int
     prefix: int
     suffix: int
@@ -59,7 +61,8 @@ class Header:
 def pack(header: Header, payload: bytes) -> bytes:
     """The whole file: header, CRC, payload."""
     head = _LAYOUT.pack(MAGIC, FORMAT_VERSION, DTYPES.index(header.dtype), header.threads,
-                        header.block_size, header.stride, header.tokens, header.prefix,
+                        header.block_size, header.stride, header.segments, header.tokens,
+                        header.prefix,
                         header.suffix, header.size, header.model, header.tokenizer,
                         header.software, header.sha256, len(payload))
     return head + _CRC.pack(zlib.crc32(payload, zlib.crc32(head))) + payload
@@ -86,9 +89,11 @@ def unpack(blob: bytes):
     (crc,) = _CRC.unpack_from(blob, _LAYOUT.size)
     if crc != zlib.crc32(payload, zlib.crc32(blob[:_LAYOUT.size])) or payload_size % 4:
         raise ZipError('corrupted file: its CRC-32 does not match its contents')
-    (_, _, dtype, threads, block_size, stride, tokens, prefix, suffix, size, model, tokenizer,
-     software, sha256, _) = fields
+    (_, _, dtype, threads, block_size, stride, segments, tokens, prefix, suffix, size, model,
+     tokenizer, software, sha256, _) = fields
     if dtype >= len(DTYPES):
         raise ZipError(f'corrupted file: unknown dtype code {dtype}')
-    return Header(DTYPES[dtype], threads, block_size, stride, tokens, prefix, suffix, size,
-                  model, tokenizer, software, sha256), payload
+    if segments < 1 or not 1 <= stride <= block_size:
+        raise ZipError('corrupted file: impossible window settings')
+    return Header(DTYPES[dtype], threads, block_size, stride, segments, tokens, prefix, suffix,
+                  size, model, tokenizer, software, sha256), payload
