@@ -3,8 +3,9 @@
     python benchmarks/bench_zip.py                        # SmolLM2-135M, fp32, 1 thread
     python benchmarks/bench_zip.py --hf-path DIR --chars 2000 --threads 2
 
-Each text is compressed and decompressed (checked byte for byte) with the given windows; the
-table gives characters per second both ways, the file's size and bits per character, the
+Each text is compressed and decompressed (checked byte for byte) with the given windows, as
+one stream; then a longer prose text in ``--segments`` pieces coded as one batch. The table
+gives characters per second both ways, the file's size and bits per character, the
 payload against the sum of -log2 p the compressor reports and against score_documents' BPC
 for the same text as one document, and xz -9e / zstd -19 on the same bytes.
 """
@@ -30,13 +31,14 @@ from opencompass_llmcompression.zip.compressor import compress_bytes, decompress
     torch_threads  # noqa: E402
 
 
-def texts(chars: int) -> dict:
+def texts(chars: int, long_chars: int) -> dict:
     """Real text on any machine: Python's reference prose and a standard-library module."""
     from pydoc_data.topics import topics
-    prose = '\n\n'.join(topics[name] for name in ('while', 'if', 'for', 'try', 'with'))
+    first = ['while', 'if', 'for', 'try', 'with']
+    prose = '\n\n'.join(topics[name] for name in first + sorted(set(topics) - set(first)))
     with open(os.path.join(sysconfig.get_paths()['stdlib'], 'bisect.py'), encoding='utf-8') as f:
         code = f.read()
-    return {'prose': prose[:chars], 'python': code[:chars]}
+    return {'prose': prose[:chars], 'python': code[:chars], 'prose, longer': prose[:long_chars]}
 
 
 def main() -> int:
@@ -47,6 +49,8 @@ def main() -> int:
     parser.add_argument('--block-size', type=int, default=1900)
     parser.add_argument('--stride', type=int, default=512)
     parser.add_argument('--threads', type=int, default=1)
+    parser.add_argument('--long-chars', type=int, default=6000)
+    parser.add_argument('--segments', type=int, default=16, help='for the longer text')
     args = parser.parse_args()
     from transformers import AutoModelForCausalLM, AutoTokenizer
     folder = args.hf_path or demo.smollm2_model_dir(os.path.join(default_cache_dir(), 'demo'))
@@ -54,14 +58,16 @@ def main() -> int:
     tokenizer = AutoTokenizer.from_pretrained(folder)
     windows = dict(block_size=args.block_size, stride=args.stride)
 
-    header = ('| text | chars | tokens | compress s | chars/s | decompress s | chars/s | file bytes '
+    header = ('| text | segments | chars | tokens | compress s | chars/s | decompress s | chars/s | file bytes '
               '| file bits/char | payload bits/char | -log2 p bits/char | score_documents BPC '
               '| rel. diff | xz -9e bytes (bits/char) | zstd -19 bytes (bits/char) |')
     rows = []
-    for name, text in texts(args.chars).items():
+    for name, text in texts(args.chars, args.long_chars).items():
         data = text.encode('utf-8')
+        segments = args.segments if name == 'prose, longer' else 1
         start = time.perf_counter()
-        result = compress_bytes(data, model, tokenizer, threads=args.threads, **windows)
+        result = compress_bytes(data, model, tokenizer, threads=args.threads, segments=segments,
+                                **windows)
         packed = time.perf_counter() - start
         start = time.perf_counter()
         assert decompress_bytes(result.blob, model, tokenizer) == data
@@ -71,12 +77,14 @@ def main() -> int:
         evaluator = nll[0] / math.log(2)
         chars = len(text)
         sizes = baseline_sizes(data)
+        agreement = (f'{abs(result.model_bits - evaluator) / evaluator:.1e}'
+                     if segments == 1 else '-')
         rows.append(
-            f'| {name} | {chars} | {len(result.bits)} | {packed:.1f} | {chars / packed:.1f} | '
-            f'{unpacked:.1f} | {chars / unpacked:.1f} | {len(result.blob)} | '
-            f'{8 * len(result.blob) / chars:.4f} | {8 * result.payload_bytes / chars:.4f} | '
-            f'{result.bits.sum() / chars:.4f} | {evaluator / chars:.4f} | '
-            f'{abs(result.model_bits - evaluator) / evaluator:.1e} | ' +
+            f'| {name} | {segments} | {chars} | {len(result.bits)} | {packed:.1f} | '
+            f'{chars / packed:.1f} | {unpacked:.1f} | {chars / unpacked:.1f} | '
+            f'{len(result.blob)} | {8 * len(result.blob) / chars:.4f} | '
+            f'{8 * result.payload_bytes / chars:.4f} | {result.bits.sum() / chars:.4f} | '
+            f'{evaluator / chars:.4f} | {agreement} | ' +
             ' | '.join(f'{size} ({8 * size / chars:.3f})' for size in sizes.values()) + ' |')
         print(rows[-1], flush=True)
     print(f'\n## Compression benchmark, {datetime.date.today()}\n')

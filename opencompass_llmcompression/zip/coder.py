@@ -12,15 +12,16 @@ windows the evaluator scores, restarting every ``stride`` tokens with their cont
 
 The encoder knows every token in advance but runs the same steps, with the same shapes.
 
+Each distribution is a softmax in float64 of the fp32 logits, quantised by
+``constriction``'s categorical model with ``perfect=False`` (every token keeps a nonzero
+probability). The first token has no context: it is coded under a uniform distribution over
+the vocabulary (about 15.6 bits for a vocabulary of 49,152).
+
 ``segments > 1`` cuts the stream into that many pieces, each coded as its own stream (its
 first token uniform, its windows its own) and all of them in lockstep as one batch: each
 forward pass then carries a token of every segment, which is several times faster on a CPU,
 where one token at a time is bound by reading the weights. The price is a first token and
 lost context per segment, so only one segment makes the file equal to the measurement.
-Each distribution is a softmax in float64 of the fp32 logits, quantised by
-``constriction``'s categorical model with ``perfect=False`` (every token keeps a nonzero
-probability). The first token has no context: it is coded under a uniform distribution over
-the vocabulary (about 15.6 bits for a vocabulary of 49,152).
 
 The floating-point results depend on the software and on the hardware class (CPU
 instruction set, thread count), so decoding needs what encoding had; the thread count is
