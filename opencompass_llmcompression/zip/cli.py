@@ -126,7 +126,7 @@ def main(argv=None) -> int:
                           help='torch CPU threads while coding (kept in the header; default 1)')
     compress.add_argument('--segments', type=int, default=1,
                           help='code the token stream as this many pieces in one batch: '
-                          'faster, a little larger (default 1: the file is the measurement)')
+                          'faster, larger (default 1: the file is the measurement)')
     args = parser.parse_args(argv)
     started = time.perf_counter()
     try:

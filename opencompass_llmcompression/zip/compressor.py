@@ -135,7 +135,7 @@ def compress_bytes(data: bytes, model: torch.nn.Module, tokenizer, block_size: i
     the tokenizer reproduces exactly. ``threads`` is torch's CPU thread count while coding,
     kept in the header for the decoder: one thread by default, the most portable choice, and
     little slower one token at a time (much faster on shared cores). ``segments > 1`` codes
-    that many pieces of the stream in one batch: faster, a little larger (``coder``)."""
+    that many pieces of the stream in one batch: faster, larger (``coder``)."""
     if not 1 <= threads <= 255:
         raise ZipError(f'threads must be between 1 and 255, got {threads}')
     if not 1 <= segments <= 65535:
@@ -144,11 +144,12 @@ def compress_bytes(data: bytes, model: torch.nn.Module, tokenizer, block_size: i
     text = to_text(data)
     ids, prefix, suffix = tokenize(text, tokenizer)
     check_model(model)
+    dtype = model_dtype(model)
     if ids:
         check_fits_model(model, block_size, np.asarray(ids))
     with torch_threads(threads):
         payload, bits = encode_tokens(model, ids, block_size, stride, segments, progress)
-    header = Header(model_dtype(model), threads, block_size, stride, segments, len(ids), prefix,
+    header = Header(dtype, threads, block_size, stride, segments, len(ids), prefix,
                     suffix, len(data), weights_fingerprint(model),
                     bytes.fromhex(tokenizer_fingerprint(tokenizer))[:16],
                     software_fingerprint(), hashlib.sha256(data).digest())
