@@ -193,9 +193,11 @@ def main(argv=None) -> int:
         print(f'{name:<12} {r["bpc"]:8.4f} {r["bpb"]:8.4f} {r["tokens"]:9d} {r["chars"]:9d}')
     print(f'\nFull results: {os.path.abspath(run_dir)} (summary/, results/, predictions/)')
     print('\nA real file: llmcompression-zip compresses one document with the same model')
-    print(compress_demo_document(model, os.path.join(args.work_dir, 'zip'),
-                                 'SmolLM2-135M' if not args.hf_path else
-                                 os.path.basename(os.path.normpath(args.hf_path))), flush=True)
+    name = os.path.basename(os.path.normpath(args.hf_path)) if args.hf_path else 'SmolLM2-135M'
+    try:
+        print(compress_demo_document(model, os.path.join(args.work_dir, 'zip'), name))
+    except ValueError as err:  # e.g. --hf-path with a tokenizer that normalises text
+        print(f'{name}: not compressed ({err})')
     return 0
 
 
