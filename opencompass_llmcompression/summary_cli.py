@@ -15,6 +15,7 @@ import sys
 from datetime import datetime
 
 from .report.leaderboard import to_markdown
+from .report.intervals import RESAMPLES, SEED
 from .report.linear_fit import read_scores_csv
 from .report.paper_reference import SOURCE, paper_table
 from .report.results import (ResultsError, corpus_settings, find_run_dirs, read_results,
@@ -37,9 +38,9 @@ def main(argv=None) -> int:
                              '(0: none)')
     parser.add_argument('--areas', help='JSON {area: {"corpus": ..., "benchmarks": [...]}} '
                                         'mapping benchmark datasets to corpora for the fit')
-    parser.add_argument('--resamples', type=int, default=1000,
+    parser.add_argument('--resamples', type=int, default=RESAMPLES,
                         help='bootstrap resamples for the intervals (0: no intervals)')
-    parser.add_argument('--seed', type=int, default=0, help='seed of the bootstrap')
+    parser.add_argument('--seed', type=int, default=SEED, help='seed of the bootstrap')
     parser.add_argument('--out', help='output folder (default: <last run>/summary)')
     args = parser.parse_args(argv)
     if args.paper:

@@ -81,9 +81,9 @@ class SlidingWindowInferencer(BaseInferencer):
             self.cache_dir, self.max_seq_len, progress=self.is_main_process,
             checkpoint_path=checkpoint if self.is_main_process else None,
             checkpoint_interval=self.checkpoint_interval, logger=get_logger())
-        predictions = [dict(nll=float(n), tokens=int(t), chars=text_size(text)[0],
-                            bytes=text_size(text)[1], document_index=int(d))
-                       for n, t, text, d in zip(nll, tokens, contents, wanted)]
+        sizes = [text_size(text) for text in contents]
+        predictions = [dict(nll=float(n), tokens=int(t), chars=c, bytes=b, document_index=int(d))
+                       for n, t, (c, b), d in zip(nll, tokens, sizes, wanted)]
         if self.is_main_process:
             write_predictions(predictions, folder, filename, checkpoint)
             if os.path.exists(checkpoint):

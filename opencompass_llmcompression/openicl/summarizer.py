@@ -8,6 +8,7 @@ from opencompass.summarizers import DefaultSummarizer
 from opencompass.summarizers.default import model_abbr_from_cfg_used_in_summarizer
 from opencompass.utils import dataset_abbr_from_cfg, get_logger
 
+from ..report.intervals import RESAMPLES, SEED
 from ..report.linear_fit import read_scores_csv
 from ..report.results import ResultsError, corpus_settings, find_run_dirs, read_results
 from ..report.writer import write_report
@@ -33,7 +34,7 @@ class CompressionSummarizer(DefaultSummarizer):
                  metrics: Sequence[str] = ('bpc',), baselines: bool = True,
                  documents: int = 10, scores: Optional[str] = None,
                  extra_results: Sequence[str] = (), areas: Optional[Dict[str, dict]] = None,
-                 resamples: int = 1000, seed: int = 0):
+                 resamples: int = RESAMPLES, seed: int = SEED):
         super().__init__(config, dataset_abbrs, summary_groups or [], prompt_db)
         self.metrics, self.baselines, self.documents = tuple(metrics), baselines, documents
         self.scores, self.extra_results, self.areas = scores, list(extra_results), areas

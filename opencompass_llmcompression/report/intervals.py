@@ -65,6 +65,21 @@ def percentile_interval(value: float, samples: np.ndarray, level: float = LEVEL)
     return Interval(float(value), float(low), float(high))
 
 
+def ratio_interval(nll: float, size: float, nll_sums: np.ndarray, size_sums: np.ndarray,
+                   level: float = LEVEL) -> Interval:
+    """Bits per character (or byte) from the totals, with the resampled totals' interval."""
+    return percentile_interval(nll / (size * math.log(2)),
+                               nll_sums / (size_sums * math.log(2)), level)
+
+
+def difference_interval(nll_a: float, nll_b: float, size: float, a_sums: np.ndarray,
+                        b_sums: np.ndarray, size_sums: np.ndarray,
+                        level: float = LEVEL) -> Interval:
+    """A's bits per character minus B's from the totals, with the paired resamples' interval."""
+    return percentile_interval((nll_a - nll_b) / (size * math.log(2)),
+                               (a_sums - b_sums) / (size_sums * math.log(2)), level)
+
+
 def bootstrap_ratio_interval(nll: Sequence[float], chars: Sequence[float],
                              resamples: int = RESAMPLES, seed: int = SEED,
                              level: float = LEVEL) -> Interval:
@@ -72,8 +87,7 @@ def bootstrap_ratio_interval(nll: Sequence[float], chars: Sequence[float],
 
     ``chars`` may be bytes instead, for bits per byte."""
     nll_sums, char_sums = resampled_sums([nll, chars], resamples, seed)
-    value = np.sum(nll) / (np.sum(chars) * math.log(2))
-    return percentile_interval(value, nll_sums / (char_sums * math.log(2)), level)
+    return ratio_interval(np.sum(nll), np.sum(chars), nll_sums, char_sums, level)
 
 
 def paired_difference(nll_a: Sequence[float], nll_b: Sequence[float], chars: Sequence[float],
@@ -84,5 +98,5 @@ def paired_difference(nll_a: Sequence[float], nll_b: Sequence[float], chars: Seq
     Negative means A compresses better. The interval excludes zero when the resampled
     differences agree on the sign at the given level."""
     a_sums, b_sums, char_sums = resampled_sums([nll_a, nll_b, chars], resamples, seed)
-    value = (np.sum(nll_a) - np.sum(nll_b)) / (np.sum(chars) * math.log(2))
-    return percentile_interval(value, (a_sums - b_sums) / (char_sums * math.log(2)), level)
+    return difference_interval(np.sum(nll_a), np.sum(nll_b), np.sum(chars), a_sums, b_sums,
+                               char_sums, level)

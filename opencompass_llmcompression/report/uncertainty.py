@@ -12,7 +12,8 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from .intervals import LEVEL, RESAMPLES, SEED, Interval, percentile_interval, resampled_sums
+from .intervals import (LEVEL, RESAMPLES, SEED, Interval, difference_interval, ratio_interval,
+                        resampled_sums)
 from .results import is_compression_result
 
 Rows = Dict[str, Dict[str, List[dict]]]  # {model: {corpus: per-document rows}}
@@ -63,17 +64,15 @@ class Bootstrap:
         """``{model: {corpus: Interval}}`` of ``metric`` (bpc or bpb)."""
         size, out = SIZE[metric], {}
         for (model, corpus), s in self.sums.items():
-            value = s['total_nll'] / (s[f'total_{size}'] * math.log(2))
-            samples = s['nll'] / (s[size] * math.log(2))
-            out.setdefault(model, {})[corpus] = percentile_interval(value, samples, self.level)
+            out.setdefault(model, {})[corpus] = ratio_interval(
+                s['total_nll'], s[f'total_{size}'], s['nll'], s[size], self.level)
         return out
 
     def difference(self, model_a: str, model_b: str, corpus: str) -> Interval:
         """BPC of A minus BPC of B on ``corpus``, paired over its documents."""
         a, b = self.sums[model_a, corpus], self.sums[model_b, corpus]
-        value = (a['total_nll'] - b['total_nll']) / (a['total_chars'] * math.log(2))
-        return percentile_interval(value, (a['nll'] - b['nll']) / (a['chars'] * math.log(2)),
-                                   self.level)
+        return difference_interval(a['total_nll'], b['total_nll'], a['total_chars'], a['nll'],
+                                   b['nll'], a['chars'], self.level)
 
     def same_documents(self, model_a: str, model_b: str, corpus: str) -> str:
         """Why two models' documents of ``corpus`` cannot be paired ('' when they can)."""

@@ -11,7 +11,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 from ..core.corpus_files import load_corpus
 from .baselines import baseline_rates
 from .documents import document_table
-from .intervals import RESAMPLES
+from .intervals import RESAMPLES, SEED
 from .leaderboard import compression_corpora, leaderboard, long_rows, to_csv, to_markdown
 from .linear_fit import (DEFAULT_AREAS, area_points, check_areas, fit_areas, fit_table,
                          plot_fits)
@@ -42,7 +42,7 @@ def write_report(results: Dict[str, Dict[str, dict]], out_dir: str, stamp: str,
                  metrics: Sequence[str] = ('bpc',), baselines: bool = True,
                  documents: int = 10, scores: Optional[Dict[str, Dict[str, float]]] = None,
                  areas: Optional[Dict[str, dict]] = None, resamples: int = RESAMPLES,
-                 seed: int = 0, warn: Callable[[str], None] = print) -> str:
+                 seed: int = SEED, warn: Callable[[str], None] = print) -> str:
     """Writes the report's files into ``out_dir`` and returns the text to print.
 
     ``resamples`` bootstrap draws (over documents, from ``seed``) give each BPC its interval
@@ -70,10 +70,10 @@ def write_report(results: Dict[str, Dict[str, dict]], out_dir: str, stamp: str,
             rows = _document_rows(run_dirs, model, abbr)
             if rows:
                 rows_by_model.setdefault(model, {})[abbr] = rows
-    boot = Bootstrap(results, rows_by_model if resamples else {}, corpora, models,
-                     resamples or 1, seed)
+    boot = Bootstrap(results, rows_by_model, corpora, models, resamples, seed) if resamples \
+        else None
     for metric in metrics:
-        intervals = boot.intervals(metric) if resamples else {}
+        intervals = boot.intervals(metric) if boot else {}
         header, rows = leaderboard(results, corpora, metric, models, rates, intervals)
         sections += [f'## {metric.upper()} (lower is better; compressors in parentheses)', '',
                      to_markdown(header, rows)]
@@ -83,7 +83,7 @@ def write_report(results: Dict[str, Dict[str, dict]], out_dir: str, stamp: str,
                          f'`{metric}_ci_low`/`{metric}_ci_high` in the CSV.', '']
         write(f'compression_{metric}_{{stamp}}.csv',
               to_csv(*long_rows(results, corpora, metric, models, rates, intervals)))
-    if resamples:
+    if boot:
         sections += [f'- {note}' for note in boot.notes] + ([''] if boot.notes else [])
         header, rows, refused = boot.comparison_table(corpora, models)
         if rows or refused:
