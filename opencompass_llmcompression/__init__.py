@@ -6,7 +6,7 @@ the results). The public names below are loaded when first asked for, so that
 ``opencompass_llmcompression.core`` and the command lines work without OpenCompass, and
 OpenCompass is imported only when one of its components is. When OpenCompass is already
 loaded (inside an OpenCompass run), importing this package registers the components, so
-configs can also name them by string: ``type='SlidingWindowInferencer'``. Their names
+configs can also name them by string: ``type='SlidingWindowPPLInferencer'``. Their names
 differ from OpenCompass's built-ins (``LLMCompressionDataset``, ``SWCELossInferencer``,
 ``BPCEvaluator``) on purpose: its registry silently replaces a class registered under an
 existing name.
@@ -20,7 +20,9 @@ CONFIG_DIR = os.path.join(os.path.dirname(__file__), 'configs')
 
 _PUBLIC = {
     'CompressionCorpusDataset': 'openicl.dataset',
-    'SlidingWindowInferencer': 'openicl.inferencer',
+    'SlidingWindowPPLInferencer': 'openicl.inferencer',
+    'SlidingWindowInferencer': 'openicl.inferencer',  # the name up to 0.1.0
+    'announce_config': 'openicl.announce',
     'CompressionEvaluator': 'openicl.evaluator',
     'CompressionSummarizer': 'openicl.summarizer',
     'CorpusError': 'core.corpus_files',
@@ -29,10 +31,13 @@ _PUBLIC = {
     'score_documents': 'core.scoring_loop',
 }
 
-__all__ = sorted(_PUBLIC) + ['CONFIG_DIR']
+__all__ = sorted(_PUBLIC) + ['CONFIG_DIR', '__version__']
 
 
 def __getattr__(name: str):
+    if name == '__version__':
+        from .core.provenance import plugin_version
+        return plugin_version()
     if name not in _PUBLIC:
         raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
     value = getattr(importlib.import_module(f'.{_PUBLIC[name]}', __name__), name)

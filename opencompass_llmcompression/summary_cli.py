@@ -14,12 +14,15 @@ import json
 import sys
 from datetime import datetime
 
+from . import CONFIG_DIR
 from .report.leaderboard import to_markdown
 from .report.intervals import RESAMPLES, SEED
 from .report.linear_fit import read_scores_csv
 from .report.paper_reference import SOURCE, paper_table
-from .report.results import (ResultsError, corpus_settings, find_run_dirs, read_results,
-                             run_config_datasets)
+from .report.builtin_runs import builtin_message, split_builtin
+from .report.failures import failed_datasets
+from .report.results import (ResultsError, corpus_settings, find_run_dirs, is_compression_result,
+                             read_results, run_config)
 from .report.writer import write_report
 
 
@@ -51,18 +54,31 @@ def main(argv=None) -> int:
         parser.error('give OpenCompass run folders or work dirs (or --paper)')
     try:
         run_dirs = find_run_dirs(args.folders)
-        settings = {}
+        settings, model_paths, failures = {}, {}, []
         for run_dir in run_dirs:
-            settings.update(corpus_settings(run_config_datasets(run_dir)))
+            saved = run_config(run_dir)
+            settings.update(corpus_settings(saved['datasets']))
+            model_paths.update({m.get('abbr'): m.get('path') for m in saved['models']})
+            failures += failed_datasets(run_dir, [m.get('abbr') for m in saved['models']],
+                                        [d.get('abbr') for d in saved['datasets']])
+        results, builtin = split_builtin(read_results(run_dirs, warn=_warn))
+        if builtin:
+            message = builtin_message(builtin, run_dirs, model_paths, CONFIG_DIR)
+            if not any(is_compression_result(r) for per in results.values()
+                       for r in per.values()):
+                raise ResultsError(message)
+            _warn(message)
+        failures = [f for f in failures if (f.model, f.dataset) not in builtin
+                    and 'error' in results.get(f.model, {}).get(f.dataset, {'error': ''})]
         text = write_report(
-            read_results(run_dirs, warn=_warn), args.out or f'{run_dirs[-1]}/summary',
+            results, args.out or f'{run_dirs[-1]}/summary',
             datetime.now().strftime('%Y%m%d_%H%M%S'), run_dirs=run_dirs,
             corpus_order=list(settings), settings=settings,
             metrics=('bpc', 'bpb') if args.bpb else ('bpc',),
             baselines=not args.no_baselines, documents=args.documents,
             scores=read_scores_csv(args.scores) if args.scores else None,
             areas=json.loads(args.areas) if args.areas else None,
-            resamples=args.resamples, seed=args.seed, warn=_warn)
+            resamples=args.resamples, seed=args.seed, failures=failures, warn=_warn)
     except (ResultsError, ValueError) as err:
         print(f'llmcompression-summary: {err}', file=sys.stderr)
         return 2

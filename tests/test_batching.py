@@ -96,13 +96,13 @@ def test_a_bad_batch_size_is_named(tiny_model, tokenizer, contents, bad):
 
 
 def test_a_model_wrapper_without_a_torch_module_is_refused():
-    from opencompass_llmcompression import SlidingWindowInferencer
+    from opencompass_llmcompression import SlidingWindowPPLInferencer
 
     class VLLM:  # as OpenCompass's vLLM wrapper: an engine, not a torch module
         model = object()
         tokenizer = object()
 
-    inferencer = SlidingWindowInferencer(VLLM(), block_size=BLOCK, stride=STRIDE)
+    inferencer = SlidingWindowPPLInferencer(VLLM(), block_size=BLOCK, stride=STRIDE)
     with pytest.raises(TypeError, match=r'wrapper VLLM has none .* Use a Hugging Face model '
                                         r'config for the compression datasets'):
         inferencer.inference(retriever=None)

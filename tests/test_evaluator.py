@@ -29,4 +29,4 @@ def test_missing_or_repeated_documents_are_an_error_not_a_number():
 
 def test_foreign_predictions_name_the_inferencer():
     out = CompressionEvaluator().score(['some generated text'])
-    assert 'SlidingWindowInferencer' in out['error']
+    assert 'SlidingWindowPPLInferencer' in out['error']

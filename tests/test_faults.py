@@ -20,7 +20,7 @@ from conftest import make_tiny_model, real_documents, smollm2_tokenizer_dir, wri
 from opencompass_llmcompression.core import scoring_loop
 from opencompass_llmcompression.openicl import inferencer as inferencer_module
 from opencompass_llmcompression import (CompressionCorpusDataset, CompressionEvaluator,
-                                        SlidingWindowInferencer, load_corpus, score_documents)
+                                        SlidingWindowPPLInferencer, load_corpus, score_documents)
 from opencompass_llmcompression.core.checkpoint import Checkpoint
 from opencompass_llmcompression.core.scorer import WindowScorer
 from opencompass_llmcompression.core.token_stream import load_or_build_stream, stream_key
@@ -138,7 +138,7 @@ def test_a_full_disk_keeps_the_checkpoint_and_says_how_to_go_on(tiny_model, toke
     out = str(tmp_path / 'predictions')
     dataset = CompressionCorpusDataset(path=folder, name='cc', reader_cfg=dict(
         input_columns=['content'], output_column=None))
-    inferencer = SlidingWindowInferencer(SimpleNamespace(model=tiny_model, tokenizer=tokenizer),
+    inferencer = SlidingWindowPPLInferencer(SimpleNamespace(model=tiny_model, tokenizer=tokenizer),
                                          block_size=BLOCK, stride=STRIDE,
                                          output_json_filepath=out)
 
@@ -240,7 +240,7 @@ def test_hostile_text_is_counted_as_written_and_scored(tiny_model, tokenizer, tm
             f.write(json.dumps({'content': text}) + '\n')
     dataset = CompressionCorpusDataset(path=folder, name='cc', reader_cfg=dict(
         input_columns=['content'], output_column=None))
-    inferencer = SlidingWindowInferencer(SimpleNamespace(model=tiny_model, tokenizer=tokenizer),
+    inferencer = SlidingWindowPPLInferencer(SimpleNamespace(model=tiny_model, tokenizer=tokenizer),
                                          block_size=16, stride=4,
                                          output_json_filepath=str(tmp_path / 'out'))
     rows = inferencer.inference(ZeroRetriever(dataset), output_json_filename='cc.json')
@@ -370,7 +370,7 @@ def test_a_read_only_data_folder_is_read_and_left_alone(tiny_model, tokenizer, t
     try:
         dataset = CompressionCorpusDataset(path=str(folder), name='cc', reader_cfg=dict(
             input_columns=['content'], output_column=None))
-        inferencer = SlidingWindowInferencer(
+        inferencer = SlidingWindowPPLInferencer(
             SimpleNamespace(model=tiny_model, tokenizer=tokenizer), block_size=BLOCK,
             stride=STRIDE, output_json_filepath=str(tmp_path / 'out'))
         inferencer.inference(ZeroRetriever(dataset), output_json_filename='cc.json')

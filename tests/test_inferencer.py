@@ -11,7 +11,7 @@ import pytest
 from brute_force import brute_force_nll
 from conftest import real_documents, write_jsonl
 from opencompass_llmcompression import (CompressionCorpusDataset, CompressionEvaluator,
-                                        SlidingWindowInferencer, score_documents)
+                                        SlidingWindowPPLInferencer, score_documents)
 from opencompass.openicl.icl_retriever import ZeroRetriever
 
 
@@ -19,7 +19,7 @@ def run_shard(model, tokenizer, folder, out, test_range=None, **inferencer_args)
     reader = dict(input_columns=['content'], output_column=None, test_range=test_range)
     dataset = CompressionCorpusDataset(path=folder, name='cc', reader_cfg=reader)
     wrapper = SimpleNamespace(model=model, tokenizer=tokenizer)
-    inferencer = SlidingWindowInferencer(wrapper, output_json_filepath=out, **inferencer_args)
+    inferencer = SlidingWindowPPLInferencer(wrapper, output_json_filepath=out, **inferencer_args)
     inferencer.inference(ZeroRetriever(dataset), output_json_filename='cc.json')
     with open(os.path.join(out, 'cc.json')) as f:
         records = json.load(f)
@@ -79,10 +79,10 @@ def test_tokenizer_of_another_model_is_named(tokenizer):
 def test_bad_window_settings_stop_before_any_work(tiny_model, tokenizer):
     wrapper = SimpleNamespace(model=tiny_model, tokenizer=tokenizer)
     with pytest.raises(ValueError, match='larger than block_size'):
-        SlidingWindowInferencer(wrapper, block_size=64, stride=128,
+        SlidingWindowPPLInferencer(wrapper, block_size=64, stride=128,
                                 output_json_filepath='/tmp/unused-llmcompression')
     with pytest.raises(ValueError, match='stride must be a positive'):
-        SlidingWindowInferencer(wrapper, block_size=64, stride=0,
+        SlidingWindowPPLInferencer(wrapper, block_size=64, stride=0,
                                 output_json_filepath='/tmp/unused-llmcompression')
 
 

@@ -113,7 +113,7 @@ def test_core_imports_without_opencompass():
         from opencompass_llmcompression import score_documents as public
         assert public is score_documents
         try:
-            package.SlidingWindowInferencer
+            package.SlidingWindowPPLInferencer
         except ImportError as err:
             print('refused:', err)
         print(sorted(m for m in sys.modules if m.split('.')[0] in ('opencompass', 'mmengine')))
@@ -154,20 +154,20 @@ def test_public_names_and_registry_names():
     including by string in a process that loaded OpenCompass before this package."""
     from opencompass_llmcompression import (CompressionCorpusDataset, CompressionEvaluator,
                                             CompressionSummarizer, CorpusError,
-                                            SlidingWindowInferencer, compression_metrics,
+                                            SlidingWindowPPLInferencer, compression_metrics,
                                             load_corpus, score_documents)
     from opencompass_llmcompression import core
     assert (load_corpus, CorpusError, score_documents) == (core.load_corpus, core.CorpusError,
                                                            core.score_documents)
     assert compression_metrics is core.compression_metrics
-    assert [c.__module__ for c in (CompressionCorpusDataset, SlidingWindowInferencer,
+    assert [c.__module__ for c in (CompressionCorpusDataset, SlidingWindowPPLInferencer,
                                    CompressionEvaluator, CompressionSummarizer)] == [
         f'{NAME}.openicl.{m}' for m in ('dataset', 'inferencer', 'evaluator', 'summarizer')]
     proc = run_python(textwrap.dedent('''
         import opencompass
         import opencompass_llmcompression
         from opencompass.registry import ICL_EVALUATORS, ICL_INFERENCERS, LOAD_DATASET
-        print(ICL_INFERENCERS.get('SlidingWindowInferencer').__module__,
+        print(ICL_INFERENCERS.get('SlidingWindowPPLInferencer').__module__,
               LOAD_DATASET.get('CompressionCorpusDataset').__module__,
               ICL_EVALUATORS.get('CompressionEvaluator').__module__,
               ICL_INFERENCERS.get('SWCELossInferencer').__module__.split('.')[0],
@@ -190,7 +190,7 @@ def test_configs_load_from_the_project_and_from_the_package(config):
             assert [d['abbr'] for d in cfg['llm_compression_datasets']] == [
                 'llm_compression-cc', 'llm_compression-python', 'llm_compression-arxiv_math']
             assert first['type'].__name__ == 'CompressionCorpusDataset'
-            assert first['infer_cfg']['inferencer']['type'].__name__ == 'SlidingWindowInferencer'
+            assert first['infer_cfg']['inferencer']['type'].__name__ == 'SlidingWindowPPLInferencer'
             assert first['eval_cfg']['evaluator']['type'].__name__ == 'CompressionEvaluator'
         else:
             assert cfg['summarizer']['type'].__name__ == 'CompressionSummarizer'

@@ -251,7 +251,7 @@ def test_paper_names_match_and_the_table_ships(capsys):
 def test_what_the_run_lets_a_user_expect_from_the_papers_numbers():
     from opencompass_llmcompression.report.paper_reference import compatibility
     from opencompass_llmcompression.report.results import corpus_settings
-    inferencer = dict(type='opencompass_llmcompression.SlidingWindowInferencer',
+    inferencer = dict(type='opencompass_llmcompression.SlidingWindowPPLInferencer',
                       block_size=1900, stride=512, reference_compat=True)
     cfgs = [dict(type='x.CompressionCorpusDataset', abbr=f'llm_compression-{name}',
                  path='data/llm-compression', name=name, infer_cfg=dict(inferencer=inferencer))

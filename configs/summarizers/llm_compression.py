@@ -1,5 +1,5 @@
-# `--summarizer llm_compression` from this folder's root finds this file first; the config
-# itself lives in the installed package.
+# Written by `llmcompression-configs install` (opencompass-llmcompression).
+# `--summarizer llm_compression` finds this file; the config itself lives in the installed package.
 from mmengine.config import read_base
 
 with read_base():

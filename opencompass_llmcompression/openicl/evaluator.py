@@ -6,6 +6,7 @@ from opencompass.openicl.icl_evaluator import BaseEvaluator
 from opencompass.registry import ICL_EVALUATORS
 
 from ..core.metrics import compression_metrics
+from ..core.provenance import provenance
 
 FIELDS = ('nll', 'tokens', 'chars', 'bytes')
 
@@ -20,9 +21,9 @@ class CompressionEvaluator(BaseEvaluator):
         malformed = [i for i, p in enumerate(predictions)
                      if not isinstance(p, dict) or any(k not in p for k in FIELDS)]
         if malformed:
-            return {'error': f'prediction {malformed[0]} is not a SlidingWindowInferencer '
+            return {'error': f'prediction {malformed[0]} is not a SlidingWindowPPLInferencer '
                              f'result ({{nll, tokens, chars, bytes}}); the inferencer of this '
-                             'dataset must be SlidingWindowInferencer.'}
+                             'dataset must be SlidingWindowPPLInferencer.'}
         expected = (list(range(len(predictions))) if test_set is None
                     else list(test_set['document_index']))
         if [p.get('document_index') for p in predictions] != expected:
@@ -32,5 +33,6 @@ class CompressionEvaluator(BaseEvaluator):
                              'If the corpus changed, delete .cache/dataset_size.json and this '
                              'model\'s predictions for the corpus, then run again.'}
         sums = {k: sum(p[k] for p in predictions) for k in FIELDS}
-        return compression_metrics(float(sums['nll']), int(sums['tokens']),
-                                   int(sums['chars']), int(sums['bytes']))
+        return dict(compression_metrics(float(sums['nll']), int(sums['tokens']),
+                                        int(sums['chars']), int(sums['bytes'])),
+                    **provenance())

@@ -20,14 +20,19 @@ from opencompass.utils import get_logger
 
 from ..core.batch_size import check_batch_size
 from ..core.metrics import text_size
+from ..core.provenance import PLUGIN, plugin_version, provenance
 from ..core.scoring_loop import score_documents
 from ..core.windows import check_window_settings
 from .dataset import DOC_INDEX_COLUMN
 
 
 @ICL_INFERENCERS.register_module()
-class SlidingWindowInferencer(BaseInferencer):
+class SlidingWindowPPLInferencer(BaseInferencer):
     """Sliding-window compression inferencer: one ``{nll, tokens, chars, bytes}`` per document.
+
+    A perplexity inferencer in OpenCompass's sense (no generation, the loss of given text),
+    and named so: OpenCompass's summary reads the evaluation mode (``ppl``) from the
+    ``PPLInferencer`` in the class name.
 
     Args:
         block_size: tokens a window predicts from (a window holds ``block_size + 1``).
@@ -65,11 +70,12 @@ class SlidingWindowInferencer(BaseInferencer):
         column = retriever.dataset_reader.input_columns[0]
         corpus, shard = retriever.index_ds, retriever.test_ds  # train split: never sliced
         if DOC_INDEX_COLUMN not in shard.column_names:
-            raise ValueError(f'SlidingWindowInferencer needs a dataset with a '
+            raise ValueError(f'SlidingWindowPPLInferencer needs a dataset with a '
                              f'`{DOC_INDEX_COLUMN}` column, such as CompressionCorpusDataset.')
         wanted = shard[DOC_INDEX_COLUMN]
         contents = shard[column]
-        get_logger().info(f'scoring {len(wanted)} of {len(corpus)} documents '
+        get_logger().info(f'{PLUGIN} {plugin_version()}: scoring {len(wanted)} of '
+                          f'{len(corpus)} documents '
                           f'(block_size={self.block_size}, stride={self.stride}, '
                           f'reference_compat={self.reference_compat})')
         folder = output_json_filepath or self.output_json_filepath
@@ -82,7 +88,9 @@ class SlidingWindowInferencer(BaseInferencer):
             checkpoint_path=checkpoint if self.is_main_process else None,
             checkpoint_interval=self.checkpoint_interval, logger=get_logger())
         sizes = [text_size(text) for text in contents]
-        predictions = [dict(nll=float(n), tokens=int(t), chars=c, bytes=b, document_index=int(d))
+        made_by = provenance()
+        predictions = [dict(nll=float(n), tokens=int(t), chars=c, bytes=b, document_index=int(d),
+                            **made_by)
                        for n, t, (c, b), d in zip(nll, tokens, sizes, wanted)]
         if self.is_main_process:
             write_predictions(predictions, folder, filename, checkpoint)
@@ -124,3 +132,9 @@ def write_predictions(predictions: List[dict], folder: str, filename: str,
         raise OSError(err.errno, f'could not write the predictions {path} ({err.strerror or err}'
                                  f'). Free space or fix permissions there, then run again with '
                                  f'-r: {kept}.') from err
+
+
+# The name of releases up to 0.1.0, still accepted in configs (by class or by string).
+SlidingWindowInferencer = SlidingWindowPPLInferencer
+ICL_INFERENCERS.register_module(name='SlidingWindowInferencer',
+                                module=SlidingWindowPPLInferencer)

@@ -8,9 +8,13 @@ from opencompass.summarizers import DefaultSummarizer
 from opencompass.summarizers.default import model_abbr_from_cfg_used_in_summarizer
 from opencompass.utils import dataset_abbr_from_cfg, get_logger
 
+from .. import CONFIG_DIR
+from ..report.builtin_runs import builtin_message, split_builtin
+from ..report.failures import failed_datasets
 from ..report.intervals import RESAMPLES, SEED
 from ..report.linear_fit import read_scores_csv
-from ..report.results import ResultsError, corpus_settings, find_run_dirs, read_results
+from ..report.results import (INFERENCER_NAME, OLD_INFERENCER_NAME, ResultsError,
+                              corpus_settings, find_run_dirs, read_results)
 from ..report.writer import write_report
 
 
@@ -36,6 +40,7 @@ class CompressionSummarizer(DefaultSummarizer):
                  extra_results: Sequence[str] = (), areas: Optional[Dict[str, dict]] = None,
                  resamples: int = RESAMPLES, seed: int = SEED):
         super().__init__(config, dataset_abbrs, summary_groups or [], prompt_db)
+        self.dataset_cfgs = [with_current_inferencer_name(d) for d in self.dataset_cfgs]
         self.metrics, self.baselines, self.documents = tuple(metrics), baselines, documents
         self.scores, self.extra_results, self.areas = scores, list(extra_results), areas
         self.resamples, self.seed = resamples, seed
@@ -46,20 +51,39 @@ class CompressionSummarizer(DefaultSummarizer):
         logger = get_logger()
         try:
             run_dirs = find_run_dirs(self.extra_results) + [self.work_dir]
-            results = read_results(run_dirs, warn=logger.warning)
+            results, builtin = split_builtin(read_results(run_dirs, warn=logger.warning))
             models = [model_abbr_from_cfg_used_in_summarizer(m) for m in self.model_cfgs]
+            abbrs = [dataset_abbr_from_cfg(d) for d in self.dataset_cfgs]
+            if builtin:
+                paths = {model_abbr_from_cfg_used_in_summarizer(m): m.get('path')
+                         for m in self.model_cfgs}
+                logger.warning(builtin_message(builtin, run_dirs, paths, CONFIG_DIR))
+            failures = [f for f in failed_datasets(self.work_dir, models, abbrs)
+                        if (f.model, f.dataset) not in builtin]
             models += sorted(set(results) - set(models))
             out_dir = (os.path.dirname(output_path) if output_path
                        else os.path.join(self.work_dir, 'summary'))
             text = write_report(
                 results, out_dir, time_str, run_dirs=run_dirs, models=models,
-                corpus_order=[dataset_abbr_from_cfg(d) for d in self.dataset_cfgs],
+                corpus_order=abbrs,
                 settings=corpus_settings(self.dataset_cfgs), metrics=self.metrics,
                 baselines=self.baselines, documents=self.documents,
                 scores=read_scores_csv(self.scores) if self.scores else None,
                 areas=self.areas, resamples=self.resamples, seed=self.seed,
-                warn=logger.warning)
+                failures=failures, warn=logger.warning)
         except (ResultsError, ValueError) as err:
             logger.error(f'compression report not written: {err}')
             return
         print('\n' + text)
+
+
+def with_current_inferencer_name(dataset_cfg: dict) -> dict:
+    """The dataset config, its inferencer named ``SlidingWindowPPLInferencer`` if it names the
+    same class by its old name: OpenCompass's summary reads the mode (``ppl``) from the name."""
+    inferencer = (dataset_cfg.get('infer_cfg') or {}).get('inferencer') or {}
+    kind = inferencer.get('type')
+    name = kind if isinstance(kind, str) else getattr(kind, '__name__', '')
+    if not name.endswith(OLD_INFERENCER_NAME):
+        return dataset_cfg
+    renamed = dict(inferencer, type=name[:-len(OLD_INFERENCER_NAME)] + INFERENCER_NAME)
+    return dict(dataset_cfg, infer_cfg=dict(dataset_cfg['infer_cfg'], inferencer=renamed))

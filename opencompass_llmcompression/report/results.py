@@ -97,6 +97,8 @@ def read_document_rows(run_dir: str, model: str, dataset: str) -> List[dict]:
 
 
 WINDOW_SETTINGS = ('block_size', 'stride', 'reference_compat')
+INFERENCER_NAME, OLD_INFERENCER_NAME = 'SlidingWindowPPLInferencer', 'SlidingWindowInferencer'
+INFERENCER_NAMES = (INFERENCER_NAME, OLD_INFERENCER_NAME)  # the second: releases up to 0.1.0
 
 
 def corpus_settings(dataset_cfgs: Iterable[dict]) -> Dict[str, dict]:
@@ -110,7 +112,7 @@ def corpus_settings(dataset_cfgs: Iterable[dict]) -> Dict[str, dict]:
             settings[abbr] = dict(path=cfg.get('path', 'data/llm-compression'),
                                   name=cfg.get('name', 'cc'), samples=cfg.get('samples'))
             inferencer = (cfg.get('infer_cfg') or {}).get('inferencer') or {}
-            if _type_name(inferencer.get('type')).endswith('SlidingWindowInferencer'):
+            if _type_name(inferencer.get('type')).endswith(INFERENCER_NAMES):
                 defaults = dict(block_size=1900, stride=512, reference_compat=False)
                 settings[abbr].update({k: inferencer.get(k, defaults[k])
                                        for k in WINDOW_SETTINGS})
@@ -121,13 +123,17 @@ def _type_name(kind) -> str:
     return kind if isinstance(kind, str) else getattr(kind, '__name__', '')
 
 
-def run_config_datasets(run_dir: str) -> List[dict]:
-    """The dataset configs OpenCompass saved with the run (empty if it saved none)."""
+def run_config(run_dir: str) -> dict:
+    """``{'datasets': [...], 'models': [...]}`` as OpenCompass saved them with the run (empty
+    lists if it saved no config, or one that no longer loads: tables work without it)."""
     from mmengine.config import Config
     configs = sorted(glob.glob(os.path.join(run_dir, 'configs', '*.py')))
-    if not configs:
-        return []
-    try:
-        return list(Config.fromfile(configs[-1]).get('datasets', []))
-    except Exception:  # a config that no longer imports: tables still work without it
-        return []
+    saved = {'datasets': [], 'models': []}
+    if configs:
+        try:
+            config = Config.fromfile(configs[-1], format_python_code=False)
+            saved = {key: list(config.get(key, [])) for key in saved}
+        except Exception:  # mmengine raises many kinds; the report goes on without it
+            pass
+    return saved
+

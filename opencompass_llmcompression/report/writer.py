@@ -11,6 +11,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 from ..core.corpus_files import load_corpus
 from .baselines import baseline_rates
 from .documents import document_table
+from .failures import Failure
 from .intervals import RESAMPLES, SEED
 from .leaderboard import compression_corpora, leaderboard, long_rows, to_csv, to_markdown
 from .linear_fit import (DEFAULT_AREAS, area_points, check_areas, fit_areas, fit_table,
@@ -42,11 +43,13 @@ def write_report(results: Dict[str, Dict[str, dict]], out_dir: str, stamp: str,
                  metrics: Sequence[str] = ('bpc',), baselines: bool = True,
                  documents: int = 10, scores: Optional[Dict[str, Dict[str, float]]] = None,
                  areas: Optional[Dict[str, dict]] = None, resamples: int = RESAMPLES,
-                 seed: int = SEED, warn: Callable[[str], None] = print) -> str:
+                 seed: int = SEED, failures: Sequence[Failure] = (),
+                 warn: Callable[[str], None] = print) -> str:
     """Writes the report's files into ``out_dir`` and returns the text to print.
 
     ``resamples`` bootstrap draws (over documents, from ``seed``) give each BPC its interval
-    and each pair of models their paired difference; 0 leaves the intervals out."""
+    and each pair of models their paired difference; 0 leaves the intervals out.
+    ``failures``: the datasets of the run that have no result, listed with their logs."""
     corpora = compression_corpora(results, corpus_order)
     if not corpora:
         raise ResultsError('no compression results (no result with `bpc`) in the given runs: '
@@ -110,6 +113,9 @@ def write_report(results: Dict[str, Dict[str, dict]], out_dir: str, stamp: str,
               + to_markdown(header, rows))
         write('compression_documents_{stamp}.csv', to_csv(header, rows))
 
+    if failures:
+        sections += ['## Datasets of the run without a result', '',
+                     *[f'- {failure}' for failure in failures], '']
     areas = check_areas(areas) if areas is not None else DEFAULT_AREAS
     points = area_points(results, areas, scores, metrics[0])
     if any(points.values()):
@@ -120,6 +126,9 @@ def write_report(results: Dict[str, Dict[str, dict]], out_dir: str, stamp: str,
         plot = os.path.join(out_dir, f'compression_fit_{stamp}.png')
         plot_fits(points, fits, plot, metrics[0])
         written.append(plot)
+    elif failures:
+        sections.append('No benchmark scores next to the BPC results, so no fit: the datasets '
+                        'listed above failed; their logs say why.')
     else:
         sections.append('No benchmark scores next to the BPC results, so no fit: run benchmarks '
                         '(e.g. mmlu, humaneval, gsm8k) in the same suite, or pass a scores CSV.')

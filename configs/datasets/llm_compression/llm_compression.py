@@ -1,5 +1,6 @@
-# `opencompass --datasets llm_compression` from this folder's root finds this file first;
-# the configs themselves live in the installed package, where suites import them from.
+# Written by `llmcompression-configs install` (opencompass-llmcompression).
+# `--datasets llm_compression` finds this file before OpenCompass's built-in config of
+# the same name; the config itself lives in the installed package.
 from mmengine.config import read_base
 
 with read_base():

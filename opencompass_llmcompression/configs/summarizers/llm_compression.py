@@ -8,6 +8,10 @@
 #         from opencompass_llmcompression.configs.summarizers.llm_compression import summarizer
 from opencompass_llmcompression import CompressionSummarizer
 
+# One log line when OpenCompass loads this file (see the dataset config for why `__import__`).
+__import__('opencompass_llmcompression.openicl.announce', fromlist=['announce_config']) \
+    .announce_config('summarizer llm_compression: the compression report after the summary')
+
 summarizer = dict(
     type=CompressionSummarizer,
     metrics=('bpc',),  # ('bpc', 'bpb') for a bits-per-byte leaderboard too

@@ -7,7 +7,14 @@ from opencompass.openicl.icl_prompt_template import PromptTemplate
 from opencompass.openicl.icl_retriever import ZeroRetriever
 
 from opencompass_llmcompression import (CompressionCorpusDataset, CompressionEvaluator,
-                                        SlidingWindowInferencer)
+                                        SlidingWindowPPLInferencer)
+
+# One log line when OpenCompass loads this file: this plugin, its version, this file's path
+# (OpenCompass's built-in config has the same name). A call by `__import__` because mmengine
+# turns a config's imports into lazy placeholders that cannot be called while it loads.
+__import__('opencompass_llmcompression.openicl.announce', fromlist=['announce_config']) \
+    .announce_config('dataset config llm_compression: exact sliding-window BPC of cc, python, '
+                     'arxiv_math')
 
 llm_compression_reader_cfg = dict(input_columns=['content'], output_column=None)
 
@@ -16,7 +23,7 @@ llm_compression_infer_cfg = dict(
     # never formats it, so text like "{idx}" inside a document is scored as written.
     prompt_template=dict(type=PromptTemplate, template='{content}'),
     retriever=dict(type=ZeroRetriever),
-    inferencer=dict(type=SlidingWindowInferencer, block_size=1900, stride=512,
+    inferencer=dict(type=SlidingWindowPPLInferencer, block_size=1900, stride=512,
                     reference_compat=False),
 )
 

@@ -1,0 +1,21 @@
+"""The line each of this plugin's configs logs when OpenCompass loads it.
+
+``--datasets llm_compression`` and ``--summarizer llm_compression`` name OpenCompass's own
+built-in configs too (same file names, in its package), and OpenCompass's log shows only the
+path of the file it picked. This line says, in every run, that this plugin's config was the one
+loaded, its version, and where the file is.
+"""
+
+import inspect
+import os
+
+from opencompass.utils import get_logger
+
+from ..core.provenance import PLUGIN, plugin_version
+
+
+def announce_config(what: str) -> None:
+    """Logs ``opencompass-llmcompression VERSION: WHAT (FILE)``, FILE being the caller's."""
+    caller = inspect.stack()[1].filename
+    where = f' ({os.path.abspath(caller)})' if os.path.isfile(caller) else ''
+    get_logger().info(f'{PLUGIN} {plugin_version()}: {what}{where}')

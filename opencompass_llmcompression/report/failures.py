@@ -1,0 +1,69 @@
+"""The datasets of a run that have no result, each with its log and the error in it.
+
+A benchmark that failed (MMLU whose model wrapper broke, a model that would not load) leaves
+no ``results/<model>/<dataset>.json``, or one holding ``error``; its task's output is in
+``logs/infer/<model>/<dataset>[_<shard>].out`` or ``logs/eval/...``. The report names these
+instead of saying that no benchmark was run.
+"""
+
+import glob
+import json
+import os
+import re
+from dataclasses import dataclass
+from typing import Iterable, List, Optional
+
+ERROR_LINE = re.compile(r'^\s*(\w+\.)*\w*(Error|Exception|Interrupt)\b.*')
+
+
+@dataclass(frozen=True)
+class Failure:
+    model: str
+    dataset: str
+    log: Optional[str]  # the task's output file, if one exists
+    error: str  # the last error line of the log, or the result's ``error``
+
+    def __str__(self) -> str:
+        where = f'log: {self.log}' if self.log else 'no log found under logs/'
+        return f'{self.dataset} ({self.model}): {self.error or "no result"} ({where})'
+
+
+def last_error_line(path: str) -> str:
+    try:
+        with open(path, encoding='utf-8', errors='replace') as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return ''
+    return next((line.strip() for line in reversed(lines) if ERROR_LINE.match(line)), '')
+
+
+def task_log(run_dir: str, model: str, dataset: str) -> Optional[str]:
+    """The newest output file of the dataset's inference or evaluation task."""
+    found = []
+    for stage in ('eval', 'infer'):
+        folder = os.path.join(run_dir, 'logs', stage, model)
+        found += [p for p in glob.glob(os.path.join(folder, glob.escape(dataset) + '*.out'))
+                  if re.fullmatch(re.escape(dataset) + r'(_\d+)?\.out', os.path.basename(p))]
+    return max(found, key=os.path.getmtime) if found else None
+
+
+def failed_datasets(run_dir: str, models: Iterable[str],
+                    datasets: Iterable[str]) -> List[Failure]:
+    """Each (model, dataset) of the run without a usable result."""
+    failures = []
+    for model in models:
+        for dataset in datasets:
+            path = os.path.join(run_dir, 'results', model, f'{dataset}.json')
+            error = ''
+            if os.path.isfile(path):
+                try:
+                    with open(path, encoding='utf-8') as f:
+                        error = str(json.load(f).get('error') or '')
+                except (OSError, ValueError, AttributeError) as err:
+                    error = f'unreadable result {path}: {err}'
+                if not error:
+                    continue
+            log = task_log(run_dir, model, dataset)
+            failures.append(Failure(model, dataset, log,
+                                    error or (last_error_line(log) if log else '')))
+    return failures
