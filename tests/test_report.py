@@ -281,3 +281,63 @@ def test_a_corpus_built_here_is_not_the_papers(tmp_path):
     assert 'third decimal' in compatibility(settings)
     (tmp_path / 'data' / 'llm-compression' / 'cc.manifest.json').write_text('{}')
     assert 'built by llmcompression-corpus' in compatibility(settings)
+
+
+def save_run_config(run_dir, datasets, models):
+    """The config OpenCompass saves with a run, reduced to what the report reads from it."""
+    os.makedirs(os.path.join(run_dir, 'configs'), exist_ok=True)
+    with open(os.path.join(run_dir, 'configs', '20260101_000000_1.py'), 'w') as f:
+        f.write(f'datasets = {datasets!r}\nmodels = {models!r}\n')
+
+
+def test_summary_of_a_run_by_opencompass_builtin_says_so_and_how_to_rerun(tmp_path, capsys):
+    """What BPCEvaluator and SWCELossInferencer write: a bare `bpc`, a loss per batch."""
+    run = write_run(tmp_path / 'work' / '20260101_000000',
+                    {'llama': {f'llm_compression-{n}': {'bpc': 0.8}
+                               for n in ('commoncraw', 'python', 'arxiv_math')}},
+                    {('llama', 'llm_compression-python.json'): []})
+    with open(os.path.join(run, 'predictions', 'llama', 'llm_compression-python.json'),
+              'w') as f:
+        json.dump({'0': {'loss': 2.5, 'total_chr_num': 9000}}, f)
+    save_run_config(run, [], [dict(abbr='llama', path='/models/llama-7b')])
+    assert summary_cli.main([str(tmp_path / 'work')]) == 2
+    captured = capsys.readouterr()
+    assert '| llama |' not in captured.out  # no leaderboard of its numbers
+    err = captured.err
+    assert "measured by OpenCompass's built-in compression evaluator" in err
+    assert 'SWCELossInferencer predictions' in err and 'cannot be trusted' in err
+    assert 'llm_compression-commoncraw' in err and 'divides the loss of all shards' in err
+    from opencompass_llmcompression import CONFIG_DIR
+    assert (f'opencompass --config-dir {CONFIG_DIR} --datasets llm_compression --summarizer '
+            'llm_compression --hf-type base --hf-path /models/llama-7b') in err
+
+    # beside results of ours, the built-in's are left out of the table, with the same warning
+    write_run(run, {'ours': {'llm_compression-python': dict(compression(0.6),
+                                                            plugin='opencompass-llmcompression',
+                                                            plugin_version='0.1.0')}})
+    assert summary_cli.main([run, '--out', str(tmp_path / 'out')]) == 0
+    captured = capsys.readouterr()
+    assert '| ours | 0.6000 |' in captured.out and '| llama |' not in captured.out
+    assert "OpenCompass's built-in" in captured.err
+
+
+def test_a_failed_benchmark_is_named_with_its_log_and_the_fix(tmp_path, capsys):
+    run = tmp_path / 'run'
+    write_run(run, {f'm{i}': {'llm_compression-cc': compression(1.0 + i / 10)}
+                    for i in range(3)})
+    save_run_config(run, [dict(abbr='llm_compression-cc'), dict(abbr='lukaemon_mmlu_anatomy')],
+                    [dict(abbr=f'm{i}', path=f'/m{i}') for i in range(3)])
+    log = run / 'logs' / 'infer' / 'm0' / 'lukaemon_mmlu_anatomy.out'
+    os.makedirs(log.parent)
+    log.write_text('Traceback (most recent call last):\n  File "x.py", line 1\n'
+                   "AttributeError: TokenizersBackend has no attribute batch_encode_plus\n"
+                   'E1124 12:00:00 task failed\n')
+    assert summary_cli.main([str(run), '--out', str(tmp_path / 'out')]) == 0
+    printed = capsys.readouterr().out
+    assert '## Datasets of the run without a result' in printed
+    line = next(x for x in printed.splitlines() if x.startswith('- lukaemon_mmlu_anatomy (m0)'))
+    assert 'AttributeError: TokenizersBackend has no attribute batch_encode_plus' in line
+    assert f'log: {log}' in line and 'install transformers 4.x' in line
+    assert '- lukaemon_mmlu_anatomy (m1): no result (no log found under logs/)' in printed
+    assert 'the datasets listed above failed' in printed
+    assert 'run benchmarks (e.g.' not in printed

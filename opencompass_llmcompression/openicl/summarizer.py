@@ -60,6 +60,8 @@ class CompressionSummarizer(DefaultSummarizer):
                 logger.warning(builtin_message(builtin, run_dirs, paths, CONFIG_DIR))
             failures = [f for f in failed_datasets(self.work_dir, models, abbrs)
                         if (f.model, f.dataset) not in builtin]
+            for failure in failures:
+                logger.warning(f'no result: {failure}')
             models += sorted(set(results) - set(models))
             out_dir = (os.path.dirname(output_path) if output_path
                        else os.path.join(self.work_dir, 'summary'))

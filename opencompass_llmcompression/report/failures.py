@@ -15,6 +15,22 @@ from typing import Iterable, List, Optional
 
 ERROR_LINE = re.compile(r'^\s*(\w+\.)*\w*(Error|Exception|Interrupt)\b.*')
 
+# Errors whose cause is known, by a piece of their text, with what to do.
+KNOWN_FIXES = {
+    'use_flash_attention_2': (
+        'transformers dropped the use_flash_attention_2 argument (the model\'s constructor '
+        'refuses it): pass --model-kwargs attn_implementation=flash_attention_2 on a GPU with '
+        'the flash-attn package, or leave it out (PyTorch SDPA runs a FlashAttention kernel '
+        'on GPUs)'),
+    'flash_attn': (
+        'flash-attention 2 needs the flash-attn package and a CUDA GPU: pip install '
+        '"opencompass-llmcompression[flash]" there, or leave attn_implementation out'),
+    'batch_encode_plus': (
+        'transformers 5 removed batch_encode_plus, which OpenCompass 0.5\'s HuggingFace '
+        'wrappers call for every PPL and generation benchmark: install transformers 4.x '
+        '(pip install "transformers>=4.56,<5")'),
+}
+
 
 @dataclass(frozen=True)
 class Failure:
@@ -25,7 +41,9 @@ class Failure:
 
     def __str__(self) -> str:
         where = f'log: {self.log}' if self.log else 'no log found under logs/'
-        return f'{self.dataset} ({self.model}): {self.error or "no result"} ({where})'
+        fix = next((f'. Fix: {fix}' for key, fix in KNOWN_FIXES.items() if key in self.error),
+                   '')
+        return f'{self.dataset} ({self.model}): {self.error or "no result"} ({where}){fix}'
 
 
 def last_error_line(path: str) -> str:
