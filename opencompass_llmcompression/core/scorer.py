@@ -3,10 +3,13 @@
 Only the last ``num_scored`` targets of each window are scored, so only their logits are
 computed, and never all at once: the LM head runs on a bounded number of positions at a time,
 each chunk upcast to fp32 for the log-softmax, so no ``(batch, positions, vocab)`` tensor ever
-exists whole. That path calls the model's decoder and its output embedding separately; it is
-taken only after the first batch has shown that the model's own logits are exactly that
-(models that scale or cap their logits after the head fail the check and keep the model's
-own forward, with transformers' ``logits_to_keep`` where the model has it).
+exists whole. That path calls the model's decoder and its output embedding separately, as
+modules (never reading a ``.weight``), so a model dispatched over devices by accelerate still
+works: its hooks bring offloaded weights in and move the states to the GPU each part runs on,
+and the targets follow the logits to that GPU. It is taken only after the first batch has
+shown that the model's own logits are exactly that (models that scale or cap their logits
+after the head fail the check and keep the model's own forward, with transformers'
+``logits_to_keep`` where the model has it).
 """
 
 import inspect
@@ -33,6 +36,24 @@ def _module(model, getter: str) -> Optional[torch.nn.Module]:
     return module if isinstance(module, torch.nn.Module) and module is not model else None
 
 
+def input_device(model: torch.nn.Module) -> torch.device:
+    """The device the input embeddings run on, where the token ids go.
+
+    A model dispatched by accelerate (``device_map=...``, how OpenCompass loads a model over
+    several GPUs) keeps offloaded weights on ``meta`` and runs each module on its hook's
+    ``execution_device``, so a parameter's device can be ``meta`` or the wrong GPU. Accelerate
+    hooks every module that holds weights; the model's own hook names its main device.
+    """
+    embeddings = model.get_input_embeddings()
+    for module in (embeddings, model):
+        hook = getattr(module, '_hf_hook', None)
+        for part in getattr(hook, 'hooks', [hook]):  # accelerate's SequentialHook holds several
+            device = getattr(part, 'execution_device', None)
+            if device is not None:
+                return torch.device(device)
+    return embeddings.weight.device
+
+
 def _last_hidden_state(output) -> torch.Tensor:
     hidden = getattr(output, 'last_hidden_state', None)
     return hidden if hidden is not None else output[0]
@@ -43,6 +64,7 @@ class WindowScorer:
 
     def __init__(self, model: torch.nn.Module):
         self.model = model
+        self.device = input_device(model)  # where the windows go
         self.keep_argument = _keep_argument(model)
         self.decoder = _module(model, 'get_decoder')
         self.head = _module(model, 'get_output_embeddings')
@@ -50,10 +72,6 @@ class WindowScorer:
             self.head = None
         # True once the first batch showed logits == head(decoder output); False: never
         self.head_path: Optional[bool] = None if self.decoder and self.head else False
-
-    @property
-    def device(self) -> torch.device:
-        return next(self.model.parameters()).device
 
     @torch.inference_mode()
     def __call__(self, windows: torch.Tensor, num_scored: int) -> torch.Tensor:
@@ -90,7 +108,8 @@ class WindowScorer:
         if 'decoder' in seen and 'head' in seen and seen['head'][0]:
             head_input, head_output = seen['head'][0][0], seen['head'][1]
             hidden = _last_hidden_state(seen['decoder'][1])
-            self.head_path = (torch.equal(head_output, logits) and head_input.dim() == 3
+            self.head_path = (torch.equal(head_output, logits.to(head_output.device))
+                              and head_input.dim() == 3
                               and torch.equal(head_input, hidden[:, -head_input.shape[1]:]))
         return logits
 
@@ -106,6 +125,7 @@ class WindowScorer:
         for first in range(0, rows.shape[0], chunk):
             part = rows[first:first + chunk]
             logits = (head(part) if head is not None else part).float()
+            targets = flat_targets[first:first + chunk].to(logits.device)  # head on another GPU
             nll[first:first + chunk] = torch.nn.functional.cross_entropy(
-                logits, flat_targets[first:first + chunk], reduction='none')
+                logits, targets, reduction='none')
         return nll.view(batch, positions)
