@@ -14,7 +14,7 @@ from typing import Optional
 
 import torch
 
-from .scorer import FP32_CHUNK_BYTES
+from .scorer import FP32_CHUNK_BYTES, input_device
 
 CPU_BATCH_SIZE = 4
 MAX_BATCH_SIZE = 256
@@ -52,14 +52,18 @@ def window_bytes(config, block_size: int, dtype: torch.dtype) -> int:
 
 def auto_batch_size(model: torch.nn.Module, block_size: int, num_windows: int,
                     log=print) -> int:
-    """Windows per forward pass for ``model`` on its device, logged with how it was found."""
-    parameter = next(model.parameters())
-    free = free_device_memory(parameter.device)
+    """Windows per forward pass for ``model`` on its device, logged with how it was found.
+
+    The device is where the windows go (``input_device``): a parameter's device is ``meta``
+    for a model with offloaded weights.
+    """
+    device = input_device(model)
+    free = free_device_memory(device)
     if free is None:
         size = CPU_BATCH_SIZE
-        how = f'the fixed size on {parameter.device.type}'
+        how = f'the fixed size on {device.type}'
     else:
-        per_window = window_bytes(model.config, block_size, parameter.dtype)
+        per_window = window_bytes(model.config, block_size, next(model.parameters()).dtype)
         usable = free * USABLE_FRACTION - 2 * FP32_CHUNK_BYTES
         size = max(1, min(MAX_BATCH_SIZE, int(usable // per_window)))
         how = (f'{free / 2**30:.1f} GiB free, about {per_window / 2**20:.0f} MiB per window '
