@@ -17,6 +17,7 @@ import sys
 from .core.corpus_files import CorpusError, documents_from, load_corpus
 from .core.corpus_formats import read_located_records
 from .core.metrics import compression_metrics, text_size
+from .core.model_checks import check_transformers_version
 from .core.scoring_loop import score_documents
 
 TASK_ALIASES = {'arxiv-math': 'arxiv_math'}
@@ -102,6 +103,8 @@ def load_model(args):
         else:
             kwargs['attn_implementation'] = 'flash_attention_2'
     model = AutoModelForCausalLM.from_pretrained(args.model_name, **kwargs).to(device).eval()
+    check_transformers_version(model.config, lambda text: print(f'warning: {text}',
+                                                                file=sys.stderr))
     tokenizer = AutoTokenizer.from_pretrained(args.model_name, cache_dir=args.cache_dir,
                                               trust_remote_code=args.trust_remote_code)
     return model, tokenizer

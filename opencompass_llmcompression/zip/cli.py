@@ -18,6 +18,7 @@ from typing import List
 
 import zstandard
 
+from ..core.model_checks import check_transformers_version
 from .compressor import Compressed, compress_bytes, decompress_bytes, to_text, tokenize
 from .container import DTYPES, ZipError, unpack
 
@@ -30,7 +31,10 @@ def load_tokenizer(folder: str):
 def load_model(folder: str, dtype: str):
     import torch
     from transformers import AutoModelForCausalLM
-    return AutoModelForCausalLM.from_pretrained(folder, dtype=getattr(torch, dtype)).eval()
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=getattr(torch, dtype)).eval()
+    check_transformers_version(model.config, lambda text: print(
+        f'llmcompression-zip: warning: {text}', file=sys.stderr))
+    return model
 
 
 def write_atomically(path: str, data: bytes) -> None:
