@@ -1,6 +1,16 @@
 #!/usr/bin/env bash
 # The whole test suite (including the OpenCompass command-line runs), after the same set-up.
+# With no arguments it then sets up .venv-transformers5 (the same versions, transformers 5.x)
+# and runs the tests of what must work under either major there: the core, the paper's
+# command line, models split over devices, the version checks. Arguments go to the first
+# pytest run only (e.g. `bash scripts/test.sh tests/test_windows.py`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+.venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+[ $# -eq 0 ] || exit 0
+bash scripts/setup.sh transformers5
+exec .venv-transformers5/bin/python -m pytest -q -p no:cacheprovider \
+    tests/test_windows.py tests/test_stream.py tests/test_scoring.py tests/test_batching.py \
+    tests/test_paper_cli.py tests/test_device_map.py tests/test_transformers_versions.py \
+    tests/test_corpus_formats.py tests/test_inferencer.py
