@@ -33,7 +33,8 @@ from .corpus_builder import build
 
 CORPORA = ('cc', 'python', 'arxiv_math')
 MATH_PACKAGE = 'texlive-science-doc'
-DEMO_TOPIC = 'while'  # the document compressed for real at the end: a page of Python's docs
+DEMO_TOPIC = 'while'
+CONVERSION = 2  # raised when the conversion changes, so that folders converted before are rebuilt  # the document compressed for real at the end: a page of Python's docs
 
 
 def _gguf():
@@ -60,7 +61,7 @@ def _build_once(folder: str, marker: str, build) -> str:
 
 
 def _for_installed_transformers(name: str) -> str:
-    """``name`` with the installed transformers major, e.g. ``smollm2-135m-transformers4``.
+    """``name`` with the installed transformers major, e.g. ``smollm2-135m-transformers4-v2``.
 
     A folder saved by one major does not load right under another: transformers 5 writes RoPE's
     base under ``rope_parameters``, which transformers 4 ignores (it runs SmolLM2 with rope_theta
@@ -68,7 +69,7 @@ def _for_installed_transformers(name: str) -> str:
     each major converts the GGUF once into a folder of its own.
     """
     import transformers
-    return f'{name}-transformers{transformers.__version__.split(".")[0]}'
+    return f'{name}-transformers{transformers.__version__.split(".")[0]}-v{CONVERSION}'
 
 
 def _smollm2_tokenizer():
@@ -100,8 +101,11 @@ def _smollm2_tokenizer():
                                 in zip(tokens, metadata('ggml.token_type')) if kind == 3])
     roles = {'bos_token': 'bos', 'eos_token': 'eos', 'unk_token': 'unknown', 'pad_token': 'padding'}
     special = {role: tokens[metadata(f'ggml.{key}_token_id')] for role, key in roles.items()}
+    # the inputs a Llama takes: without this list, the tokenizer also returns token_type_ids,
+    # which generate() refuses (OpenCompass's generation benchmarks pass all of them on)
     return PreTrainedTokenizerFast(tokenizer_object=backend,
-                                   chat_template=metadata('chat_template'), **special)
+                                   chat_template=metadata('chat_template'),
+                                   model_input_names=['input_ids', 'attention_mask'], **special)
 
 
 def smollm2_tokenizer_dir(cache: str) -> str:

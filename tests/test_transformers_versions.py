@@ -58,7 +58,8 @@ def demo_tokenizer():
 
 
 def test_the_tokenizer_folder_is_per_major():
-    assert os.path.basename(smollm2_tokenizer_dir()) == f'smollm2-tokenizer-transformers{MAJOR}'
+    assert os.path.basename(smollm2_tokenizer_dir()) == \
+        f'smollm2-tokenizer-transformers{MAJOR}-v{demo.CONVERSION}'
 
 
 def test_the_same_ids_under_every_version(demo_tokenizer):
@@ -67,6 +68,12 @@ def test_the_same_ids_under_every_version(demo_tokenizer):
     ids = demo_tokenizer.encode(LONG)
     assert (len(ids), ids_digest(ids)) == (LONG_TOKENS, LONG_SHA256)
     assert demo_tokenizer.decode(ids) == LONG
+
+
+def test_only_the_inputs_a_llama_takes(demo_tokenizer):
+    """No token_type_ids: generate() refuses them, and OpenCompass's generation benchmarks
+    (GSM8K...) pass on whatever the tokenizer returns."""
+    assert sorted(demo_tokenizer('x')) == ['attention_mask', 'input_ids']
 
 
 def test_no_bos_token_before_a_document(demo_tokenizer):
@@ -87,7 +94,7 @@ def test_the_reference_is_transformers_own_conversion(demo_tokenizer):
 def test_the_demo_model_keeps_smollm2s_rope_base():
     from transformers import AutoConfig
     folder = demo.smollm2_model_dir(ASSETS)
-    assert os.path.basename(folder) == f'smollm2-135m-transformers{MAJOR}'
+    assert os.path.basename(folder) == f'smollm2-135m-transformers{MAJOR}-v{demo.CONVERSION}'
     config = AutoConfig.from_pretrained(folder)
     rope = getattr(config, 'rope_parameters', None) or {}
     assert rope.get('rope_theta', getattr(config, 'rope_theta', None)) == 100000.0

@@ -20,6 +20,7 @@ from opencompass.utils import get_logger
 
 from ..core.batch_size import check_batch_size
 from ..core.metrics import text_size
+from ..core.model_checks import check_transformers_version
 from ..core.provenance import PLUGIN, plugin_version, provenance
 from ..core.scoring_loop import score_documents
 from ..core.windows import check_window_settings
@@ -66,6 +67,7 @@ class SlidingWindowPPLInferencer(BaseInferencer):
                   output_json_filepath: Optional[str] = None,
                   output_json_filename: Optional[str] = None) -> List[dict]:
         module = torch_module(self.model)
+        check_transformers_version(module.config, get_logger().warning)
         # The text is read straight from the dataset: no prompt template ever touches it.
         column = retriever.dataset_reader.input_columns[0]
         corpus, shard = retriever.index_ds, retriever.test_ds  # train split: never sliced

@@ -55,14 +55,27 @@ def last_error_line(path: str) -> str:
     return next((line.strip() for line in reversed(lines) if ERROR_LINE.match(line)), '')
 
 
-def task_log(run_dir: str, model: str, dataset: str) -> Optional[str]:
-    """The newest output file of the dataset's inference or evaluation task."""
+def task_logs(run_dir: str, model: str, dataset: str) -> List[str]:
+    """The output files of the tasks that ran the dataset, inference before evaluation.
+
+    A task's log is named after its first dataset; a task of several datasets names them all
+    near its start (``Task [model/a,model/b]``), which is how the others find it."""
+    own = re.compile(re.escape(dataset) + r'(_\d+)?\.out')
+    member = re.compile(r'Task \[.*' + re.escape(f'{model}/{dataset}') + r'(_\d+)?[,\]]')
     found = []
-    for stage in ('eval', 'infer'):
-        folder = os.path.join(run_dir, 'logs', stage, model)
-        found += [p for p in glob.glob(os.path.join(folder, glob.escape(dataset) + '*.out'))
-                  if re.fullmatch(re.escape(dataset) + r'(_\d+)?\.out', os.path.basename(p))]
-    return max(found, key=os.path.getmtime) if found else None
+    for stage in ('infer', 'eval'):
+        for path in sorted(glob.glob(os.path.join(run_dir, 'logs', stage, model, '*.out'))):
+            if own.fullmatch(os.path.basename(path)) or member.search(_head(path)):
+                found.append(os.path.abspath(path))
+    return found
+
+
+def _head(path: str, lines: int = 20) -> str:
+    try:
+        with open(path, encoding='utf-8', errors='replace') as f:
+            return ''.join(f.readline() for _ in range(lines))
+    except OSError:
+        return ''
 
 
 def failed_datasets(run_dir: str, models: Iterable[str],
@@ -81,7 +94,9 @@ def failed_datasets(run_dir: str, models: Iterable[str],
                     error = f'unreadable result {path}: {err}'
                 if not error:
                     continue
-            log = task_log(run_dir, model, dataset)
-            failures.append(Failure(model, dataset, log,
-                                    error or (last_error_line(log) if log else '')))
+            logs = task_logs(run_dir, model, dataset)
+            errors = [(log, last_error_line(log)) for log in logs]  # the first is the cause
+            log, logged = next(((log, e) for log, e in errors if e),
+                               (logs[0] if logs else None, ''))
+            failures.append(Failure(model, dataset, log, error or logged))
     return failures

@@ -37,6 +37,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ..core.scorer import input_device
 from ..core.windows import sliding_windows
 
 LN2 = math.log(2)
@@ -59,7 +60,7 @@ class _Model:
 
     def __init__(self, model: torch.nn.Module):
         self.model = model
-        self.device = next(model.parameters()).device
+        self.device = input_device(model)
         params = inspect.signature(model.forward).parameters
         name = next((n for n in ('logits_to_keep', 'num_logits_to_keep') if n in params), '')
         self.keep = {name: 1} if name else {}  # the context pass needs its last logits only
