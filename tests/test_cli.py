@@ -207,7 +207,7 @@ datasets = llm_compression_datasets[:2] + paper_datasets + builtin_datasets
 
 
 def test_suite_mixing_ours_and_an_opencompass_dataset(unsplit, tiny_model_dir, corpus_root,
-                                                      tmp_path_factory):
+                                                      tmp_path_factory, capsys):
     """A user's suite with our corpora beside OpenCompass's own built-in compression dataset.
 
     Unsplit and with several windows per batch, the built-in computes the paper's number, which
@@ -220,7 +220,7 @@ def test_suite_mixing_ours_and_an_opencompass_dataset(unsplit, tiny_model_dir, c
     with open(suite, 'w') as f:
         f.write(SUITE.format(partitioner='NaivePartitioner', partitioner_args='',
                              datasets=BUILTIN, model=tiny_model_dir))
-    results, _, _ = run_opencompass([OPENCOMPASS, suite, '-w', 'work'], cwd, corpus_root)
+    results, run_dir, _ = run_opencompass([OPENCOMPASS, suite, '-w', 'work'], cwd, corpus_root)
     whole = unsplit[0]
     for corpus in ('cc', 'python'):
         ours = results[f'llm_compression-{corpus}']
@@ -232,6 +232,16 @@ def test_suite_mixing_ours_and_an_opencompass_dataset(unsplit, tiny_model_dir, c
             assert paper == pytest.approx(builtin, rel=1e-5)
         else:
             assert paper != pytest.approx(builtin, rel=1e-5)
+
+    # the report tells the built-in's real output apart, and leaves it out of the table
+    from opencompass_llmcompression import summary_cli
+    assert summary_cli.main([run_dir, '--resamples', '0', '--no-baselines',
+                             '--out', os.path.join(cwd, 'report')]) == 0
+    printed = capsys.readouterr()
+    assert ("builtin-cc, builtin-python of tiny were measured by OpenCompass's built-in "
+            'compression evaluator') in printed.err
+    assert 'SWCELossInferencer predictions' in printed.err
+    assert 'builtin-' not in printed.out  # no column, no row, no failure for them
 
 
 def test_size_partitioner_through_run_py(unsplit, tiny_model_dir, corpus_root,
