@@ -60,16 +60,18 @@ def _build_once(folder: str, marker: str, build) -> str:
     return folder
 
 
-def _for_installed_transformers(name: str) -> str:
-    """``name`` with the installed transformers major, e.g. ``smollm2-135m-transformers4-v2``.
+def _for_installed_transformers(cache: str, name: str) -> str:
+    """``cache/smollm2-transformers<major>-v<CONVERSION>/name``, for the installed major.
 
     A folder saved by one major does not load right under another: transformers 5 writes RoPE's
     base under ``rope_parameters``, which transformers 4 ignores (it runs SmolLM2 with rope_theta
     10000 instead of 100000, without a word), and names a tokenizer class 4 does not have. So
-    each major converts the GGUF once into a folder of its own.
+    each major converts the GGUF once into a folder of its own. The folder's own name stays
+    ``name``: OpenCompass names the model after it (``smollm2-135m_hf``).
     """
     import transformers
-    return f'{name}-transformers{transformers.__version__.split(".")[0]}-v{CONVERSION}'
+    major = transformers.__version__.split('.')[0]
+    return os.path.join(cache, f'smollm2-transformers{major}-v{CONVERSION}', name)
 
 
 def _smollm2_tokenizer():
@@ -110,7 +112,7 @@ def _smollm2_tokenizer():
 
 def smollm2_tokenizer_dir(cache: str) -> str:
     """SmolLM2's tokenizer as an ordinary Hugging Face folder, for the installed transformers."""
-    return _build_once(os.path.join(cache, _for_installed_transformers('smollm2-tokenizer')),
+    return _build_once(_for_installed_transformers(cache, 'smollm2-tokenizer'),
                        'tokenizer.json', lambda tmp: _smollm2_tokenizer().save_pretrained(tmp))
 
 
@@ -130,7 +132,7 @@ def smollm2_model_dir(cache: str) -> str:
         model.load_state_dict(quantized.state_dict())
         model.save_pretrained(tmp)
         _smollm2_tokenizer().save_pretrained(tmp)
-    return _build_once(os.path.join(cache, _for_installed_transformers('smollm2-135m')),
+    return _build_once(_for_installed_transformers(cache, 'smollm2-135m'),
                        'config.json', build)
 
 
