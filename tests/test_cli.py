@@ -203,6 +203,8 @@ paper_datasets = [dict(d, abbr=d['abbr'] + '-paper',
                                                       reference_compat=True)))
                   for d in llm_compression_datasets[:2]]
 datasets = llm_compression_datasets[:2] + paper_datasets + builtin_datasets
+summarizer = dict(type='opencompass_llmcompression.CompressionSummarizer', resamples=0,
+                  baselines=False, documents=0)
 '''
 
 
@@ -220,7 +222,8 @@ def test_suite_mixing_ours_and_an_opencompass_dataset(unsplit, tiny_model_dir, c
     with open(suite, 'w') as f:
         f.write(SUITE.format(partitioner='NaivePartitioner', partitioner_args='',
                              datasets=BUILTIN, model=tiny_model_dir))
-    results, run_dir, _ = run_opencompass([OPENCOMPASS, suite, '-w', 'work'], cwd, corpus_root)
+    results, run_dir, stdout = run_opencompass([OPENCOMPASS, suite, '-w', 'work'], cwd,
+                                               corpus_root)
     whole = unsplit[0]
     for corpus in ('cc', 'python'):
         ours = results[f'llm_compression-{corpus}']
@@ -233,7 +236,12 @@ def test_suite_mixing_ours_and_an_opencompass_dataset(unsplit, tiny_model_dir, c
         else:
             assert paper != pytest.approx(builtin, rel=1e-5)
 
-    # the report tells the built-in's real output apart, and leaves it out of the table
+    # the report tells the built-in's real output apart, and leaves it out of the table: at the
+    # end of the run (the summarizer) and from the folder afterwards (llmcompression-summary)
+    assert ("builtin-cc, builtin-python of tiny were measured by OpenCompass's built-in "
+            'compression evaluator') in stdout
+    report = stdout.split('## BPC')[1]  # after OpenCompass's own table, which lists them all
+    assert '| tiny |' in report and 'builtin-' not in report
     from opencompass_llmcompression import summary_cli
     assert summary_cli.main([run_dir, '--resamples', '0', '--no-baselines',
                              '--out', os.path.join(cwd, 'report')]) == 0
