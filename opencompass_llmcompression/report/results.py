@@ -76,7 +76,7 @@ def main_score(result: Optional[dict]) -> Optional[float]:
 
 
 def read_document_rows(run_dir: str, model: str, dataset: str) -> List[dict]:
-    """The per-document rows a SlidingWindowInferencer wrote, over all shard files."""
+    """The per-document rows a SlidingWindowPPLInferencer wrote, over all shard files."""
     folder = os.path.join(run_dir, 'predictions', model)
     whole = os.path.join(folder, f'{dataset}.json')
     shard = re.compile(re.escape(dataset) + r'_(\d+)\.json$')
