@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite (including the OpenCompass command-line runs), after the same set-up.
+# The whole test suite (including the OpenCompass command-line runs, and with --system the
+# Slurm test, which installs Debian packages and starts a cluster), after the same set-up.
 # With no arguments it then sets up .venv-transformers5 (the same versions, transformers 5.x)
 # and runs the tests of what must work under either major there: the core, the paper's
 # command line, models split over devices, the version checks. Arguments go to the first
@@ -7,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-.venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+.venv/bin/python -m pytest -q -p no:cacheprovider --system "$@"
 [ $# -eq 0 ] || exit 0
 bash scripts/setup.sh transformers5
 exec .venv-transformers5/bin/python -m pytest -q -p no:cacheprovider \

@@ -95,6 +95,23 @@ def corpus_root(tmp_path_factory):
     return str(root)
 
 
+def pytest_addoption(parser):
+    parser.addoption('--system', action='store_true',
+                     help='also run the tests that change the machine (marked `slurm`: they '
+                          'install Debian packages as root and start a Slurm cluster); '
+                          'scripts/test.sh, which CI runs, passes it')
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption('--system'):
+        return
+    skip = pytest.mark.skip(reason='changes the machine (apt-get install, a Slurm cluster): '
+                                   'opt in with --system, as scripts/test.sh does')
+    for item in items:
+        if 'slurm' in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def isolated_cache(tmp_path_factory, monkeypatch):
     """Token caches of the tests stay out of the user's cache (one per session)."""
