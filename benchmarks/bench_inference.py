@@ -270,7 +270,7 @@ def main():
     args.dtype = args.dtype or ('bfloat16' if args.device.startswith('cuda') else 'float32')
     if not args.hf_path and not (args.model_shape and args.tokenizer):
         from opencompass_llmcompression.core.token_stream import default_cache_dir
-        from opencompass_llmcompression.demo import smollm2_model_dir, smollm2_tokenizer_dir
+        from opencompass_llmcompression.smollm2 import smollm2_model_dir, smollm2_tokenizer_dir
         cache = os.path.join(default_cache_dir(), 'demo')
         if args.model_shape:
             args.tokenizer = smollm2_tokenizer_dir(cache)

@@ -13,14 +13,14 @@ import sysconfig
 import pytest
 import torch
 
-from opencompass_llmcompression import demo
+from opencompass_llmcompression import smollm2
 
 ASSETS = os.path.join(os.path.expanduser('~'), '.cache', 'opencompass_llmcompression',
                       'test-assets')
 
 
 def smollm2_tokenizer_dir() -> str:
-    return demo.smollm2_tokenizer_dir(ASSETS)
+    return smollm2.smollm2_tokenizer_dir(ASSETS)
 
 
 def make_tiny_model(folder: str, seed: int = 0, context: int = 2048, hidden: int = 64,

@@ -14,7 +14,7 @@ import pytest
 import transformers
 
 from conftest import ASSETS, make_tiny_model, smollm2_tokenizer_dir
-from opencompass_llmcompression import demo
+from opencompass_llmcompression import smollm2
 from opencompass_llmcompression.core.model_checks import check_transformers_version
 
 MAJOR = int(transformers.__version__.split('.')[0])
@@ -59,7 +59,7 @@ def demo_tokenizer():
 
 def test_the_tokenizer_folder_is_per_major():
     folder = smollm2_tokenizer_dir()
-    assert folder.endswith(os.path.join(f'smollm2-transformers{MAJOR}-v{demo.CONVERSION}',
+    assert folder.endswith(os.path.join(f'smollm2-transformers{MAJOR}-v{smollm2.CONVERSION}',
                                         'smollm2-tokenizer'))
 
 
@@ -86,7 +86,7 @@ def test_no_bos_token_before_a_document(demo_tokenizer):
 def test_the_reference_is_transformers_own_conversion(demo_tokenizer):
     """Under 5.x the GGUF converted by transformers itself gives the ids committed above."""
     from transformers import AutoTokenizer
-    folder, gguf = demo._gguf()
+    folder, gguf = smollm2.gguf_file()
     converted = AutoTokenizer.from_pretrained(folder, gguf_file=gguf)
     assert converted.encode(SHORT) == SHORT_IDS
     assert ids_digest(converted.encode(LONG)) == LONG_SHA256
@@ -94,8 +94,8 @@ def test_the_reference_is_transformers_own_conversion(demo_tokenizer):
 
 def test_the_demo_model_keeps_smollm2s_rope_base():
     from transformers import AutoConfig
-    folder = demo.smollm2_model_dir(ASSETS)
-    assert folder.endswith(os.path.join(f'smollm2-transformers{MAJOR}-v{demo.CONVERSION}',
+    folder = smollm2.smollm2_model_dir(ASSETS)
+    assert folder.endswith(os.path.join(f'smollm2-transformers{MAJOR}-v{smollm2.CONVERSION}',
                                         'smollm2-135m'))  # OpenCompass names it smollm2-135m_hf
     config = AutoConfig.from_pretrained(folder)
     rope = getattr(config, 'rope_parameters', None) or {}
