@@ -13,6 +13,7 @@ from conftest import smollm2_tokenizer_dir
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+@pytest.mark.slow  # over 10 s on 2 cores
 def test_benchmark_table_on_the_cpu(tmp_path):
     out = tmp_path / 'table.md'
     proc = subprocess.run(

@@ -50,6 +50,7 @@ def test_missing_folder_says_where_it_looked_and_how_to_get_data(tmp_path):
     assert 'nowhere/cc.jsonl' in str(e.value) and 'huggingface-cli download' in str(e.value)
 
 
+@pytest.mark.slow  # over 10 s on 2 cores
 def test_hub_id_offline_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(CorpusError, match='could not be loaded.*huggingface-cli download'):

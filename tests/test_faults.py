@@ -255,6 +255,7 @@ def test_hostile_text_is_counted_as_written_and_scored(tiny_model, tokenizer, tm
     assert np.isfinite(result['bpc']) and result['chars'] == 174 and result['bytes'] == 256
 
 
+@pytest.mark.slow  # over 10 s on 2 cores
 def test_a_single_20_mb_document(tokenizer, tmp_path):
     text = '\n'.join(real_documents('prose', 40, 4000)) + '\r\n数学 🙂\n'
     text = (text * (20_000_000 // len(text) + 1))[:20_000_000]
@@ -344,6 +345,7 @@ CONCURRENT = textwrap.dedent('''
 ''')
 
 
+@pytest.mark.slow  # over 10 s on 2 cores
 def test_shards_of_several_models_starting_at_once_build_the_cache_once(tiny_model_dir,
                                                                          tmp_path):
     other_model = make_tiny_model(str(tmp_path / 'other-model'), seed=1)
