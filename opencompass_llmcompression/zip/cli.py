@@ -1,26 +1,52 @@
-"""The command line: ``llmcompression-zip compress|decompress``.
+"""The command line: ``llmcompression-zip compress|decompress``, with the manners of xz.
 
-    llmcompression-zip compress   --model DIR [--block-size 1900 --stride 512] INPUT OUTPUT
-    llmcompression-zip decompress --model DIR INPUT OUTPUT
+    llmcompression-zip compress   --model DIR [options] [IN [OUT]]
+    llmcompression-zip decompress --model DIR [options] [IN [OUT]]
 
-The output is written under a temporary name in the target folder and renamed into place only
-when complete (when decompressing: only after the bytes match the original's SHA-256), so an
-error never leaves a partial file behind.
+``IN`` alone writes ``IN.lmz`` (``decompress``: ``IN`` without ``.lmz``) and removes ``IN``
+once the output is complete, unless ``-k``; no ``IN``, or ``-``, reads standard input; ``-c``
+or an ``OUT`` of ``-`` writes standard output; an explicit ``OUT`` keeps ``IN``. Everything
+that can be checked is checked before the model loads: the options, the input (read once,
+here), the output (its name, that it does not exist unless ``-f``, that it is not the input,
+and its folder, by creating the temporary file there). The output is written under that
+temporary name and renamed into place only when complete (when decompressing: only after the
+bytes match the original's SHA-256), so an error or Ctrl-C never leaves a partial file.
+
+Exit status as xz's: 0 done, 1 error, 2 warning (a file skipped: see ``plan``); 130 after
+Ctrl-C (xz dies by the signal, which a shell reports as 130).
 """
 
 import argparse
 import lzma
 import os
+import stat
 import sys
 import tempfile
 import time
-from typing import List
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import List, Optional
 
 import zstandard
 
 from ..core.model_checks import check_transformers_version
-from .compressor import Compressed, compress_bytes, decompress_bytes, to_text, tokenize
+from ..core.scoring_loop import model_context_length
+from ..core.windows import check_window_settings
+from .compressor import Compressed, check_options, compress_bytes, decompress_bytes, to_text, \
+    tokenize
 from .container import DTYPES, ZipError, unpack
+
+PROG = 'llmcompression-zip'
+SUFFIX = '.lmz'
+ERROR, WARNING, INTERRUPTED = 1, 2, 130
+
+
+class Stop(Exception):
+    """Nothing done, for a reason the user is told: ``code`` 1 (error) or 2 (warning)."""
+
+    def __init__(self, message: str, code: int = ERROR):
+        super().__init__(message)
+        self.code = code
 
 
 def load_tokenizer(folder: str):
@@ -33,22 +59,139 @@ def load_model(folder: str, dtype: str):
     from transformers import AutoModelForCausalLM
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=getattr(torch, dtype)).eval()
     check_transformers_version(model.config, lambda text: print(
-        f'llmcompression-zip: warning: {text}', file=sys.stderr))
+        f'{PROG}: warning: {text}', file=sys.stderr))
     return model
 
 
-def write_atomically(path: str, data: bytes) -> None:
-    """``data`` at ``path``, or nothing there at all (no partial file) if anything fails."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f'.{os.path.basename(path)}.', suffix='.tmp', dir=folder)
-    try:
-        with os.fdopen(fd, 'wb') as f:
+def check_block_size_fits(folder: str, block_size: int) -> None:
+    """The model's context from its configuration alone, before its weights load."""
+    from transformers import AutoConfig
+    context = model_context_length(SimpleNamespace(config=AutoConfig.from_pretrained(folder)))
+    if context and block_size > context:
+        raise ZipError(f'--block-size {block_size} is longer than the model\'s context of '
+                       f'{context} tokens: use --block-size {context} or less')
+
+
+def output_mode(source_stat: Optional[os.stat_result]) -> int:
+    """The input's permission bits (as xz copies them), else what the umask allows."""
+    if source_stat is not None and stat.S_ISREG(source_stat.st_mode):
+        return stat.S_IMODE(source_stat.st_mode) & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+class Output:
+    """Standard output, or a temporary file in the target's folder (created at once, which
+    checks the folder) renamed to the target by ``commit``; ``discard`` removes it."""
+
+    def __init__(self, target: str, force: bool, mode: int):
+        self.target, self.force, self.mode, self.tmp = target, force, mode, None
+        if target == '-':
+            return
+        folder = os.path.dirname(os.path.abspath(target))
+        try:
+            fd, self.tmp = tempfile.mkstemp(prefix=f'.{os.path.basename(target)}.',
+                                            suffix='.tmp', dir=folder)
+        except OSError as err:
+            raise Stop(f'{target}: cannot write in the folder {folder}: '
+                       f'{err.strerror or err}') from None
+        os.close(fd)
+
+    def commit(self, data: bytes) -> None:
+        if self.tmp is None:
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+            return
+        with open(self.tmp, 'wb') as f:
             f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+        os.chmod(self.tmp, self.mode)
+        if self.force:
+            os.replace(self.tmp, self.target)
+        else:  # never replace a file that appeared meanwhile
+            try:
+                os.link(self.tmp, self.target)
+            except FileExistsError:
+                raise Stop(f'{self.target}: File exists') from None
+            except OSError:  # a file system without hard links
+                if os.path.lexists(self.target):
+                    raise Stop(f'{self.target}: File exists') from None
+                os.replace(self.tmp, self.target)
+                self.tmp = None
+                return
+            os.remove(self.tmp)
+        self.tmp = None
+
+    def discard(self) -> None:
+        if self.tmp is not None and os.path.lexists(self.tmp):
+            os.remove(self.tmp)
+        self.tmp = None
+
+
+@dataclass
+class Plan:
+    source: str                  # a path, or '-' for standard input
+    target: str                  # a path, or '-' for standard output
+    remove_source: bool          # xz's way: IN alone, without -k
+    source_stat: Optional[os.stat_result]
+
+
+def plan(command: str, source: Optional[str], target: Optional[str], to_stdout: bool,
+         keep: bool, force: bool) -> Plan:
+    """Where to read and write, as xz decides it; Stop(..., 2) for a file xz would skip with a
+    warning, Stop(..., 1) for an error. Checks only names and metadata."""
+    source = source or '-'
+    default_name = target is None and not to_stdout and source != '-'
+    if to_stdout or target == '-' or (target is None and source == '-'):
+        target = '-'
+    elif default_name:
+        if command == 'compress':
+            if source.endswith(SUFFIX) and not force:
+                raise Stop(f'{source}: File already has `{SUFFIX}\' suffix, skipping', WARNING)
+            target = source + SUFFIX
+        else:
+            if not source.endswith(SUFFIX) or os.path.basename(source) == SUFFIX:
+                raise Stop(f'{source}: Filename has an unknown suffix, skipping', WARNING)
+            target = source[:-len(SUFFIX)]
+    source_stat = None
+    if source != '-':
+        try:
+            link = os.lstat(source)
+            source_stat = os.stat(source)
+        except OSError as err:
+            raise Stop(f'{source}: {err.strerror}') from None
+        if default_name and stat.S_ISLNK(link.st_mode) and not force:
+            raise Stop(f'{source}: Is a symbolic link, skipping', WARNING)
+        if stat.S_ISDIR(source_stat.st_mode):
+            raise Stop(f'{source}: Is a directory, skipping', WARNING)
+        if default_name and not stat.S_ISREG(source_stat.st_mode):
+            raise Stop(f'{source}: Not a regular file, skipping', WARNING)
+    if target == '-':
+        if command == 'compress' and sys.stdout.isatty() and not force:
+            raise Stop('Compressed data cannot be written to a terminal (redirect it, or -f)')
+    else:
+        if source_stat is not None and os.path.exists(target) and (
+                os.path.samefile(source, target)
+                or os.path.realpath(source) == os.path.realpath(target)):
+            raise Stop(f'{target}: the output is the input file; refusing to overwrite it')
+        if os.path.isdir(target):
+            raise Stop(f'{target}: Is a directory')
+        if os.path.lexists(target) and not force:
+            raise Stop(f'{target}: File exists (-f to overwrite it)')
+    if source == '-' and command == 'decompress' and sys.stdin.isatty():
+        raise Stop('Compressed data cannot be read from a terminal')
+    return Plan(source, target, default_name and not keep, source_stat)
+
+
+def read_input(source: str) -> bytes:
+    """The whole input, read once (standard input, a FIFO or a file)."""
+    if source == '-':
+        return sys.stdin.buffer.read()
+    try:
+        with open(source, 'rb') as f:
+            return f.read()
+    except OSError as err:
+        raise Stop(f'{source}: {err.strerror or err}') from None
 
 
 def baseline_sizes(data: bytes) -> dict:
@@ -86,68 +229,158 @@ def report(result: Compressed, seconds: float, baselines: dict) -> List[str]:
     return lines
 
 
-def compress_file(model_dir: str, source: str, target: str, block_size: int = 1900,
-                  stride: int = 512, dtype: str = 'float32', threads: int = 1,
-                  segments: int = 1, progress: bool = False) -> Compressed:
-    with open(source, 'rb') as f:
-        data = f.read()
-    tokenizer = load_tokenizer(model_dir)
-    tokenize(to_text(data), tokenizer)  # refuse text it cannot reproduce before loading the model
+def _compress(model_dir: str, data: bytes, output: Output, block_size: int, stride: int,
+              dtype: str, threads: int, segments: int, progress: bool,
+              tokenizer=None) -> Compressed:
+    if tokenizer is None:
+        tokenizer = load_tokenizer(model_dir)
+        tokenize(to_text(data), tokenizer)  # refuse what it cannot reproduce before the model
     model = load_model(model_dir, dtype)
     result = compress_bytes(data, model, tokenizer, block_size, stride, threads, segments,
                             progress)
-    write_atomically(target, result.blob)
+    output.commit(result.blob)
     return result
 
 
-def decompress_file(model_dir: str, source: str, target: str, progress: bool = False) -> bytes:
-    with open(source, 'rb') as f:
-        blob = f.read()
+def _decompress(model_dir: str, blob: bytes, output: Output, progress: bool) -> bytes:
     header, _ = unpack(blob)  # refuse a file that is not ours, truncated or damaged at once
+    check_block_size_fits(model_dir, header.block_size)
     data = decompress_bytes(blob, load_model(model_dir, header.dtype), load_tokenizer(model_dir),
                             progress)
-    write_atomically(target, data)
+    output.commit(data)
     return data
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        prog='llmcompression-zip', description='Lossless compression with a language model: '
-        'a range coder driven by the model over the sliding windows of the BPC measurement.')
-    commands = parser.add_subparsers(dest='command', required=True)
-    compress = commands.add_parser('compress', help='INPUT (UTF-8 text) -> OUTPUT')
-    decompress = commands.add_parser('decompress', help='INPUT (a compressed file) -> OUTPUT')
-    for command in (compress, decompress):
+def compress_file(model_dir: str, source: str, target: str, block_size: int = 1900,
+                  stride: int = 512, dtype: str = 'float32', threads: int = 1,
+                  segments: int = 1, progress: bool = False) -> Compressed:
+    """``source`` compressed into ``target`` (replaced if it exists), atomically."""
+    output = Output(target, True, output_mode(os.stat(source)))
+    try:
+        return _compress(model_dir, read_input(source), output, block_size, stride, dtype,
+                         threads, segments, progress)
+    finally:
+        output.discard()
+
+
+def decompress_file(model_dir: str, source: str, target: str, progress: bool = False) -> bytes:
+    """``source`` decompressed into ``target`` (replaced if it exists), atomically."""
+    output = Output(target, True, output_mode(os.stat(source)))
+    try:
+        return _decompress(model_dir, read_input(source), output, progress)
+    finally:
+        output.discard()
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors exit with 1, as xz's do (argparse's own status is 2, xz's warning)."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(ERROR, f'{self.prog}: error: {message}\n')
+
+
+def parser() -> argparse.ArgumentParser:
+    main_parser = _Parser(
+        prog=PROG, description='Lossless compression with a language model: a range coder '
+        'driven by the model over the sliding windows of the BPC measurement. Exit status as '
+        'xz\'s: 0 done, 1 error, 2 warning (a file skipped), 130 interrupted.')
+    commands = main_parser.add_subparsers(dest='command', required=True)
+    compress = commands.add_parser('compress', help=f'IN (UTF-8 text) -> IN{SUFFIX}')
+    decompress = commands.add_parser('decompress', help=f'IN{SUFFIX} -> IN')
+    for command, (read, written) in ((compress, ('text', 'compressed file')),
+                                     (decompress, ('compressed file', 'text'))):
         command.add_argument('--model', required=True,
                              help='Hugging Face model folder (or hub id) with its tokenizer')
-        command.add_argument('--quiet', action='store_true', help='no progress bar')
-        command.add_argument('input')
-        command.add_argument('output')
-    compress.add_argument('--block-size', type=int, default=1900)
-    compress.add_argument('--stride', type=int, default=512)
-    compress.add_argument('--dtype', default='float32', choices=DTYPES)
+        command.add_argument('-c', '--stdout', action='store_true',
+                             help=f'write the {written} to standard output; keep IN')
+        command.add_argument('-k', '--keep', action='store_true',
+                             help='keep IN (it is removed after success when OUT is not given)')
+        command.add_argument('-f', '--force', action='store_true',
+                             help='replace an existing OUT; follow a symbolic link IN')
+        command.add_argument('-q', '--quiet', action='store_true',
+                             help='no progress bars')
+        command.add_argument('input', nargs='?', metavar='IN',
+                             help=f'the {read}; none or - for standard input')
+        command.add_argument('output', nargs='?', metavar='OUT',
+                             help=f'where to write the {written}; - for standard output '
+                             f'(default: {"IN" + SUFFIX if command is compress else "IN without " + SUFFIX}'
+                             ', or standard output for standard input); IN is then kept')
+    compress.add_argument('--block-size', type=int, default=1900,
+                          help='tokens per window, at most the model\'s context (default 1900)')
+    compress.add_argument('--stride', type=int, default=512,
+                          help='tokens between window starts, at most --block-size '
+                          '(default 512)')
+    compress.add_argument('--dtype', default='float32', choices=DTYPES,
+                          help='the model\'s dtype while coding (default float32)')
     compress.add_argument('--threads', type=int, default=1,
                           help='torch CPU threads while coding (kept in the header; default 1)')
     compress.add_argument('--segments', type=int, default=1,
                           help='code the token stream as this many pieces in one batch: '
                           'faster, larger (default 1: the file is the measurement)')
-    args = parser.parse_args(argv)
+    return main_parser
+
+
+def run(args) -> int:
+    if args.command == 'compress':
+        check_options(args.block_size, args.stride, args.threads, args.segments)
+    where = plan(args.command, args.input, args.output, args.stdout, args.keep, args.force)
+    progress = not args.quiet
+    if args.quiet:
+        from transformers.utils import logging
+        logging.disable_progress_bar()
+    data = read_input(where.source)
+    if args.command == 'compress':
+        tokenizer = load_tokenizer(args.model)
+        tokenize(to_text(data), tokenizer)
+        check_block_size_fits(args.model, args.block_size)
+    else:
+        check_block_size_fits(args.model, unpack(data)[0].block_size)
+    output = Output(where.target, args.force, output_mode(where.source_stat))
+    # the summary goes where the data does not
+    summary = sys.stderr if where.target == '-' else sys.stdout
     started = time.perf_counter()
     try:
         if args.command == 'compress':
-            result = compress_file(args.model, args.input, args.output, args.block_size,
-                                   args.stride, args.dtype, args.threads, args.segments,
-                                   not args.quiet)
-            seconds = time.perf_counter() - started
-            with open(args.input, 'rb') as f:
-                print('\n'.join(report(result, seconds, baseline_sizes(f.read()))))
+            result = _compress(args.model, data, output, args.block_size, args.stride,
+                               args.dtype, args.threads, args.segments, progress, tokenizer)
         else:
-            data = decompress_file(args.model, args.input, args.output, not args.quiet)
-            seconds = time.perf_counter() - started
-            chars = len(data.decode('utf-8'))
-            print(f'{len(data)} bytes, {chars} characters in {seconds:.1f} s '
-                  f'({chars / max(seconds, 1e-9):.1f} chars/s); SHA-256 checked')
-    except (ZipError, ValueError, OSError) as err:
-        print(f'llmcompression-zip: error: {err}', file=sys.stderr)
-        return 1
+            text = _decompress(args.model, data, output, progress)
+    except KeyboardInterrupt:
+        output.discard()
+        raise Stop('Interrupted; no output was written', INTERRUPTED) from None
+    finally:
+        output.discard()
+    seconds = time.perf_counter() - started
+    if where.remove_source:
+        os.remove(where.source)
+    if args.command == 'compress':
+        print('\n'.join(report(result, seconds, baseline_sizes(data))), file=summary)
+    else:
+        chars = len(text.decode('utf-8'))
+        print(f'{len(text)} bytes, {chars} characters in {seconds:.1f} s '
+              f'({chars / max(seconds, 1e-9):.1f} chars/s); SHA-256 checked', file=summary)
     return 0
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return run(args)
+    except Stop as stop:
+        print(f'{PROG}: {stop}', file=sys.stderr)
+        return stop.code
+    except KeyboardInterrupt:  # before any output existed, or after it was complete
+        print(f'{PROG}: Interrupted', file=sys.stderr)
+        return INTERRUPTED
+    except BrokenPipeError:  # the reader of standard output went away: as xz, an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second complaint when Python exits
+        print(f'{PROG}: error: (stdout): Broken pipe', file=sys.stderr)
+        return ERROR
+    except MemoryError:
+        print(f'{PROG}: error: out of memory', file=sys.stderr)
+        return ERROR
+    except (ZipError, ValueError, OSError) as err:
+        print(f'{PROG}: error: {err}', file=sys.stderr)
+        return ERROR

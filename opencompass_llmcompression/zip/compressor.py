@@ -128,6 +128,20 @@ def torch_threads(count: int):
         torch.set_num_threads(before)
 
 
+def check_options(block_size: int, stride: int, threads: int, segments: int) -> None:
+    """ZipError unless the settings fit the format (and the windows make sense)."""
+    if not 1 <= threads <= 255:
+        raise ZipError(f'threads must be between 1 and 255, got {threads}')
+    if not 1 <= segments <= 65535:
+        raise ZipError(f'segments must be between 1 and 65535, got {segments}')
+    if not isinstance(block_size, int) or not 1 <= block_size < 2 ** 32:
+        raise ZipError(f'block size must be between 1 and {2 ** 32 - 1}, got {block_size}')
+    try:
+        check_window_settings(block_size, stride)
+    except ValueError as err:
+        raise ZipError(str(err)) from None
+
+
 def compress_bytes(data: bytes, model: torch.nn.Module, tokenizer, block_size: int = 1900,
                    stride: int = 512, threads: int = 1, segments: int = 1,
                    progress: bool = False) -> Compressed:
@@ -136,11 +150,7 @@ def compress_bytes(data: bytes, model: torch.nn.Module, tokenizer, block_size: i
     kept in the header for the decoder: one thread by default, the most portable choice, and
     little slower one token at a time (much faster on shared cores). ``segments > 1`` codes
     that many pieces of the stream in one batch: faster, larger (``coder``)."""
-    if not 1 <= threads <= 255:
-        raise ZipError(f'threads must be between 1 and 255, got {threads}')
-    if not 1 <= segments <= 65535:
-        raise ZipError(f'segments must be between 1 and 65535, got {segments}')
-    check_window_settings(block_size, stride)
+    check_options(block_size, stride, threads, segments)
     text = to_text(data)
     ids, prefix, suffix = tokenize(text, tokenizer)
     check_model(model)
