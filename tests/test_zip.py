@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import zlib
 from dataclasses import replace
 
 import numpy as np
@@ -17,7 +18,7 @@ import torch
 from conftest import ASSETS, make_tiny_model, real_documents
 from opencompass_llmcompression import demo
 from opencompass_llmcompression.core.scoring_loop import score_documents
-from opencompass_llmcompression.zip import cli
+from opencompass_llmcompression.zip import cli, container
 from opencompass_llmcompression.zip.compressor import compress_bytes, decompress_bytes, \
     torch_threads
 from opencompass_llmcompression.zip.container import HEADER_SIZE, ZipError, pack, unpack
@@ -165,18 +166,86 @@ def test_another_model_or_tokenizer_is_refused(blob, tmp_path, tiny_model, token
 
 
 @pytest.mark.parametrize('damage, message', [
-    (lambda b: b[:-4], 'truncated file: the header announces'),
+    (lambda b: b[:-4], 'corrupted file: its CRC-32 does not match its contents, and its '
+                       'header announces .* bytes where the file has .*truncated'),
     (lambda b: b[:40], 'truncated file: 40 bytes'),
-    (lambda b: b + b'\0', 'damaged file'),
+    (lambda b: b + b'\0', 'CRC-32 does not match.*had bytes added'),
     (lambda b: b[:-1] + bytes([b[-1] ^ 1]), 'corrupted file'),
     (lambda b: b[:10] + bytes([b[10] ^ 1]) + b[11:], 'corrupted file'),  # block size
-    (lambda b: b[:4] + b'\x09' + b[5:], 'format version 9'),
+    (lambda b: b[:4] + b'\x09' + b[5:], 'corrupted file, or one of another format: its CRC-32 '
+                                        'does not match its contents and its version byte says 9'),
+    (lambda b: b[:4] + b'\x00' + b[5:], 'version byte says 0'),
+    (lambda b: b[:107] + bytes([b[107] ^ 4]) + b[108:], 'corrupted file: its CRC-32 does not '
+                                                   'match.*announces'),  # the length field
     (lambda b: b'PK\x03\x04' + b[4:], 'not an llmcompression-zip file'),
     (lambda b: b'', 'not an llmcompression-zip file'),
 ])
 def test_a_damaged_file_is_refused_before_decoding(blob, damage, message):
     with pytest.raises(ZipError, match=message):
         decompress_bytes(damage(blob), None, None)  # no model: refused before any work
+
+
+def craft(blob, **changes):
+    """The file with header fields changed (raw values, any in range of their type) and its
+    CRC made to match again: what only a crafted file has."""
+    names = ('magic', 'version', 'dtype', 'threads', 'block_size', 'stride', 'segments',
+             'tokens', 'prefix', 'suffix', 'size', 'model', 'tokenizer', 'software', 'sha256',
+             'payload_size')
+    fields = dict(zip(names, container._LAYOUT.unpack_from(blob)))
+    fields.update(changes)
+    head = container._LAYOUT.pack(*(fields[name] for name in names))
+    payload = blob[HEADER_SIZE:]
+    return head + container._CRC.pack(zlib.crc32(payload, zlib.crc32(head))) + payload
+
+
+CRAFTED = {
+    'threads 0': (dict(threads=0), r'threads = 0, outside its legal range \(1..255\)'),
+    'block size 0': (dict(block_size=0, stride=0), r'block size = 0, outside'),
+    'stride 0': (dict(stride=0), r'stride = 0, outside its legal range \(1..block size 16\)'),
+    'stride above the block': (dict(stride=17), r'stride = 17, outside'),
+    'segments 0': (dict(segments=0), r'segments = 0, outside'),
+    'tokens 2**40': (dict(tokens=2 ** 40), r'tokens = 1099511627776, outside its legal range '
+                                           r'\(at most the \d+ bytes of the text'),
+    'fewer tokens than specials': (dict(prefix=3, tokens=2), r'tokens = 2, outside its legal '
+                                                             r'range \(at least the 3 special'),
+    'size without tokens': (dict(tokens=0), r'size = \d+, outside its legal range \(no text'),
+    'dtype 9': (dict(dtype=9), r'dtype code 9 \(legal: 0..3\)'),
+    'version 2': (dict(version=2), r'format version 2; this program reads version 1'),
+    'payload length': (dict(payload_size=4), r'announces a payload of 4 bytes, the file has'),
+}
+
+
+@pytest.mark.parametrize('case', list(CRAFTED))
+def test_a_crafted_header_is_refused_before_decoding(case, blob):
+    changes, message = CRAFTED[case]
+    with pytest.raises(ZipError, match=message):
+        decompress_bytes(craft(blob, **changes), None, None)  # no model: before any work
+
+
+@pytest.mark.parametrize('changes, message', [
+    (dict(block_size=4096), "windows of 4096 tokens are longer than the model's context of "
+                            "2048 tokens"),
+    (dict(tokens=2 ** 40, size=2 ** 41), r'tokens = 1099511627776, more than a payload of '
+                                         r'\d+ bytes can code with a vocabulary of 49152'),
+    (dict(prefix=1, tokens=40), '1 special tokens before the text and 0 after it, where this '
+                                'tokenizer adds 0 and 0'),
+])
+def test_a_header_that_does_not_fit_the_model_is_refused_before_decoding(
+        changes, message, blob, tiny_model, tokenizer):
+    with pytest.raises(ZipError, match=message):
+        decompress_bytes(craft(blob, **changes), tiny_model, tokenizer)
+
+
+def test_a_flipped_bit_anywhere_is_refused(blob):
+    """Every bit of the header and of the payload's first and last words: the magic says it
+    is not ours, anything else fails the CRC, checked before any other field."""
+    positions = list(range(HEADER_SIZE + 4)) + list(range(len(blob) - 4, len(blob)))
+    for at in positions:
+        for bit in range(8):
+            damaged = blob[:at] + bytes([blob[at] ^ (1 << bit)]) + blob[at + 1:]
+            with pytest.raises(ZipError, match='not an llmcompression-zip file' if at < 4
+                               else 'corrupted file'):
+                unpack(damaged)
 
 
 def test_decoded_bytes_are_checked_against_the_original_checksum(blob, tiny_model, tokenizer):

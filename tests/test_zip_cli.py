@@ -32,12 +32,16 @@ def folder(tmp_path):
     return tmp_path
 
 
-@pytest.fixture
-def no_model(monkeypatch):
+def forbid_model(monkeypatch):
     """Any attempt to load the model fails the test: a refusal must come before it."""
     def refuse(*args, **kwargs):
         raise AssertionError('the model was loaded')
     monkeypatch.setattr(cli, 'load_model', refuse)
+
+
+@pytest.fixture
+def no_model(monkeypatch):
+    forbid_model(monkeypatch)
 
 
 def listing(path):
@@ -325,3 +329,37 @@ def test_a_pipeline_and_ctrl_c_in_real_processes(folder, tiny_model_dir):
     assert err.splitlines()[-1].startswith('llmcompression-zip: Interrupted')
     assert 'Traceback' not in err
     assert listing(folder) == ['in.txt', 'long.txt']
+
+
+@pytest.mark.parametrize('changes, message', [
+    (dict(threads=0), 'invalid header: threads = 0, outside its legal range (1..255)'),
+    (dict(tokens=2 ** 40, size=2 ** 41), 'invalid header: tokens = 1099511627776, more than a '
+                                         'payload of'),
+    (dict(block_size=4096), "windows of 4096 tokens are longer than the model's context"),
+    (dict(prefix=2, tokens=30), '2 special tokens before the text and 0 after it'),
+    (dict(version=7), 'format version 7; this program reads version 1'),
+], ids=['threads', 'tokens', 'block size', 'prefix', 'version'])
+def test_a_crafted_file_is_refused_before_the_model_loads(changes, message, folder,
+                                                          tiny_model_dir, monkeypatch, capsys):
+    from test_zip import craft
+    assert zip_main('compress', '--model', tiny_model_dir, *FAST, folder / 'in.txt',
+                    folder / 'good.lmz') == 0
+    forbid_model(monkeypatch)
+    crafted = folder / 'in.lmz'
+    crafted.write_bytes(craft((folder / 'good.lmz').read_bytes(), **changes))
+    capsys.readouterr()
+    assert zip_main('decompress', '--model', tiny_model_dir, '-q', crafted) == 1
+    err = capsys.readouterr().err
+    assert err.startswith('llmcompression-zip: error: ') and message in err, err
+    assert err.count('\n') == 1
+    assert listing(folder) == ['good.lmz', 'in.lmz', 'in.txt']
+
+
+def test_a_damaged_file_is_refused_and_kept(folder, tiny_model_dir, no_model, capsys):
+    (folder / 'in.lmz').write_bytes(b'\x89LMZ\x01' + bytes(199))
+    assert zip_main('decompress', '--model', tiny_model_dir, '-q', folder / 'in.lmz') == 1
+    assert capsys.readouterr().err == ('llmcompression-zip: error: corrupted file: its CRC-32 '
+                                       'does not match its contents, and its header announces '
+                                       '119 bytes where the file has 204: it was truncated or '
+                                       'had bytes added, or its header is damaged\n')
+    assert listing(folder) == ['in.lmz', 'in.txt']

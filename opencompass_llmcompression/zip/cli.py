@@ -31,10 +31,9 @@ import zstandard
 
 from ..core.model_checks import check_transformers_version
 from ..core.scoring_loop import model_context_length
-from ..core.windows import check_window_settings
-from .compressor import Compressed, check_options, compress_bytes, decompress_bytes, to_text, \
-    tokenize
-from .container import DTYPES, ZipError, unpack
+from .compressor import Compressed, check_options, check_tokenizer, compress_bytes, \
+    decompress_bytes, to_text, tokenize
+from .container import DTYPES, ZipError, model_bounds, unpack
 
 PROG = 'llmcompression-zip'
 SUFFIX = '.lmz'
@@ -63,10 +62,24 @@ def load_model(folder: str, dtype: str):
     return model
 
 
+def model_config(folder: str):
+    from transformers import AutoConfig
+    return AutoConfig.from_pretrained(folder)
+
+
+def check_file_fits(folder: str, blob: bytes, tokenizer) -> None:
+    """The header against the model's configuration and tokenizer, before its weights load."""
+    header, payload = unpack(blob)
+    check_tokenizer(header, tokenizer)
+    config = model_config(folder)
+    vocab = getattr(config, 'vocab_size', None)
+    model_bounds(header, len(payload), model_context_length(SimpleNamespace(config=config)),
+                 vocab if isinstance(vocab, int) and vocab > 1 else 2 ** 24 - 1)
+
+
 def check_block_size_fits(folder: str, block_size: int) -> None:
     """The model's context from its configuration alone, before its weights load."""
-    from transformers import AutoConfig
-    context = model_context_length(SimpleNamespace(config=AutoConfig.from_pretrained(folder)))
+    context = model_context_length(SimpleNamespace(config=model_config(folder)))
     if context and block_size > context:
         raise ZipError(f'--block-size {block_size} is longer than the model\'s context of '
                        f'{context} tokens: use --block-size {context} or less')
@@ -242,10 +255,13 @@ def _compress(model_dir: str, data: bytes, output: Output, block_size: int, stri
     return result
 
 
-def _decompress(model_dir: str, blob: bytes, output: Output, progress: bool) -> bytes:
-    header, _ = unpack(blob)  # refuse a file that is not ours, truncated or damaged at once
-    check_block_size_fits(model_dir, header.block_size)
-    data = decompress_bytes(blob, load_model(model_dir, header.dtype), load_tokenizer(model_dir),
+def _decompress(model_dir: str, blob: bytes, output: Output, progress: bool,
+                tokenizer=None) -> bytes:
+    if tokenizer is None:  # refuse a file that is not ours, damaged or crafted at once
+        unpack(blob)
+        tokenizer = load_tokenizer(model_dir)
+        check_file_fits(model_dir, blob, tokenizer)
+    data = decompress_bytes(blob, load_model(model_dir, unpack(blob)[0].dtype), tokenizer,
                             progress)
     output.commit(data)
     return data
@@ -335,7 +351,9 @@ def run(args) -> int:
         tokenize(to_text(data), tokenizer)
         check_block_size_fits(args.model, args.block_size)
     else:
-        check_block_size_fits(args.model, unpack(data)[0].block_size)
+        unpack(data)
+        tokenizer = load_tokenizer(args.model)
+        check_file_fits(args.model, data, tokenizer)
     output = Output(where.target, args.force, output_mode(where.source_stat))
     # the summary goes where the data does not
     summary = sys.stderr if where.target == '-' else sys.stdout
@@ -345,7 +363,7 @@ def run(args) -> int:
             result = _compress(args.model, data, output, args.block_size, args.stride,
                                args.dtype, args.threads, args.segments, progress, tokenizer)
         else:
-            text = _decompress(args.model, data, output, progress)
+            text = _decompress(args.model, data, output, progress, tokenizer)
     except KeyboardInterrupt:
         output.discard()
         raise Stop('Interrupted; no output was written', INTERRUPTED) from None

@@ -17,11 +17,11 @@ from typing import List, Tuple
 import numpy as np
 import torch
 
-from ..core.scoring_loop import check_fits_model
+from ..core.scoring_loop import check_fits_model, model_context_length
 from ..core.token_stream import encode_documents, tokenizer_fingerprint
 from ..core.windows import check_window_settings
-from .coder import decode_tokens, encode_tokens
-from .container import DTYPES, HEADER_SIZE, Header, ZipError, pack, unpack
+from .coder import decode_tokens, encode_tokens, vocabulary_size
+from .container import DTYPES, HEADER_SIZE, Header, ZipError, model_bounds, pack, unpack
 
 SAME_SETUP = ('Decoding needs the model and tokenizer the file was compressed with, and the '
               'same software and hardware class as encoding (the probabilities are floating '
@@ -153,6 +153,9 @@ def compress_bytes(data: bytes, model: torch.nn.Module, tokenizer, block_size: i
     check_options(block_size, stride, threads, segments)
     text = to_text(data)
     ids, prefix, suffix = tokenize(text, tokenizer)
+    if len(ids) - prefix - suffix > len(data):
+        raise ZipError('the tokenizer gives tokens that decode to no bytes at all: the file\'s '
+                       'header could not bound the token count by the size')
     check_model(model)
     dtype = model_dtype(model)
     if ids:
@@ -176,9 +179,20 @@ def check_setup(header: Header, model: torch.nn.Module, tokenizer) -> None:
         raise ZipError(f'the file was compressed with another model (weights fingerprint '
                        f'{header.model.hex()}, this model\'s is '
                        f'{weights_fingerprint(model).hex()}). {SAME_SETUP}')
+    check_tokenizer(header, tokenizer)
+
+
+def check_tokenizer(header: Header, tokenizer) -> None:
+    """ZipError unless ``tokenizer`` is the file's and adds as many special tokens."""
     if bytes.fromhex(tokenizer_fingerprint(tokenizer))[:16] != header.tokenizer:
         raise ZipError(f'the file was compressed with another tokenizer (fingerprint '
                        f'{header.tokenizer.hex()}). {SAME_SETUP}')
+    _, prefix, suffix = tokenize('x', tokenizer)
+    if (header.prefix, header.suffix) != (prefix, suffix):
+        raise ZipError(f'invalid header: {header.prefix} special tokens before the text and '
+                       f'{header.suffix} after it, where this tokenizer adds {prefix} and '
+                       f'{suffix}; the file was not written by this program, though its CRC '
+                       'matches')
 
 
 def decompress_bytes(blob: bytes, model: torch.nn.Module, tokenizer,
@@ -186,6 +200,7 @@ def decompress_bytes(blob: bytes, model: torch.nn.Module, tokenizer,
     """The original bytes, checked against the header's SHA-256; ZipError otherwise."""
     header, payload = unpack(blob)
     check_setup(header, model, tokenizer)
+    model_bounds(header, len(payload), model_context_length(model), vocabulary_size(model))
     with torch_threads(header.threads):
         ids = decode_tokens(model, payload, header.tokens, header.block_size, header.stride,
                             header.segments, progress)

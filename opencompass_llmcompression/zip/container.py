@@ -21,10 +21,15 @@ All integers little-endian; the header is 119 bytes whatever the input::
     payload      Q    payload length in bytes (a whole number of 32-bit words)
     crc32        I    CRC-32 of the header before this field and of the payload
 
-A file is refused before any decoding when its magic, version, length or CRC is wrong; the
+Every field has a legal range (``check_fields``; ``model_bounds`` for those that depend on
+the model), so a crafted header gets a clear ZipError, never a crash or a huge allocation.
+
+A file is refused before any decoding when its magic or CRC is wrong (no field but the magic
+is read before the CRC matches), then when any field lies outside its legal range; the
 decoded bytes are then checked against ``sha256`` before anything is written.
 """
 
+import math
 import struct
 import zlib
 from dataclasses import dataclass
@@ -68,32 +73,95 @@ def pack(header: Header, payload: bytes) -> bytes:
     return head + _CRC.pack(zlib.crc32(payload, zlib.crc32(head))) + payload
 
 
+def _announced(blob: bytes) -> int:
+    return HEADER_SIZE + _LAYOUT.unpack_from(blob)[-1]
+
+
 def unpack(blob: bytes):
-    """(Header, payload) of a file, or ZipError saying what is wrong with it."""
+    """(Header, payload) of a file, or ZipError saying what is wrong with it.
+
+    Only the magic and the header's length come before the CRC; no other field is read before
+    the CRC matches, and then every field must lie in its legal range (``check_fields``)."""
     if blob[:len(MAGIC)] != MAGIC:
         raise ZipError('not an llmcompression-zip file: it does not start with the format\'s '
                        f'magic bytes {MAGIC!r}')
-    if len(blob) > len(MAGIC) and blob[len(MAGIC)] != FORMAT_VERSION:
-        raise ZipError(f'format version {blob[len(MAGIC)]}; this program reads version '
-                       f'{FORMAT_VERSION}: use the version of llmcompression-zip that wrote it')
     if len(blob) < HEADER_SIZE:
         raise ZipError(f'truncated file: {len(blob)} bytes, shorter than the {HEADER_SIZE}-byte '
                        'header')
-    fields = _LAYOUT.unpack_from(blob)
-    payload_size = fields[-1]
-    if len(blob) != HEADER_SIZE + payload_size:
-        raise ZipError(f'{"truncated" if len(blob) < HEADER_SIZE + payload_size else "damaged"} '
-                       f'file: the header announces {HEADER_SIZE + payload_size} bytes, the file '
-                       f'has {len(blob)}')
-    payload = blob[HEADER_SIZE:]
     (crc,) = _CRC.unpack_from(blob, _LAYOUT.size)
-    if crc != zlib.crc32(payload, zlib.crc32(blob[:_LAYOUT.size])) or payload_size % 4:
+    if crc != zlib.crc32(blob[HEADER_SIZE:], zlib.crc32(blob[:_LAYOUT.size])):
+        version = blob[len(MAGIC)]
+        if version != FORMAT_VERSION:
+            raise ZipError(f'corrupted file, or one of another format: its CRC-32 does not '
+                           f'match its contents and its version byte says {version} (this '
+                           f'program reads format version {FORMAT_VERSION})')
+        if _announced(blob) != len(blob):
+            raise ZipError(f'corrupted file: its CRC-32 does not match its contents, and its '
+                           f'header announces {_announced(blob)} bytes where the file has '
+                           f'{len(blob)}: it was truncated or had bytes added, or its header '
+                           'is damaged')
         raise ZipError('corrupted file: its CRC-32 does not match its contents')
+    fields = _LAYOUT.unpack_from(blob)
+    if fields[1] != FORMAT_VERSION:
+        raise ZipError(f'format version {fields[1]}; this program reads version '
+                       f'{FORMAT_VERSION}: use the version of llmcompression-zip that wrote it')
+    if _announced(blob) != len(blob) or fields[-1] % 4:
+        raise ZipError(f'invalid header: it announces a payload of {fields[-1]} bytes, the '
+                       f'file has {len(blob) - HEADER_SIZE} (a whole number of 4-byte words)')
     (_, _, dtype, threads, block_size, stride, segments, tokens, prefix, suffix, size, model,
-     tokenizer, software, sha256, _) = fields
+     tokenizer, software, sha256, payload_size) = fields
     if dtype >= len(DTYPES):
-        raise ZipError(f'corrupted file: unknown dtype code {dtype}')
-    if segments < 1 or not 1 <= stride <= block_size:
-        raise ZipError('corrupted file: impossible window settings')
-    return Header(DTYPES[dtype], threads, block_size, stride, segments, tokens, prefix, suffix,
-                  size, model, tokenizer, software, sha256), payload
+        raise ZipError(f'invalid header: dtype code {dtype} (legal: 0..{len(DTYPES) - 1})')
+    header = Header(DTYPES[dtype], threads, block_size, stride, segments, tokens, prefix,
+                    suffix, size, model, tokenizer, software, sha256)
+    check_fields(header, payload_size)
+    return header, blob[HEADER_SIZE:]
+
+
+def check_fields(header: Header, payload_size: int) -> None:
+    """ZipError unless every field lies in its legal range, on its own and against the others.
+    A file this program wrote always passes; one that fails was crafted or written by another
+    program, though its CRC matches. (The ranges that depend on the model: ``model_bounds``.)"""
+    def bad(field, value, legal):
+        raise ZipError(f'invalid header: {field} = {value}, outside its legal range ({legal}); '
+                       'the file was not written by this program, though its CRC matches')
+
+    if not 1 <= header.threads <= 255:
+        bad('threads', header.threads, '1..255')
+    if header.block_size < 1:
+        bad('block size', header.block_size, 'at least 1')
+    if not 1 <= header.stride <= header.block_size:
+        bad('stride', header.stride, f'1..block size {header.block_size}')
+    if header.segments < 1:
+        bad('segments', header.segments, '1..65535')
+    specials = header.prefix + header.suffix
+    if header.tokens < specials:
+        bad('tokens', header.tokens, f'at least the {specials} special tokens around the text')
+    # every token of the text decodes to at least one byte (the compressor checks it)
+    if header.tokens > header.size + specials:
+        bad('tokens', header.tokens, f'at most the {header.size} bytes of the text plus the '
+            f'{specials} special tokens around it')
+    if header.size and header.tokens == specials:
+        bad('size', header.size, 'no text tokens: 0')
+    if header.tokens and not payload_size:
+        bad('payload size', payload_size, f'{header.tokens} tokens: at least 4 bytes')
+
+
+def model_bounds(header: Header, payload_size: int, context, vocab: int) -> None:
+    """ZipError unless the file fits a model with this context (None: unknown) and vocabulary:
+    its windows within the context; its token count within what the payload can hold, each
+    token costing at least -log2 of the largest probability the coder can give (every other
+    token of the vocabulary keeps at least 2**-24), with a twofold margin."""
+    if context and header.block_size > context:
+        raise ZipError(f'the file\'s windows of {header.block_size} tokens are longer than the '
+                       f'model\'s context of {context} tokens: it was not compressed with this '
+                       'model, or its header was crafted')
+    if vocab < 2 or vocab >= 2 ** 24:
+        raise ZipError(f'a vocabulary of {vocab} tokens cannot be coded (2 to 2**24 - 1)')
+    least = -math.log2(1 - (vocab - 1) / 2 ** 24)  # bits for the likeliest token, at best
+    most = int(2 * (8 * payload_size + 64) / least) + 1
+    if header.tokens > most:
+        raise ZipError(f'invalid header: tokens = {header.tokens}, more than a payload of '
+                       f'{payload_size} bytes can code with a vocabulary of {vocab} (at most '
+                       f'{most}); the file was not written by this program, though its CRC '
+                       'matches')
