@@ -32,7 +32,7 @@ import zstandard
 from ..core.model_checks import check_transformers_version
 from ..core.scoring_loop import model_context_length
 from .compressor import Compressed, check_options, check_tokenizer, compress_bytes, \
-    decompress_bytes, to_text, tokenize
+    decompress_bytes
 from .container import DTYPES, ZipError, model_bounds, unpack
 
 PROG = 'llmcompression-zip'
@@ -224,6 +224,9 @@ def report(result: Compressed, seconds: float, baselines: dict) -> List[str]:
         f'header + {result.payload_bytes} payload)',
         f'file bits/char    {8 * len(result.blob) / chars:.4f}',
         f'payload bits/char {8 * result.payload_bytes / chars:.4f}',
+        f'escaped bytes     {result.escaped}' + (
+            f' in {result.spans} spans, 8 bits a byte (bytes that are not UTF-8 or that the '
+            'tokenizer does not reproduce)' if result.escaped else ''),
     ]
     if result.segments == 1:
         lines += [
@@ -247,7 +250,6 @@ def _compress(model_dir: str, data: bytes, output: Output, block_size: int, stri
               tokenizer=None) -> Compressed:
     if tokenizer is None:
         tokenizer = load_tokenizer(model_dir)
-        tokenize(to_text(data), tokenizer)  # refuse what it cannot reproduce before the model
     model = load_model(model_dir, dtype)
     result = compress_bytes(data, model, tokenizer, block_size, stride, threads, segments,
                             progress)
@@ -302,10 +304,12 @@ def parser() -> argparse.ArgumentParser:
         'driven by the model over the sliding windows of the BPC measurement. Exit status as '
         'xz\'s: 0 done, 1 error, 2 warning (a file skipped), 130 interrupted.')
     commands = main_parser.add_subparsers(dest='command', required=True)
-    compress = commands.add_parser('compress', help=f'IN (UTF-8 text) -> IN{SUFFIX}')
+    compress = commands.add_parser('compress',
+                                   help=f'IN (any bytes; text compresses) -> IN{SUFFIX}')
     decompress = commands.add_parser('decompress', help=f'IN{SUFFIX} -> IN')
-    for command, (read, written) in ((compress, ('text', 'compressed file')),
-                                     (decompress, ('compressed file', 'text'))):
+    for command, (read, written, default) in (
+            (compress, ('text', 'compressed file', 'IN' + SUFFIX)),
+            (decompress, ('compressed file', 'text', 'IN without ' + SUFFIX))):
         command.add_argument('--model', required=True,
                              help='Hugging Face model folder (or hub id) with its tokenizer')
         command.add_argument('-c', '--stdout', action='store_true',
@@ -320,8 +324,8 @@ def parser() -> argparse.ArgumentParser:
                              help=f'the {read}; none or - for standard input')
         command.add_argument('output', nargs='?', metavar='OUT',
                              help=f'where to write the {written}; - for standard output '
-                             f'(default: {"IN" + SUFFIX if command is compress else "IN without " + SUFFIX}'
-                             ', or standard output for standard input); IN is then kept')
+                             f'(default: {default}, or standard output for standard input); '
+                             'giving OUT keeps IN')
     compress.add_argument('--block-size', type=int, default=1900,
                           help='tokens per window, at most the model\'s context (default 1900)')
     compress.add_argument('--stride', type=int, default=512,
@@ -348,7 +352,6 @@ def run(args) -> int:
     data = read_input(where.source)
     if args.command == 'compress':
         tokenizer = load_tokenizer(args.model)
-        tokenize(to_text(data), tokenizer)
         check_block_size_fits(args.model, args.block_size)
     else:
         unpack(data)
@@ -375,7 +378,7 @@ def run(args) -> int:
     if args.command == 'compress':
         print('\n'.join(report(result, seconds, baseline_sizes(data))), file=summary)
     else:
-        chars = len(text.decode('utf-8'))
+        chars = len(text.decode('utf-8', 'surrogateescape'))
         print(f'{len(text)} bytes, {chars} characters in {seconds:.1f} s '
               f'({chars / max(seconds, 1e-9):.1f} chars/s); SHA-256 checked', file=summary)
     return 0

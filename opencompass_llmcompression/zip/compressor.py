@@ -3,8 +3,10 @@ coder. Nothing here writes files; every refusal is a ``ZipError`` raised before 
 
 What is coded is the token stream the evaluator scores for the text as one document,
 ``tokenizer.encode(text)`` with the special tokens the tokenizer adds (``prefix`` before the
-text, ``suffix`` after it, both counted in the header and dropped when detokenizing). A text
-is accepted only when the tokenizer gives it back exactly, so no file is ever lossy.
+text, ``suffix`` after it, both counted in the header and dropped when detokenizing). Only
+text the tokenizer gives back exactly is coded so; the rest of the input (bytes that are not
+UTF-8, characters the tokenizer drops or changes) is escaped, kept as it is (``split``), so
+every input round-trips and no file is ever lossy.
 """
 
 import hashlib
@@ -35,6 +37,8 @@ class Compressed:
     size: int          # input bytes
     bits: np.ndarray   # -log2 p of each coded token (float64), the first one uniform
     segments: int = 1
+    escaped: int = 0   # input bytes that took the escape, not the model
+    spans: int = 0     # ... in that many spans
 
     @property
     def payload_bytes(self) -> int:
@@ -47,23 +51,13 @@ class Compressed:
         return float(self.bits[1:].sum())
 
 
-def to_text(data: bytes) -> str:
-    try:
-        return data.decode('utf-8')
-    except UnicodeDecodeError as err:
-        raise ZipError(f'the input is not UTF-8 text: byte offset {err.start} '
-                       f'({data[err.start:err.start + 4]!r}: {err.reason}). A language model '
-                       'codes text; compress other files with xz or zstd.') from None
-
-
 def detokenize(tokenizer, ids: List[int], prefix: int, suffix: int) -> str:
     return tokenizer.decode(ids[prefix:len(ids) - suffix], skip_special_tokens=False,
                             clean_up_tokenization_spaces=False)
 
 
-def tokenize(text: str, tokenizer) -> Tuple[List[int], int, int]:
-    """(token ids as the evaluator has them, prefix, suffix), or ZipError when the tokenizer
-    does not give the text back exactly."""
+def _encode(text: str, tokenizer) -> Tuple[List[int], int, int, str]:
+    """(token ids as the evaluator has them, prefix, suffix, what they decode to)."""
     ids = [int(t) for t in next(iter(encode_documents([text], tokenizer)))]
     plain = list(tokenizer(text, add_special_tokens=False, verbose=False)['input_ids'])
     starts = [p for p in range(len(ids) - len(plain) + 1) if ids[p:p + len(plain)] == plain]
@@ -71,10 +65,20 @@ def tokenize(text: str, tokenizer) -> Tuple[List[int], int, int]:
         raise ZipError('the tokenizer\'s special tokens are not only before and after the text; '
                        'its token stream cannot be decoded back to the text.')
     prefix, suffix = starts[0], len(ids) - len(plain) - starts[0]
-    decoded = detokenize(tokenizer, ids, prefix, suffix)
+    return ids, prefix, suffix, detokenize(tokenizer, ids, prefix, suffix)
+
+
+def first_difference(text: str, decoded: str) -> int:
+    return next((i for i, (a, b) in enumerate(zip(text, decoded)) if a != b),
+                min(len(text), len(decoded)))
+
+
+def tokenize(text: str, tokenizer) -> Tuple[List[int], int, int]:
+    """(token ids as the evaluator has them, prefix, suffix), or ZipError when the tokenizer
+    does not give the text back exactly."""
+    ids, prefix, suffix, decoded = _encode(text, tokenizer)
     if decoded != text:
-        at = next((i for i, (a, b) in enumerate(zip(text, decoded)) if a != b),
-                  min(len(text), len(decoded)))
+        at = first_difference(text, decoded)
         line = text.count('\n', 0, at) + 1
         raise ZipError(
             f'the tokenizer does not reproduce this text: decode(encode(text)) first differs at '
@@ -84,6 +88,74 @@ def tokenize(text: str, tokenizer) -> Tuple[List[int], int, int]:
             'the same bytes; nothing was written. Use a model whose tokenizer is lossless '
             '(byte-level BPE).')
     return ids, prefix, suffix
+
+
+@dataclass(frozen=True)
+class Split:
+    """The input as the model codes it: ``text`` (tokenized as ``ids``), and the spans of
+    bytes it cannot code, taken out of it (``escapes``: (bytes of ``text`` since the previous
+    span, the span's bytes))."""
+    text: str
+    escapes: Tuple[Tuple[int, bytes], ...]
+    ids: List[int]
+    prefix: int
+    suffix: int
+    chars: int  # characters of the input, each byte that is not UTF-8 counted as one
+
+
+def _assemble(chars: str, bad) -> Tuple[str, tuple, List[int]]:
+    """(the characters not in ``bad``, the escape spans of those that are, and the input
+    position of each character kept)."""
+    if not bad:
+        return chars, (), list(range(len(chars)))
+    kept, origin, escapes, gap, run = [], [], [], 0, []
+    for i, char in enumerate(chars):
+        if i in bad:
+            run.append(char)
+            continue
+        if run:
+            escapes.append((gap, ''.join(run).encode('utf-8', 'surrogateescape')))
+            gap, run = 0, []
+        kept.append(char)
+        origin.append(i)
+        gap += len(char.encode('utf-8'))
+    if run:
+        escapes.append((gap, ''.join(run).encode('utf-8', 'surrogateescape')))
+    return ''.join(kept), tuple(escapes), origin
+
+
+def split(data: bytes, tokenizer, attempts: int = 32) -> Split:
+    """Every byte string: the characters the tokenizer reproduces go to the model; bytes that
+    are not UTF-8, and characters the tokenizer drops or changes (alone, or in context: up to
+    ``attempts`` re-tokenizations, then everything), to the escape."""
+    chars = data.decode('utf-8', 'surrogateescape')  # a byte that is not UTF-8: U+DC80..DCFF
+    alone = {}
+    for char in set(chars):
+        if '\udc80' <= char <= '\udcff':
+            alone[char] = False
+        else:
+            ids = tokenizer(char, add_special_tokens=False, verbose=False)['input_ids']
+            alone[char] = detokenize(tokenizer, list(ids), 0, 0) == char
+    bad = {i for i, char in enumerate(chars) if not alone[char]}
+    for _ in range(attempts):
+        text, escapes, origin = _assemble(chars, bad)
+        ids, prefix, suffix, decoded = _encode(text, tokenizer)
+        if decoded == text:
+            return Split(text, escapes, ids, prefix, suffix, len(chars))
+        bad.add(origin[min(first_difference(text, decoded), len(text) - 1)])
+    text, escapes, _ = _assemble(chars, set(range(len(chars))))
+    ids, prefix, suffix, _ = _encode(text, tokenizer)
+    return Split(text, escapes, ids, prefix, suffix, len(chars))
+
+
+def join(text: str, escapes) -> bytes:
+    """The input again: ``text`` with the escaped spans put back."""
+    coded, parts, at = text.encode('utf-8'), [], 0
+    for gap, raw in escapes:
+        parts += [coded[at:at + gap], raw]
+        at += gap
+    parts.append(coded[at:])
+    return b''.join(parts)
 
 
 def weights_fingerprint(model: torch.nn.Module) -> bytes:
@@ -145,15 +217,15 @@ def check_options(block_size: int, stride: int, threads: int, segments: int) -> 
 def compress_bytes(data: bytes, model: torch.nn.Module, tokenizer, block_size: int = 1900,
                    stride: int = 512, threads: int = 1, segments: int = 1,
                    progress: bool = False) -> Compressed:
-    """The compressed file of ``data``; ZipError (before any model work) when it is not text
-    the tokenizer reproduces exactly. ``threads`` is torch's CPU thread count while coding,
+    """The compressed file of any ``data``: what the tokenizer reproduces coded by the model,
+    the rest escaped (``split``). ``threads`` is torch's CPU thread count while coding,
     kept in the header for the decoder: one thread by default, the most portable choice, and
     little slower one token at a time (much faster on shared cores). ``segments > 1`` codes
     that many pieces of the stream in one batch: faster, larger (``coder``)."""
     check_options(block_size, stride, threads, segments)
-    text = to_text(data)
-    ids, prefix, suffix = tokenize(text, tokenizer)
-    if len(ids) - prefix - suffix > len(data):
+    parts = split(data, tokenizer)
+    ids, prefix, suffix = parts.ids, parts.prefix, parts.suffix
+    if len(ids) - prefix - suffix > len(parts.text.encode('utf-8')):
         raise ZipError('the tokenizer gives tokens that decode to no bytes at all: the file\'s '
                        'header could not bound the token count by the size')
     check_model(model)
@@ -165,8 +237,9 @@ def compress_bytes(data: bytes, model: torch.nn.Module, tokenizer, block_size: i
     header = Header(dtype, threads, block_size, stride, segments, len(ids), prefix,
                     suffix, len(data), weights_fingerprint(model),
                     bytes.fromhex(tokenizer_fingerprint(tokenizer))[:16],
-                    software_fingerprint(), hashlib.sha256(data).digest())
-    return Compressed(pack(header, payload), len(text), len(data), bits, segments)
+                    software_fingerprint(), hashlib.sha256(data).digest(), parts.escapes)
+    return Compressed(pack(header, payload), parts.chars, len(data), bits, segments,
+                      header.escaped, len(parts.escapes))
 
 
 def check_setup(header: Header, model: torch.nn.Module, tokenizer) -> None:
@@ -205,7 +278,7 @@ def decompress_bytes(blob: bytes, model: torch.nn.Module, tokenizer,
         ids = decode_tokens(model, payload, header.tokens, header.block_size, header.stride,
                             header.segments, progress)
     try:
-        data = detokenize(tokenizer, ids, header.prefix, header.suffix).encode('utf-8')
+        data = join(detokenize(tokenizer, ids, header.prefix, header.suffix), header.escapes)
     except Exception:  # tokens from diverging probabilities may not even decode
         data = None
     if data is None or len(data) != header.size or hashlib.sha256(data).digest() != header.sha256:

@@ -3,7 +3,7 @@
 All integers little-endian; the header is 119 bytes whatever the input::
 
     magic        4s   b'\\x89LMZ' (a first byte that no text file starts with)
-    version      B    FORMAT_VERSION
+    version      B    1 (PLAIN_VERSION) or 2 (FORMAT_VERSION: with escaped bytes)
     dtype        B    the model's dtype while coding (index in DTYPES)
     threads      B    torch's CPU thread count while coding
     block_size   I    window settings of the measurement
@@ -18,8 +18,13 @@ All integers little-endian; the header is 119 bytes whatever the input::
     software     8s   digest of the software that coded it (torch, numpy, ... versions, CPU
                       architecture): a hint when decoding goes wrong, not a refusal
     sha256       32s  SHA-256 of the original bytes
-    payload      Q    payload length in bytes (a whole number of 32-bit words)
+    payload      Q    payload length in bytes
     crc32        I    CRC-32 of the header before this field and of the payload
+
+The payload is the range coder's 32-bit words; in version 2 (written only when some bytes of
+the input were escaped, version 1 otherwise, so ordinary text gives the same file as before)
+they are followed by the escape table, ``(varint gap, varint length, the bytes)`` per span, and
+the table's length (a varint written backwards, read from the end).
 
 Every field has a legal range (``check_fields``; ``model_bounds`` for those that depend on
 the model), so a crafted header gets a clear ZipError, never a crash or a huge allocation.
@@ -33,9 +38,12 @@ import math
 import struct
 import zlib
 from dataclasses import dataclass
+from typing import Tuple
 
 MAGIC = b'\x89LMZ'
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2          # what this program writes when the input has escaped bytes ...
+PLAIN_VERSION = 1           # ... and without them: the same bytes as before escapes existed
+VERSIONS = (PLAIN_VERSION, FORMAT_VERSION)
 DTYPES = ('float32', 'bfloat16', 'float16', 'float64')
 _LAYOUT = struct.Struct('<4sBBBIIHQBBQ16s16s8s32sQ')
 _CRC = struct.Struct('<I')
@@ -61,11 +69,76 @@ class Header:
     tokenizer: bytes
     software: bytes
     sha256: bytes
+    # the escaped spans: (bytes of the coded text before it since the previous span, the
+    # span's bytes as they are); none in a version 1 file
+    escapes: Tuple[Tuple[int, bytes], ...] = ()
+
+    @property
+    def escaped(self) -> int:
+        return sum(len(raw) for _, raw in self.escapes)
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        out.append(value & 0x7F | (0x80 if value > 0x7F else 0))
+        value >>= 7
+        if not value:
+            return bytes(out)
+
+
+def _varint_from_end(data: bytes) -> Tuple[int, int]:
+    """(the varint written backwards at the end of ``data``, its length in bytes)."""
+    value = 0
+    for used in range(1, min(len(data), 10) + 1):
+        byte = data[-used]
+        value |= (byte & 0x7F) << 7 * (used - 1)
+        if byte < 0x80:
+            return value, used
+    raise ZipError('invalid escape table: its length runs past the payload')
+
+
+def pack_escapes(escapes) -> bytes:
+    """The escape table: for each span, varints of its gap and length, then its bytes."""
+    return b''.join(_varint(gap) + _varint(len(raw)) + raw for gap, raw in escapes)
+
+
+def unpack_escapes(table: bytes) -> Tuple[Tuple[int, bytes], ...]:
+    spans, at = [], 0
+
+    def varint():
+        nonlocal at
+        value = shift = 0
+        while True:
+            if at >= len(table) or shift > 63:
+                raise ZipError('invalid escape table: a number runs past its end')
+            byte = table[at]
+            at += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                return value
+
+    while at < len(table):
+        gap, length = varint(), varint()
+        if not 1 <= length <= len(table) - at:
+            raise ZipError(f'invalid escape table: a span of {length} bytes where '
+                           f'{len(table) - at} remain')
+        spans.append((gap, table[at:at + length]))
+        at += length
+    if not spans:
+        raise ZipError(f'invalid header: format version {FORMAT_VERSION} without escaped bytes')
+    return tuple(spans)
 
 
 def pack(header: Header, payload: bytes) -> bytes:
-    """The whole file: header, CRC, payload."""
-    head = _LAYOUT.pack(MAGIC, FORMAT_VERSION, DTYPES.index(header.dtype), header.threads,
+    """The whole file: header, CRC, payload (the coder's words, then, in version 2 only, the
+    escape table and its length)."""
+    version = FORMAT_VERSION if header.escapes else PLAIN_VERSION
+    if header.escapes:
+        table = pack_escapes(header.escapes)
+        payload = payload + table + _varint(len(table))[::-1]  # read from the end
+    head = _LAYOUT.pack(MAGIC, version, DTYPES.index(header.dtype), header.threads,
                         header.block_size, header.stride, header.segments, header.tokens,
                         header.prefix,
                         header.suffix, header.size, header.model, header.tokenizer,
@@ -91,10 +164,11 @@ def unpack(blob: bytes):
     (crc,) = _CRC.unpack_from(blob, _LAYOUT.size)
     if crc != zlib.crc32(blob[HEADER_SIZE:], zlib.crc32(blob[:_LAYOUT.size])):
         version = blob[len(MAGIC)]
-        if version != FORMAT_VERSION:
+        if version not in VERSIONS:
             raise ZipError(f'corrupted file, or one of another format: its CRC-32 does not '
                            f'match its contents and its version byte says {version} (this '
-                           f'program reads format version {FORMAT_VERSION})')
+                           f'program reads format versions {PLAIN_VERSION} and '
+                           f'{FORMAT_VERSION})')
         if _announced(blob) != len(blob):
             raise ZipError(f'corrupted file: its CRC-32 does not match its contents, and its '
                            f'header announces {_announced(blob)} bytes where the file has '
@@ -102,20 +176,33 @@ def unpack(blob: bytes):
                            'is damaged')
         raise ZipError('corrupted file: its CRC-32 does not match its contents')
     fields = _LAYOUT.unpack_from(blob)
-    if fields[1] != FORMAT_VERSION:
-        raise ZipError(f'format version {fields[1]}; this program reads version '
-                       f'{FORMAT_VERSION}: use the version of llmcompression-zip that wrote it')
-    if _announced(blob) != len(blob) or fields[-1] % 4:
+    if fields[1] not in VERSIONS:
+        raise ZipError(f'format version {fields[1]}; this program reads versions '
+                       f'{PLAIN_VERSION} and {FORMAT_VERSION}: use the version of '
+                       'llmcompression-zip that wrote it')
+    if _announced(blob) != len(blob):
         raise ZipError(f'invalid header: it announces a payload of {fields[-1]} bytes, the '
-                       f'file has {len(blob) - HEADER_SIZE} (a whole number of 4-byte words)')
+                       f'file has {len(blob) - HEADER_SIZE}')
+    payload, escapes = blob[HEADER_SIZE:], ()
+    if fields[1] == FORMAT_VERSION:
+        table_size, used = _varint_from_end(payload)
+        if table_size > len(payload) - used:
+            raise ZipError(f'invalid escape table: {table_size} bytes announced, '
+                           f'{len(payload) - used} in the payload')
+        words = len(payload) - used - table_size
+        escapes = unpack_escapes(payload[words:words + table_size])
+        payload = payload[:words]
+    if len(payload) % 4:
+        raise ZipError(f'invalid header: a coded payload of {len(payload)} bytes, not a whole '
+                       'number of 4-byte words')
     (_, _, dtype, threads, block_size, stride, segments, tokens, prefix, suffix, size, model,
-     tokenizer, software, sha256, payload_size) = fields
+     tokenizer, software, sha256, _) = fields
     if dtype >= len(DTYPES):
         raise ZipError(f'invalid header: dtype code {dtype} (legal: 0..{len(DTYPES) - 1})')
     header = Header(DTYPES[dtype], threads, block_size, stride, segments, tokens, prefix,
-                    suffix, size, model, tokenizer, software, sha256)
-    check_fields(header, payload_size)
-    return header, blob[HEADER_SIZE:]
+                    suffix, size, model, tokenizer, software, sha256, escapes)
+    check_fields(header, len(payload))
+    return header, payload
 
 
 def check_fields(header: Header, payload_size: int) -> None:
@@ -135,14 +222,21 @@ def check_fields(header: Header, payload_size: int) -> None:
     if header.segments < 1:
         bad('segments', header.segments, '1..65535')
     specials = header.prefix + header.suffix
+    if header.escaped > header.size:
+        bad('size', header.size, f'at least the {header.escaped} escaped bytes')
+    coded = header.size - header.escaped  # bytes of the text the model codes
+    if sum(gap for gap, _ in header.escapes) > coded:
+        bad('escape positions', sum(gap for gap, _ in header.escapes),
+            f'at most the {coded} bytes of coded text')
     if header.tokens < specials:
         bad('tokens', header.tokens, f'at least the {specials} special tokens around the text')
     # every token of the text decodes to at least one byte (the compressor checks it)
-    if header.tokens > header.size + specials:
-        bad('tokens', header.tokens, f'at most the {header.size} bytes of the text plus the '
+    if header.tokens > coded + specials:
+        bad('tokens', header.tokens, f'at most the {coded} bytes of the text plus the '
             f'{specials} special tokens around it')
-    if header.size and header.tokens == specials:
-        bad('size', header.size, 'no text tokens: 0')
+    if coded and header.tokens == specials:
+        bad('size', header.size, f'{header.escaped}, the escaped bytes, when no text token is '
+            'coded')
     if header.tokens and not payload_size:
         bad('payload size', payload_size, f'{header.tokens} tokens: at least 4 bytes')
 
