@@ -360,3 +360,18 @@ def test_a_damaged_file_is_refused_and_kept(folder, tiny_model_dir, no_model, ca
                                        '119 bytes where the file has 204: it was truncated or '
                                        'had bytes added, or its header is damaged\n')
     assert listing(folder) == ['in.lmz', 'in.txt']
+
+
+def test_the_summary_names_the_segments_used_and_the_escaped_bytes(folder, tiny_model_dir,
+                                                                   capsys):
+    from opencompass_llmcompression.zip.coder import segment_groups
+    (folder / 'gs1.txt').write_bytes(b'(01)09501101530003\x1d(17)140704\x1d(10)AB-123\n')
+    assert zip_main('compress', '--model', tiny_model_dir, *FAST, '--segments', '50',
+                    folder / 'gs1.txt') == 0
+    printed = capsys.readouterr().out
+    tokens = int(printed.split('tokens')[1].split()[0])
+    used = sum(len(firsts) for firsts, _ in segment_groups(tokens, 50))
+    assert used < 50 and f'bits in {used} segments (of 50 asked for)' in printed
+    assert 'escaped bytes     2 in 2 spans' in printed
+    assert zip_main('decompress', '--model', tiny_model_dir, '-q', folder / 'gs1.txt.lmz') == 0
+    assert (folder / 'gs1.txt').read_bytes().count(b'\x1d') == 2

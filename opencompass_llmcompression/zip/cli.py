@@ -31,6 +31,7 @@ import zstandard
 
 from ..core.model_checks import check_transformers_version
 from ..core.scoring_loop import model_context_length
+from .coder import segment_groups
 from .compressor import Compressed, check_options, check_tokenizer, compress_bytes, \
     decompress_bytes
 from .container import DTYPES, ZipError, model_bounds, unpack
@@ -231,12 +232,15 @@ def report(result: Compressed, seconds: float, baselines: dict) -> List[str]:
     if result.segments == 1:
         lines += [
             f'evaluator BPC     {result.model_bits / chars:.4f} (sum of -log2 p over tokens '
-            f'1..N-1, the text scored as one document)',
+            f'1..N-1, the {"coded " if result.escaped else ""}text scored as one document)',
             f'-log2 p coded     {result.bits.sum():.1f} bits (first token '
             f'{result.bits[:1].sum():.1f}, uniform; the model\'s {result.model_bits:.1f})']
     else:
-        lines.append(f'-log2 p coded     {result.bits.sum():.1f} bits in {result.segments} '
-                     'segments, each with its first token uniform and its own context (the '
+        used = sum(len(firsts) for firsts, _ in segment_groups(len(result.bits),
+                                                                result.segments))
+        asked = f' (of {result.segments} asked for)' if used != result.segments else ''
+        lines.append(f'-log2 p coded     {result.bits.sum():.1f} bits in {used} segments'
+                     f'{asked}, each with its first token uniform and its own context (the '
                      'evaluator\'s BPC is that of --segments 1)')
     lines += [f'{name:<17} {size} bytes ({8 * size / chars:.4f} bits/char)'
               for name, size in baselines.items()]
