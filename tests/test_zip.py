@@ -408,3 +408,16 @@ def test_crafted_escape_tables_are_refused_cleanly(tiny_model, tokenizer):
         with pytest.raises(ZipError):
             unpack(damaged)
             decompress_bytes(damaged, tiny_model, tokenizer)
+
+
+def test_a_changed_configuration_is_another_model(blob, tiny_model, tokenizer):
+    """A configuration value that changes the numbers (here the norms' epsilon) is refused
+    before decoding; a file written when only the weights counted still decodes."""
+    from opencompass_llmcompression.zip.compressor import model_fingerprints
+    changed = copy.deepcopy(tiny_model)
+    changed.config.rms_norm_eps = 1e-5 if changed.config.rms_norm_eps != 1e-5 else 1e-6
+    with pytest.raises(ZipError, match='another model, or with its configuration changed'):
+        decompress_bytes(blob, changed, tokenizer)
+    header, payload = unpack(blob)
+    older = pack(replace(header, model=model_fingerprints(tiny_model)[1]), payload)
+    assert decompress_bytes(older, tiny_model, tokenizer) == TEXTS['prose'].encode()

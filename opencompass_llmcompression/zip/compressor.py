@@ -11,6 +11,7 @@ every input round-trips and no file is ever lossy.
 
 import hashlib
 import importlib.metadata
+import json
 import platform
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -158,14 +159,38 @@ def join(text: str, escapes) -> bytes:
     return b''.join(parts)
 
 
-def weights_fingerprint(model: torch.nn.Module) -> bytes:
-    """SHA-256 (first 16 bytes) over the state dict's names, dtypes, shapes and bytes."""
+# configuration keys that change the numbers (norm epsilons, RoPE, sizes, activations ...), not
+# generation settings or metadata, which differ between transformers versions
+_NUMERIC_KEYS = ('eps', 'rope', 'theta', 'hidden', 'head', 'layer', 'act', 'vocab', 'position',
+                 'window', 'scal', 'norm', 'attention', 'bias', 'tie_', 'intermediate', 'expert',
+                 'softcap', 'partial', 'mlp', 'model_type', 'sliding')
+
+
+def numeric_config(model: torch.nn.Module) -> dict:
+    config = getattr(model, 'config', None)
+    items = config.to_dict() if hasattr(config, 'to_dict') else {}
+    return {key: value for key, value in items.items()
+            if not key.startswith(('_', 'output_')) and any(k in key for k in _NUMERIC_KEYS)}
+
+
+def model_fingerprints(model: torch.nn.Module) -> Tuple[bytes, bytes]:
+    """(SHA-256 over the state dict's names, dtypes, shapes and bytes and over the
+    configuration that changes the numbers; the same over the weights alone, as files
+    written before the configuration counted have it), first 16 bytes each."""
     digest = hashlib.sha256()
     for name, tensor in sorted(model.state_dict().items()):
         tensor = tensor.detach().cpu().contiguous().reshape(-1)
         digest.update(f'{name} {tensor.dtype} {tuple(tensor.shape)}\n'.encode())
         digest.update(tensor.view(torch.uint8).numpy())
-    return digest.digest()[:16]
+    weights = digest.digest()[:16]
+    digest.update(json.dumps(numeric_config(model), sort_keys=True, default=str).encode())
+    return digest.digest()[:16], weights
+
+
+def weights_fingerprint(model: torch.nn.Module) -> bytes:
+    """What the header keeps of the model: weights and the configuration that changes the
+    numbers."""
+    return model_fingerprints(model)[0]
 
 
 def software_fingerprint() -> bytes:
@@ -248,10 +273,12 @@ def check_setup(header: Header, model: torch.nn.Module, tokenizer) -> None:
     if model_dtype(model) != header.dtype:
         raise ZipError(f'the file was compressed with the model in {header.dtype}, this one is '
                        f'in {model_dtype(model)}. {SAME_SETUP}')
-    if weights_fingerprint(model) != header.model:
-        raise ZipError(f'the file was compressed with another model (weights fingerprint '
-                       f'{header.model.hex()}, this model\'s is '
-                       f'{weights_fingerprint(model).hex()}). {SAME_SETUP}')
+    fingerprints = model_fingerprints(model)
+    if header.model not in fingerprints:
+        raise ZipError(f'the file was compressed with another model, or with its configuration '
+                       f'changed (fingerprint of the weights and the configuration that changes '
+                       f'the numbers {header.model.hex()}, this model\'s is '
+                       f'{fingerprints[0].hex()}). {SAME_SETUP}')
     check_tokenizer(header, tokenizer)
 
 
