@@ -73,9 +73,11 @@ def test_default_names_remove_the_input_and_keep_its_permissions(folder, tiny_mo
                                                                   capsys):
     source = folder / 'in.txt'
     os.chmod(source, 0o640)
+    os.utime(source, ns=(1_000_000_000_000_000_000, 1_500_000_000_123_456_789))
     assert zip_main('compress', '--model', tiny_model_dir, *FAST, source) == 0
     assert listing(folder) == ['in.txt.lmz']  # as xz: the input goes once the output is whole
     assert stat.S_IMODE(os.stat(folder / 'in.txt.lmz').st_mode) == 0o640
+    assert os.stat(folder / 'in.txt.lmz').st_mtime_ns == 1_500_000_000_123_456_789
     assert 'output bytes      ' in capsys.readouterr().out
     assert zip_main('decompress', '--model', tiny_model_dir, '-q', folder / 'in.txt.lmz') == 0
     assert listing(folder) == ['in.txt']
@@ -375,3 +377,14 @@ def test_the_summary_names_the_segments_used_and_the_escaped_bytes(folder, tiny_
     assert 'escaped bytes     2 in 2 spans' in printed
     assert zip_main('decompress', '--model', tiny_model_dir, '-q', folder / 'gs1.txt.lmz') == 0
     assert (folder / 'gs1.txt').read_bytes().count(b'\x1d') == 2
+
+
+def test_hard_links_and_c_with_an_output(folder, tiny_model_dir, no_model, capsys):
+    os.link(folder / 'in.txt', folder / 'twin.txt')
+    assert zip_main('compress', '--model', tiny_model_dir, *FAST, folder / 'in.txt') == 2
+    assert 'in.txt: Input file has more than one hard link, skipping' in capsys.readouterr().err
+    assert zip_main('compress', '--model', tiny_model_dir, *FAST, '-c', folder / 'in.txt',
+                    folder / 'out.lmz') == 1
+    assert capsys.readouterr().err == ('llmcompression-zip: -c writes to standard output: give '
+                                       f'no OUT (got {folder / "out.lmz"})\n')
+    assert listing(folder) == ['in.txt', 'twin.txt']

@@ -99,8 +99,9 @@ class Output:
     """Standard output, or a temporary file in the target's folder (created at once, which
     checks the folder) renamed to the target by ``commit``; ``discard`` removes it."""
 
-    def __init__(self, target: str, force: bool, mode: int):
+    def __init__(self, target: str, force: bool, mode: int, times=None):
         self.target, self.force, self.mode, self.tmp = target, force, mode, None
+        self.times = times  # (atime, mtime) in ns to give the output, as xz does
         if target == '-':
             return
         folder = os.path.dirname(os.path.abspath(target))
@@ -120,6 +121,8 @@ class Output:
         with open(self.tmp, 'wb') as f:
             f.write(data)
         os.chmod(self.tmp, self.mode)
+        if self.times:
+            os.utime(self.tmp, ns=self.times)
         if self.force:
             os.replace(self.tmp, self.target)
         else:  # never replace a file that appeared meanwhile
@@ -155,6 +158,8 @@ def plan(command: str, source: Optional[str], target: Optional[str], to_stdout: 
     """Where to read and write, as xz decides it; Stop(..., 2) for a file xz would skip with a
     warning, Stop(..., 1) for an error. Checks only names and metadata."""
     source = source or '-'
+    if to_stdout and target not in (None, '-'):
+        raise Stop(f'-c writes to standard output: give no OUT (got {target})')
     default_name = target is None and not to_stdout and source != '-'
     if to_stdout or target == '-' or (target is None and source == '-'):
         target = '-'
@@ -180,6 +185,8 @@ def plan(command: str, source: Optional[str], target: Optional[str], to_stdout: 
             raise Stop(f'{source}: Is a directory, skipping', WARNING)
         if default_name and not stat.S_ISREG(source_stat.st_mode):
             raise Stop(f'{source}: Not a regular file, skipping', WARNING)
+        if default_name and not keep and source_stat.st_nlink > 1 and not force:
+            raise Stop(f'{source}: Input file has more than one hard link, skipping', WARNING)
     if target == '-':
         if command == 'compress' and sys.stdout.isatty() and not force:
             raise Stop('Compressed data cannot be written to a terminal (redirect it, or -f)')
@@ -361,7 +368,10 @@ def run(args) -> int:
         unpack(data)
         tokenizer = load_tokenizer(args.model)
         check_file_fits(args.model, data, tokenizer)
-    output = Output(where.target, args.force, output_mode(where.source_stat))
+    regular = where.source_stat is not None and stat.S_ISREG(where.source_stat.st_mode)
+    output = Output(where.target, args.force, output_mode(where.source_stat),
+                    (where.source_stat.st_atime_ns, where.source_stat.st_mtime_ns)
+                    if regular else None)
     # the summary goes where the data does not
     summary = sys.stderr if where.target == '-' else sys.stdout
     started = time.perf_counter()
