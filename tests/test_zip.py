@@ -421,3 +421,17 @@ def test_a_changed_configuration_is_another_model(blob, tiny_model, tokenizer):
     header, payload = unpack(blob)
     older = pack(replace(header, model=model_fingerprints(tiny_model)[1]), payload)
     assert decompress_bytes(older, tiny_model, tokenizer) == TEXTS['prose'].encode()
+
+
+def test_a_file_from_other_software_or_another_cpu_is_refused_unless_forced(
+        blob, tiny_model, tokenizer):
+    from opencompass_llmcompression.zip.compressor import software_fingerprints
+    header, payload = unpack(blob)
+    assert header.software == software_fingerprints()[0]
+    elsewhere = pack(replace(header, software=b'\xff' * 8), payload)
+    with pytest.raises(ZipError, match='other software or on another kind of CPU.*force it'):
+        decompress_bytes(elsewhere, None, None)  # no model: before any work
+    data = TEXTS['prose'].encode()
+    assert decompress_bytes(elsewhere, tiny_model, tokenizer, force=True) == data
+    older = pack(replace(header, software=software_fingerprints()[1]), payload)
+    assert decompress_bytes(older, tiny_model, tokenizer) == data  # before the CPU counted

@@ -388,3 +388,23 @@ def test_hard_links_and_c_with_an_output(folder, tiny_model_dir, no_model, capsy
     assert capsys.readouterr().err == ('llmcompression-zip: -c writes to standard output: give '
                                        f'no OUT (got {folder / "out.lmz"})\n')
     assert listing(folder) == ['in.txt', 'twin.txt']
+
+
+def test_a_file_from_another_cpu_is_refused_before_the_model_loads_unless_forced(
+        folder, tiny_model_dir, monkeypatch, capsys):
+    from dataclasses import replace
+    from opencompass_llmcompression.zip.container import pack
+    assert zip_main('compress', '--model', tiny_model_dir, *FAST, folder / 'in.txt') == 0
+    header, payload = unpack((folder / 'in.txt.lmz').read_bytes())
+    (folder / 'in.txt.lmz').write_bytes(pack(replace(header, software=b'\0' * 8), payload))
+    with monkeypatch.context() as patched:
+        forbid_model(patched)
+        assert zip_main('decompress', '--model', tiny_model_dir, '-q', folder / 'in.txt.lmz') == 1
+    err = capsys.readouterr().err
+    assert err.startswith('llmcompression-zip: error: the file was compressed with other '
+                          'software or on another kind of CPU') and '(-f;' in err
+    assert listing(folder) == ['in.txt.lmz']
+    assert zip_main('decompress', '--model', tiny_model_dir, '-q', '-f',
+                    folder / 'in.txt.lmz') == 0
+    assert listing(folder) == ['in.txt']
+    assert (folder / 'in.txt').read_bytes() == TEXT.encode()

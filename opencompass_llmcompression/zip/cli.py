@@ -32,8 +32,8 @@ import zstandard
 from ..core.model_checks import check_transformers_version
 from ..core.scoring_loop import model_context_length
 from .coder import segment_groups
-from .compressor import Compressed, check_options, check_tokenizer, compress_bytes, \
-    decompress_bytes
+from .compressor import Compressed, check_options, check_software, check_tokenizer, \
+    compress_bytes, decompress_bytes
 from .container import DTYPES, ZipError, model_bounds, unpack
 
 PROG = 'llmcompression-zip'
@@ -269,13 +269,13 @@ def _compress(model_dir: str, data: bytes, output: Output, block_size: int, stri
 
 
 def _decompress(model_dir: str, blob: bytes, output: Output, progress: bool,
-                tokenizer=None) -> bytes:
+                tokenizer=None, force: bool = False) -> bytes:
     if tokenizer is None:  # refuse a file that is not ours, damaged or crafted at once
         unpack(blob)
         tokenizer = load_tokenizer(model_dir)
         check_file_fits(model_dir, blob, tokenizer)
     data = decompress_bytes(blob, load_model(model_dir, unpack(blob)[0].dtype), tokenizer,
-                            progress)
+                            progress, force)
     output.commit(data)
     return data
 
@@ -328,7 +328,9 @@ def parser() -> argparse.ArgumentParser:
         command.add_argument('-k', '--keep', action='store_true',
                              help='keep IN (it is removed after success when OUT is not given)')
         command.add_argument('-f', '--force', action='store_true',
-                             help='replace an existing OUT; follow a symbolic link IN')
+                             help='replace an existing OUT; follow a symbolic link IN'
+                             + ('' if command is compress else '; decode a file from other '
+                                'software or another kind of CPU'))
         command.add_argument('-q', '--quiet', action='store_true',
                              help='no progress bars')
         command.add_argument('input', nargs='?', metavar='IN',
@@ -365,7 +367,9 @@ def run(args) -> int:
         tokenizer = load_tokenizer(args.model)
         check_block_size_fits(args.model, args.block_size)
     else:
-        unpack(data)
+        header, _ = unpack(data)
+        if not args.force:
+            check_software(header)
         tokenizer = load_tokenizer(args.model)
         check_file_fits(args.model, data, tokenizer)
     regular = where.source_stat is not None and stat.S_ISREG(where.source_stat.st_mode)
@@ -380,7 +384,7 @@ def run(args) -> int:
             result = _compress(args.model, data, output, args.block_size, args.stride,
                                args.dtype, args.threads, args.segments, progress, tokenizer)
         else:
-            text = _decompress(args.model, data, output, progress, tokenizer)
+            text = _decompress(args.model, data, output, progress, tokenizer, args.force)
     except KeyboardInterrupt:
         output.discard()
         raise Stop('Interrupted; no output was written', INTERRUPTED) from None

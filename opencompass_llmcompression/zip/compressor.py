@@ -193,12 +193,50 @@ def weights_fingerprint(model: torch.nn.Module) -> bytes:
     return model_fingerprints(model)[0]
 
 
-def software_fingerprint() -> bytes:
-    """What decides the floating-point results besides the model: versions and CPU class."""
+_KERNEL_FLAGS = ('avx', 'avx2', 'fma', 'f16c', 'avx512', 'amx', 'avx_vnni', 'sve', 'neon',
+                 'asimd')
+
+
+def cpu_kind() -> List[str]:
+    """The CPU's vendor, family and model, and the instruction-set flags that choose torch's
+    and numpy's kernels (from /proc/cpuinfo; empty where there is none)."""
+    try:
+        with open('/proc/cpuinfo', encoding='utf-8', errors='replace') as f:
+            lines = f.read().split('\n\n')[0].splitlines()
+    except OSError:
+        return []
+    fields = {k.strip(): v.strip() for k, _, v in (line.partition(':') for line in lines)}
+    flags = sorted(flag for flag in (fields.get('flags') or fields.get('Features') or '').split()
+                   if flag.startswith(_KERNEL_FLAGS))
+    return [f'{key} {fields[key]}' for key in
+            ('vendor_id', 'cpu family', 'model', 'CPU implementer', 'CPU part')
+            if key in fields] + flags
+
+
+def software_fingerprints() -> Tuple[bytes, bytes]:
+    """(what decides the floating-point results besides the model: versions, CPU architecture
+    and torch's kernel level, the CPU's kind and its instruction-set flags; the same without
+    the CPU's kind, as files written before it counted have it), 8 bytes each."""
     parts = [platform.machine(), torch.backends.cpu.get_cpu_capability()]
     parts += [f'{name} {importlib.metadata.version(name)}'
               for name in ('torch', 'numpy', 'transformers', 'constriction')]
-    return hashlib.sha256('\n'.join(parts).encode()).digest()[:8]
+    legacy = hashlib.sha256('\n'.join(parts).encode()).digest()[:8]
+    return hashlib.sha256('\n'.join(parts + cpu_kind()).encode()).digest()[:8], legacy
+
+
+def software_fingerprint() -> bytes:
+    return software_fingerprints()[0]
+
+
+def check_software(header: Header) -> None:
+    """ZipError unless this machine's software and CPU kind are the encoder's."""
+    if header.software not in software_fingerprints():
+        raise ZipError('the file was compressed with other software or on another kind of CPU '
+                       '(torch, numpy, transformers or constriction version, CPU instruction '
+                       'set or model): the decoder must reproduce the encoder\'s floating '
+                       'point bit for bit, which is unlikely here, so nothing was decoded. '
+                       'Decompress it where it was compressed, or force it (-f; the SHA-256 '
+                       'check still guards the output).')
 
 
 def check_model(model: torch.nn.Module) -> None:
@@ -296,9 +334,12 @@ def check_tokenizer(header: Header, tokenizer) -> None:
 
 
 def decompress_bytes(blob: bytes, model: torch.nn.Module, tokenizer,
-                     progress: bool = False) -> bytes:
-    """The original bytes, checked against the header's SHA-256; ZipError otherwise."""
+                     progress: bool = False, force: bool = False) -> bytes:
+    """The original bytes, checked against the header's SHA-256; ZipError otherwise. A file
+    from other software or another CPU kind is refused before decoding unless ``force``."""
     header, payload = unpack(blob)
+    if not force:
+        check_software(header)
     check_setup(header, model, tokenizer)
     model_bounds(header, len(payload), model_context_length(model), vocabulary_size(model))
     with torch_threads(header.threads):
@@ -310,7 +351,7 @@ def decompress_bytes(blob: bytes, model: torch.nn.Module, tokenizer,
         data = None
     if data is None or len(data) != header.size or hashlib.sha256(data).digest() != header.sha256:
         hint = ('this machine\'s software or hardware class differs from the encoder\'s'
-                if software_fingerprint() != header.software else
+                if header.software not in software_fingerprints() else
                 'the file may be damaged in a way its CRC did not catch')
         raise ZipError(f'the decompressed bytes do not match the original\'s SHA-256 '
                        f'({hint}); nothing was written. {SAME_SETUP}')

@@ -15,8 +15,9 @@ All integers little-endian; the header is 119 bytes whatever the input::
     size         Q    length of the original bytes
     model        16s  SHA-256 of the model's weights (first 16 bytes)
     tokenizer    16s  SHA-256 fingerprint of the tokenizer (first 16 bytes)
-    software     8s   digest of the software that coded it (torch, numpy, ... versions, CPU
-                      architecture): a hint when decoding goes wrong, not a refusal
+    software     8s   digest of the software and CPU kind that coded it (torch, numpy, ...
+                      versions, CPU architecture, model and instruction-set flags): another
+                      is refused before decoding unless forced
     sha256       32s  SHA-256 of the original bytes
     payload      Q    payload length in bytes
     crc32        I    CRC-32 of the header before this field and of the payload
