@@ -13,7 +13,8 @@ All integers little-endian; the header is 119 bytes whatever the input::
     prefix       B    special tokens the tokenizer adds before the text ...
     suffix       B    ... and after it (coded, then dropped when detokenizing)
     size         Q    length of the original bytes
-    model        16s  SHA-256 of the model's weights (first 16 bytes)
+    model        16s  SHA-256 of the model's weights and of the configuration that changes
+                      the numbers (first 16 bytes)
     tokenizer    16s  SHA-256 fingerprint of the tokenizer (first 16 bytes)
     software     8s   digest of the software and CPU kind that coded it (torch, numpy, ...
                       versions, CPU architecture, model and instruction-set flags): another
