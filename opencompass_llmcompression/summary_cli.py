@@ -20,7 +20,7 @@ from .report.intervals import RESAMPLES, SEED
 from .report.linear_fit import read_scores_csv
 from .report.paper_reference import SOURCE, paper_table
 from .report.builtin_runs import builtin_message, split_builtin
-from .report.failures import failed_datasets
+from .report.failures import failed_datasets, unresolved
 from .report.results import (ResultsError, corpus_settings, find_run_dirs, is_compression_result,
                              read_results, run_config)
 from .report.writer import write_report
@@ -68,8 +68,7 @@ def main(argv=None) -> int:
                        for r in per.values()):
                 raise ResultsError(message)
             _warn(message)
-        failures = [f for f in failures if (f.model, f.dataset) not in builtin
-                    and 'error' in results.get(f.model, {}).get(f.dataset, {'error': ''})]
+        failures = unresolved(failures, results, set_aside=builtin)
         text = write_report(
             results, args.out or f'{run_dirs[-1]}/summary',
             datetime.now().strftime('%Y%m%d_%H%M%S'), run_dirs=run_dirs,

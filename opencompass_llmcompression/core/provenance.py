@@ -3,7 +3,7 @@
 OpenCompass ships a compression evaluator of its own under the same dataset name
 (``llm_compression``) and similar abbreviations, so a BPC on its own does not say which one
 made it. Every prediction row and every result of this plugin carries ``plugin`` and
-``plugin_version``; the report refuses results that lack them.
+``plugin_version``, and its configs and inferencer log ``plugin_label()``.
 """
 
 from functools import lru_cache
@@ -25,5 +25,6 @@ def provenance() -> dict:
     return {'plugin': PLUGIN, 'plugin_version': plugin_version()}
 
 
-def made_by_plugin(record: dict) -> bool:
-    return isinstance(record, dict) and record.get('plugin') == PLUGIN
+def plugin_label() -> str:
+    """``opencompass-llmcompression 0.1.0``, as the logs name the plugin."""
+    return f'{PLUGIN} {plugin_version()}'

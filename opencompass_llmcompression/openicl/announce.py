@@ -11,11 +11,11 @@ import os
 
 from opencompass.utils import get_logger
 
-from ..core.provenance import PLUGIN, plugin_version
+from ..core.provenance import plugin_label
 
 
 def announce_config(what: str) -> None:
     """Logs ``opencompass-llmcompression VERSION: WHAT (FILE)``, FILE being the caller's."""
     caller = inspect.stack()[1].filename
     where = f' ({os.path.abspath(caller)})' if os.path.isfile(caller) else ''
-    get_logger().info(f'{PLUGIN} {plugin_version()}: {what}{where}')
+    get_logger().info(f'{plugin_label()}: {what}{where}')

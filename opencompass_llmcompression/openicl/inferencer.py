@@ -21,7 +21,7 @@ from opencompass.utils import get_logger
 from ..core.batch_size import check_batch_size
 from ..core.metrics import text_size
 from ..core.model_checks import check_transformers_version
-from ..core.provenance import PLUGIN, plugin_version, provenance
+from ..core.provenance import plugin_label, provenance
 from ..core.scoring_loop import score_documents
 from ..core.windows import check_window_settings
 from .dataset import DOC_INDEX_COLUMN
@@ -76,8 +76,7 @@ class SlidingWindowPPLInferencer(BaseInferencer):
                              f'`{DOC_INDEX_COLUMN}` column, such as CompressionCorpusDataset.')
         wanted = shard[DOC_INDEX_COLUMN]
         contents = shard[column]
-        get_logger().info(f'{PLUGIN} {plugin_version()}: scoring {len(wanted)} of '
-                          f'{len(corpus)} documents '
+        get_logger().info(f'{plugin_label()}: scoring {len(wanted)} of {len(corpus)} documents '
                           f'(block_size={self.block_size}, stride={self.stride}, '
                           f'reference_compat={self.reference_compat})')
         folder = output_json_filepath or self.output_json_filepath

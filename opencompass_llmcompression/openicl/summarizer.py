@@ -10,7 +10,7 @@ from opencompass.utils import dataset_abbr_from_cfg, get_logger
 
 from .. import CONFIG_DIR
 from ..report.builtin_runs import builtin_message, split_builtin
-from ..report.failures import failed_datasets
+from ..report.failures import failed_datasets, unresolved
 from ..report.intervals import RESAMPLES, SEED
 from ..report.linear_fit import read_scores_csv
 from ..report.results import (INFERENCER_NAME, OLD_INFERENCER_NAME, ResultsError,
@@ -58,8 +58,8 @@ class CompressionSummarizer(DefaultSummarizer):
                 paths = {model_abbr_from_cfg_used_in_summarizer(m): m.get('path')
                          for m in self.model_cfgs}
                 logger.warning(builtin_message(builtin, run_dirs, paths, CONFIG_DIR))
-            failures = [f for f in failed_datasets(self.work_dir, models, abbrs)
-                        if (f.model, f.dataset) not in builtin]
+            failures = unresolved(failed_datasets(self.work_dir, models, abbrs), results,
+                                  set_aside=builtin)
             for failure in failures:
                 logger.warning(f'no result: {failure}')
             models += sorted(set(results) - set(models))

@@ -11,7 +11,7 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from typing import Iterable, List, Optional
+from typing import Dict, Iterable, List, Optional, Tuple
 
 ERROR_LINE = re.compile(r'^\s*(\w+\.)*\w*(Error|Exception|Interrupt)\b.*')
 
@@ -100,3 +100,12 @@ def failed_datasets(run_dir: str, models: Iterable[str],
                                (logs[0] if logs else None, ''))
             failures.append(Failure(model, dataset, log, error or logged))
     return failures
+
+
+def unresolved(failures: Iterable[Failure], results: Dict[str, Dict[str, dict]],
+               set_aside: Iterable[Tuple[str, str]] = ()) -> List[Failure]:
+    """The failures still without a usable result among ``results`` (another run folder may
+    have one), less the ``set_aside`` (model, dataset) pairs, reported on their own."""
+    set_aside = set(set_aside)
+    return [f for f in failures if (f.model, f.dataset) not in set_aside
+            and 'error' in results.get(f.model, {}).get(f.dataset, {'error': ''})]
