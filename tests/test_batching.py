@@ -11,9 +11,11 @@ from conftest import real_documents
 from opencompass_llmcompression.core import batch_size as batch_module
 from opencompass_llmcompression.core import WindowScorer, score_documents
 from opencompass_llmcompression.core.token_stream import build_stream
+from opencompass_llmcompression.core.settings import MeasurementSettings
 from opencompass_llmcompression.core.windows import END, SCORE_FROM, START, sliding_windows
 
 BLOCK, STRIDE = 64, 16
+SETTINGS = MeasurementSettings(BLOCK, STRIDE)
 
 
 @pytest.fixture(scope='module')
@@ -22,14 +24,14 @@ def contents():
 
 
 def score(model, tokenizer, contents, batch_size, **kw):
-    return score_documents(model, tokenizer, contents, range(len(contents)), BLOCK, STRIDE,
-                           False, batch_size, progress=False, **kw)
+    return score_documents(model, tokenizer, contents, range(len(contents)), SETTINGS,
+                           batch_size=batch_size, progress=False, **kw)
 
 
 def one_batch_at_a_time(model, tokenizer, contents, size):
     """Per-document sums the plain way: a batch, its losses to the host, summed, the next."""
     stream = build_stream(contents, tokenizer)
-    windows = sliding_windows(stream.tokens.size, BLOCK, STRIDE)
+    windows = sliding_windows(stream.tokens.size, SETTINGS)
     scorer, nll = WindowScorer(model), np.zeros(len(contents))
 
     def shape(w):

@@ -17,6 +17,7 @@ from opencompass_llmcompression.core import scoring_loop
 from opencompass_llmcompression.core.batch_size import auto_batch_size
 from opencompass_llmcompression.core.checkpoint import model_fingerprint
 from opencompass_llmcompression.core.scoring_loop import score_documents
+from opencompass_llmcompression.core.settings import MeasurementSettings
 
 BLOCK, STRIDE, BATCH = 64, 16, 3  # 3 windows a batch, more than 10 batches a run
 LAYERS = 4
@@ -50,8 +51,9 @@ def load(folder, **kwargs):
 def plain(model_dir, tokenizer, contents):
     """The model loaded plainly: its scores, and the brute force's (full logits, float64)."""
     model = load(model_dir)
-    nll, tokens = score_documents(model, tokenizer, contents, range(len(contents)), BLOCK,
-                                  STRIDE, batch_size=BATCH, progress=False)
+    nll, tokens = score_documents(model, tokenizer, contents, range(len(contents)),
+                                  MeasurementSettings(BLOCK, STRIDE), batch_size=BATCH,
+                                  progress=False)
     return model, (nll, tokens), brute_force_nll(model, tokenizer, contents, BLOCK, STRIDE)
 
 
@@ -86,7 +88,8 @@ def scored_with_spies(model, tokenizer, contents, monkeypatch):
                  'head', calls['head'] + 1))]
     try:
         nll, tokens = score_documents(model, tokenizer, contents, range(len(contents)),
-                                      BLOCK, STRIDE, batch_size=BATCH, progress=False)
+                                      MeasurementSettings(BLOCK, STRIDE), batch_size=BATCH,
+                                      progress=False)
     finally:
         for hook in hooks:
             hook.remove()

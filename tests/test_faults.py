@@ -23,6 +23,7 @@ from opencompass_llmcompression import (CompressionCorpusDataset, CompressionEva
                                         SlidingWindowPPLInferencer, load_corpus, score_documents)
 from opencompass_llmcompression.core.checkpoint import Checkpoint
 from opencompass_llmcompression.core.scorer import WindowScorer
+from opencompass_llmcompression.core.settings import MeasurementSettings
 from opencompass_llmcompression.core.token_stream import load_or_build_stream, stream_key
 from opencompass.openicl.icl_retriever import ZeroRetriever
 
@@ -46,8 +47,9 @@ def messages(monkeypatch):
 
 def score(model, tokenizer, contents, **kw):
     kw.setdefault('progress', False)
-    return score_documents(model, tokenizer, contents, range(len(contents)), BLOCK, STRIDE,
-                           False, kw.pop('batch_size', 2), **kw)
+    return score_documents(model, tokenizer, contents, range(len(contents)),
+                           MeasurementSettings(BLOCK, STRIDE), batch_size=kw.pop('batch_size', 2),
+                           **kw)
 
 
 class Interrupted(Exception):
@@ -89,11 +91,11 @@ def test_a_checkpoint_of_other_settings_is_not_used(tiny_model, tokenizer, conte
                                                     tmp_path, messages, change):
     path = str(tmp_path / 'progress.npz')
     interrupted(tiny_model, tokenizer, contents, 3, checkpoint_path=path)
-    model, wanted, settings = tiny_model, list(range(len(contents))), (BLOCK, STRIDE, False, 2)
+    model, wanted, settings = tiny_model, list(range(len(contents))), (BLOCK, STRIDE, 2)
     if change == 'stride':
-        settings = (BLOCK, STRIDE // 2, False, 2)
+        settings = (BLOCK, STRIDE // 2, 2)
     elif change == 'batch_size':
-        settings = (BLOCK, STRIDE, False, 3)
+        settings = (BLOCK, STRIDE, 3)
     elif change == 'rows':
         wanted = wanted[:5]
     else:
@@ -101,9 +103,12 @@ def test_a_checkpoint_of_other_settings_is_not_used(tiny_model, tokenizer, conte
         model.load_state_dict({k: v + 1e-3 for k, v in tiny_model.state_dict().items()})
         model.config = model.config.__class__.from_dict(
             dict(tiny_model.config.to_dict(), initializer_range=0.5))
-    nll, tokens = score_documents(model, tokenizer, contents, wanted, *settings,
-                                  progress=False, checkpoint_path=path)
-    fresh = score_documents(model, tokenizer, contents, wanted, *settings, progress=False)
+    block, stride, batch_size = settings
+    window = MeasurementSettings(block, stride)
+    nll, tokens = score_documents(model, tokenizer, contents, wanted, window,
+                                  batch_size=batch_size, progress=False, checkpoint_path=path)
+    fresh = score_documents(model, tokenizer, contents, wanted, window, batch_size=batch_size,
+                            progress=False)
     assert np.array_equal(nll, fresh[0]) and np.array_equal(tokens, fresh[1])
     warnings = [m for level, m in messages if level == 'warning']
     assert len(warnings) == 1 and 'made with other settings' in warnings[0]
@@ -286,7 +291,7 @@ def test_tokenizers_with_bos_eos_both_or_neither(tiny_model, contents, template,
     ids = tokenizer.encode('some text')
     assert (ids[0] == first) == (first is not None) and (ids[-1] == last) == (last is not None)
     nll, tokens = score_documents(tiny_model, tokenizer, contents, range(len(contents)),
-                                  BLOCK, STRIDE, progress=False)
+                                  MeasurementSettings(BLOCK, STRIDE), progress=False)
     want, want_tokens = brute_force_nll(tiny_model, tokenizer, contents, BLOCK, STRIDE)
     np.testing.assert_allclose(nll, want, rtol=1e-6)
     assert tokens.sum() == sum(len(tokenizer.encode(c)) for c in contents) - 1
@@ -297,7 +302,8 @@ def test_added_tokens_beyond_the_models_embeddings_are_named(tiny_model):
     tokenizer.add_tokens(['<brand-new-token>'])
     with pytest.raises(ValueError, match=r'token id 49152, outside the model\'s vocabulary of '
                                          r'49152 embeddings'):
-        score_documents(tiny_model, tokenizer, ['a <brand-new-token> here'], [0], 16, 4,
+        score_documents(tiny_model, tokenizer, ['a <brand-new-token> here'], [0],
+                        MeasurementSettings(16, 4),
                         progress=False)
 
 
@@ -330,7 +336,8 @@ CONCURRENT = textwrap.dedent('''
     import json, os, sys
     sys.path.insert(0, sys.argv[1])
     from conftest import real_documents
-    from opencompass_llmcompression.core import score_documents, token_stream as stream
+    from opencompass_llmcompression.core import MeasurementSettings, score_documents, \
+        token_stream as stream
     from transformers import AutoModelForCausalLM, AutoTokenizer
     write = stream._write_stream
     def counted(*args):
@@ -340,7 +347,8 @@ CONCURRENT = textwrap.dedent('''
     model = AutoModelForCausalLM.from_pretrained(sys.argv[2]).eval()
     tokenizer = AutoTokenizer.from_pretrained(sys.argv[2])
     docs = real_documents('prose', 40)
-    nll, _ = score_documents(model, tokenizer, docs, range(len(docs)), 64, 32, progress=False)
+    nll, _ = score_documents(model, tokenizer, docs, range(len(docs)),
+                             MeasurementSettings(64, 32), progress=False)
     print(json.dumps(nll.tolist()))
 ''')
 

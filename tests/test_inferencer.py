@@ -12,6 +12,7 @@ from brute_force import brute_force_nll
 from conftest import real_documents, write_jsonl
 from opencompass_llmcompression import (CompressionCorpusDataset, CompressionEvaluator,
                                         SlidingWindowPPLInferencer, score_documents)
+from opencompass_llmcompression.core.settings import MeasurementSettings
 from opencompass.openicl.icl_retriever import ZeroRetriever
 
 
@@ -64,7 +65,8 @@ def test_characters_of_every_shard_count(tiny_model, tokenizer, tmp_path, two_lo
 def test_block_longer_than_the_context_is_named(tiny_model, tokenizer):
     with pytest.raises(ValueError, match=r'block_size=4096 is longer than the model\'s context '
                                          r'of 2048 tokens'):
-        score_documents(tiny_model, tokenizer, ['some text'], [0], 4096, 512, progress=False)
+        score_documents(tiny_model, tokenizer, ['some text'], [0],
+                        MeasurementSettings(4096, 512), progress=False)
 
 
 def test_tokenizer_of_another_model_is_named(tokenizer):
@@ -73,7 +75,8 @@ def test_tokenizer_of_another_model_is_named(tokenizer):
                                                intermediate_size=32, num_hidden_layers=1,
                                                num_attention_heads=2))
     with pytest.raises(ValueError, match='outside the model\'s vocabulary of 100.*tokenizer'):
-        score_documents(small_vocab, tokenizer, ['Hello world'], [0], 16, 8, progress=False)
+        score_documents(small_vocab, tokenizer, ['Hello world'], [0],
+                        MeasurementSettings(16, 8), progress=False)
 
 
 def test_bad_window_settings_stop_before_any_work(tiny_model, tokenizer):
@@ -88,15 +91,16 @@ def test_bad_window_settings_stop_before_any_work(tiny_model, tokenizer):
 
 def test_reference_mode_on_a_corpus_shorter_than_a_window(tiny_model, tokenizer):
     with pytest.raises(ValueError, match='fewer than one window.*reference_compat=False'):
-        score_documents(tiny_model, tokenizer, ['short text'], [0], 64, 16,
-                        reference_compat=True, progress=False)
-    nll, tokens = score_documents(tiny_model, tokenizer, ['short text'], [0], 64, 16,
-                                  progress=False)
+        score_documents(tiny_model, tokenizer, ['short text'], [0],
+                        MeasurementSettings(64, 16, reference_compat=True), progress=False)
+    nll, tokens = score_documents(tiny_model, tokenizer, ['short text'], [0],
+                                  MeasurementSettings(64, 16), progress=False)
     assert tokens[0] == len(tokenizer.encode('short text')) - 1 and nll[0] > 0
 
 
 def test_one_token_corpus_scores_nothing_and_says_so(tiny_model, tokenizer):
-    nll, tokens = score_documents(tiny_model, tokenizer, ['a'], [0], 64, 16, progress=False)
+    nll, tokens = score_documents(tiny_model, tokenizer, ['a'], [0], MeasurementSettings(64, 16),
+                                  progress=False)
     assert tokens.tolist() == [0] and nll.tolist() == [0.0]
     assert np.isnan(CompressionEvaluator().score(
         [dict(nll=0.0, tokens=0, chars=1, bytes=1, document_index=0)])['ppl'])

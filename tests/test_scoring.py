@@ -7,6 +7,7 @@ import torch
 from brute_force import brute_force_nll
 from conftest import real_documents
 from opencompass_llmcompression.core import score_documents
+from opencompass_llmcompression.core.settings import MeasurementSettings
 from opencompass_llmcompression.core import WindowScorer
 
 BLOCK, STRIDE = 96, 32
@@ -27,8 +28,9 @@ def expected(tiny_model, tokenizer, contents):
 
 def run(model, tokenizer, contents, wanted=None, ref=False, batch_size=3, **kw):
     wanted = range(len(contents)) if wanted is None else wanted
-    return score_documents(model, tokenizer, contents, list(wanted), BLOCK, STRIDE, ref,
-                           batch_size, progress=False, **kw)
+    return score_documents(model, tokenizer, contents, list(wanted),
+                           MeasurementSettings(BLOCK, STRIDE, ref), batch_size=batch_size,
+                           progress=False, **kw)
 
 
 @pytest.mark.parametrize('ref', [False, True])

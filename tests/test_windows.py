@@ -3,12 +3,17 @@
 import numpy as np
 import pytest
 
-from opencompass_llmcompression.core.windows import (check_window_settings, scored_positions,
-                                                sliding_windows, windows_touching)
+from opencompass_llmcompression.core.settings import PAPER, MeasurementSettings
+from opencompass_llmcompression.core.windows import (scored_positions, sliding_windows,
+                                                     windows_touching)
+
+
+def windows(n, block, stride, ref=False):
+    return sliding_windows(n, MeasurementSettings(block, stride, ref))
 
 
 def rows(n, block, stride, ref=False):
-    return sliding_windows(n, block, stride, ref).tolist()
+    return windows(n, block, stride, ref).tolist()
 
 
 def simulate(n, block, stride, reference_compat):
@@ -63,10 +68,10 @@ def test_tail_lengths(tail):
     block, stride = 6, 4
     n = block + 1 + 3 * stride + tail
     dropped = tail % stride
-    ref = sliding_windows(n, block, stride, reference_compat=True)
+    ref = windows(n, block, stride, ref=True)
     assert len(ref) == 4 + tail // stride
     assert scored_positions(ref).tolist() == list(range(1, n - dropped))
-    full = sliding_windows(n, block, stride)
+    full = windows(n, block, stride)
     assert scored_positions(full).tolist() == list(range(1, n))
     assert len(full) == 4 + (tail > 0)
     if dropped:
@@ -79,7 +84,7 @@ def test_matches_simulation_exhaustively(ref):
         for stride in range(1, block + 1):
             for n in range(0, 40):
                 expect = simulate(n, block, stride, ref)
-                got = sliding_windows(n, block, stride, ref)
+                got = windows(n, block, stride, ref)
                 assert [(int(s), int(e), list(range(f, e))) for s, e, f in got] == expect, \
                     (n, block, stride)
 
@@ -87,25 +92,43 @@ def test_matches_simulation_exhaustively(ref):
 def test_every_scored_token_has_the_promised_context():
     block, stride = 8, 3
     for n in range(block + 1, 60):
-        for s, e, f in sliding_windows(n, block, stride):
+        for s, e, f in windows(n, block, stride):
             if f > 1:
                 assert f - s >= block + 1 - stride
 
 
 @pytest.mark.parametrize('block,stride,message', [
     (4, 0, 'stride must be a positive'), (4, -1, 'stride must be a positive'),
-    (4, 5, 'larger than block_size'), (0, 1, 'block_size must be a positive')])
+    (4, 5, 'larger than block_size'), (0, 1, 'block_size must be a positive'),
+    (4.0, 2, 'block_size must be a positive'), (True, 1, 'block_size must be a positive')])
 def test_bad_settings_are_named(block, stride, message):
     with pytest.raises(ValueError, match=message):
-        check_window_settings(block, stride)
+        MeasurementSettings(block, stride)
+
+
+def test_settings_are_one_frozen_value_with_the_papers_defaults():
+    assert (PAPER.block_size, PAPER.stride, PAPER.reference_compat) == (1900, 512, False)
+    assert PAPER.is_paper and MeasurementSettings(1900, 512, True).is_paper
+    assert not MeasurementSettings(1024, 512).is_paper
+    with pytest.raises(Exception):
+        PAPER.stride = 256  # frozen: a value, not a place to write
+    settings = MeasurementSettings(np.int64(64), np.int32(16), np.bool_(True))
+    record = settings.as_record()
+    assert record == {'block_size': 64, 'stride': 16, 'reference_compat': True}
+    assert type(record['block_size']) is int and type(record['reference_compat']) is bool
+    assert MeasurementSettings.from_record(dict(record, nll=1.0)) == settings
+    assert MeasurementSettings.from_record({'block_size': 64}) is None
+    assert MeasurementSettings.from_record(None) is None
+    with pytest.raises(ValueError, match='reference_compat must be True or False'):
+        MeasurementSettings(64, 16, 'yes')
 
 
 def test_windows_touching_documents():
     # documents own [0,3) [3,4) [4,10) [10,12)
     offsets = np.array([0, 3, 4, 10, 12])
-    windows = sliding_windows(12, 4, 2)  # scores 1-4, 5-6, 7-8, 9-10, 11
-    assert windows_touching(windows, offsets, np.array([1, 0, 0, 0], bool)).tolist() == [0]
-    assert windows_touching(windows, offsets, np.array([0, 1, 0, 0], bool)).tolist() == [0]
-    assert windows_touching(windows, offsets, np.array([0, 0, 1, 0], bool)).tolist() == [0, 1, 2, 3]
-    assert windows_touching(windows, offsets, np.array([0, 0, 0, 1], bool)).tolist() == [3, 4]
-    assert windows_touching(windows, offsets, np.zeros(4, bool)).tolist() == []
+    spans = windows(12, 4, 2)  # scores 1-4, 5-6, 7-8, 9-10, 11
+    assert windows_touching(spans, offsets, np.array([1, 0, 0, 0], bool)).tolist() == [0]
+    assert windows_touching(spans, offsets, np.array([0, 1, 0, 0], bool)).tolist() == [0]
+    assert windows_touching(spans, offsets, np.array([0, 0, 1, 0], bool)).tolist() == [0, 1, 2, 3]
+    assert windows_touching(spans, offsets, np.array([0, 0, 0, 1], bool)).tolist() == [3, 4]
+    assert windows_touching(spans, offsets, np.zeros(4, bool)).tolist() == []

@@ -12,8 +12,9 @@ from .metrics import compression_metrics, text_size
 from .scorer import WindowScorer
 from .scoring_loop import score_documents
 from .token_stream import TokenStream, build_stream, load_or_build_stream
-from .windows import check_window_settings, sliding_windows
+from .settings import PAPER, MeasurementSettings
+from .windows import sliding_windows
 
 __all__ = ['CorpusError', 'load_corpus', 'read_records', 'compression_metrics', 'text_size',
            'WindowScorer', 'score_documents', 'TokenStream', 'build_stream',
-           'load_or_build_stream', 'check_window_settings', 'sliding_windows']
+           'load_or_build_stream', 'MeasurementSettings', 'PAPER', 'sliding_windows']

@@ -1,13 +1,19 @@
-"""Which code made a number: the plugin's name and version, recorded with every result.
+"""How a number was made, recorded with it: the plugin, its version, the measurement's
+settings and the model.
 
 OpenCompass ships a compression evaluator of its own under the same dataset name
-(``llm_compression``) and similar abbreviations, so a BPC on its own does not say which one
-made it. Every prediction row and every result of this plugin carries ``plugin`` and
-``plugin_version``, and its configs and inferencer log ``plugin_label()``.
+(``llm_compression``) and similar abbreviations, so a BPC on its own does not say which code
+made it, nor with which window. Every prediction row and every result of this plugin carries
+one record (``provenance``): ``plugin``, ``plugin_version``, ``measurement`` (the
+``MeasurementSettings``) and ``model`` (its name or folder, revision and dtype). The report
+reads the settings from there, and its configs and inferencer log ``plugin_label()``.
 """
 
 from functools import lru_cache
 from importlib import metadata
+from typing import Optional
+
+from .settings import MeasurementSettings
 
 PLUGIN = 'opencompass-llmcompression'
 
@@ -20,9 +26,24 @@ def plugin_version() -> str:
         return 'unknown'
 
 
-def provenance() -> dict:
-    """``{'plugin': 'opencompass-llmcompression', 'plugin_version': '0.1.0'}``."""
-    return {'plugin': PLUGIN, 'plugin_version': plugin_version()}
+def model_identity(model) -> dict:
+    """``{'name_or_path', 'revision', 'dtype'}`` of a Hugging Face torch model."""
+    config = getattr(model, 'config', None)
+    parameter = next(model.parameters(), None) if hasattr(model, 'parameters') else None
+    return {'name_or_path': str(getattr(config, '_name_or_path', '') or '') or None,
+            'revision': getattr(config, '_commit_hash', None),
+            'dtype': str(parameter.dtype) if parameter is not None else None}
+
+
+def provenance(settings: Optional[MeasurementSettings] = None, model=None) -> dict:
+    """``{'plugin': 'opencompass-llmcompression', 'plugin_version': '0.1.0',
+    'measurement': {...}, 'model': {...}}``; the last two when given."""
+    record = {'plugin': PLUGIN, 'plugin_version': plugin_version()}
+    if settings is not None:
+        record['measurement'] = settings.as_record()
+    if model is not None:
+        record['model'] = model_identity(model)
+    return record
 
 
 def plugin_label() -> str:

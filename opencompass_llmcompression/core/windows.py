@@ -2,7 +2,8 @@
 
 Pure numpy, no model: everything the measurement means is decided here.
 
-A window of ``block_size + 1`` tokens starts every ``stride`` tokens. Window ``k`` covers
+A window of ``block_size + 1`` tokens starts every ``stride`` tokens (the fields of
+``MeasurementSettings``, checked when it is built). Window ``k`` covers
 stream positions ``[k * stride, k * stride + block_size + 1)``; it predicts positions 1.. of
 its span from the ones before, and *scores* only the positions no earlier window scored: the
 first window all of its targets, every later window its last ``stride``. Over the stream
@@ -31,28 +32,16 @@ Windows are rows ``[start, end, score_from]`` of an int64 array: the window's to
 
 import numpy as np
 
+from .settings import MeasurementSettings
+
 START, END, SCORE_FROM = 0, 1, 2
 
 
-def check_window_settings(block_size: int, stride: int) -> None:
-    """Raise ValueError, naming the fix, unless 1 <= stride <= block_size."""
-    if not isinstance(block_size, (int, np.integer)) or block_size < 1:
-        raise ValueError(f'block_size must be a positive integer, got {block_size!r}; '
-                         'the paper uses block_size=1900.')
-    if not isinstance(stride, (int, np.integer)) or stride < 1:
-        raise ValueError(f'stride must be a positive integer, got {stride!r}; '
-                         'the paper uses stride=512.')
-    if stride > block_size:
-        raise ValueError(f'stride ({stride}) is larger than block_size ({block_size}): tokens '
-                         'between windows would never be scored. Use stride <= block_size.')
-
-
-def sliding_windows(num_tokens: int, block_size: int, stride: int,
-                    reference_compat: bool = False) -> np.ndarray:
+def sliding_windows(num_tokens: int, settings: MeasurementSettings) -> np.ndarray:
     """All windows over a stream of ``num_tokens`` tokens, as rows [start, end, score_from]."""
-    check_window_settings(block_size, stride)
-    span = block_size + 1
-    if reference_compat:
+    stride = settings.stride
+    span = settings.block_size + 1
+    if settings.reference_compat:
         count = (num_tokens - span) // stride + 1 if num_tokens >= span else 0
     elif num_tokens < 2:
         count = 0  # a single token has nothing before it to be predicted from

@@ -7,8 +7,10 @@ from opencompass.registry import ICL_EVALUATORS
 
 from ..core.metrics import compression_metrics
 from ..core.provenance import provenance
+from ..core.settings import MeasurementSettings
 
 FIELDS = ('nll', 'tokens', 'chars', 'bytes')
+RECORD = ('measurement', 'model')  # how the sums were made, from the rows to the result
 
 
 @ICL_EVALUATORS.register_module()
@@ -32,7 +34,19 @@ class CompressionEvaluator(BaseEvaluator):
                              'some shards are missing, repeated or come from another corpus. '
                              'If the corpus changed, delete .cache/dataset_size.json and this '
                              'model\'s predictions for the corpus, then run again.'}
+        measured = {}  # the shards' settings, each with the first document measured so
+        for p in predictions:
+            measured.setdefault(MeasurementSettings.from_record(p.get('measurement')),
+                                p['document_index'])
+        if len(measured) > 1:
+            (first, a), (second, b) = list(measured.items())[:2]
+            return {'error': f'the shards of this corpus were measured under different '
+                             f'settings: document {a} with {first or "settings not recorded"}, '
+                             f'document {b} with {second or "settings not recorded"}. Their '
+                             'sums cannot be pooled: delete this model\'s predictions for the '
+                             'corpus and run the inference again with one setting.'}
         sums = {k: sum(p[k] for p in predictions) for k in FIELDS}
+        record = {k: predictions[0][k] for k in RECORD if k in predictions[0]}
         return dict(compression_metrics(float(sums['nll']), int(sums['tokens']),
                                         int(sums['chars']), int(sums['bytes'])),
-                    **provenance())
+                    **provenance(), **record)

@@ -23,7 +23,7 @@ from ..core.metrics import text_size
 from ..core.model_checks import check_transformers_version
 from ..core.provenance import plugin_label, provenance
 from ..core.scoring_loop import score_documents
-from ..core.windows import check_window_settings
+from ..core.settings import PAPER, MeasurementSettings
 from .dataset import DOC_INDEX_COLUMN
 
 
@@ -36,31 +36,31 @@ class SlidingWindowPPLInferencer(BaseInferencer):
     ``PPLInferencer`` in the class name.
 
     Args:
-        block_size: tokens a window predicts from (a window holds ``block_size + 1``).
-        stride: step between windows; later windows score only their last ``stride`` tokens.
-        reference_compat: score exactly what the paper's code scores (full windows only).
-        cache_dir: where token streams are cached (default ``$LLMCOMPRESSION_CACHE`` or
+        block_size, stride, reference_compat: the measurement (``MeasurementSettings``; the
+            paper's window by default), built and checked once here.
+        token_cache_dir: where token streams are cached (default ``$LLMCOMPRESSION_CACHE`` or
             ``~/.cache/opencompass_llmcompression``); on a cluster, a folder all nodes share.
+            ``cache_dir``, its name up to 0.1.0, is still accepted.
         checkpoint_interval: seconds between saves of the shard's progress next to its
             prediction file (``tmp_<file>.progress.npz``), which a re-run (``-r``) resumes.
         batch_size: windows per forward pass; the model's ``batch_size`` unless set here.
             ``'auto'`` sizes it from the GPU's free memory (a small fixed size on a CPU).
     """
 
-    def __init__(self, model, block_size: int = 1900, stride: int = 512,
-                 reference_compat: bool = False, batch_size: Union[int, str, None] = 1,
-                 cache_dir: Optional[str] = None, max_seq_len: Optional[int] = None,
+    def __init__(self, model, block_size: int = PAPER.block_size, stride: int = PAPER.stride,
+                 reference_compat: bool = PAPER.reference_compat,
+                 batch_size: Union[int, str, None] = 1, token_cache_dir: Optional[str] = None,
+                 max_seq_len: Optional[int] = None,
                  checkpoint_interval: float = 30.0,
                  output_json_filepath: Optional[str] = './icl_inference_output',
-                 output_json_filename: Optional[str] = 'predictions', **kwargs) -> None:
+                 output_json_filename: Optional[str] = 'predictions',
+                 cache_dir: Optional[str] = None, **kwargs) -> None:
         super().__init__(model=model, max_seq_len=max_seq_len, batch_size=batch_size or 1,
                          output_json_filepath=output_json_filepath,
                          output_json_filename=output_json_filename)
-        check_window_settings(block_size, stride)
+        self.settings = MeasurementSettings(block_size, stride, reference_compat)
         check_batch_size(self.batch_size)
-        self.block_size, self.stride = block_size, stride
-        self.reference_compat = reference_compat
-        self.cache_dir = cache_dir
+        self.token_cache_dir = token_cache_dir or cache_dir
         self.checkpoint_interval = checkpoint_interval
 
     def inference(self, retriever, ice_template=None, prompt_template=None,
@@ -77,19 +77,18 @@ class SlidingWindowPPLInferencer(BaseInferencer):
         wanted = shard[DOC_INDEX_COLUMN]
         contents = shard[column]
         get_logger().info(f'{plugin_label()}: scoring {len(wanted)} of {len(corpus)} documents '
-                          f'(block_size={self.block_size}, stride={self.stride}, '
-                          f'reference_compat={self.reference_compat})')
+                          f'({self.settings})')
         folder = output_json_filepath or self.output_json_filepath
         filename = output_json_filename or self.output_json_filename
         checkpoint = os.path.join(folder, f'tmp_{os.path.splitext(filename)[0]}.progress.npz')
         nll, tokens = score_documents(
-            module, self.model.tokenizer, corpus[column], wanted,
-            self.block_size, self.stride, self.reference_compat, self.batch_size,
-            self.cache_dir, self.max_seq_len, progress=self.is_main_process,
+            module, self.model.tokenizer, corpus[column], wanted, self.settings,
+            batch_size=self.batch_size, token_cache_dir=self.token_cache_dir,
+            max_seq_len=self.max_seq_len, progress=self.is_main_process,
             checkpoint_path=checkpoint if self.is_main_process else None,
             checkpoint_interval=self.checkpoint_interval, logger=get_logger())
         sizes = [text_size(text) for text in contents]
-        made_by = provenance()
+        made_by = provenance(self.settings, module)
         predictions = [dict(nll=float(n), tokens=int(t), chars=c, bytes=b, document_index=int(d),
                             **made_by)
                        for n, t, (c, b), d in zip(nll, tokens, sizes, wanted)]
