@@ -38,6 +38,7 @@ import torch
 from tqdm import tqdm
 
 from ..core.scorer import input_device
+from ..core.settings import MeasurementSettings
 from ..core.windows import sliding_windows
 
 LN2 = math.log(2)
@@ -111,7 +112,7 @@ def code_tokens(model: torch.nn.Module, num_tokens: int, block_size: int, stride
             for first in firsts:
                 tokens[first] = code(first, None)
             bar.update(len(firsts))
-            for start, end, score_from in sliding_windows(length, block_size, stride):
+            for start, end, score_from in sliding_windows(length, MeasurementSettings(block_size, stride)):
                 logits = runner.start([tokens[f + start:f + score_from] for f in firsts])
                 for offset in range(score_from, end):
                     for row, first in enumerate(firsts):

@@ -22,7 +22,7 @@ import torch
 
 from ..core.scoring_loop import check_fits_model, model_context_length
 from ..core.token_stream import encode_documents, tokenizer_fingerprint
-from ..core.windows import check_window_settings
+from ..core.settings import MeasurementSettings
 from .coder import decode_tokens, encode_tokens, vocabulary_size
 from .container import DTYPES, HEADER_SIZE, Header, ZipError, model_bounds, pack, unpack
 
@@ -272,7 +272,7 @@ def check_options(block_size: int, stride: int, threads: int, segments: int) -> 
     if not isinstance(block_size, int) or not 1 <= block_size < 2 ** 32:
         raise ZipError(f'block size must be between 1 and {2 ** 32 - 1}, got {block_size}')
     try:
-        check_window_settings(block_size, stride)
+        MeasurementSettings(block_size, stride)
     except ValueError as err:
         raise ZipError(str(err)) from None
 
