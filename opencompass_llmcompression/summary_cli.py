@@ -11,6 +11,7 @@ run folder's summary/).
 
 import argparse
 import json
+import logging
 import sys
 from datetime import datetime
 
@@ -21,12 +22,24 @@ from .report.linear_fit import read_scores_csv
 from .report.paper_reference import SOURCE, paper_table
 from .report.builtin_runs import builtin_message, split_builtin
 from .report.failures import failed_datasets, unresolved
-from .report.results import (ResultsError, corpus_settings, find_run_dirs, is_compression_result,
-                             read_results, run_config)
-from .report.writer import write_report
+from .report.results import (ResultsError, corpus_locations, find_run_dirs,
+                             is_compression_result, read_results, run_config)
+from .report.writer import ReportOptions, RunData, write_report
+
+LOGGER = logging.getLogger('opencompass_llmcompression')
 
 
 def main(argv=None) -> int:
+    handler = logging.StreamHandler(sys.stderr)  # the stream of this call (tests replace it)
+    handler.setFormatter(logging.Formatter('warning: %(message)s'))
+    LOGGER.addHandler(handler)
+    try:
+        return _main(argv)
+    finally:
+        LOGGER.removeHandler(handler)
+
+
+def _main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog='llmcompression-summary', description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('folders', nargs='*', help='OpenCompass run folders or work dirs')
@@ -54,39 +67,36 @@ def main(argv=None) -> int:
         parser.error('give OpenCompass run folders or work dirs (or --paper)')
     try:
         run_dirs = find_run_dirs(args.folders)
-        settings, model_paths, failures = {}, {}, []
+        locations, model_paths, failures = {}, {}, []
         for run_dir in run_dirs:
             saved = run_config(run_dir)
-            settings.update(corpus_settings(saved['datasets']))
+            locations.update(corpus_locations(saved['datasets']))
             model_paths.update({m.get('abbr'): m.get('path') for m in saved['models']})
             failures += failed_datasets(run_dir, [m.get('abbr') for m in saved['models']],
                                         [d.get('abbr') for d in saved['datasets']])
-        results, builtin = split_builtin(read_results(run_dirs, warn=_warn))
+        results, builtin = split_builtin(read_results(run_dirs, LOGGER))
         if builtin:
             message = builtin_message(builtin, run_dirs, model_paths, CONFIG_DIR)
             if not any(is_compression_result(r) for per in results.values()
                        for r in per.values()):
                 raise ResultsError(message)
-            _warn(message)
+            LOGGER.warning(message)
         failures = unresolved(failures, results, set_aside=builtin)
-        text = write_report(
-            results, args.out or f'{run_dirs[-1]}/summary',
-            datetime.now().strftime('%Y%m%d_%H%M%S'), run_dirs=run_dirs,
-            corpus_order=list(settings), settings=settings,
-            metrics=('bpc', 'bpb') if args.bpb else ('bpc',),
-            baselines=not args.no_baselines, documents=args.documents,
+        run = RunData(results, run_dirs, corpus_order=list(locations), locations=locations,
+                      failures=failures)
+        options = ReportOptions(
+            metrics=('bpc', 'bpb') if args.bpb else ('bpc',), baselines=not args.no_baselines,
+            document_count=args.documents,
             scores=read_scores_csv(args.scores) if args.scores else None,
             areas=json.loads(args.areas) if args.areas else None,
-            resamples=args.resamples, seed=args.seed, failures=failures, warn=_warn)
+            resamples=args.resamples, seed=args.seed)
+        text = write_report(run, options, args.out or f'{run_dirs[-1]}/summary',
+                            datetime.now().strftime('%Y%m%d_%H%M%S'), LOGGER)
     except (ResultsError, ValueError) as err:
         print(f'llmcompression-summary: {err}', file=sys.stderr)
         return 2
     print(text)
     return 0
-
-
-def _warn(message: str) -> None:
-    print(f'warning: {message}', file=sys.stderr)
 
 
 if __name__ == '__main__':

@@ -30,3 +30,18 @@ def test_missing_or_repeated_documents_are_an_error_not_a_number():
 def test_foreign_predictions_name_the_inferencer():
     out = CompressionEvaluator().score(['some generated text'])
     assert 'SlidingWindowPPLInferencer' in out['error']
+
+
+def test_the_result_carries_the_settings_and_refuses_shards_of_other_settings():
+    paper = dict(block_size=1900, stride=512, reference_compat=False)
+    model = dict(name_or_path='m', revision=None, dtype='torch.float32')
+    preds = [dict(pred(i, 1.0, 1, 2, 2), measurement=paper, model=model) for i in range(3)]
+    out = CompressionEvaluator().score(preds)
+    assert out['measurement'] == paper and out['model'] == model
+    assert out['plugin'] == 'opencompass-llmcompression'
+    preds[2] = dict(preds[2], measurement=dict(paper, block_size=1024))
+    error = CompressionEvaluator().score(preds)['error']
+    assert ('document 0 with block_size=1900, stride=512, reference_compat=False, document 2 '
+            'with block_size=1024, stride=512, reference_compat=False') in error
+    preds[2] = pred(2, 1.0, 1, 2, 2)  # a shard written before rows recorded their settings
+    assert 'document 2 with settings not recorded' in CompressionEvaluator().score(preds)['error']

@@ -26,6 +26,7 @@ BIN = os.path.dirname(sys.executable)
 CORPORA = ('cc', 'python', 'arxiv_math')
 ABBRS = [f'llm_compression-{c}' for c in CORPORA]
 PLUGIN_LINE = 'opencompass-llmcompression {version}: dataset config llm_compression'
+PAPERS_WINDOW = dict(block_size=1900, stride=512, reference_compat=False)
 
 
 @pytest.fixture(scope='module')
@@ -111,6 +112,7 @@ def assert_ours(output, results, expected):
     for abbr, bpc in expected.items():
         assert results[abbr]['plugin'] == 'opencompass-llmcompression'
         assert results[abbr]['plugin_version'] == __version__
+        assert results[abbr]['measurement'] == PAPERS_WINDOW  # from the rows, not the config
         assert results[abbr]['bpc'] == pytest.approx(bpc, rel=1e-5)
 
 
@@ -145,10 +147,14 @@ def test_run_py_in_an_opencompass_checkout_gives_our_numbers(checkout_run, model
         assert mode == 'ppl' and float(values[model]) == pytest.approx(
             results[model][abbr]['bpc'], abs=1e-2)
     assert '## BPC' in output  # the compression report of `--summarizer llm_compression`
+    assert 'Measured with block_size=1900, stride=512, reference_compat=False' in output
     with open(glob.glob(os.path.join(run_dir, 'predictions', model, ABBRS[1] + '.json'))[0]) \
             as f:
         row = json.load(f)['0']['prediction']
     assert row['plugin'] == 'opencompass-llmcompression' and 'plugin_version' in row
+    assert row['measurement'] == PAPERS_WINDOW
+    assert row['model']['name_or_path'] == model_dirs[0]
+    assert row['model']['dtype'] == 'torch.float32'
 
 
 def test_plain_opencompass_from_an_empty_folder(checkout_run, tmp_path, model_dirs, data_root):

@@ -16,10 +16,15 @@ from opencompass_llmcompression.report.linear_fit import (DEFAULT_AREAS, area_po
 LN2 = math.log(2)
 
 
-def compression(bpc, chars=1000):
-    """A result as CompressionEvaluator writes it, for a given BPC."""
-    return dict(bpc=bpc, bpb=bpc * 0.9, nll=bpc * chars * LN2, chars=chars, tokens=300,
-                bytes=1100, ppl=3.0)
+PAPERS = dict(block_size=1900, stride=512, reference_compat=False)
+
+
+def compression(bpc, chars=1000, measurement=None):
+    """A result as CompressionEvaluator writes it, for a given BPC (with the window settings it
+    records, when given)."""
+    result = dict(bpc=bpc, bpb=bpc * 0.9, nll=bpc * chars * LN2, chars=chars, tokens=300,
+                  bytes=1100, ppl=3.0)
+    return dict(result, measurement=measurement) if measurement else result
 
 
 def write_run(run_dir, results, predictions=None):
@@ -179,7 +184,7 @@ def documents_of(bpcs, chars=200):
             for i, b in enumerate(bpcs)]
     nll, total = sum(r['nll'] for r in rows), chars * len(rows)
     result = dict(bpc=nll / (total * LN2), bpb=nll / (total * LN2), nll=nll, chars=total,
-                  tokens=50 * len(rows), bytes=total, ppl=2.0)
+                  tokens=50 * len(rows), bytes=total, ppl=2.0, measurement=PAPERS)
     return rows, result
 
 
@@ -210,11 +215,13 @@ def test_report_intervals_pairs_and_the_papers_rows(tmp_path, capsys):
     assert 'nopred on llm_compression-cc: no interval, no per-document predictions' in printed
     (bpc_csv,) = [f for f in os.listdir(out) if f.startswith('compression_bpc_')]
     lines = (out / bpc_csv).read_text().splitlines()
-    assert lines[0] == 'model,corpus,bpc,bpc_ci_low,bpc_ci_high'
+    assert lines[0] == 'model,corpus,bpc,bpc_ci_low,bpc_ci_high,block_size,stride,' \
+                       'reference_compat'
     assert f'llama-2-7b-hf,llm_compression-cc,{interval.value:.6f},{interval.low:.6f},' \
-           f'{interval.high:.6f}' in lines
+           f'{interval.high:.6f},1900,512,False' in lines
     (bpb_csv,) = [f for f in os.listdir(out) if f.startswith('compression_bpb_')]
-    assert (out / bpb_csv).read_text().startswith('model,corpus,bpb,bpb_ci_low,bpb_ci_high\n')
+    assert (out / bpb_csv).read_text().startswith('model,corpus,bpb,bpb_ci_low,bpb_ci_high,')
+    assert 'Measured with block_size=1900, stride=512, reference_compat=False' in printed
     # mine is better on every document: the paired interval lies below zero
     difference = paired_difference([b * 200 * LN2 for b in better], nll, chars)
     assert difference.high < 0
@@ -223,10 +230,10 @@ def test_report_intervals_pairs_and_the_papers_rows(tmp_path, capsys):
             in printed)
     assert 'llm_compression-cc: llama-2-7b-hf and short not compared, llama-2-7b-hf has 8 ' \
            'documents, short 6.' in printed
-    # the paper's Llama-2-7b row (cc 0.612) beside the run's, settings unknown here
+    # the paper's Llama-2-7b row (cc 0.612) beside the run's, the corpus unknown here
     assert '| Llama-2-7b | paper | 0.612 |' in printed
     assert f'|  | difference | {interval.value - 0.612:+.4f} |' in printed
-    assert 'settings unknown' in printed and 'arXiv 2404.09937' in printed
+    assert 'corpus unknown' in printed and 'arXiv 2404.09937' in printed
 
 
 def test_paper_names_match_and_the_table_ships(capsys):
@@ -249,38 +256,67 @@ def test_paper_names_match_and_the_table_ships(capsys):
 
 
 def test_what_the_run_lets_a_user_expect_from_the_papers_numbers():
+    from opencompass_llmcompression.core.settings import MeasurementSettings
     from opencompass_llmcompression.report.paper_reference import compatibility
-    from opencompass_llmcompression.report.results import corpus_settings
-    inferencer = dict(type='opencompass_llmcompression.SlidingWindowPPLInferencer',
-                      block_size=1900, stride=512, reference_compat=True)
+    from opencompass_llmcompression.report.results import corpus_locations
+    inferencer = dict(type='opencompass_llmcompression.SlidingWindowPPLInferencer', stride=256)
     cfgs = [dict(type='x.CompressionCorpusDataset', abbr=f'llm_compression-{name}',
                  path='data/llm-compression', name=name, infer_cfg=dict(inferencer=inferencer))
             for name in ('cc', 'python')]
-    cfgs[1]['infer_cfg'] = dict(inferencer=dict(inferencer, reference_compat=False))
     cfgs.append(dict(type='x.CompressionCorpusDataset', abbr='own', path='/data/mine',
-                     name='cc', infer_cfg=dict(inferencer=dict(inferencer, stride=256))))
-    settings = corpus_settings(cfgs)
-    assert settings['llm_compression-cc'] == dict(
-        path='data/llm-compression', name='cc', samples=None, block_size=1900, stride=512,
-        reference_compat=True)
-    assert 'third decimal' in compatibility(settings['llm_compression-cc'])
-    assert 'second decimal' in compatibility(settings['llm_compression-python'])
-    own = compatibility(settings['own'])
+                     name='cc'))
+    cfgs.append(dict(type='x.OtherDataset', abbr='mmlu'))
+    locations = corpus_locations(cfgs)
+    # where the text is, and nothing of the windows: those come from the results
+    assert locations == {'llm_compression-cc': dict(path='data/llm-compression', name='cc',
+                                                    samples=None),
+                         'llm_compression-python': dict(path='data/llm-compression',
+                                                        name='python', samples=None),
+                         'own': dict(path='/data/mine', name='cc', samples=None)}
+    exact, default = MeasurementSettings(reference_compat=True), MeasurementSettings()
+    assert 'third decimal' in compatibility(locations['llm_compression-cc'], exact)
+    assert 'second decimal' in compatibility(locations['llm_compression-python'], default)
+    own = compatibility(locations['own'], MeasurementSettings(1900, 256))
     assert "not the paper's" in own and 'windows 1900/256' in own
-    assert 'first 5 documents' in compatibility(dict(settings['llm_compression-cc'],
-                                                     samples=5))
-    assert 'settings unknown' in compatibility(None)
+    other = compatibility(locations['llm_compression-cc'], MeasurementSettings(1024, 512))
+    assert other.startswith('different measurement') and 'windows 1024/512' in other
+    assert 'first 5 documents' in compatibility(dict(locations['llm_compression-cc'],
+                                                     samples=5), exact)
+    assert 'corpus unknown' in compatibility(None, exact)
+    assert 'window settings not recorded' in compatibility(locations['own'], None)
 
 
 def test_a_corpus_built_here_is_not_the_papers(tmp_path):
+    from opencompass_llmcompression.core.settings import MeasurementSettings
     from opencompass_llmcompression.report.paper_reference import compatibility
-    settings = dict(path=str(tmp_path / 'data' / 'llm-compression'), name='cc', samples=None,
-                    block_size=1900, stride=512, reference_compat=True)
-    os.makedirs(settings['path'])
+    location = dict(path=str(tmp_path / 'data' / 'llm-compression'), name='cc', samples=None)
+    exact = MeasurementSettings(reference_compat=True)
+    os.makedirs(location['path'])
     (tmp_path / 'data' / 'llm-compression' / 'cc.jsonl').write_text('{"content": "a"}\n')
-    assert 'third decimal' in compatibility(settings)
+    assert 'third decimal' in compatibility(location, exact)
     (tmp_path / 'data' / 'llm-compression' / 'cc.manifest.json').write_text('{}')
-    assert 'built by llmcompression-corpus' in compatibility(settings)
+    assert 'built by llmcompression-corpus' in compatibility(location, exact)
+
+
+def test_results_of_different_settings_are_neither_pooled_nor_compared(tmp_path, capsys):
+    """The settings come from the results themselves; two settings in one report: refused,
+    both named; results that record none (older ones) are reported, not compared to a
+    setting they cannot show."""
+    other = dict(PAPERS, stride=256)
+    run = write_run(tmp_path / 'run', {'a': {'llm_compression-cc': compression(1.0, 1000, PAPERS)},
+                                       'b': {'llm_compression-cc': compression(0.9, 1000, other)}})
+    assert summary_cli.main([run, '--out', str(tmp_path / 'out')]) == 2
+    err = capsys.readouterr().err
+    assert ('measured under different settings and cannot be compared or averaged: a on '
+            'llm_compression-cc with block_size=1900, stride=512, reference_compat=False, b on '
+            'llm_compression-cc with block_size=1900, stride=256, reference_compat=False') in err
+    assert not (tmp_path / 'out').exists()
+    same = write_run(tmp_path / 'same', {'a': {'llm_compression-cc': compression(1.0, 1000, other)},
+                                         'old': {'llm_compression-cc': compression(0.9)}})
+    assert summary_cli.main([same, '--out', str(tmp_path / 'out')]) == 0
+    printed = capsys.readouterr().out
+    assert 'Measured with block_size=1900, stride=256, reference_compat=False' in printed
+    assert '| old | 0.9000 |' in printed and '| a | 1.0000 |' in printed
 
 
 def save_run_config(run_dir, datasets, models):

@@ -14,8 +14,8 @@ from ..report.failures import failed_datasets, unresolved
 from ..report.intervals import RESAMPLES, SEED
 from ..report.linear_fit import read_scores_csv
 from ..report.results import (INFERENCER_NAME, OLD_INFERENCER_NAME, ResultsError,
-                              corpus_settings, find_run_dirs, read_results)
-from ..report.writer import write_report
+                              corpus_locations, find_run_dirs, read_results)
+from ..report.writer import ReportOptions, RunData, write_report
 
 
 class CompressionSummarizer(DefaultSummarizer):
@@ -51,7 +51,7 @@ class CompressionSummarizer(DefaultSummarizer):
         logger = get_logger()
         try:
             run_dirs = find_run_dirs(self.extra_results) + [self.work_dir]
-            results, builtin = split_builtin(read_results(run_dirs, warn=logger.warning))
+            results, builtin = split_builtin(read_results(run_dirs, logger))
             models = [model_abbr_from_cfg_used_in_summarizer(m) for m in self.model_cfgs]
             abbrs = [dataset_abbr_from_cfg(d) for d in self.dataset_cfgs]
             if builtin:
@@ -65,14 +65,13 @@ class CompressionSummarizer(DefaultSummarizer):
             models += sorted(set(results) - set(models))
             out_dir = (os.path.dirname(output_path) if output_path
                        else os.path.join(self.work_dir, 'summary'))
-            text = write_report(
-                results, out_dir, time_str, run_dirs=run_dirs, models=models,
-                corpus_order=abbrs,
-                settings=corpus_settings(self.dataset_cfgs), metrics=self.metrics,
-                baselines=self.baselines, documents=self.documents,
-                scores=read_scores_csv(self.scores) if self.scores else None,
-                areas=self.areas, resamples=self.resamples, seed=self.seed,
-                failures=failures, warn=logger.warning)
+            run = RunData(results, run_dirs, models, abbrs, corpus_locations(self.dataset_cfgs),
+                          failures)
+            options = ReportOptions(
+                self.metrics, self.baselines, self.documents,
+                read_scores_csv(self.scores) if self.scores else None, self.areas,
+                self.resamples, self.seed)
+            text = write_report(run, options, out_dir, time_str, logger)
         except (ResultsError, ValueError) as err:
             logger.error(f'compression report not written: {err}')
             return

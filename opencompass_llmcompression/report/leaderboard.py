@@ -3,12 +3,15 @@
 import csv
 import io
 import os
+from dataclasses import fields
 from typing import Dict, List, Optional, Sequence
 
+from ..core.settings import MeasurementSettings
 from .intervals import Interval
 from .results import is_compression_result
 
 MISSING = '-'
+SETTINGS_COLUMNS = tuple(f.name for f in fields(MeasurementSettings))
 
 
 def compression_corpora(results: Dict[str, Dict[str, dict]],
@@ -59,10 +62,15 @@ def leaderboard(results: Dict[str, Dict[str, dict]], corpora: Sequence[str],
 def long_rows(results: Dict[str, Dict[str, dict]], corpora: Sequence[str], metric: str = 'bpc',
               models: Sequence[str] = (),
               baselines: Optional[Dict[str, Dict[str, Dict[str, float]]]] = None,
-              intervals: Optional[Dict[str, Dict[str, Interval]]] = None):
+              intervals: Optional[Dict[str, Dict[str, Interval]]] = None,
+              measurement: Optional[MeasurementSettings] = None):
     """The leaderboard for the CSV: one row per model and corpus (and ``average``), with the
-    interval's bounds as ``<metric>_ci_low`` and ``<metric>_ci_high`` (blank where none)."""
-    header = ['model', 'corpus', metric, f'{metric}_ci_low', f'{metric}_ci_high']
+    interval's bounds as ``<metric>_ci_low`` and ``<metric>_ci_high`` (blank where none), and
+    on every model's row the settings it was measured with (blank where not recorded)."""
+    header = ['model', 'corpus', metric, f'{metric}_ci_low', f'{metric}_ci_high',
+              *SETTINGS_COLUMNS]
+    settings = ([str(v) for v in measurement.as_record().values()] if measurement
+                else [''] * len(SETTINGS_COLUMNS))
     rows = []
     for model, values, average in _sorted_models(results, corpora, metric, models):
         found = (intervals or {}).get(model, {})
@@ -70,13 +78,14 @@ def long_rows(results: Dict[str, Dict[str, dict]], corpora: Sequence[str], metri
             if value is not None:
                 bounds = ([f'{found[corpus].low:.6f}', f'{found[corpus].high:.6f}']
                           if corpus in found else ['', ''])
-                rows.append([model, corpus, f'{value:.6f}'] + bounds)
+                rows.append([model, corpus, f'{value:.6f}'] + bounds + settings)
         if average is not None:
-            rows.append([model, 'average', f'{average:.6f}', '', ''])
+            rows.append([model, 'average', f'{average:.6f}', '', ''] + settings)
     for corpus, per_compressor in (baselines or {}).items():
         for compressor, rates in per_compressor.items():
             if corpus in corpora and metric in rates:
-                rows.append([f'({compressor})', corpus, f'{rates[metric]:.6f}', '', ''])
+                rows.append([f'({compressor})', corpus, f'{rates[metric]:.6f}', '', '']
+                            + [''] * len(SETTINGS_COLUMNS))
     return header, rows
 
 

@@ -14,11 +14,11 @@ import re
 from typing import Dict, List, Optional, Sequence
 
 from ..core.corpus_files import find_corpus_file, resolve_folder
+from ..core.settings import PAPER, MeasurementSettings
 from .linear_fit import corpus_matches
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'paper_leaderboard.csv')
 CORPORA = ('cc', 'python', 'arxiv_math')
-BLOCK_SIZE, STRIDE = 1900, 512
 SOURCE = ('"Compression Represents Intelligence Linearly" (Huang et al., 2024, arXiv 2404.09937), '
           'leaderboard in the README of https://github.com/hkust-nlp/llm-compression-intelligence')
 _SUFFIXES = re.compile(r'(-hf|-base|-v0\.1)+$')
@@ -51,40 +51,42 @@ def match(model: str) -> Optional[dict]:
     return next((row for row in paper_rows() if normalise(row['model']) == key), None)
 
 
-def paper_corpus_of(abbr: str, settings: Optional[dict]) -> Optional[str]:
+def paper_corpus_of(abbr: str, location: Optional[dict]) -> Optional[str]:
     """Which of the paper's corpora a dataset abbreviation measures, by its name."""
-    name = (settings or {}).get('name')
+    name = (location or {}).get('name')
     if name in CORPORA:
         return name
     return next((c for c in CORPORA if corpus_matches(abbr, c)), None)
 
 
-def compatibility(settings: Optional[dict]) -> str:
-    """What a run's settings for one corpus let a user expect against the paper's number."""
-    if not settings:
-        return ('settings unknown (no saved config found for this corpus): the paper\'s row is '
+def compatibility(location: Optional[dict], measurement: Optional[MeasurementSettings]) -> str:
+    """What a corpus's location and the run's measurement let a user expect against the
+    paper's number."""
+    if not location:
+        return ('corpus unknown (no saved config found for this corpus): the paper\'s row is '
                 'context, not a check')
-    path = str(settings.get('path', ''))
+    if measurement is None:
+        return ('window settings not recorded (a result written before results recorded '
+                'them): the paper\'s row is context, not a check')
+    path, name = str(location.get('path', '')), location.get('name')
     problems = []
-    if not re.search(r'llm-compression|hkust-nlp', path) or settings.get('name') not in CORPORA:
-        problems.append(f'corpus {path}/{settings.get("name")} is not the paper\'s '
-                        '(hkust-nlp/llm-compression)')
-    elif built_here(path, settings['name']):
-        problems.append(f'corpus {path}/{settings["name"]} was built by llmcompression-corpus '
-                        '(a manifest lies beside it), not downloaded from the paper')
-    if settings.get('samples'):
-        problems.append(f'only the first {settings["samples"]} documents')
-    windows = (settings.get('block_size'), settings.get('stride'))
-    if windows != (BLOCK_SIZE, STRIDE):
-        problems.append(f'windows {windows[0]}/{windows[1]}, the paper\'s are '
-                        f'{BLOCK_SIZE}/{STRIDE}')
+    if not re.search(r'llm-compression|hkust-nlp', path) or name not in CORPORA:
+        problems.append(f'corpus {path}/{name} is not the paper\'s (hkust-nlp/llm-compression)')
+    elif built_here(path, name):
+        problems.append(f'corpus {path}/{name} was built by llmcompression-corpus (a manifest '
+                        'lies beside it), not downloaded from the paper')
+    if location.get('samples'):
+        problems.append(f'only the first {location["samples"]} documents')
+    if not measurement.is_paper:
+        problems.append(f'windows {measurement.block_size}/{measurement.stride}, the paper\'s '
+                        f'are {PAPER.block_size}/{PAPER.stride}')
     if problems:
         return 'different measurement (' + '; '.join(problems) + '): expect different numbers'
-    if settings.get('reference_compat'):
-        return (f'the paper\'s corpus by its path ({path}/{settings["name"]}) and windows, '
+    if measurement.reference_compat:
+        return (f'the paper\'s corpus by its path ({path}/{name}) and windows, '
                 'reference_compat=True: expect agreement to about the third decimal (model '
                 'precision and library versions aside)')
-    return (f'the paper\'s corpus by its path ({path}/{settings["name"]}) and windows, '
+    return (f'the paper\'s corpus by its path ({path}/{name}) and windows, '
             'reference_compat=False: this run also scores the tail the paper\'s code drops, so '
             'expect agreement to about the second decimal; set reference_compat=True for the '
             'paper\'s exact measurement')
@@ -99,13 +101,15 @@ def built_here(path: str, name: str) -> bool:
 
 
 def reference_rows(results: Dict[str, Dict[str, dict]], corpora: Sequence[str],
-                   models: Sequence[str], settings: Dict[str, dict]):
+                   models: Sequence[str], locations: Dict[str, dict],
+                   measurement: Optional[MeasurementSettings]):
     """``(table, notes, csv_rows)``: each matched model's run row, the paper's row, and their
     difference, one column per paper corpus found in the run; notes say per corpus what to
-    expect; ``csv_rows`` are one line per model and corpus."""
+    expect (``locations``: where each corpus was read, ``measurement``: the run's settings);
+    ``csv_rows`` are one line per model and corpus."""
     columns = {}
     for abbr in corpora:
-        corpus = paper_corpus_of(abbr, settings.get(abbr))
+        corpus = paper_corpus_of(abbr, locations.get(abbr))
         if corpus and corpus not in columns:
             columns[corpus] = abbr
     header = ['model', 'row'] + list(columns)
@@ -125,8 +129,9 @@ def reference_rows(results: Dict[str, Dict[str, dict]], corpora: Sequence[str],
         for (corpus, abbr), v, p in zip(columns.items(), ours, theirs):
             if v is not None:
                 long.append([model, paper['model'], abbr, f'{v:.6f}', f'{p:.3f}',
-                             f'{v - p:+.6f}', compatibility(settings.get(abbr))])
-    notes = [f'- {abbr}: {compatibility(settings.get(abbr))}' for abbr in columns.values()]
+                             f'{v - p:+.6f}', compatibility(locations.get(abbr), measurement)])
+    notes = [f'- {abbr}: {compatibility(locations.get(abbr), measurement)}'
+             for abbr in columns.values()]
     csv_header = ['model', 'paper_model', 'corpus', 'bpc', 'paper_bpc', 'difference',
                   'expectation']
     return (header, table), notes, (csv_header, long)

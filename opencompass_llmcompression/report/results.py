@@ -7,9 +7,14 @@ A run folder is what ``opencompass -w WORK_DIR`` makes under ``WORK_DIR/<time st
 
 import glob
 import json
+import logging
 import os
 import re
 from typing import Dict, Iterable, List, Optional
+
+from ..core.settings import MeasurementSettings
+
+LOGGER = logging.getLogger('opencompass_llmcompression')
 
 
 class ResultsError(ValueError):
@@ -35,7 +40,8 @@ def find_run_dirs(paths: Iterable[str]) -> List[str]:
     return found
 
 
-def read_results(run_dirs: Iterable[str], warn=print) -> Dict[str, Dict[str, dict]]:
+def read_results(run_dirs: Iterable[str],
+                 logger: logging.Logger = LOGGER) -> Dict[str, Dict[str, dict]]:
     """``{model: {dataset: result}}``; later run folders override earlier ones.
 
     A result file that is not valid JSON is skipped with a warning naming it; a result
@@ -51,7 +57,7 @@ def read_results(run_dirs: Iterable[str], warn=print) -> Dict[str, Dict[str, dic
                 if not isinstance(result, dict):
                     raise ValueError('not a JSON object')
             except (OSError, ValueError) as err:
-                warn(f'skipping unreadable result {path}: {err}')
+                logger.warning(f'skipping unreadable result {path}: {err}')
                 continue
             result.pop('details', None)
             results.setdefault(model, {})[os.path.basename(path)[:-5]] = result
@@ -96,27 +102,41 @@ def read_document_rows(run_dir: str, model: str, dataset: str) -> List[dict]:
                   key=lambda r: r['document_index'])
 
 
-WINDOW_SETTINGS = ('block_size', 'stride', 'reference_compat')
 INFERENCER_NAME, OLD_INFERENCER_NAME = 'SlidingWindowPPLInferencer', 'SlidingWindowInferencer'
-INFERENCER_NAMES = (INFERENCER_NAME, OLD_INFERENCER_NAME)  # the second: releases up to 0.1.0
 
 
-def corpus_settings(dataset_cfgs: Iterable[dict]) -> Dict[str, dict]:
-    """``{abbr: {path, name, samples, block_size, stride, reference_compat}}`` for the datasets
-    that are compression corpora; the window settings are those of the inferencer's config
-    (its defaults where the config leaves one out; absent without such an inferencer)."""
-    settings = {}
+def corpus_locations(dataset_cfgs: Iterable[dict]) -> Dict[str, dict]:
+    """``{abbr: {path, name, samples}}`` of the datasets that are compression corpora, from
+    the run's dataset configs: where to read their text again (baselines, snippets) and
+    whether it is the paper's corpus. How they were measured is in their results."""
+    locations = {}
     for cfg in dataset_cfgs:
         if _type_name(cfg.get('type')).endswith('CompressionCorpusDataset'):
             abbr = cfg.get('abbr') or f'llm_compression-{cfg.get("name", "cc")}'
-            settings[abbr] = dict(path=cfg.get('path', 'data/llm-compression'),
-                                  name=cfg.get('name', 'cc'), samples=cfg.get('samples'))
-            inferencer = (cfg.get('infer_cfg') or {}).get('inferencer') or {}
-            if _type_name(inferencer.get('type')).endswith(INFERENCER_NAMES):
-                defaults = dict(block_size=1900, stride=512, reference_compat=False)
-                settings[abbr].update({k: inferencer.get(k, defaults[k])
-                                       for k in WINDOW_SETTINGS})
-    return settings
+            locations[abbr] = dict(path=cfg.get('path', 'data/llm-compression'),
+                                   name=cfg.get('name', 'cc'), samples=cfg.get('samples'))
+    return locations
+
+
+def one_measurement(results: Dict[str, Dict[str, dict]]) -> Optional[MeasurementSettings]:
+    """The settings every compression result records, or None when none records any.
+
+    Raises ResultsError, naming two results and their settings, when they differ: numbers
+    measured with other windows are neither pooled nor compared."""
+    seen: Dict[MeasurementSettings, str] = {}
+    for model in sorted(results):
+        for abbr, result in sorted(results[model].items()):
+            settings = (MeasurementSettings.from_record(result.get('measurement'))
+                        if is_compression_result(result) else None)
+            if settings is not None:
+                seen.setdefault(settings, f'{model} on {abbr}')
+    if len(seen) > 1:
+        (first, where_first), (second, where_second) = list(seen.items())[:2]
+        raise ResultsError(f'these results were measured under different settings and cannot '
+                           f'be compared or averaged: {where_first} with {first}, '
+                           f'{where_second} with {second}. Report the runs of each setting '
+                           'separately (llmcompression-summary RUN_DIR ...).')
+    return next(iter(seen), None)
 
 
 def _type_name(kind) -> str:

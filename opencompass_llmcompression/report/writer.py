@@ -2,13 +2,19 @@
 comparison of models, the paper's reference rows, compressor baselines, documents, fit.
 
 Shared by ``CompressionSummarizer`` (at the end of an OpenCompass run) and the
-``llmcompression-summary`` command (from existing output folders).
+``llmcompression-summary`` command (from existing output folders). Each builds a ``RunData``
+(what the runs hold) and a ``ReportOptions`` (what the user asked for) and calls
+``write_report``; each section below is one function that returns its lines and writes its
+files through a ``ReportFolder``.
 """
 
+import logging
 import os
-from typing import Callable, Dict, List, Optional, Sequence
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
 
-from ..core.corpus_files import load_corpus
+from ..core.corpus_files import CorpusError, load_corpus
+from ..core.settings import MeasurementSettings
 from .baselines import baseline_rates
 from .documents import document_table
 from .failures import Failure
@@ -17,131 +23,199 @@ from .leaderboard import compression_corpora, leaderboard, long_rows, to_csv, to
 from .linear_fit import (DEFAULT_AREAS, area_points, check_areas, fit_areas, fit_table,
                          plot_fits)
 from .paper_reference import SOURCE, reference_rows
-from .results import ResultsError, read_document_rows
+from .results import ResultsError, one_measurement, read_document_rows
 from .uncertainty import Bootstrap
 
-
-def corpus_texts(settings: Dict[str, dict], corpora: Sequence[str],
-                 warn: Callable[[str], None]) -> Dict[str, List[str]]:
-    """The documents of each corpus that can still be loaded (for baselines and snippets)."""
-    texts = {}
-    for abbr in corpora:
-        if abbr not in settings:
-            continue
-        try:
-            where = {k: settings[abbr].get(k) for k in ('path', 'name', 'samples')}
-            texts[abbr] = [r['content'] for r in load_corpus(**where)]
-        except Exception as err:  # the data may have moved since the run: report without it
-            warn(f'{abbr}: corpus not loadable now, so no compressor baselines or snippets '
-                 f'for it ({err})')
-    return texts
+LOGGER = logging.getLogger('opencompass_llmcompression')
+Results = Dict[str, Dict[str, dict]]  # {model: {dataset abbr: result}}
 
 
-def write_report(results: Dict[str, Dict[str, dict]], out_dir: str, stamp: str,
-                 run_dirs: Sequence[str] = (), models: Sequence[str] = (),
-                 corpus_order: Sequence[str] = (), settings: Optional[Dict[str, dict]] = None,
-                 metrics: Sequence[str] = ('bpc',), baselines: bool = True,
-                 documents: int = 10, scores: Optional[Dict[str, Dict[str, float]]] = None,
-                 areas: Optional[Dict[str, dict]] = None, resamples: int = RESAMPLES,
-                 seed: int = SEED, failures: Sequence[Failure] = (),
-                 warn: Callable[[str], None] = print) -> str:
+@dataclass(frozen=True)
+class RunData:
+    """What the run folders hold: results, where to find predictions, and what failed."""
+    results: Results
+    run_dirs: Sequence[str] = ()  # their predictions/ give the per-document rows, newest last
+    models: Sequence[str] = ()  # the table's order (default: sorted)
+    corpus_order: Sequence[str] = ()  # the columns' order (then as found)
+    locations: Dict[str, dict] = field(default_factory=dict)  # {abbr: {path, name, samples}}
+    failures: Sequence[Failure] = ()  # datasets of the runs without a result
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """What the user asked of the report (the summarizer's arguments, the command's flags)."""
+    metrics: Tuple[str, ...] = ('bpc',)
+    baselines: bool = True  # gzip, bzip2, xz, zstd rows
+    document_count: int = 10  # lowest and highest BPC documents per model and corpus (0: none)
+    scores: Optional[Dict[str, Dict[str, float]]] = None  # benchmark scores from a CSV
+    areas: Optional[Dict[str, dict]] = None  # benchmark areas for the fit (default: paper's)
+    resamples: int = RESAMPLES  # bootstrap draws over documents (0: no intervals)
+    seed: int = SEED
+
+
+class ReportFolder:
+    """The report's output folder: files named with the run's time stamp, listed as written."""
+
+    def __init__(self, out_dir: str, stamp: str):
+        os.makedirs(out_dir, exist_ok=True)
+        self.out_dir, self.stamp, self.written = out_dir, stamp, []
+
+    def path(self, name: str) -> str:
+        target = os.path.join(self.out_dir, name.format(stamp=self.stamp))
+        self.written.append(target)
+        return target
+
+    def write(self, name: str, text: str) -> None:
+        with open(self.path(name), 'w', encoding='utf-8') as f:
+            f.write(text)
+
+
+def write_report(run: RunData, options: ReportOptions, out_dir: str, stamp: str,
+                 logger: logging.Logger = LOGGER) -> str:
     """Writes the report's files into ``out_dir`` and returns the text to print.
 
-    ``resamples`` bootstrap draws (over documents, from ``seed``) give each BPC its interval
-    and each pair of models their paired difference; 0 leaves the intervals out.
-    ``failures``: the datasets of the run that have no result, listed with their logs."""
-    corpora = compression_corpora(results, corpus_order)
+    Refuses (ResultsError) results that hold no compression result, or that were measured
+    under different settings."""
+    corpora = compression_corpora(run.results, run.corpus_order)
     if not corpora:
         raise ResultsError('no compression results (no result with `bpc`) in the given runs: '
                            'did the evaluation stage of an llm_compression dataset finish?')
-    os.makedirs(out_dir, exist_ok=True)
-    models = list(models) or sorted(results)
-    texts = corpus_texts(settings or {}, corpora, warn)
+    measurement = one_measurement(run.results)
+    models = list(run.models) or sorted(run.results)
+    folder = ReportFolder(out_dir, stamp)
+    texts = corpus_texts(run.locations, corpora, logger)
     rates = {abbr: baseline_rates(docs) for abbr, docs in texts.items()
-             if baselines and any(docs)}
-    written, sections = [], []
-
-    def write(name: str, text: str) -> None:
-        target = os.path.join(out_dir, name.format(stamp=stamp))
-        with open(target, 'w', encoding='utf-8') as f:
-            f.write(text)
-        written.append(target)
-
-    rows_by_model = {}
-    for model in models:
-        for abbr in corpora:
-            rows = _document_rows(run_dirs, model, abbr)
-            if rows:
-                rows_by_model.setdefault(model, {})[abbr] = rows
-    boot = Bootstrap(results, rows_by_model, corpora, models, resamples, seed) if resamples \
-        else None
-    for metric in metrics:
-        intervals = boot.intervals(metric) if boot else {}
-        header, rows = leaderboard(results, corpora, metric, models, rates, intervals)
-        sections += [f'## {metric.upper()} (lower is better; compressors in parentheses)', '',
-                     to_markdown(header, rows)]
-        if intervals:
-            sections += [f'`± x`: half the width of the {boot.level:.0%} bootstrap interval '
-                         f'over documents ({resamples} resamples, seed {seed}); the bounds are '
-                         f'`{metric}_ci_low`/`{metric}_ci_high` in the CSV.', '']
-        write(f'compression_{metric}_{{stamp}}.csv',
-              to_csv(*long_rows(results, corpora, metric, models, rates, intervals)))
-    if boot:
-        sections += [f'- {note}' for note in boot.notes] + ([''] if boot.notes else [])
-        header, rows, refused = boot.comparison_table(corpora, models)
-        if rows or refused:
-            sections += ['## Which model compresses better (paired bootstrap over the same '
-                         'documents)', '']
-            if rows:
-                sections += [to_markdown(header, rows)]
-                write('compression_pairs_{stamp}.csv', to_csv(header, rows))
-            sections += [f'- {reason}' for reason in refused] + [''] * bool(refused)
-
-    (header, table), notes, (csv_header, csv_rows) = reference_rows(
-        results, corpora, models, settings or {})
-    if table:
-        sections += ['## The paper\'s published BPC beside this run\'s', '',
-                     to_markdown(header, table), 'What to expect, per corpus:', *notes, '',
-                     f'Source: {SOURCE}.', '']
-        write('compression_reference_{stamp}.csv', to_csv(csv_header, csv_rows))
-
-    if documents > 0 and rows_by_model:
-        header, rows = document_table(rows_by_model, documents, texts)
-        write('compression_documents_{stamp}.md',
-              f'# Documents with the lowest and highest BPC ({documents} each)\n\n'
-              'A very low BPC hints that the model saw the document in training.\n\n'
-              + to_markdown(header, rows))
-        write('compression_documents_{stamp}.csv', to_csv(header, rows))
-
-    if failures:
-        sections += ['## Datasets of the run without a result', '',
-                     *[f'- {failure}' for failure in failures], '']
-    areas = check_areas(areas) if areas is not None else DEFAULT_AREAS
-    points = area_points(results, areas, scores, metrics[0])
-    if any(points.values()):
-        fits = fit_areas(points)
-        header, rows = fit_table(fits, areas)
-        sections += [f'## Benchmark score against {metrics[0].upper()}, fitted per area', '',
-                     to_markdown(header, rows)]
-        plot = os.path.join(out_dir, f'compression_fit_{stamp}.png')
-        plot_fits(points, fits, plot, metrics[0])
-        written.append(plot)
-    elif failures:
-        sections.append('No benchmark scores next to the BPC results, so no fit: the datasets '
-                        'listed above failed; their logs say why.')
-    else:
-        sections.append('No benchmark scores next to the BPC results, so no fit: run benchmarks '
-                        '(e.g. mmlu, humaneval, gsm8k) in the same suite, or pass a scores CSV.')
-
-    write('compression_{stamp}.md', '# Compression\n\n' + '\n'.join(sections) + '\n')
-    written.insert(0, written.pop())  # the report itself first
+             if options.baselines and any(docs)}
+    rows = document_rows(run.run_dirs, models, corpora)
+    boot = (Bootstrap(run.results, rows, corpora, models, options.resamples, options.seed)
+            if options.resamples else None)
+    sections = [measurement_line(measurement), '']
+    sections += leaderboard_sections(run.results, corpora, models, rates, boot, options,
+                                     measurement, folder)
+    sections += comparison_section(boot, corpora, models, folder)
+    sections += reference_section(run.results, corpora, models, run.locations, measurement,
+                                  folder)
+    write_document_tables(rows, options.document_count, texts, folder)
+    sections += failures_section(run.failures)
+    sections += fit_section(run.results, options, bool(run.failures), folder)
+    folder.write('compression_{stamp}.md', '# Compression\n\n' + '\n'.join(sections) + '\n')
+    written = folder.written[-1:] + folder.written[:-1]  # the report itself first
     printed = sections + ['', 'Written: ' + ', '.join(os.path.abspath(p) for p in written)]
     return '\n'.join(printed)
 
 
-def _document_rows(run_dirs: Sequence[str], model: str, abbr: str) -> List[dict]:
-    for run_dir in reversed(run_dirs):  # the newest run that has them
-        rows = read_document_rows(run_dir, model, abbr)
-        if rows:
-            return rows
-    return []
+def measurement_line(measurement: Optional[MeasurementSettings]) -> str:
+    if measurement is None:
+        return 'Measured with window settings that the results do not record.'
+    return f'Measured with {measurement} (as the results record it).'
+
+
+def corpus_texts(locations: Dict[str, dict], corpora: Sequence[str],
+                 logger: logging.Logger) -> Dict[str, List[str]]:
+    """The documents of each corpus that can still be loaded (for baselines and snippets)."""
+    texts = {}
+    for abbr in corpora:
+        if abbr not in locations:
+            continue
+        try:
+            where = {k: locations[abbr].get(k) for k in ('path', 'name', 'samples')}
+            texts[abbr] = [r['content'] for r in load_corpus(**where)]
+        except (CorpusError, OSError, ValueError) as err:  # moved or changed since the run
+            logger.warning(f'{abbr}: corpus not loadable now, so no compressor baselines or '
+                           f'snippets for it ({err})')
+    return texts
+
+
+def document_rows(run_dirs: Sequence[str], models: Sequence[str],
+                  corpora: Sequence[str]) -> Dict[str, Dict[str, List[dict]]]:
+    """``{model: {corpus: per-document rows}}`` from the newest run that has them."""
+    found = {}
+    for model in models:
+        for abbr in corpora:
+            for run_dir in reversed(run_dirs):
+                rows = read_document_rows(run_dir, model, abbr)
+                if rows:
+                    found.setdefault(model, {})[abbr] = rows
+                    break
+    return found
+
+
+def leaderboard_sections(results: Results, corpora, models, rates, boot: Optional[Bootstrap],
+                         options: ReportOptions, measurement: Optional[MeasurementSettings],
+                         folder: ReportFolder) -> List[str]:
+    lines = []
+    for metric in options.metrics:
+        intervals = boot.intervals(metric) if boot else {}
+        header, rows = leaderboard(results, corpora, metric, models, rates, intervals)
+        lines += [f'## {metric.upper()} (lower is better; compressors in parentheses)', '',
+                  to_markdown(header, rows)]
+        if intervals:
+            lines += [f'`± x`: half the width of the {boot.level:.0%} bootstrap interval over '
+                      f'documents ({options.resamples} resamples, seed {options.seed}); the '
+                      f'bounds are `{metric}_ci_low`/`{metric}_ci_high` in the CSV.', '']
+        folder.write(f'compression_{metric}_{{stamp}}.csv', to_csv(*long_rows(
+            results, corpora, metric, models, rates, intervals, measurement)))
+    if boot and boot.notes:
+        lines += [f'- {note}' for note in boot.notes] + ['']
+    return lines
+
+
+def comparison_section(boot: Optional[Bootstrap], corpora, models,
+                       folder: ReportFolder) -> List[str]:
+    if not boot:
+        return []
+    header, rows, refused = boot.comparison_table(corpora, models)
+    if not rows and not refused:
+        return []
+    lines = ['## Which model compresses better (paired bootstrap over the same documents)', '']
+    if rows:
+        lines.append(to_markdown(header, rows))
+        folder.write('compression_pairs_{stamp}.csv', to_csv(header, rows))
+    return lines + [f'- {reason}' for reason in refused] + [''] * bool(refused)
+
+
+def reference_section(results: Results, corpora, models, locations,
+                      measurement: Optional[MeasurementSettings],
+                      folder: ReportFolder) -> List[str]:
+    (header, table), notes, (csv_header, csv_rows) = reference_rows(
+        results, corpora, models, locations, measurement)
+    if not table:
+        return []
+    folder.write('compression_reference_{stamp}.csv', to_csv(csv_header, csv_rows))
+    return ['## The paper\'s published BPC beside this run\'s', '', to_markdown(header, table),
+            'What to expect, per corpus:', *notes, '', f'Source: {SOURCE}.', '']
+
+
+def write_document_tables(rows, count: int, texts, folder: ReportFolder) -> None:
+    if count <= 0 or not rows:
+        return
+    header, table = document_table(rows, count, texts)
+    folder.write('compression_documents_{stamp}.md',
+                 f'# Documents with the lowest and highest BPC ({count} each)\n\n'
+                 'A very low BPC hints that the model saw the document in training.\n\n'
+                 + to_markdown(header, table))
+    folder.write('compression_documents_{stamp}.csv', to_csv(header, table))
+
+
+def failures_section(failures: Sequence[Failure]) -> List[str]:
+    if not failures:
+        return []
+    return ['## Datasets of the run without a result', '',
+            *[f'- {failure}' for failure in failures], '']
+
+
+def fit_section(results: Results, options: ReportOptions, failed: bool,
+                folder: ReportFolder) -> List[str]:
+    metric = options.metrics[0]
+    areas = check_areas(options.areas) if options.areas is not None else DEFAULT_AREAS
+    points = area_points(results, areas, options.scores, metric)
+    if any(points.values()):
+        fits = fit_areas(points)
+        plot_fits(points, fits, folder.path('compression_fit_{stamp}.png'), metric)
+        return [f'## Benchmark score against {metric.upper()}, fitted per area', '',
+                to_markdown(*fit_table(fits, areas))]
+    if failed:
+        return ['No benchmark scores next to the BPC results, so no fit: the datasets listed '
+                'above failed; their logs say why.']
+    return ['No benchmark scores next to the BPC results, so no fit: run benchmarks (e.g. '
+            'mmlu, humaneval, gsm8k) in the same suite, or pass a scores CSV.']

@@ -1,5 +1,8 @@
 # The three corpora of "Compression Represents Intelligence Linearly" (Huang et al., 2024),
-# with the paper's window: 1900 tokens of context per window, a new window every 512 tokens.
+# measured with the paper's window (the inferencer's defaults: block_size=1900 tokens of
+# context, a new window every stride=512 tokens, reference_compat=False). To measure otherwise,
+# set them on the inferencer, e.g. dict(type=SlidingWindowPPLInferencer, block_size=1024);
+# every prediction and result records the settings it was measured with.
 # Data: {cc,python,arxiv_math}.jsonl under data/llm-compression (relative paths are resolved
 # under $COMPASS_DATA_CACHE), e.g. from `huggingface-cli download hkust-nlp/llm-compression
 # --repo-type dataset --local-dir data/llm-compression`.
@@ -23,8 +26,7 @@ llm_compression_infer_cfg = dict(
     # never formats it, so text like "{idx}" inside a document is scored as written.
     prompt_template=dict(type=PromptTemplate, template='{content}'),
     retriever=dict(type=ZeroRetriever),
-    inferencer=dict(type=SlidingWindowPPLInferencer, block_size=1900, stride=512,
-                    reference_compat=False),
+    inferencer=dict(type=SlidingWindowPPLInferencer),
 )
 
 llm_compression_eval_cfg = dict(evaluator=dict(type=CompressionEvaluator))
