@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite (including the OpenCompass command-line runs, and with --system the
-# Slurm test, which installs Debian packages and starts a cluster), after the same set-up.
+# The whole test suite after the same set-up: --all adds the OpenCompass command-line runs and
+# the slow tests to what a plain `pytest` runs, --system the Slurm test (it installs Debian
+# packages and starts a cluster).
 # With no arguments it then sets up .venv-transformers5 (the same versions, transformers 5.x)
 # and runs the tests of what must work under either major there: the core, the paper's
 # command line, models split over devices, the version checks. Arguments go to the first
@@ -8,10 +9,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-.venv/bin/python -m pytest -q -p no:cacheprovider --system "$@"
+.venv/bin/python -m pytest -q -p no:cacheprovider --all --system "$@"
 [ $# -eq 0 ] || exit 0
 bash scripts/setup.sh transformers5
-exec .venv-transformers5/bin/python -m pytest -q -p no:cacheprovider \
+exec .venv-transformers5/bin/python -m pytest -q -p no:cacheprovider --all \
     tests/test_windows.py tests/test_stream.py tests/test_scoring.py tests/test_batching.py \
     tests/test_paper_cli.py tests/test_device_map.py tests/test_transformers_versions.py \
     tests/test_corpus_formats.py tests/test_inferencer.py

@@ -96,6 +96,10 @@ def corpus_root(tmp_path_factory):
 
 
 def pytest_addoption(parser):
+    parser.addoption('--all', action='store_true',
+                     help='also run the slower tests (marked `cli` or `slow`: OpenCompass\'s '
+                          'command line, SmolLM2 itself); a plain pytest runs the rest in a '
+                          'few minutes; scripts/test.sh, which CI runs, passes it')
     parser.addoption('--system', action='store_true',
                      help='also run the tests that change the machine (marked `slurm`: they '
                           'install Debian packages as root and start a Slurm cluster); '
@@ -103,13 +107,20 @@ def pytest_addoption(parser):
 
 
 def pytest_collection_modifyitems(config, items):
-    if config.getoption('--system'):
-        return
-    skip = pytest.mark.skip(reason='changes the machine (apt-get install, a Slurm cluster): '
-                                   'opt in with --system, as scripts/test.sh does')
+    """A plain ``pytest`` is the fast selection and never changes the machine; ``--all`` adds
+    the slower tests, ``--system`` those that change the machine, and an explicit ``-m``
+    chooses by marks (except ``slurm``, which always needs ``--system``)."""
+    opt_in = {'slurm': (config.getoption('--system'), 'changes the machine (apt-get install, '
+                        'a Slurm cluster): opt in with --system, as scripts/test.sh does')}
+    slower = config.getoption('--all') or bool(config.option.markexpr)
+    for mark in ('cli', 'slow'):
+        opt_in[mark] = (slower, f'marked {mark} (slower): opt in with --all, as '
+                                'scripts/test.sh does')
     for item in items:
-        if 'slurm' in item.keywords:
-            item.add_marker(skip)
+        for mark, (wanted, reason) in opt_in.items():
+            if mark in item.keywords and not wanted:
+                item.add_marker(pytest.mark.skip(reason=reason))
+                break
 
 
 @pytest.fixture(autouse=True)
