@@ -143,6 +143,11 @@ def _type_name(kind) -> str:
     return kind if isinstance(kind, str) else getattr(kind, '__name__', '')
 
 
+# What loading a saved config can raise: it is Python that imports the run's packages.
+CONFIG_ERRORS = (OSError, SyntaxError, ImportError, NameError, AttributeError, KeyError,
+                 TypeError, ValueError)
+
+
 def run_config(run_dir: str) -> dict:
     """``{'datasets': [...], 'models': [...]}`` as OpenCompass saved them with the run (empty
     lists if it saved no config, or one that no longer loads: tables work without it)."""
@@ -153,7 +158,7 @@ def run_config(run_dir: str) -> dict:
         try:
             config = Config.fromfile(configs[-1], format_python_code=False)
             saved = {key: list(config.get(key, [])) for key in saved}
-        except Exception:  # mmengine raises many kinds; the report goes on without it
+        except CONFIG_ERRORS:  # the code or data it names moved: the report goes on without it
             pass
     return saved
 
