@@ -89,6 +89,16 @@ def test_bad_window_settings_stop_before_any_work(tiny_model, tokenizer):
                                 output_json_filepath='/tmp/unused-llmcompression')
 
 
+def test_the_inferencer_holds_one_settings_value(tiny_model, tokenizer):
+    wrapper = SimpleNamespace(model=tiny_model, tokenizer=tokenizer)
+    default = SlidingWindowPPLInferencer(wrapper, output_json_filepath='/tmp/unused')
+    assert default.settings == MeasurementSettings(1900, 512, False)
+    older = SlidingWindowPPLInferencer(wrapper, block_size=64, stride=16, reference_compat=True,
+                                       cache_dir='/tmp/tokens', output_json_filepath='/tmp/x')
+    assert older.settings == MeasurementSettings(64, 16, True)
+    assert older.token_cache_dir == '/tmp/tokens'  # the keyword's name up to 0.1.0
+
+
 def test_reference_mode_on_a_corpus_shorter_than_a_window(tiny_model, tokenizer):
     with pytest.raises(ValueError, match='fewer than one window.*reference_compat=False'):
         score_documents(tiny_model, tokenizer, ['short text'], [0],
