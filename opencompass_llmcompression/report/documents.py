@@ -4,15 +4,16 @@ A document with a very low BPC is a hint that the model saw it (or a copy) in tr
 very high one often points at text that is not what the corpus claims to be.
 """
 
-import math
 from typing import Dict, List, Optional, Sequence
+
+from ..core.metrics import bits_per
 
 SNIPPET_CHARS = 60
 
 
 def document_bpc(row: dict) -> Optional[float]:
     """Bits per character of one document row; None for a document without characters."""
-    return row['nll'] / (row['chars'] * math.log(2)) if row.get('chars') else None
+    return bits_per(row['nll'], row['chars']) if row.get('chars') else None
 
 
 def extremes(rows: Sequence[dict], count: int) -> List[dict]:

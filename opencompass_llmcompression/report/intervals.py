@@ -12,10 +12,11 @@ left is the difference between the models. Resamples are drawn from ``seed`` and
 on the number of documents, so every model of a corpus sees the same resamples.
 """
 
-import math
 from typing import NamedTuple, Sequence
 
 import numpy as np
+
+from ..core.metrics import bits_per
 
 RESAMPLES = 1000
 LEVEL = 0.95
@@ -68,16 +69,15 @@ def percentile_interval(value: float, samples: np.ndarray, level: float = LEVEL)
 def ratio_interval(nll: float, size: float, nll_sums: np.ndarray, size_sums: np.ndarray,
                    level: float = LEVEL) -> Interval:
     """Bits per character (or byte) from the totals, with the resampled totals' interval."""
-    return percentile_interval(nll / (size * math.log(2)),
-                               nll_sums / (size_sums * math.log(2)), level)
+    return percentile_interval(bits_per(nll, size), bits_per(nll_sums, size_sums), level)
 
 
 def difference_interval(nll_a: float, nll_b: float, size: float, a_sums: np.ndarray,
                         b_sums: np.ndarray, size_sums: np.ndarray,
                         level: float = LEVEL) -> Interval:
     """A's bits per character minus B's from the totals, with the paired resamples' interval."""
-    return percentile_interval((nll_a - nll_b) / (size * math.log(2)),
-                               (a_sums - b_sums) / (size_sums * math.log(2)), level)
+    return percentile_interval(bits_per(nll_a - nll_b, size),
+                               bits_per(a_sums - b_sums, size_sums), level)
 
 
 def bootstrap_ratio_interval(nll: Sequence[float], chars: Sequence[float],
