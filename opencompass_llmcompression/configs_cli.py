@@ -19,6 +19,7 @@ import os
 import sys
 from typing import Dict, List, Tuple
 
+from .core.atomic_files import atomic_write
 from .core.provenance import PLUGIN
 
 MARKER = f'# Written by `llmcompression-configs install` ({PLUGIN}).'
@@ -74,9 +75,8 @@ def install(config_dir: str) -> List[Tuple[str, str]]:
     for path, text, what in plan:
         if what != 'unchanged':
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path + '.tmp', 'w', encoding='utf-8') as f:
+            with atomic_write(path, 'w', encoding='utf-8') as f:
                 f.write(text)
-            os.replace(path + '.tmp', path)
     return [(path, what) for path, _, what in plan]
 
 

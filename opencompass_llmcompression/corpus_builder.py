@@ -31,6 +31,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, Iterator, List, Optional
 
+from .core.atomic_files import atomic_write
 from .core.checksums import file_sha256
 
 KINDS = ('code', 'text', 'latex')
@@ -214,33 +215,27 @@ def write_corpus(docs: List[Document], out: str, name: str, subset: str, report:
     os.makedirs(out, exist_ok=True)
     target = os.path.join(out, f'{name}.jsonl')
     manifest_path = os.path.join(out, f'{name}.manifest.json')
-    try:
-        with open(target + '.tmp', 'w', encoding='utf-8') as f:
-            for doc in docs:
-                meta = {'source': doc.source}
-                if doc.licence:
-                    meta['license'] = doc.licence
-                if doc.date:
-                    meta['date'] = doc.date.isoformat()
-                f.write(json.dumps({'content': doc.content, 'subset': subset, 'meta': meta},
-                                   ensure_ascii=False) + '\n')
+    with atomic_write(target, 'w', encoding='utf-8') as f:
+        for doc in docs:
+            meta = {'source': doc.source}
+            if doc.licence:
+                meta['license'] = doc.licence
+            if doc.date:
+                meta['date'] = doc.date.isoformat()
+            f.write(json.dumps({'content': doc.content, 'subset': subset, 'meta': meta},
+                               ensure_ascii=False) + '\n')
+        f.flush()
         manifest = {
             'file': os.path.basename(target),
-            'sha256': file_sha256(target + '.tmp'),
+            'sha256': file_sha256(f.name),
             'documents': len(docs),
             'chars': sum(len(d.content) for d in docs),
             'bytes': sum(len(d.content.encode('utf-8', 'surrogatepass')) for d in docs),
             'skipped': dict(report.skipped),
             'settings': settings,
         }
-        with open(manifest_path + '.tmp', 'w', encoding='utf-8') as f:
-            json.dump(manifest, f, indent=1)
-        os.replace(target + '.tmp', target)
-        os.replace(manifest_path + '.tmp', manifest_path)
-    finally:
-        for leftover in (target + '.tmp', manifest_path + '.tmp'):
-            if os.path.exists(leftover):
-                os.remove(leftover)
+        with atomic_write(manifest_path, 'w', encoding='utf-8') as m:
+            json.dump(manifest, m, indent=1)
     return target
 
 

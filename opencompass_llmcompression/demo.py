@@ -24,6 +24,7 @@ import subprocess
 import sys
 import sysconfig
 
+from .core.atomic_files import atomic_write
 from .core.token_stream import default_cache_dir
 from .corpus_builder import build
 from .smollm2 import build_once, smollm2_model_dir
@@ -91,7 +92,7 @@ def compress_demo_document(model_dir: str, work_dir: str, name: str = 'SmolLM2-1
     data = topics[DEMO_TOPIC].encode('utf-8')
     os.makedirs(work_dir, exist_ok=True)
     source = os.path.join(work_dir, f'{DEMO_TOPIC}.txt')
-    with open(source, 'wb') as f:
+    with atomic_write(source, 'wb') as f:
         f.write(data)
     result = compress_file(model_dir, source, source + '.lmz')
     if decompress_file(model_dir, source + '.lmz', source + '.out') != data:

@@ -7,10 +7,10 @@ under a cache folder, and gives the same token ids and logits under transformers
 
 import importlib.util
 import os
-import shutil
-import tempfile
 
 from filelock import FileLock
+
+from .core.atomic_files import atomic_folder
 
 CONVERSION = 2  # raised when the conversion changes, so that folders converted before are rebuilt
 
@@ -29,13 +29,8 @@ def build_once(folder: str, marker: str, build) -> str:
     os.makedirs(os.path.dirname(folder), exist_ok=True)
     with FileLock(folder + '.lock'):
         if not os.path.exists(os.path.join(folder, marker)):
-            tmp = tempfile.mkdtemp(prefix='.tmp-', dir=os.path.dirname(folder))
-            try:
+            with atomic_folder(folder, replace=True) as tmp:  # replaces one left incomplete
                 build(tmp)
-                shutil.rmtree(folder, ignore_errors=True)
-                os.rename(tmp, folder)
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
     return folder
 
 

@@ -231,7 +231,7 @@ def test_a_folder_it_cannot_write_in_is_refused_before_the_model_loads(
     """The same as a read-only folder, where the tests run as root (who may write anyway)."""
     def denied(*args, **kwargs):
         raise PermissionError(13, 'Permission denied')
-    monkeypatch.setattr(cli.tempfile, 'mkstemp', denied)
+    monkeypatch.setattr(cli, 'AtomicFile', denied)
     assert zip_main('compress', '--model', tiny_model_dir, *FAST, folder / 'in.txt',
                     folder / 'out.lmz') == 1
     assert capsys.readouterr().err == (f'llmcompression-zip: {folder / "out.lmz"}: cannot '

@@ -5,7 +5,7 @@ A checkpoint holds the float64 sums of the documents touched so far and how many
 restores those exact sums and runs the remaining windows in the same batches, so the result
 is bit-for-bit the uninterrupted one. A checkpoint whose fingerprint differs, or that does not
 read back intact (truncated, corrupt, edited), is ignored with a warning: the shard restarts.
-Files are plain ``.npz`` arrays (no pickle), written to a temporary name and renamed.
+Files are plain ``.npz`` arrays (no pickle), written atomically (``atomic_files``).
 """
 
 import hashlib
@@ -15,6 +15,8 @@ import time
 from typing import Callable, Optional, Tuple
 
 import numpy as np
+
+from .atomic_files import atomic_write
 
 FORMAT = 1
 WEIGHT_SUFFIXES = ('.safetensors', '.bin', '.pt', '.pth', '.gguf')
@@ -86,15 +88,12 @@ class Checkpoint:
             return
         index = np.flatnonzero(tokens)
         values, counts = nll[index], tokens[index]
-        tmp = f'{self.path}.{os.getpid()}.tmp.npz'
         try:
             os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-            np.savez(tmp, fingerprint=np.array(self.fingerprint), done=np.array(done),
-                     index=index, nll=values, tokens=counts,
-                     checksum=np.array(_checksum(done, index, values, counts)))
-            os.replace(tmp, self.path)
+            with atomic_write(self.path, 'wb') as f:
+                np.savez(f, fingerprint=np.array(self.fingerprint), done=np.array(done),
+                         index=index, nll=values, tokens=counts,
+                         checksum=np.array(_checksum(done, index, values, counts)))
         except OSError as err:  # a full disk must not stop the scoring itself
             self.warn(f'could not save the checkpoint {self.path} ({err}); scoring goes on')
-            if os.path.exists(tmp):
-                os.remove(tmp)
         self.last_save = time.monotonic()

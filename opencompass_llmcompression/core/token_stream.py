@@ -4,8 +4,9 @@ Every document is tokenized as ``tokenizer.encode(content)`` would (special toke
 tokenizer adds them) and the results are concatenated in corpus order. The cache is a folder
 of plain ``.npy`` arrays (no pickle), named by a digest of the tokenizer and of the corpus
 text, so every shard of every run with the same tokenizer and corpus shares it. It is written
-under a file lock into a temporary folder and renamed into place, so shards that start
-together build it once and a killed run never leaves a half-written cache behind. Its
+under a file lock into a temporary folder and renamed into place (``atomic_files``), so
+shards that start together build it once and a killed run never leaves a half-written cache
+behind. Its
 ``meta.json`` records the SHA-256 of both arrays; a cache folder that does not match them
 (damaged, or copied from elsewhere) is set aside with a warning and built again.
 
@@ -17,14 +18,13 @@ import hashlib
 import json
 import os
 import re
-import shutil
-import tempfile
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
 import numpy as np
 from filelock import FileLock
 
+from .atomic_files import atomic_folder, discard_folder
 from .checksums import file_sha256
 
 CACHE_ENV = 'LLMCOMPRESSION_CACHE'
@@ -133,10 +133,7 @@ def load_or_build_stream(contents: Sequence[str], tokenizer, cache_dir: Optional
                     return _read_stream(folder, len(contents))  # rebuilt by another shard?
                 except CacheError:
                     if os.path.isdir(folder):
-                        aside = tempfile.mkdtemp(prefix='.damaged-',
-                                                 dir=os.path.dirname(folder))
-                        os.rename(folder, os.path.join(aside, 'stream'))
-                        shutil.rmtree(aside, ignore_errors=True)
+                        discard_folder(folder)
 
 
 class CacheError(ValueError):
@@ -144,8 +141,9 @@ class CacheError(ValueError):
 
 
 def _write_stream(stream: TokenStream, folder: str, num_docs: int) -> None:
-    tmp = tempfile.mkdtemp(prefix='.tmp-', dir=os.path.dirname(folder))
-    try:
+    # a folder built meanwhile by a process the lock did not reach (a shared filesystem whose
+    # locks stay within one node) is kept: it is checked when read
+    with atomic_folder(folder) as tmp:
         np.save(os.path.join(tmp, 'tokens.npy'), stream.tokens)
         np.save(os.path.join(tmp, 'doc_offsets.npy'), stream.doc_offsets)
         meta = {'num_docs': num_docs, 'num_tokens': int(stream.tokens.size),
@@ -153,17 +151,6 @@ def _write_stream(stream: TokenStream, folder: str, num_docs: int) -> None:
                            for name in ('tokens.npy', 'doc_offsets.npy')}}
         with open(os.path.join(tmp, 'meta.json'), 'w') as f:
             json.dump(meta, f)
-        try:
-            os.rename(tmp, folder)
-        except OSError:
-            if not os.path.isdir(folder):
-                raise
-            # built meanwhile by a process the lock did not reach (a shared filesystem whose
-            # locks stay within one node): keep that one, which is then checked when read
-            shutil.rmtree(tmp, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def _read_stream(folder: str, num_docs: int) -> TokenStream:

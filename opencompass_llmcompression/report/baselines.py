@@ -17,6 +17,7 @@ from typing import Dict, Optional, Sequence
 
 import zstandard
 
+from ..core.atomic_files import atomic_write
 from ..core.token_stream import default_cache_dir
 
 
@@ -61,8 +62,7 @@ def baseline_rates(contents: Sequence[str],
     if sizes is None or set(sizes) != set(COMPRESSORS):
         sizes = compressed_sizes(data)
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path + f'.{os.getpid()}.tmp', 'w', encoding='utf-8') as f:
+        with atomic_write(path, 'w', encoding='utf-8') as f:
             json.dump(dict(version=CACHE_VERSION, bytes=len(data), sizes=sizes), f)
-        os.replace(path + f'.{os.getpid()}.tmp', path)
     return {name: dict(bpc=8 * size / len(text), bpb=8 * size / len(data))
             for name, size in sizes.items()}

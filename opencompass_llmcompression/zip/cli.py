@@ -21,7 +21,6 @@ import lzma
 import os
 import stat
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -29,6 +28,7 @@ from typing import List, Optional
 
 import zstandard
 
+from ..core.atomic_files import AtomicFile
 from ..core.model_checks import check_transformers_version
 from ..core.scoring_loop import model_context_length
 from .coder import segment_groups
@@ -96,53 +96,41 @@ def output_mode(source_stat: Optional[os.stat_result]) -> int:
 
 
 class Output:
-    """Standard output, or a temporary file in the target's folder (created at once, which
-    checks the folder) renamed to the target by ``commit``; ``discard`` removes it."""
+    """Standard output, or a temporary file in the target's folder (``core.atomic_files``;
+    created at once, which checks the folder) that ``commit`` fills, gives the input's
+    permission bits and times, and renames to the target; ``discard`` removes it. Without
+    ``force`` a file that appeared at the target meanwhile is never replaced."""
 
     def __init__(self, target: str, force: bool, mode: int, times=None):
-        self.target, self.force, self.mode, self.tmp = target, force, mode, None
+        self.target, self.mode, self.file = target, mode, None
         self.times = times  # (atime, mtime) in ns to give the output, as xz does
         if target == '-':
             return
-        folder = os.path.dirname(os.path.abspath(target))
         try:
-            fd, self.tmp = tempfile.mkstemp(prefix=f'.{os.path.basename(target)}.',
-                                            suffix='.tmp', dir=folder)
+            self.file = AtomicFile(target, replace=force)
         except OSError as err:
+            folder = os.path.dirname(os.path.abspath(target))
             raise Stop(f'{target}: cannot write in the folder {folder}: '
                        f'{err.strerror or err}') from None
-        os.close(fd)
 
     def commit(self, data: bytes) -> None:
-        if self.tmp is None:
+        if self.file is None:
             sys.stdout.buffer.write(data)
             sys.stdout.buffer.flush()
             return
-        with open(self.tmp, 'wb') as f:
+        with open(self.file.path, 'wb') as f:
             f.write(data)
-        os.chmod(self.tmp, self.mode)
+        os.chmod(self.file.path, self.mode)
         if self.times:
-            os.utime(self.tmp, ns=self.times)
-        if self.force:
-            os.replace(self.tmp, self.target)
-        else:  # never replace a file that appeared meanwhile
-            try:
-                os.link(self.tmp, self.target)
-            except FileExistsError:
-                raise Stop(f'{self.target}: File exists') from None
-            except OSError:  # a file system without hard links
-                if os.path.lexists(self.target):
-                    raise Stop(f'{self.target}: File exists') from None
-                os.replace(self.tmp, self.target)
-                self.tmp = None
-                return
-            os.remove(self.tmp)
-        self.tmp = None
+            os.utime(self.file.path, ns=self.times)
+        try:
+            self.file.commit()
+        except FileExistsError:
+            raise Stop(f'{self.target}: File exists') from None
 
     def discard(self) -> None:
-        if self.tmp is not None and os.path.lexists(self.tmp):
-            os.remove(self.tmp)
-        self.tmp = None
+        if self.file is not None:
+            self.file.discard()
 
 
 @dataclass
