@@ -95,16 +95,12 @@ def score_documents(model: torch.nn.Module, tokenizer, contents: Sequence[str],
     sums = DocumentSums(stream.doc_offsets)
     checkpoint = None
     if checkpoint_path:
-        checkpoint = Checkpoint(checkpoint_path, dict(
-            stream=key, model=model_fingerprint(model), block_size=settings.block_size,
-            stride=settings.stride, reference_compat=settings.reference_compat,
-            batch_size=batch_size, rows=hashlib.sha256(wanted.tobytes()).hexdigest()),
-            checkpoint_interval, warn=logger.warning)
-        resumed = checkpoint.load(stream.num_docs)
-        if resumed:
-            sums.resume(*resumed)
-            logger.info(f'resuming from {checkpoint_path}: {sums.windows_done} of '
-                        f'{len(windows)} windows already scored')
+        fingerprint = dict(stream=key, model=model_fingerprint(model), **settings.as_record(),
+                           batch_size=batch_size,
+                           rows=hashlib.sha256(wanted.tobytes()).hexdigest())
+        checkpoint = Checkpoint(checkpoint_path, fingerprint, checkpoint_interval,
+                                warn=logger.warning)
+        resume(checkpoint, sums, len(windows), logger)
     size = (auto_batch_size(model, settings.block_size, len(windows) - sums.windows_done,
                             logger.info) if batch_size == 'auto' else batch_size)
     scored = windows[:, END] - windows[:, SCORE_FROM]
@@ -123,6 +119,16 @@ def score_documents(model: torch.nn.Module, tokenizer, contents: Sequence[str],
             if checkpoint:
                 checkpoint.save(sums.windows_done, sums.nll, sums.tokens, force=True)
     return sums.nll[wanted], sums.tokens[wanted]
+
+
+def resume(checkpoint: Checkpoint, sums: DocumentSums, num_windows: int,
+           logger: logging.Logger) -> None:
+    """Take up the sums a checkpoint of the same fingerprint saved, if there is one."""
+    resumed = checkpoint.load(len(sums.nll))
+    if resumed:
+        sums.resume(*resumed)
+        logger.info(f'resuming from {checkpoint.path}: {sums.windows_done} of {num_windows} '
+                    'windows already scored')
 
 
 def windows_to_score(stream, settings: MeasurementSettings, wanted: np.ndarray) -> np.ndarray:
