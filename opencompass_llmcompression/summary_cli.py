@@ -11,11 +11,12 @@ run folder's summary/).
 
 import argparse
 import json
-import logging
 import sys
 from datetime import datetime
 
 from . import CONFIG_DIR
+from .core.logs import log_to_stderr
+from .exit_codes import ERROR, OK, ArgumentParser
 from .report.leaderboard import to_markdown
 from .report.intervals import RESAMPLES, SEED
 from .report.linear_fit import read_scores_csv
@@ -26,22 +27,15 @@ from .report.results import (ResultsError, corpus_locations, find_run_dirs,
                              is_compression_result, read_results, run_config)
 from .report.writer import ReportOptions, RunData, write_report
 
-LOGGER = logging.getLogger('opencompass_llmcompression')
+
+
+PROG = 'llmcompression-summary'
 
 
 def main(argv=None) -> int:
-    handler = logging.StreamHandler(sys.stderr)  # the stream of this call (tests replace it)
-    handler.setFormatter(logging.Formatter('warning: %(message)s'))
-    LOGGER.addHandler(handler)
-    try:
-        return _main(argv)
-    finally:
-        LOGGER.removeHandler(handler)
-
-
-def _main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog='llmcompression-summary', description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    logger = log_to_stderr(PROG)
+    parser = ArgumentParser(prog=PROG, description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('folders', nargs='*', help='OpenCompass run folders or work dirs')
     parser.add_argument('--paper', action='store_true',
                         help='print the BPC leaderboard published with the paper, and stop')
@@ -62,7 +56,7 @@ def _main(argv=None) -> int:
     if args.paper:
         print(f'BPC published with {SOURCE}:\n')
         print(to_markdown(*paper_table()))
-        return 0
+        return OK
     if not args.folders:
         parser.error('give OpenCompass run folders or work dirs (or --paper)')
     try:
@@ -74,13 +68,13 @@ def _main(argv=None) -> int:
             model_paths.update({m.get('abbr'): m.get('path') for m in saved['models']})
             failures += failed_datasets(run_dir, [m.get('abbr') for m in saved['models']],
                                         [d.get('abbr') for d in saved['datasets']])
-        results, builtin = split_builtin(read_results(run_dirs, LOGGER))
+        results, builtin = split_builtin(read_results(run_dirs, logger))
         if builtin:
             message = builtin_message(builtin, run_dirs, model_paths, CONFIG_DIR)
             if not any(is_compression_result(r) for per in results.values()
                        for r in per.values()):
                 raise ResultsError(message)
-            LOGGER.warning(message)
+            logger.warning(message)
         failures = unresolved(failures, results, set_aside=builtin)
         run = RunData(results, run_dirs, corpus_order=list(locations), locations=locations,
                       failures=failures)
@@ -91,12 +85,12 @@ def _main(argv=None) -> int:
             areas=json.loads(args.areas) if args.areas else None,
             resamples=args.resamples, seed=args.seed)
         text = write_report(run, options, args.out or f'{run_dirs[-1]}/summary',
-                            datetime.now().strftime('%Y%m%d_%H%M%S'), LOGGER)
+                            datetime.now().strftime('%Y%m%d_%H%M%S'), logger)
     except (ResultsError, ValueError) as err:
-        print(f'llmcompression-summary: {err}', file=sys.stderr)
-        return 2
+        print(f'{PROG}: error: {err}', file=sys.stderr)
+        return ERROR
     print(text)
-    return 0
+    return OK
 
 
 if __name__ == '__main__':

@@ -150,7 +150,7 @@ def test_a_full_disk_keeps_the_checkpoint_and_says_how_to_go_on(tiny_model, toke
     dump = json.dump
 
     def no_space_for_predictions(obj, f, **kwargs):
-        if f.name.endswith('cc.json.tmp'):
+        if os.path.basename(f.name).startswith('.cc.json.'):  # its temporary file
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return dump(obj, f, **kwargs)
     monkeypatch.setattr(inferencer_module.json, 'dump', no_space_for_predictions)

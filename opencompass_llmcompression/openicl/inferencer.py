@@ -18,6 +18,7 @@ from opencompass.openicl.icl_inferencer.icl_base_inferencer import BaseInference
 from opencompass.registry import ICL_INFERENCERS
 from opencompass.utils import get_logger
 
+from ..core.atomic_files import atomic_write
 from ..core.batch_size import check_batch_size
 from ..core.metrics import text_size
 from ..core.model_checks import check_transformers_version
@@ -115,18 +116,15 @@ def torch_module(wrapper) -> torch.nn.Module:
 
 def write_predictions(predictions: List[dict], folder: str, filename: str,
                       checkpoint: Optional[str] = None) -> None:
-    """OpenCompass's prediction file, written to a temporary name and renamed into place."""
+    """OpenCompass's prediction file, whole or not at all (``core.atomic_files``)."""
     path = os.path.join(folder, filename)
     records = {str(i): {'origin_prompt': f'document {p["document_index"]}', 'prediction': p}
                for i, p in enumerate(predictions)}
     try:
         os.makedirs(folder, exist_ok=True)
-        with open(path + '.tmp', 'w', encoding='utf-8') as f:
+        with atomic_write(path, 'w', encoding='utf-8') as f:
             json.dump(records, f, indent=1)
-        os.replace(path + '.tmp', path)
     except OSError as err:
-        if os.path.exists(path + '.tmp'):
-            os.remove(path + '.tmp')
         kept = (f'the scored sums are kept in {checkpoint}, so the re-run does not score again'
                 if checkpoint and os.path.exists(checkpoint) else 'nothing partial was left')
         raise OSError(err.errno, f'could not write the predictions {path} ({err.strerror or err}'
