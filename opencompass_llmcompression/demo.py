@@ -25,6 +25,7 @@ import sys
 import sysconfig
 
 from .core.atomic_files import atomic_write
+from .core.compressors import compressed_sizes
 from .core.token_stream import default_cache_dir
 from .corpus_builder import build
 from .smollm2 import build_once, smollm2_model_dir
@@ -88,7 +89,7 @@ def compress_demo_document(model_dir: str, work_dir: str, name: str = 'SmolLM2-1
     """Compress a demo document for real with ``llmcompression-zip``, decompress it, check it
     is the same, and return the line that says how big the file is."""
     from pydoc_data.topics import topics
-    from .zip.cli import baseline_sizes, compress_file, decompress_file
+    from .zip.cli import compress_file, decompress_file
     data = topics[DEMO_TOPIC].encode('utf-8')
     os.makedirs(work_dir, exist_ok=True)
     source = os.path.join(work_dir, f'{DEMO_TOPIC}.txt')
@@ -99,7 +100,7 @@ def compress_demo_document(model_dir: str, work_dir: str, name: str = 'SmolLM2-1
         raise SystemExit('the demo document did not decompress to itself')
     size = len(result.blob)
     return (f'{name}: {len(data)} bytes -> {size} bytes ({8 * size / result.chars:.3f} '
-            f'bits/char), xz -9e: {baseline_sizes(data)["xz -9e"]} bytes')
+            f'bits/char), xz -9e: {compressed_sizes(data)["xz -9e"]} bytes')
 
 
 def main(argv=None) -> int:

@@ -6,7 +6,8 @@
 takes the flags of the ``main.py`` of "Compression Represents Intelligence Linearly" and prints
 its three lines (``Total loss:``, ``Character num:``, ``BPC:``), then writes the full result as
 JSON. The numbers come from ``core.score_documents``, the same code the OpenCompass
-inferencer runs; nothing here needs OpenCompass.
+inferencer runs; nothing here needs OpenCompass. Exit status as every command line's
+(``exit_codes``): 0 done, 1 error (named, with its fix), 130 interrupted.
 """
 
 import argparse
@@ -14,11 +15,18 @@ import json
 import os
 import sys
 
+from .core.atomic_files import atomic_write
 from .core.corpus_files import CorpusError, documents_from, load_corpus
 from .core.corpus_formats import read_located_records
+from .core.logs import log_to_stderr
 from .core.metrics import compression_metrics, text_size
-from .core.model_checks import check_transformers_version
+from .core.model_loading import load_model, load_tokenizer
+from .core.provenance import provenance
 from .core.scoring_loop import score_documents
+from .core.settings import PAPER_BLOCK_SIZE, PAPER_STRIDE, MeasurementSettings
+from .exit_codes import ERROR, INTERRUPTED, OK, ArgumentParser
+
+PROG = 'llmcompression-eval'
 
 TASK_ALIASES = {'arxiv-math': 'arxiv_math'}
 
@@ -36,7 +44,7 @@ def batch_size_argument(text: str):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog='python -m opencompass_llmcompression', description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--model_name', required=True,
@@ -44,10 +52,10 @@ def parse_args(argv=None):
     parser.add_argument('--task_name', required=True,
                         help='cc, python, arxiv_math (or arxiv-math), or a path to a JSONL file '
                              'with a "content" field')
-    parser.add_argument('--block_size', type=int, default=1900,
-                        help='tokens a window predicts from (default 1900)')
-    parser.add_argument('--stride', type=int, default=512,
-                        help='step between windows (default 512)')
+    parser.add_argument('--block_size', type=int, default=PAPER_BLOCK_SIZE,
+                        help=f'tokens a window predicts from (default {PAPER_BLOCK_SIZE})')
+    parser.add_argument('--stride', type=int, default=PAPER_STRIDE,
+                        help=f'step between windows (default {PAPER_STRIDE})')
     parser.add_argument('--batch_size', type=batch_size_argument, default=8,
                         help='windows per forward pass, or "auto": as many as the GPU\'s free '
                              'memory holds (a small fixed size on a CPU); default 8')
@@ -85,43 +93,30 @@ def load_documents(args):
     return load_corpus(args.data_dir, task, args.file_num or None)
 
 
-def load_model(args):
+def load_model_and_tokenizer(args):
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
     device = f'cuda:{args.gpu}' if torch.cuda.is_available() else 'cpu'
-    dtype = getattr(torch, args.dtype or ('bfloat16' if device != 'cpu' else 'float32'))
-    # transformers picks PyTorch's fused attention (SDPA) where the model supports it; the
-    # windows carry no padding mask, so on a GPU it runs the FlashAttention kernel
-    kwargs = dict(dtype=dtype, cache_dir=args.cache_dir,
-                  trust_remote_code=args.trust_remote_code)
-    if args.flash:
-        import importlib.util
-        if importlib.util.find_spec('flash_attn') is None or device == 'cpu':
-            print('--flash: flash-attention 2 needs the flash-attn package and a GPU '
-                  '(pip install "opencompass-llmcompression[flash]"); using PyTorch SDPA.',
-                  file=sys.stderr)
-        else:
-            kwargs['attn_implementation'] = 'flash_attention_2'
-    model = AutoModelForCausalLM.from_pretrained(args.model_name, **kwargs).to(device).eval()
-    check_transformers_version(model.config, lambda text: print(f'warning: {text}',
-                                                                file=sys.stderr))
-    tokenizer = AutoTokenizer.from_pretrained(args.model_name, cache_dir=args.cache_dir,
-                                              trust_remote_code=args.trust_remote_code)
-    return model, tokenizer
+    model = load_model(args.model_name, args.dtype, device, args.cache_dir,
+                       args.trust_remote_code, args.flash)
+    return model, load_tokenizer(args.model_name, args.cache_dir, args.trust_remote_code)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    log_to_stderr(PROG)
     try:
+        settings = MeasurementSettings(args.block_size, args.stride, args.reference_compat)
         documents = load_documents(args)
-        model, tokenizer = load_model(args)
+        model, tokenizer = load_model_and_tokenizer(args)
         contents = [d['content'] for d in documents]
         nll, tokens = score_documents(model, tokenizer, contents, range(len(contents)),
-                                      args.block_size, args.stride, args.reference_compat,
-                                      args.batch_size)
+                                      settings, batch_size=args.batch_size)
     except (CorpusError, ValueError, OSError, FloatingPointError) as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 2
+        print(f'{PROG}: error: {e}', file=sys.stderr)
+        return ERROR
+    except KeyboardInterrupt:
+        print(f'{PROG}: Interrupted', file=sys.stderr)
+        return INTERRUPTED
     sizes = [text_size(c) for c in contents]
     result = compression_metrics(float(nll.sum()), int(tokens.sum()),
                                  sum(c for c, _ in sizes), sum(b for _, b in sizes))
@@ -132,9 +127,8 @@ def main(argv=None) -> int:
     output = args.output or os.path.join(
         'results', f'{os.path.basename(args.model_name.rstrip("/"))}_{task}.json')
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-    with open(output, 'w') as f:
+    with atomic_write(output, 'w') as f:
         json.dump(dict(result, documents=len(contents), model=args.model_name,
-                       task=args.task_name, block_size=args.block_size, stride=args.stride,
-                       reference_compat=args.reference_compat), f, indent=1)
+                       task=args.task_name, **provenance(settings)), f, indent=1)
     print(f'Result written to {output}', file=sys.stderr)
-    return 0
+    return OK

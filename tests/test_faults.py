@@ -410,9 +410,9 @@ def test_remote_code_runs_only_when_asked(monkeypatch, tmp_path):
     monkeypatch.setattr(AutoModelForCausalLM, 'from_pretrained', capture)
     monkeypatch.setattr(AutoTokenizer, 'from_pretrained', capture)
     corpus = write_jsonl(str(tmp_path / 'c.jsonl'), ['text'])
-    assert paper_cli.main(['--model_name', 'm', '--task_name', corpus]) == 2
+    assert paper_cli.main(['--model_name', 'm', '--task_name', corpus]) == 1
     assert paper_cli.main(['--model_name', 'm', '--task_name', corpus,
-                           '--trust_remote_code']) == 2
+                           '--trust_remote_code']) == 1
     assert seen == [False, True]
 
 

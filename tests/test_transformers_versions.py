@@ -9,6 +9,7 @@ BOS token per document); a tokenizer that drifts under either version fails here
 import hashlib
 import json
 import os
+from types import SimpleNamespace
 
 import pytest
 import transformers
@@ -16,6 +17,8 @@ import transformers
 from conftest import ASSETS, make_tiny_model, smollm2_tokenizer_dir
 from opencompass_llmcompression import smollm2
 from opencompass_llmcompression.core.model_checks import check_transformers_version
+
+SILENT = SimpleNamespace(warning=pytest.fail)  # a logger that fails the test if it warns
 
 MAJOR = int(transformers.__version__.split('.')[0])
 
@@ -100,7 +103,7 @@ def test_the_demo_model_keeps_smollm2s_rope_base():
     config = AutoConfig.from_pretrained(folder)
     rope = getattr(config, 'rope_parameters', None) or {}
     assert rope.get('rope_theta', getattr(config, 'rope_theta', None)) == 100000.0
-    assert check_transformers_version(config, warn=pytest.fail) is None
+    assert check_transformers_version(config, SILENT) is None
 
 
 # --- the warning -----------------------------------------------------------------------------
@@ -135,7 +138,8 @@ def test_a_newer_major_warns_with_the_field_both_versions_and_the_fix(tiny_folde
     import shutil
     folder = saved_by(shutil.copytree(tiny_folder, str(tmp_path / 'newer')), f'{MAJOR + 1}.2.0')
     warned = []
-    message = check_transformers_version(load_config(folder), warned.append)
+    message = check_transformers_version(load_config(folder),
+                                         SimpleNamespace(warning=warned.append))
     assert warned == [message]
     assert '`transformers_version`' in message and 'config.json' in message
     assert f'{MAJOR + 1}.2.0' in message and transformers.__version__ in message
@@ -152,36 +156,42 @@ def test_what_transformers_4_ignores_is_named(tiny_folder, tmp_path):
     folder = saved_by(shutil.copytree(tiny_folder, str(tmp_path / 'five')), '5.23.0')
     with open(os.path.join(folder, 'config.json')) as f:
         config = dict(json.load(f), rope_theta=10000.0)  # what 4.x fills in
-    message = check_transformers_version(config, lambda _: None, installed='4.57.6')
+    message = check_transformers_version(config, SimpleNamespace(warning=lambda _: None),
+                                         installed='4.57.6')
     assert 'transformers 5.23.0' in message and 'transformers 4.57.6' in message
     assert 'silently uses rope_theta 10000.0' in message and '100000.0 in the file' in message
     config['rope_parameters'] = {'rope_type': 'yarn', 'factor': 4.0}
-    message = check_transformers_version(config, lambda _: None, installed='4.57.6')
+    message = check_transformers_version(config, SimpleNamespace(warning=lambda _: None),
+                                         installed='4.57.6')
     assert "`rope_parameters.rope_type` ('yarn')" in message
 
 
 def test_the_same_or_an_older_major_is_silent(tiny_folder, tmp_path):
     import shutil
-    assert check_transformers_version(load_config(tiny_folder), warn=pytest.fail) is None
+    assert check_transformers_version(load_config(tiny_folder), SILENT) is None
     folder = saved_by(shutil.copytree(tiny_folder, str(tmp_path / 'same')), f'{MAJOR}.0.0')
-    assert check_transformers_version(load_config(folder), warn=pytest.fail) is None
+    assert check_transformers_version(load_config(folder), SILENT) is None
     older = {'transformers_version': f'{MAJOR - 1}.40.0', 'rope_theta': 10000.0}
-    assert check_transformers_version(older, warn=pytest.fail) is None
-    assert check_transformers_version({}, warn=pytest.fail) is None  # no version: nothing said
+    assert check_transformers_version(older, SILENT) is None
+    assert check_transformers_version({}, SILENT) is None  # no version: nothing said
 
 
 def test_the_command_lines_warn_on_stderr(tiny_folder, tmp_path, capsys):
     import shutil
     from opencompass_llmcompression import paper_cli
     from opencompass_llmcompression.zip import cli as zip_cli
+    from opencompass_llmcompression.core.logs import log_to_stderr
+    from opencompass_llmcompression.core.model_loading import load_model
     folder = saved_by(shutil.copytree(tiny_folder, str(tmp_path / 'cli')), f'{MAJOR + 1}.0.0')
 
     def warnings(prefix):  # transformers 5 also draws progress bars on stderr
         return [line for line in capsys.readouterr().err.splitlines() if line.startswith(prefix)]
 
-    paper_cli.load_model(paper_cli.parse_args(['--model_name', folder, '--task_name', 'cc']))
-    (line,) = warnings('warning: ')
+    log_to_stderr(paper_cli.PROG)
+    load_model(folder)
+    (line,) = warnings(f'{paper_cli.PROG}: warning: ')
     assert f'transformers {MAJOR + 1}.0.0' in line and '`transformers_version`' in line
+    log_to_stderr(zip_cli.PROG)
     zip_cli.load_model(folder, 'float32')
     (line,) = warnings('llmcompression-zip: warning: ')
     assert f'transformers {MAJOR + 1}.0.0' in line and '`transformers_version`' in line

@@ -18,6 +18,7 @@ import torch
 from conftest import ASSETS, make_tiny_model, real_documents
 from opencompass_llmcompression import demo
 from opencompass_llmcompression.core.scoring_loop import score_documents
+from opencompass_llmcompression.core.settings import PAPER, MeasurementSettings
 from opencompass_llmcompression.zip import cli, container
 from opencompass_llmcompression.zip.compressor import compress_bytes, decompress_bytes, \
     torch_threads
@@ -39,32 +40,31 @@ TEXTS = {
     'empty': '',
 }
 # small windows, so even short texts need several of them (context restarts)
-SMALL = dict(block_size=16, stride=5)
+SMALL = MeasurementSettings(block_size=16, stride=5)
 
 
-def round_trip(text_or_bytes, model, tokenizer, **settings):
+def round_trip(text_or_bytes, model, tokenizer, settings=PAPER, **options):
     data = text_or_bytes if isinstance(text_or_bytes, bytes) else text_or_bytes.encode('utf-8')
-    result = compress_bytes(data, model, tokenizer, **settings)
+    result = compress_bytes(data, model, tokenizer, settings, **options)
     assert decompress_bytes(result.blob, model, tokenizer) == data
     return result
 
 
-def evaluator_bits(model, tokenizer, text, block_size, stride):
+def evaluator_bits(model, tokenizer, text, settings):
     with torch_threads(1):  # far faster on shared cores, and the same sums
-        nll, _ = score_documents(model, tokenizer, [text], [0], block_size, stride,
-                                 progress=False)
+        nll, _ = score_documents(model, tokenizer, [text], [0], settings, progress=False)
     return nll[0] / math.log(2)
 
 
 @pytest.mark.parametrize('name', list(TEXTS))
 def test_round_trip_with_the_tiny_model(name, tiny_model, tokenizer):
-    result = round_trip(TEXTS[name], tiny_model, tokenizer, **SMALL)
+    result = round_trip(TEXTS[name], tiny_model, tokenizer, settings=SMALL)
     assert len(result.bits) == len(tokenizer.encode(TEXTS[name]))
 
 
 def test_round_trip_with_the_default_windows_and_real_text(tiny_model, tokenizer):
     text = real_documents('python', 1, 3000)[0]
-    result = round_trip(text, tiny_model, tokenizer, block_size=300, stride=128)
+    result = round_trip(text, tiny_model, tokenizer, settings=MeasurementSettings(300, 128))
     assert len(result.bits) > 600  # several windows
 
 
@@ -74,18 +74,18 @@ def test_size_is_the_sum_of_minus_log2_p_and_that_sum_is_the_evaluators(tiny_mod
     so the file can be smaller than the sum: the bound is one-sided here, two-sided below
     with SmolLM2."""
     for text in (TEXTS['prose'], TEXTS['python'] * 3, TEXTS['emoji']):
-        result = compress_bytes(text.encode(), tiny_model, tokenizer, **SMALL)
+        result = compress_bytes(text.encode(), tiny_model, tokenizer, settings=SMALL)
         assert len(result.blob) - result.payload_bytes == HEADER_SIZE
         assert 8 * result.payload_bytes <= 1.01 * result.bits.sum() + 64
         assert result.bits[0] == pytest.approx(math.log2(len(tokenizer)))
-        expected = evaluator_bits(tiny_model, tokenizer, text, **SMALL)
+        expected = evaluator_bits(tiny_model, tokenizer, text, settings=SMALL)
         assert result.model_bits == pytest.approx(expected, rel=1e-4)
 
 
 @pytest.mark.parametrize('segments', [2, 3, 7, 50])
 def test_segments_coded_in_one_batch(segments, tiny_model, tokenizer):
     text = TEXTS['python'] + TEXTS['cjk']  # 100 tokens
-    result = round_trip(text, tiny_model, tokenizer, segments=segments, **SMALL)
+    result = round_trip(text, tiny_model, tokenizer, segments=segments, settings=SMALL)
     assert unpack(result.blob)[0].segments == segments
     assert np.sum(result.bits == math.log2(len(tokenizer))) == segments  # first tokens
     assert 8 * result.payload_bytes <= 1.01 * result.bits.sum() + 64
@@ -108,10 +108,10 @@ def test_smollm2_on_real_text(text, smollm2):
     """Byte for byte; the payload within 1% (and a word or two) of the -log2 p sum both ways;
     that sum within 1e-4 of what score_documents gives."""
     model, tokenizer = smollm2
-    settings = dict(block_size=48, stride=16)
-    result = round_trip(text, model, tokenizer, **settings)
+    settings = MeasurementSettings(48, 16)
+    result = round_trip(text, model, tokenizer, settings)
     assert abs(8 * result.payload_bytes - result.bits.sum()) <= 0.01 * result.bits.sum() + 64
-    expected = evaluator_bits(model, tokenizer, text, **settings)
+    expected = evaluator_bits(model, tokenizer, text, settings)
     assert result.model_bits == pytest.approx(expected, rel=1e-4)
     assert 8 * result.payload_bytes < 0.5 * 8 * len(text.encode())  # it does compress
 
@@ -121,9 +121,9 @@ def test_smollm2_segments(smollm2):
     larger than one segment by the first tokens and the lost context."""
     model, tokenizer = smollm2
     text = real_documents('prose', 1, 400)[0]
-    result = round_trip(text, model, tokenizer, segments=4, block_size=48, stride=16)
+    result = round_trip(text, model, tokenizer, MeasurementSettings(48, 16), segments=4)
     assert abs(8 * result.payload_bytes - result.bits.sum()) <= 0.01 * result.bits.sum() + 64
-    single = compress_bytes(text.encode(), model, tokenizer, block_size=48, stride=16)
+    single = compress_bytes(text.encode(), model, tokenizer, MeasurementSettings(48, 16))
     assert result.bits.sum() > single.bits.sum() + 3 * 15
 
 
@@ -132,10 +132,10 @@ def test_smollm2_random_inputs_and_a_real_text_with_odd_characters(smollm2):
     byte for byte; ordinary text pays nothing for the escape."""
     model, tokenizer = smollm2
     for data in random_inputs(12, seed=2):
-        round_trip(data, model, tokenizer, block_size=48, stride=16)
+        round_trip(data, model, tokenizer, settings=MeasurementSettings(48, 16))
     prose = real_documents('prose', 1, 400)[0]
     odd = prose[:100] + '\x1d' + prose[100:200] + '\x04\U00050000' + prose[200:]
-    result = round_trip(odd.encode(), model, tokenizer, block_size=48, stride=16)
+    result = round_trip(odd.encode(), model, tokenizer, settings=MeasurementSettings(48, 16))
     assert (result.escaped, result.spans) == (6, 2)
 
 
@@ -152,7 +152,7 @@ ODD = {  # what SmolLM2's tokenizer cannot reproduce, and bytes that are not UTF
 @pytest.mark.parametrize('name', list(ODD))
 def test_what_the_tokenizer_cannot_code_takes_the_escape(name, tiny_model, tokenizer):
     data, escaped = ODD[name]
-    result = compress_bytes(data, tiny_model, tokenizer, **SMALL)
+    result = compress_bytes(data, tiny_model, tokenizer, settings=SMALL)
     assert decompress_bytes(result.blob, tiny_model, tokenizer) == data
     assert result.escaped == (escaped if escaped is not None else result.escaped) > 0
     assert result.blob[4] == 2  # format version 2: with an escape table
@@ -160,7 +160,7 @@ def test_what_the_tokenizer_cannot_code_takes_the_escape(name, tiny_model, token
 
 
 def test_ordinary_text_keeps_format_version_1_and_its_size(tiny_model, tokenizer):
-    result = compress_bytes(TEXTS['prose'].encode(), tiny_model, tokenizer, **SMALL)
+    result = compress_bytes(TEXTS['prose'].encode(), tiny_model, tokenizer, settings=SMALL)
     assert result.escaped == 0 and result.blob[4] == 1
     assert result.payload_bytes == len(unpack(result.blob)[1])  # no table, no trailer
 
@@ -200,7 +200,7 @@ def test_thousands_of_random_inputs_split_and_join_exactly(tokenizer):
 
 def test_random_inputs_round_trip_through_the_coder(tiny_model, tokenizer):
     for data in random_inputs(150, seed=1):
-        round_trip(data, tiny_model, tokenizer, **SMALL)
+        round_trip(data, tiny_model, tokenizer, settings=SMALL)
 
 
 @pytest.fixture(scope='module')
@@ -213,13 +213,13 @@ def normalising_tokenizer(tokenizer):
 
 def test_text_the_tokenizer_changes_takes_the_escape(normalising_tokenizer, tiny_model):
     data = 'ok.\r\nﬁne ①'.encode()  # NFKC makes them 'fine' and '1'
-    result = round_trip(data, tiny_model, normalising_tokenizer, **SMALL)
+    result = round_trip(data, tiny_model, normalising_tokenizer, settings=SMALL)
     assert result.escaped == len('ﬁ①'.encode()) and result.spans == 2
 
 
 @pytest.fixture(scope='module')
 def blob(tiny_model, tokenizer):
-    return compress_bytes(TEXTS['prose'].encode(), tiny_model, tokenizer, **SMALL).blob
+    return compress_bytes(TEXTS['prose'].encode(), tiny_model, tokenizer, settings=SMALL).blob
 
 
 def test_another_model_or_tokenizer_is_refused(blob, tmp_path, tiny_model, tokenizer,
@@ -330,7 +330,7 @@ def test_decoded_bytes_are_checked_against_the_original_checksum(blob, tiny_mode
 
 def test_the_coder_threads_are_kept_in_the_header(tiny_model, tokenizer):
     before = torch.get_num_threads()
-    result = round_trip(TEXTS['crlf'], tiny_model, tokenizer, threads=2, **SMALL)
+    result = round_trip(TEXTS['crlf'], tiny_model, tokenizer, threads=2, settings=SMALL)
     assert unpack(result.blob)[0].threads == 2 and torch.get_num_threads() == before
 
 
@@ -341,7 +341,7 @@ def test_command_line_round_trip_and_report(tiny_model_dir, tmp_path, capsys):
                      '--quiet', str(source), str(packed)]) == 0
     printed = capsys.readouterr().out
     for label in ('characters', 'input bytes', 'output bytes', 'file bits/char',
-                  'evaluator BPC', 'xz -9e', 'zstd -19', 'chars/s'):
+                  'evaluator BPC', 'gzip -9', 'bzip2 -9', 'xz -9e', 'zstd -22', 'chars/s'):
         assert label in printed
     assert f'output bytes      {packed.stat().st_size} ' in printed
     assert cli.main(['decompress', '--model', tiny_model_dir, '--quiet', str(packed),
@@ -392,7 +392,7 @@ def test_demo_line(tiny_model_dir, tmp_path):
 def test_crafted_escape_tables_are_refused_cleanly(tiny_model, tokenizer):
     """Random changes to a version 2 file's table, its CRC made to match: a ZipError or, when
     the table still parses, a file that decodes to something the SHA-256 refuses."""
-    blob = compress_bytes(b'a\x04b\x1dc' * 5, tiny_model, tokenizer, **SMALL).blob
+    blob = compress_bytes(b'a\x04b\x1dc' * 5, tiny_model, tokenizer, settings=SMALL).blob
     header, payload = unpack(blob)
     table_at = HEADER_SIZE + len(payload)
     rng = np.random.default_rng(3)

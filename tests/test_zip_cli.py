@@ -164,7 +164,7 @@ def test_a_symbolic_link_input_is_skipped_unless_forced_or_written_elsewhere(
     (['--threads', '256'], 'threads must be between 1 and 255, got 256'),
     (['--segments', '0'], 'segments must be between 1 and 65535, got 0'),
     (['--stride', '20'], 'stride (20) is larger than block_size (16)'),
-    (['--block-size', '0'], 'block size must be between 1'),
+    (['--block-size', '0'], 'block_size must be a positive integer, got 0'),
     (['--block-size', '4096', '--stride', '5'], '--block-size 4096 is longer than the '
                                                  "model's context of 2048 tokens"),
 ])
@@ -247,7 +247,7 @@ def test_standard_input_and_output(stdio, tiny_model_dir, capsys):
     unpack(blob)
     summary = capsys.readouterr().err  # the data on stdout, the summary on stderr
     assert f'input bytes       {len(data)}\n' in summary
-    assert f'xz -9e            {cli.baseline_sizes(data)["xz -9e"]} bytes' in summary
+    assert f'xz -9e            {cli.compressed_sizes(data)["xz -9e"]} bytes' in summary
     streams = stdio(blob)
     assert zip_main('decompress', '--model', tiny_model_dir, '-q', '-', '-') == 0
     assert streams.output() == data
@@ -290,7 +290,7 @@ def test_a_fifo_is_read_once(folder, tiny_model_dir, capsys):
     writer.join()
     printed = capsys.readouterr().out
     assert f'input bytes       {len(data)}\n' in printed
-    assert f'zstd -19          {cli.baseline_sizes(data)["zstd -19"]} bytes' in printed
+    assert f'zstd -22          {cli.compressed_sizes(data)["zstd -22"]} bytes' in printed
     assert listing(folder) == ['in.txt', 'out.lmz', 'pipe']
 
 

@@ -7,9 +7,11 @@ class default (10000 for Llama, where SmolLM2 needs 100000): no error, every log
 off, a BPC about 3% wrong. The check names the fields it can tell are ignored and the fix.
 """
 
+import logging
 import re
-import sys
-from typing import Callable, Optional
+from typing import Optional
+
+from .logs import LOGGER
 
 RELEASE_OF_ROPE_PARAMETERS = 5  # the transformers major that moved rope_theta there
 
@@ -41,14 +43,14 @@ def _ignored_fields(config, installed_major: int) -> list:
     return notes
 
 
-def check_transformers_version(config, warn: Optional[Callable[[str], None]] = None,
+def check_transformers_version(config, logger: logging.Logger = LOGGER,
                                installed: Optional[str] = None) -> Optional[str]:
     """Warn when ``config`` (a model's config, or its config.json as a dict) was written by a
     newer transformers major than the installed one; silent when the majors agree or the file
     is older. Returns the message, or None.
 
-    ``warn`` receives the message (default: a line on stderr); ``installed`` is the version
-    loading the model (default: ``transformers.__version__``).
+    The message goes to ``logger`` as a warning; ``installed`` is the version loading the
+    model (default: ``transformers.__version__``).
     """
     if installed is None:
         import transformers
@@ -76,5 +78,5 @@ def check_transformers_version(config, warn: Optional[Callable[[str], None]] = N
     message = (f'{where} was written by transformers {written} (its `transformers_version`), '
                f'a newer major than the installed transformers {installed}. {effect} Fix: '
                f'pip install "transformers>={file_major}", or {resave}.')
-    (warn or (lambda text: print(f'WARNING: {text}', file=sys.stderr)))(message)
+    logger.warning(message)
     return message

@@ -20,7 +20,9 @@ import torch
 FP32_CHUNK_BYTES = 128 * 2**20  # at most this much fp32 logits at once
 
 
-def _keep_argument(model) -> str:
+def logits_to_keep_argument(model) -> str:
+    """The name under which ``model.forward`` takes how many last positions to compute logits
+    for (``logits_to_keep``, ``num_logits_to_keep`` in older transformers), or '' if none."""
     params = inspect.signature(model.forward).parameters
     for name in ('logits_to_keep', 'num_logits_to_keep'):
         if name in params:
@@ -65,7 +67,7 @@ class WindowScorer:
     def __init__(self, model: torch.nn.Module):
         self.model = model
         self.device = input_device(model)  # where the windows go
-        self.keep_argument = _keep_argument(model)
+        self.keep_argument = logits_to_keep_argument(model)
         self.decoder = _module(model, 'get_decoder')
         self.head = _module(model, 'get_output_embeddings')
         if not isinstance(self.head, torch.nn.Linear):

@@ -1,44 +1,21 @@
 """Classic compressors on the same corpora, in bits per character, as reference rows.
 
 Each corpus is compressed as one stream (its documents concatenated in order, as the model
-reads them) at the compressor's strongest setting, container headers included, so the
-figures are what ``gzip -9``, ``bzip2 -9``, ``xz -9e`` and ``zstd --ultra -22`` would write.
+reads them) by ``core.compressors`` (``gzip -9``, ``bzip2 -9``, ``xz -9e``,
+``zstd --ultra -22``: each at its strongest setting, container headers included).
 Results are cached by the text's checksum: a corpus is compressed once.
 """
 
-import bz2
-import gzip
 import hashlib
 import json
-import lzma
 import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, Optional, Sequence
 
-import zstandard
-
 from ..core.atomic_files import atomic_write
+from ..core.compressors import COMPRESSORS, VERSION, compressed_sizes
 from ..core.token_stream import default_cache_dir
 
-
-def _zstd(data: bytes) -> bytes:
-    return zstandard.ZstdCompressor(level=22).compress(data)
-
-
-COMPRESSORS = {
-    'gzip -9': lambda data: gzip.compress(data, compresslevel=9, mtime=0),
-    'bzip2 -9': lambda data: bz2.compress(data, compresslevel=9),
-    'xz -9e': lambda data: lzma.compress(data, preset=9 | lzma.PRESET_EXTREME),
-    'zstd -22': _zstd,
-}
-CACHE_VERSION = f'1-zstd{zstandard.__version__}'
-
-
-def compressed_sizes(data: bytes) -> Dict[str, int]:
-    """Bytes each compressor writes for ``data`` (they release the GIL: run side by side)."""
-    with ThreadPoolExecutor(len(COMPRESSORS)) as pool:
-        sizes = pool.map(lambda compress: len(compress(data)), COMPRESSORS.values())
-        return dict(zip(COMPRESSORS, sizes))
+CACHE_VERSION = VERSION
 
 
 def baseline_rates(contents: Sequence[str],

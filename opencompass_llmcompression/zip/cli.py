@@ -12,12 +12,11 @@ and its folder, by creating the temporary file there). The output is written und
 temporary name and renamed into place only when complete (when decompressing: only after the
 bytes match the original's SHA-256), so an error or Ctrl-C never leaves a partial file.
 
-Exit status as xz's: 0 done, 1 error, 2 warning (a file skipped: see ``plan``); 130 after
-Ctrl-C (xz dies by the signal, which a shell reports as 130).
+Exit status as xz's (``exit_codes``): 0 done, 1 error, 2 warning (a file skipped: see
+``plan``); 130 after Ctrl-C (xz dies by the signal, which a shell reports as 130).
 """
 
 import argparse
-import lzma
 import os
 import stat
 import sys
@@ -26,11 +25,13 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import List, Optional
 
-import zstandard
-
 from ..core.atomic_files import AtomicFile
-from ..core.model_checks import check_transformers_version
+from ..core.compressors import compressed_sizes
+from ..core.logs import log_to_stderr
+from ..core.model_loading import load_model, load_tokenizer
 from ..core.scoring_loop import model_context_length
+from ..core.settings import PAPER, PAPER_BLOCK_SIZE, PAPER_STRIDE, MeasurementSettings
+from ..exit_codes import ERROR, INTERRUPTED, WARNING, ArgumentParser
 from .coder import segment_groups
 from .compressor import Compressed, check_options, check_software, check_tokenizer, \
     compress_bytes, decompress_bytes
@@ -38,7 +39,6 @@ from .container import DTYPES, ZipError, model_bounds, unpack
 
 PROG = 'llmcompression-zip'
 SUFFIX = '.lmz'
-ERROR, WARNING, INTERRUPTED = 1, 2, 130
 
 
 class Stop(Exception):
@@ -47,20 +47,6 @@ class Stop(Exception):
     def __init__(self, message: str, code: int = ERROR):
         super().__init__(message)
         self.code = code
-
-
-def load_tokenizer(folder: str):
-    from transformers import AutoTokenizer
-    return AutoTokenizer.from_pretrained(folder)
-
-
-def load_model(folder: str, dtype: str):
-    import torch
-    from transformers import AutoModelForCausalLM
-    model = AutoModelForCausalLM.from_pretrained(folder, dtype=getattr(torch, dtype)).eval()
-    check_transformers_version(model.config, lambda text: print(
-        f'{PROG}: warning: {text}', file=sys.stderr))
-    return model
 
 
 def model_config(folder: str):
@@ -203,12 +189,6 @@ def read_input(source: str) -> bytes:
         raise Stop(f'{source}: {err.strerror or err}') from None
 
 
-def baseline_sizes(data: bytes) -> dict:
-    """What the classic compressors write for the same bytes."""
-    return {'xz -9e': len(lzma.compress(data, preset=9 | lzma.PRESET_EXTREME)),
-            'zstd -19': len(zstandard.ZstdCompressor(level=19).compress(data))}
-
-
 def report(result: Compressed, seconds: float, baselines: dict) -> List[str]:
     """The lines ``compress`` prints."""
     chars = max(result.chars, 1)
@@ -244,14 +224,13 @@ def report(result: Compressed, seconds: float, baselines: dict) -> List[str]:
     return lines
 
 
-def _compress(model_dir: str, data: bytes, output: Output, block_size: int, stride: int,
+def _compress(model_dir: str, data: bytes, output: Output, settings: MeasurementSettings,
               dtype: str, threads: int, segments: int, progress: bool,
               tokenizer=None) -> Compressed:
     if tokenizer is None:
         tokenizer = load_tokenizer(model_dir)
     model = load_model(model_dir, dtype)
-    result = compress_bytes(data, model, tokenizer, block_size, stride, threads, segments,
-                            progress)
+    result = compress_bytes(data, model, tokenizer, settings, threads, segments, progress)
     output.commit(result.blob)
     return result
 
@@ -268,14 +247,14 @@ def _decompress(model_dir: str, blob: bytes, output: Output, progress: bool,
     return data
 
 
-def compress_file(model_dir: str, source: str, target: str, block_size: int = 1900,
-                  stride: int = 512, dtype: str = 'float32', threads: int = 1,
-                  segments: int = 1, progress: bool = False) -> Compressed:
+def compress_file(model_dir: str, source: str, target: str,
+                  settings: MeasurementSettings = PAPER, dtype: str = 'float32',
+                  threads: int = 1, segments: int = 1, progress: bool = False) -> Compressed:
     """``source`` compressed into ``target`` (replaced if it exists), atomically."""
     output = Output(target, True, output_mode(os.stat(source)))
     try:
-        return _compress(model_dir, read_input(source), output, block_size, stride, dtype,
-                         threads, segments, progress)
+        return _compress(model_dir, read_input(source), output, settings, dtype, threads,
+                         segments, progress)
     finally:
         output.discard()
 
@@ -289,16 +268,9 @@ def decompress_file(model_dir: str, source: str, target: str, progress: bool = F
         output.discard()
 
 
-class _Parser(argparse.ArgumentParser):
-    """Usage errors exit with 1, as xz's do (argparse's own status is 2, xz's warning)."""
-
-    def error(self, message):
-        self.print_usage(sys.stderr)
-        self.exit(ERROR, f'{self.prog}: error: {message}\n')
-
-
 def parser() -> argparse.ArgumentParser:
-    main_parser = _Parser(
+    """Usage errors exit with 1, as xz's do (``exit_codes.ArgumentParser``)."""
+    main_parser = ArgumentParser(
         prog=PROG, description='Lossless compression with a language model: a range coder '
         'driven by the model over the sliding windows of the BPC measurement. Exit status as '
         'xz\'s: 0 done, 1 error, 2 warning (a file skipped), 130 interrupted.')
@@ -327,11 +299,12 @@ def parser() -> argparse.ArgumentParser:
                              help=f'where to write the {written}; - for standard output '
                              f'(default: {default}, or standard output for standard input); '
                              'giving OUT keeps IN')
-    compress.add_argument('--block-size', type=int, default=1900,
-                          help='tokens per window, at most the model\'s context (default 1900)')
-    compress.add_argument('--stride', type=int, default=512,
+    compress.add_argument('--block-size', type=int, default=PAPER_BLOCK_SIZE,
+                          help='tokens per window, at most the model\'s context (default '
+                          f'{PAPER_BLOCK_SIZE})')
+    compress.add_argument('--stride', type=int, default=PAPER_STRIDE,
                           help='tokens between window starts, at most --block-size '
-                          '(default 512)')
+                          f'(default {PAPER_STRIDE})')
     compress.add_argument('--dtype', default='float32', choices=DTYPES,
                           help='the model\'s dtype while coding (default float32)')
     compress.add_argument('--threads', type=int, default=1,
@@ -342,9 +315,19 @@ def parser() -> argparse.ArgumentParser:
     return main_parser
 
 
+def measurement_settings(args) -> MeasurementSettings:
+    """The windows of ``compress``, built and checked once, here."""
+    try:
+        settings = MeasurementSettings(args.block_size, args.stride)
+    except ValueError as err:
+        raise ZipError(str(err)) from None
+    check_options(settings, args.threads, args.segments)
+    return settings
+
+
 def run(args) -> int:
     if args.command == 'compress':
-        check_options(args.block_size, args.stride, args.threads, args.segments)
+        settings = measurement_settings(args)
     where = plan(args.command, args.input, args.output, args.stdout, args.keep, args.force)
     progress = not args.quiet
     if args.quiet:
@@ -353,7 +336,7 @@ def run(args) -> int:
     data = read_input(where.source)
     if args.command == 'compress':
         tokenizer = load_tokenizer(args.model)
-        check_block_size_fits(args.model, args.block_size)
+        check_block_size_fits(args.model, settings.block_size)
     else:
         header, _ = unpack(data)
         if not args.force:
@@ -369,8 +352,8 @@ def run(args) -> int:
     started = time.perf_counter()
     try:
         if args.command == 'compress':
-            result = _compress(args.model, data, output, args.block_size, args.stride,
-                               args.dtype, args.threads, args.segments, progress, tokenizer)
+            result = _compress(args.model, data, output, settings, args.dtype, args.threads,
+                               args.segments, progress, tokenizer)
         else:
             text = _decompress(args.model, data, output, progress, tokenizer, args.force)
     except KeyboardInterrupt:
@@ -382,7 +365,7 @@ def run(args) -> int:
     if where.remove_source:
         os.remove(where.source)
     if args.command == 'compress':
-        print('\n'.join(report(result, seconds, baseline_sizes(data))), file=summary)
+        print('\n'.join(report(result, seconds, compressed_sizes(data))), file=summary)
     else:
         chars = len(text.decode('utf-8', 'surrogateescape'))
         print(f'{len(text)} bytes, {chars} characters in {seconds:.1f} s '
@@ -392,6 +375,7 @@ def run(args) -> int:
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
+    log_to_stderr(PROG)
     try:
         return run(args)
     except Stop as stop:

@@ -28,7 +28,6 @@ instruction set, thread count), so decoding needs what encoding had; the thread 
 kept in the header and set again when decoding.
 """
 
-import inspect
 import math
 from typing import Callable, List, Optional, Tuple
 
@@ -37,7 +36,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..core.scorer import input_device
+from ..core.scorer import input_device, logits_to_keep_argument
 from ..core.settings import MeasurementSettings
 from ..core.windows import sliding_windows
 
@@ -62,8 +61,7 @@ class _Model:
     def __init__(self, model: torch.nn.Module):
         self.model = model
         self.device = input_device(model)
-        params = inspect.signature(model.forward).parameters
-        name = next((n for n in ('logits_to_keep', 'num_logits_to_keep') if n in params), '')
+        name = logits_to_keep_argument(model)
         self.keep = {name: 1} if name else {}  # the context pass needs its last logits only
         self.past = None
 
@@ -95,7 +93,7 @@ def segment_groups(num_tokens: int, segments: int) -> List[Tuple[List[int], int]
 
 
 @torch.inference_mode()
-def code_tokens(model: torch.nn.Module, num_tokens: int, block_size: int, stride: int,
+def code_tokens(model: torch.nn.Module, num_tokens: int, settings: MeasurementSettings,
                 code: Callable[[int, Optional[tuple]], int], segments: int = 1,
                 progress: bool = False) -> List[int]:
     """Call ``code(position, dist)`` for every position; it returns the token there.
@@ -112,7 +110,7 @@ def code_tokens(model: torch.nn.Module, num_tokens: int, block_size: int, stride
             for first in firsts:
                 tokens[first] = code(first, None)
             bar.update(len(firsts))
-            for start, end, score_from in sliding_windows(length, MeasurementSettings(block_size, stride)):
+            for start, end, score_from in sliding_windows(length, settings):
                 logits = runner.start([tokens[f + start:f + score_from] for f in firsts])
                 for offset in range(score_from, end):
                     for row, first in enumerate(firsts):
@@ -128,7 +126,7 @@ def vocabulary_size(model: torch.nn.Module) -> int:
     return model.get_input_embeddings().num_embeddings
 
 
-def encode_tokens(model, tokens: List[int], block_size: int, stride: int, segments: int = 1,
+def encode_tokens(model, tokens: List[int], settings: MeasurementSettings, segments: int = 1,
                   progress: bool = False):
     """(payload bytes, -log2 p of each token in bits) for ``tokens``."""
     encoder = constriction.stream.queue.RangeEncoder()
@@ -146,11 +144,11 @@ def encode_tokens(model, tokens: List[int], block_size: int, stride: int, segmen
             bits[position] = neg_log2(token)
         return token
 
-    code_tokens(model, len(tokens), block_size, stride, code, segments, progress)
+    code_tokens(model, len(tokens), settings, code, segments, progress)
     return encoder.get_compressed().astype('<u4').tobytes(), bits
 
 
-def decode_tokens(model, payload: bytes, num_tokens: int, block_size: int, stride: int,
+def decode_tokens(model, payload: bytes, num_tokens: int, settings: MeasurementSettings,
                   segments: int = 1, progress: bool = False) -> List[int]:
     """The ``num_tokens`` tokens that ``encode_tokens`` coded into ``payload``."""
     words = np.frombuffer(payload, dtype='<u4').astype(np.uint32)
@@ -162,4 +160,4 @@ def decode_tokens(model, payload: bytes, num_tokens: int, block_size: int, strid
             return int(decoder.decode(Uniform(vocab)))
         return int(decoder.decode(Categorical(dist[0], perfect=False)))
 
-    return code_tokens(model, num_tokens, block_size, stride, code, segments, progress)
+    return code_tokens(model, num_tokens, settings, code, segments, progress)

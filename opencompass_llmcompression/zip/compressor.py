@@ -22,7 +22,7 @@ import torch
 
 from ..core.scoring_loop import check_fits_model, model_context_length
 from ..core.token_stream import encode_documents, tokenizer_fingerprint
-from ..core.settings import MeasurementSettings
+from ..core.settings import PAPER, MeasurementSettings
 from .coder import decode_tokens, encode_tokens, vocabulary_size
 from .container import DTYPES, HEADER_SIZE, Header, ZipError, model_bounds, pack, unpack
 
@@ -263,29 +263,31 @@ def torch_threads(count: int):
         torch.set_num_threads(before)
 
 
-def check_options(block_size: int, stride: int, threads: int, segments: int) -> None:
-    """ZipError unless the settings fit the format (and the windows make sense)."""
+def check_options(settings: MeasurementSettings, threads: int, segments: int) -> None:
+    """ZipError unless the options fit the format's fields (the windows were checked when
+    ``settings`` was built)."""
     if not 1 <= threads <= 255:
         raise ZipError(f'threads must be between 1 and 255, got {threads}')
     if not 1 <= segments <= 65535:
         raise ZipError(f'segments must be between 1 and 65535, got {segments}')
-    if not isinstance(block_size, int) or not 1 <= block_size < 2 ** 32:
-        raise ZipError(f'block size must be between 1 and {2 ** 32 - 1}, got {block_size}')
-    try:
-        MeasurementSettings(block_size, stride)
-    except ValueError as err:
-        raise ZipError(str(err)) from None
+    if settings.reference_compat:
+        raise ZipError('reference_compat drops the tail of the stream, which a lossless file '
+                       'cannot: compress with reference_compat=False')
+    if settings.block_size >= 2 ** 32:
+        raise ZipError(f'block size must be between 1 and {2 ** 32 - 1}, got '
+                       f'{settings.block_size}')
 
 
-def compress_bytes(data: bytes, model: torch.nn.Module, tokenizer, block_size: int = 1900,
-                   stride: int = 512, threads: int = 1, segments: int = 1,
+def compress_bytes(data: bytes, model: torch.nn.Module, tokenizer,
+                   settings: MeasurementSettings = PAPER, threads: int = 1, segments: int = 1,
                    progress: bool = False) -> Compressed:
     """The compressed file of any ``data``: what the tokenizer reproduces coded by the model,
     the rest escaped (``split``). ``threads`` is torch's CPU thread count while coding,
     kept in the header for the decoder: one thread by default, the most portable choice, and
     little slower one token at a time (much faster on shared cores). ``segments > 1`` codes
-    that many pieces of the stream in one batch: faster, larger (``coder``)."""
-    check_options(block_size, stride, threads, segments)
+    that many pieces of the stream in one batch: faster, larger (``coder``). ``settings`` are the
+    measurement's windows (only ``block_size`` and ``stride`` count: every token is coded)."""
+    check_options(settings, threads, segments)
     parts = split(data, tokenizer)
     ids, prefix, suffix = parts.ids, parts.prefix, parts.suffix
     if len(ids) - prefix - suffix > len(parts.text.encode('utf-8')):
@@ -294,11 +296,11 @@ def compress_bytes(data: bytes, model: torch.nn.Module, tokenizer, block_size: i
     check_model(model)
     dtype = model_dtype(model)
     if ids:
-        check_fits_model(model, block_size, np.asarray(ids))
+        check_fits_model(model, settings.block_size, np.asarray(ids))
     with torch_threads(threads):
-        payload, bits = encode_tokens(model, ids, block_size, stride, segments, progress)
-    header = Header(dtype, threads, block_size, stride, segments, len(ids), prefix,
-                    suffix, len(data), weights_fingerprint(model),
+        payload, bits = encode_tokens(model, ids, settings, segments, progress)
+    header = Header(dtype, threads, settings.block_size, settings.stride, segments, len(ids),
+                    prefix, suffix, len(data), weights_fingerprint(model),
                     bytes.fromhex(tokenizer_fingerprint(tokenizer))[:16],
                     software_fingerprint(), hashlib.sha256(data).digest(), parts.escapes)
     return Compressed(pack(header, payload), parts.chars, len(data), bits, segments,
@@ -343,8 +345,8 @@ def decompress_bytes(blob: bytes, model: torch.nn.Module, tokenizer,
     check_setup(header, model, tokenizer)
     model_bounds(header, len(payload), model_context_length(model), vocabulary_size(model))
     with torch_threads(header.threads):
-        ids = decode_tokens(model, payload, header.tokens, header.block_size, header.stride,
-                            header.segments, progress)
+        ids = decode_tokens(model, payload, header.tokens, header.settings, header.segments,
+                            progress)
     try:
         data = join(detokenize(tokenizer, ids, header.prefix, header.suffix), header.escapes)
     except Exception:  # tokens from diverging probabilities may not even decode

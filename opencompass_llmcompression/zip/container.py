@@ -42,6 +42,8 @@ import zlib
 from dataclasses import dataclass
 from typing import Tuple
 
+from ..core.settings import MeasurementSettings
+
 MAGIC = b'\x89LMZ'
 FORMAT_VERSION = 2          # what this program writes when the input has escaped bytes ...
 PLAIN_VERSION = 1           # ... and without them: the same bytes as before escapes existed
@@ -78,6 +80,12 @@ class Header:
     @property
     def escaped(self) -> int:
         return sum(len(raw) for _, raw in self.escapes)
+
+    @property
+    def settings(self) -> MeasurementSettings:
+        """The measurement's windows the file was coded with (checked by ``check_fields``
+        first: a crafted header gets its ZipError, not this ValueError)."""
+        return MeasurementSettings(self.block_size, self.stride)
 
 
 def _varint(value: int) -> bytes:
