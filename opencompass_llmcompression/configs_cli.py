@@ -21,6 +21,7 @@ from typing import Dict, List, Tuple
 
 from .core.atomic_files import atomic_write
 from .core.provenance import PLUGIN
+from .exit_codes import ERROR, OK, ArgumentParser
 
 MARKER = f'# Written by `llmcompression-configs install` ({PLUGIN}).'
 
@@ -81,8 +82,8 @@ def install(config_dir: str) -> List[Tuple[str, str]]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog='llmcompression-configs', description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog='llmcompression-configs', description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest='command', required=True)
     install_parser = commands.add_parser(
         'install', help='write the thin configs into DIR (default ./configs)')
@@ -93,8 +94,8 @@ def main(argv=None) -> int:
     try:
         done = install(args.dir)
     except (ConfigsError, OSError) as err:
-        print(f'llmcompression-configs: {err}', file=sys.stderr)
-        return 1
+        print(f'llmcompression-configs: error: {err}', file=sys.stderr)
+        return ERROR
     for path, what in done:
         print(f'{what}: {path}')
     default = os.path.normpath(args.dir) == 'configs'
@@ -103,7 +104,7 @@ def main(argv=None) -> int:
           f'llm_compression --summarizer llm_compression --hf-type base --hf-path MODEL\n'
           f'(or python run.py ... in an OpenCompass checkout); the log then says '
           f'"{PLUGIN} <version>: dataset config llm_compression".')
-    return 0
+    return OK
 
 
 if __name__ == '__main__':

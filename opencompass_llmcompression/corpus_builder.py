@@ -33,6 +33,7 @@ from typing import Dict, Iterable, Iterator, List, Optional
 
 from .core.atomic_files import atomic_write
 from .core.checksums import file_sha256
+from .exit_codes import ERROR, OK, ArgumentParser
 
 KINDS = ('code', 'text', 'latex')
 VENDORED = re.compile(r'(^|/)(vendor|vendored|third_party|thirdparty|node_modules|'
@@ -279,8 +280,8 @@ def build(name: str, kind: str, sources: List[str], out: str, budget: Optional[i
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog='llmcompression-corpus', description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--name', required=True, help='corpus name: writes NAME.jsonl')
     parser.add_argument('--kind', required=True, choices=KINDS, help='how to clean it')
     parser.add_argument('--source', action='append', default=[],
@@ -304,13 +305,13 @@ def main(argv=None) -> int:
         report = build(args.name, args.kind, args.source, args.out, args.budget, args.seed,
                        args.after, args.records, args.text_field, args.date_field,
                        args.near_duplicate, args.min_chars, args.max_chars)
-    except BuildError as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 2
+    except (BuildError, OSError) as e:
+        print(f'llmcompression-corpus: error: {e}', file=sys.stderr)
+        return ERROR
     print(f'wrote {os.path.join(args.out, args.name)}.jsonl: {report.kept} documents')
     for reason, count in sorted(report.skipped.items()):
         print(f'  skipped {count}: {reason} (e.g. {report.examples.get(reason, "-")})')
-    return 0
+    return OK
 
 
 if __name__ == '__main__':

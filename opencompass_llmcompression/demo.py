@@ -28,6 +28,7 @@ from .core.atomic_files import atomic_write
 from .core.compressors import compressed_sizes
 from .core.token_stream import default_cache_dir
 from .corpus_builder import build
+from .exit_codes import OK, ArgumentParser
 from .smollm2 import build_once, smollm2_model_dir
 
 CORPORA = ('cc', 'python', 'arxiv_math')
@@ -104,8 +105,9 @@ def compress_demo_document(model_dir: str, work_dir: str, name: str = 'SmolLM2-1
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(prog='python -m opencompass_llmcompression.demo',
+                            description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--hf-path', help='model folder (default: SmolLM2-135M, converted)')
     parser.add_argument('--chars', type=int, default=30000,
                         help='characters per sample corpus (default 30000)')
@@ -148,7 +150,7 @@ def main(argv=None) -> int:
         print(compress_demo_document(model, os.path.join(args.work_dir, 'zip'), name))
     except ValueError as err:  # e.g. --hf-path with a tokenizer that normalises text
         print(f'{name}: not compressed ({err})')
-    return 0
+    return OK
 
 
 if __name__ == '__main__':

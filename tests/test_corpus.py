@@ -126,8 +126,8 @@ def test_empty_sources_and_nothing_left_are_clear_errors(tmp_path, capsys):
         builder.build('cc', 'text', [str(tmp_path / 'nothing-*.txt')], str(tmp_path / 'o'))
     write(str(tmp_path / 's' / 'short.txt'), 'too short')
     assert builder.main(['--name', 'cc', '--kind', 'text', '--source', str(tmp_path / 's'),
-                         '--out', str(tmp_path / 'o')]) == 2
-    assert 'no document is left' in capsys.readouterr().err
+                         '--out', str(tmp_path / 'o')]) == 1
+    assert 'llmcompression-corpus: error: no document is left' in capsys.readouterr().err
     assert not os.path.exists(tmp_path / 'o' / 'cc.jsonl')
 
 
