@@ -7,7 +7,7 @@ scored positions of a batch of windows) -> ``scoring_loop`` (``score_documents``
 out-of-memory back-off, checkpoints, per-document sums) -> ``metrics`` (bits per character).
 """
 
-from .corpus_files import CorpusError, load_corpus, read_records
+from .corpus_files import CorpusError, load_corpus
 from .metrics import compression_metrics, text_size
 from .scorer import WindowScorer
 from .scoring_loop import score_documents
@@ -15,6 +15,6 @@ from .token_stream import TokenStream, build_stream, load_or_build_stream
 from .settings import PAPER, MeasurementSettings
 from .windows import sliding_windows
 
-__all__ = ['CorpusError', 'load_corpus', 'read_records', 'compression_metrics', 'text_size',
+__all__ = ['CorpusError', 'load_corpus', 'compression_metrics', 'text_size',
            'WindowScorer', 'score_documents', 'TokenStream', 'build_stream',
            'load_or_build_stream', 'MeasurementSettings', 'PAPER', 'sliding_windows']

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import time
+import zipfile
 from typing import Callable, Optional, Tuple
 
 import numpy as np
@@ -77,7 +78,9 @@ class Checkpoint:
             changed = sorted(k for k, v in json.loads(fingerprint).items() if ours.get(k) != v)
             self.warn(f'checkpoint {self.path} was made with other settings '
                       f'({", ".join(changed)} differ); not used, the shard starts over')
-        except Exception as err:  # any unreadable file: never trusted, never fatal
+        except (OSError, EOFError, zipfile.BadZipFile, ValueError, KeyError, TypeError,
+                AttributeError) as err:  # cut off, not a zip, a bad CRC, a missing or odd
+            # array, a fingerprint that is not JSON: never trusted, never fatal
             self.warn(f'checkpoint {self.path} is unreadable ({type(err).__name__}: {err}); '
                       'not used, the shard starts over')
         return None

@@ -45,11 +45,6 @@ def find_corpus_file(folder: str, name: str) -> Optional[str]:
     return None
 
 
-def read_records(filename: str) -> List[dict]:
-    """The records of a corpus file, as ``corpus_formats`` reads them."""
-    return [record for _, record in read_located_records(filename)]
-
-
 def documents_from(located, source: str, subset: str,
                    samples: Optional[int] = None) -> List[dict]:
     """``[(where, record)]`` -> the non-empty documents ``{content, subset, meta}``, in order;
@@ -134,7 +129,8 @@ def load_corpus(path: str, name: str, samples: Optional[int] = None) -> List[dic
     elif not os.path.isdir(folder) and is_hub_id(path):
         try:
             located, source = read_hub(path, name), f'{path} (hub, config {name})'
-        except Exception as e:
+        except (OSError, ValueError, ImportError) as e:  # not found (a FileNotFoundError),
+            # offline or refused (OSErrors), no such config (ValueError), no `datasets` package
             raise CorpusError(f'corpus "{name}" not found: {folder} is not a folder and the hub '
                               f'dataset {path} could not be loaded ({type(e).__name__}: '
                               f'{e}). {HOW_TO_GET}') from None

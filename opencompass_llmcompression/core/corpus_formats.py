@@ -14,6 +14,7 @@ import bz2
 import gzip
 import json
 import lzma
+import zlib
 from typing import List, Tuple
 
 Located = List[Tuple[str, object]]
@@ -37,7 +38,7 @@ def _decompress(filename: str, data: bytes) -> bytes:
         if data.startswith(magic):
             try:
                 return decompress(data)
-            except Exception as e:  # truncated or corrupt archives raise many kinds
+            except _decompression_errors() as e:
                 raise CorpusError(f'{filename} is {kind}-compressed but does not decompress '
                                   f'({type(e).__name__}: {e}); the file looks cut off or '
                                   f'damaged: copy or download it again.') from None
@@ -45,6 +46,13 @@ def _decompress(filename: str, data: bytes) -> bytes:
         raise CorpusError(f'{filename} is a zip archive, which may hold several files: unzip '
                           'it and point at the .jsonl, .json or .parquet file inside.')
     return data
+
+
+def _decompression_errors() -> tuple:
+    """What a cut-off or corrupt archive raises: gzip EOFError or zlib.error, bzip2 ValueError
+    or OSError, xz LZMAError, zstd ZstdError."""
+    from zstandard import ZstdError
+    return (EOFError, zlib.error, ValueError, OSError, lzma.LZMAError, ZstdError)
 
 
 def _zstd_decompress(data: bytes) -> bytes:
@@ -177,10 +185,12 @@ def _columns(value: dict) -> Located:
 
 
 def read_parquet(filename: str) -> Located:
+    import pyarrow
     import pyarrow.parquet as pq
     try:
         table = pq.read_table(filename)
-    except Exception as e:  # pyarrow raises its own kinds for cut-off or non-parquet files
+    except (pyarrow.ArrowException, OSError) as e:  # ArrowInvalid for a cut-off or non-parquet
+        # file, OSError for damaged pages
         raise CorpusError(f'{filename} is not a readable Parquet file ({type(e).__name__}: '
                           f'{e}); if it was cut off, copy or download it again.') from None
     if 'content' not in table.column_names:

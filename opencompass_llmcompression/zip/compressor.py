@@ -349,8 +349,9 @@ def decompress_bytes(blob: bytes, model: torch.nn.Module, tokenizer,
                             progress)
     try:
         data = join(detokenize(tokenizer, ids, header.prefix, header.suffix), header.escapes)
-    except Exception:  # tokens from diverging probabilities may not even decode
-        data = None
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError):
+        data = None  # tokens from diverging probabilities may not even decode (ids a slow
+        # tokenizer lacks, text that is no longer UTF-8 after the escapes)
     if data is None or len(data) != header.size or hashlib.sha256(data).digest() != header.sha256:
         hint = ('this machine\'s software or hardware class differs from the encoder\'s'
                 if header.software not in software_fingerprints() else
