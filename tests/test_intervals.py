@@ -6,11 +6,25 @@ import numpy as np
 import pytest
 
 from opencompass_llmcompression.report import intervals
-from opencompass_llmcompression.report.intervals import (bootstrap_ratio_interval,
-                                                         paired_difference)
+from opencompass_llmcompression.report.intervals import (LEVEL, RESAMPLES, SEED,
+                                                         difference_interval, ratio_interval,
+                                                         resampled_sums)
 from opencompass_llmcompression.report.uncertainty import Bootstrap
 
 LN2 = math.log(2)
+
+
+def bootstrap_ratio_interval(nll, chars, resamples=RESAMPLES, seed=SEED, level=LEVEL):
+    """One model's interval from the parts the report (``uncertainty.Bootstrap``) uses."""
+    nll_sums, char_sums = resampled_sums([nll, chars], resamples, seed)
+    return ratio_interval(np.sum(nll), np.sum(chars), nll_sums, char_sums, level)
+
+
+def paired_difference(nll_a, nll_b, chars, resamples=RESAMPLES, seed=SEED, level=LEVEL):
+    """A's BPC minus B's, paired, from the parts the report uses."""
+    a_sums, b_sums, char_sums = resampled_sums([nll_a, nll_b, chars], resamples, seed)
+    return difference_interval(np.sum(nll_a), np.sum(nll_b), np.sum(chars), a_sums, b_sums,
+                               char_sums, level)
 
 
 def loop_bootstrap(nll_a, chars, nll_b=None, resamples=1000, seed=0, level=0.95):

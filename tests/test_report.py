@@ -189,8 +189,7 @@ def documents_of(bpcs, chars=200):
 
 
 def test_report_intervals_pairs_and_the_papers_rows(tmp_path, capsys):
-    from opencompass_llmcompression.report.intervals import (bootstrap_ratio_interval,
-                                                             paired_difference)
+    from test_intervals import bootstrap_ratio_interval, paired_difference
     spread = [0.5, 0.55, 0.6, 0.65, 0.7, 0.62, 0.58, 0.66]
     better = [b - 0.01 for b in spread]
     results, predictions = {}, {}

@@ -78,25 +78,3 @@ def difference_interval(nll_a: float, nll_b: float, size: float, a_sums: np.ndar
     """A's bits per character minus B's from the totals, with the paired resamples' interval."""
     return percentile_interval(bits_per(nll_a - nll_b, size),
                                bits_per(a_sums - b_sums, size_sums), level)
-
-
-def bootstrap_ratio_interval(nll: Sequence[float], chars: Sequence[float],
-                             resamples: int = RESAMPLES, seed: int = SEED,
-                             level: float = LEVEL) -> Interval:
-    """BPC (``sum(nll) / (sum(chars) ln 2)``) and its percentile interval over documents.
-
-    ``chars`` may be bytes instead, for bits per byte."""
-    nll_sums, char_sums = resampled_sums([nll, chars], resamples, seed)
-    return ratio_interval(np.sum(nll), np.sum(chars), nll_sums, char_sums, level)
-
-
-def paired_difference(nll_a: Sequence[float], nll_b: Sequence[float], chars: Sequence[float],
-                      resamples: int = RESAMPLES, seed: int = SEED,
-                      level: float = LEVEL) -> Interval:
-    """BPC of model A minus BPC of model B on the same documents, with a paired interval.
-
-    Negative means A compresses better. The interval excludes zero when the resampled
-    differences agree on the sign at the given level."""
-    a_sums, b_sums, char_sums = resampled_sums([nll_a, nll_b, chars], resamples, seed)
-    return difference_interval(np.sum(nll_a), np.sum(nll_b), np.sum(chars), a_sums, b_sums,
-                               char_sums, level)
