@@ -32,8 +32,11 @@ import sys
 import tempfile
 import time
 
-import numpy as np
 import torch
+
+from opencompass_llmcompression.core.metrics import bits_per
+from opencompass_llmcompression.core.settings import PAPER_BLOCK_SIZE, PAPER_STRIDE, \
+    MeasurementSettings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PAPER_BATCH = 8
@@ -155,11 +158,16 @@ def load(args):
     return model, tokenizer
 
 
+def paper_windows(args) -> MeasurementSettings:
+    """The windows every method runs: the paper's (full windows only), of the flags' size."""
+    return MeasurementSettings(args.block_size, args.stride, reference_compat=True)
+
+
 def run_ours(model, tokenizer, docs, args):
     from opencompass_llmcompression.core import score_documents
     batch = args.batch_size if args.method == 'ours' else 'auto'
-    nll, _ = score_documents(model, tokenizer, docs, range(len(docs)), args.block_size,
-                             args.stride, True, batch, cache_dir=args.cache_dir,
+    nll, _ = score_documents(model, tokenizer, docs, range(len(docs)), paper_windows(args),
+                             batch_size=batch, token_cache_dir=args.cache_dir,
                              progress=False, logger=Log())
     return float(nll.sum())
 
@@ -178,7 +186,7 @@ def run_paper(model, tokenizer, docs, args):
     """The paper's loop: full logits for every position, cross-entropy in the model's dtype."""
     from opencompass_llmcompression.core.windows import sliding_windows
     stream = torch.tensor([t for d in docs for t in tokenizer.encode(d)], device=args.device)
-    windows = sliding_windows(len(stream), args.block_size, args.stride, reference_compat=True)
+    windows = sliding_windows(len(stream), paper_windows(args))
     total = 0.0
     for first in range(0, len(windows), args.batch_size):
         batch = windows[first:first + args.batch_size]
@@ -233,7 +241,7 @@ def child(args):
     sync(args.device)
     wall = time.perf_counter() - start
     num_tokens = sum(len(tokenizer.encode(d)) for d in docs)
-    windows = sliding_windows(num_tokens, args.block_size, args.stride, reference_compat=True)
+    windows = sliding_windows(num_tokens, paper_windows(args))
     scored = int((windows[:, END] - windows[:, SCORE_FROM]).sum())
     flops = sum(window_flops(model.config, int(e - s) - 1, int(e - f)) for s, e, f in windows)
     peak = (torch.cuda.max_memory_allocated() if args.device.startswith('cuda')
@@ -257,8 +265,8 @@ def main():
     parser.add_argument('--dtype', default=None, help='default bfloat16 on GPU, float32 on CPU')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--chars', type=int, default=24000, help='corpus characters')
-    parser.add_argument('--block-size', type=int, default=1900)
-    parser.add_argument('--stride', type=int, default=512)
+    parser.add_argument('--block-size', type=int, default=PAPER_BLOCK_SIZE)
+    parser.add_argument('--stride', type=int, default=PAPER_STRIDE)
     parser.add_argument('--batch-size', type=int, default=PAPER_BATCH,
                         help='windows per forward pass of ours, paper and builtin')
     parser.add_argument('--methods', default='ours,ours-auto,paper',
@@ -316,7 +324,7 @@ def render(rows, rate, args) -> str:
              '| throughput vs paper | memory vs paper | BPC |',
              '|---|---|---|---|---|---|---|---|---|---|']
     for r in rows:
-        bpc = r['nll'] / (r['chars'] * np.log(2))
+        bpc = bits_per(r['nll'], r['chars'])
         lines.append(
             f'| {r["method"]} | {r["batch"]} | {r["wall"]:.2f} | {r["windows"] / r["wall"]:.2f} '
             f'| {r["scored"] / r["wall"]:.0f} | {r["flops"] / r["wall"] / rate:.0%} '

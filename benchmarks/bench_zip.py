@@ -24,9 +24,11 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from opencompass_llmcompression import demo  # noqa: E402
+from opencompass_llmcompression.core.compressors import COMPRESSORS, compressed_sizes  # noqa: E402,E501
 from opencompass_llmcompression.core.scoring_loop import score_documents  # noqa: E402
+from opencompass_llmcompression.core.settings import PAPER_BLOCK_SIZE, PAPER_STRIDE, \
+    MeasurementSettings  # noqa: E402
 from opencompass_llmcompression.core.token_stream import default_cache_dir  # noqa: E402
-from opencompass_llmcompression.zip.cli import baseline_sizes  # noqa: E402
 from opencompass_llmcompression.zip.compressor import compress_bytes, decompress_bytes, \
     torch_threads  # noqa: E402
 
@@ -46,8 +48,8 @@ def main() -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--hf-path', help='model folder (default: SmolLM2-135M, converted)')
     parser.add_argument('--chars', type=int, default=1500)
-    parser.add_argument('--block-size', type=int, default=1900)
-    parser.add_argument('--stride', type=int, default=512)
+    parser.add_argument('--block-size', type=int, default=PAPER_BLOCK_SIZE)
+    parser.add_argument('--stride', type=int, default=PAPER_STRIDE)
     parser.add_argument('--threads', type=int, default=1)
     parser.add_argument('--long-chars', type=int, default=6000)
     parser.add_argument('--segments', type=int, default=16, help='for the longer text')
@@ -56,27 +58,28 @@ def main() -> int:
     folder = args.hf_path or demo.smollm2_model_dir(os.path.join(default_cache_dir(), 'demo'))
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
     tokenizer = AutoTokenizer.from_pretrained(folder)
-    windows = dict(block_size=args.block_size, stride=args.stride)
+    settings = MeasurementSettings(args.block_size, args.stride)
 
     header = ('| text | segments | chars | tokens | compress s | chars/s | decompress s | chars/s | file bytes '
               '| file bits/char | payload bits/char | -log2 p bits/char | score_documents BPC '
-              '| rel. diff | xz -9e bytes (bits/char) | zstd -19 bytes (bits/char) |')
+              '| rel. diff | ' + ' | '.join(f'{name} bytes (bits/char)' for name in COMPRESSORS)
+              + ' |')
     rows = []
     for name, text in texts(args.chars, args.long_chars).items():
         data = text.encode('utf-8')
         segments = args.segments if name == 'prose, longer' else 1
         start = time.perf_counter()
-        result = compress_bytes(data, model, tokenizer, threads=args.threads, segments=segments,
-                                **windows)
+        result = compress_bytes(data, model, tokenizer, settings, threads=args.threads,
+                                segments=segments)
         packed = time.perf_counter() - start
         start = time.perf_counter()
         assert decompress_bytes(result.blob, model, tokenizer) == data
         unpacked = time.perf_counter() - start
         with torch_threads(args.threads):
-            nll, _ = score_documents(model, tokenizer, [text], [0], progress=False, **windows)
+            nll, _ = score_documents(model, tokenizer, [text], [0], settings, progress=False)
         evaluator = nll[0] / math.log(2)
         chars = len(text)
-        sizes = baseline_sizes(data)
+        sizes = compressed_sizes(data)
         agreement = (f'{abs(result.model_bits - evaluator) / evaluator:.1e}'
                      if segments == 1 else '-')
         rows.append(
