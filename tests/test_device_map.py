@@ -7,6 +7,8 @@ the tiny Llama as a user would, with some blocks on ``'cpu'`` and the rest on ``
 check that the scores equal those of the same model loaded plainly, and the brute force's.
 """
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -121,5 +123,5 @@ def test_a_dispatched_model_gives_the_plain_models_sums(model_dir, tokenizer, co
 def test_auto_batch_size_looks_where_the_embeddings_run(model_dir, tmp_path):
     model = dispatched(model_dir, EMBEDDINGS_ON_DISK, tmp_path / 'offload')
     notes = []
-    auto_batch_size(model, BLOCK, 100, notes.append)
+    auto_batch_size(model, BLOCK, 100, SimpleNamespace(info=notes.append))
     assert 'on cpu' in notes[0], notes

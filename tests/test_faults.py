@@ -326,7 +326,8 @@ def test_a_damaged_or_foreign_token_cache_is_rebuilt(tokenizer, contents, tmp_pa
             os.replace(os.path.join(other_folder, name), os.path.join(folder, name))
         assert other.tokens.size < len(good)
     warnings = []
-    rebuilt = load_or_build_stream(contents, tokenizer, cache, warn=warnings.append)
+    rebuilt = load_or_build_stream(contents, tokenizer, cache,
+                                   logger=SimpleNamespace(warning=warnings.append))
     assert rebuilt.tokens.tolist() == good
     assert len(warnings) == 1 and 'building it again' in warnings[0]
     assert [n for n in os.listdir(os.path.join(cache, 'streams')) if n.startswith('.')] == []

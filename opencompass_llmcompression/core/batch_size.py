@@ -10,10 +10,12 @@ estimate; a batch that runs out of memory is run again in halves (``scoring_loop
 CPU, where a larger batch brings little, the size is small and fixed.
 """
 
+import logging
 from typing import Optional
 
 import torch
 
+from .logs import LOGGER
 from .scorer import FP32_CHUNK_BYTES, input_device
 
 CPU_BATCH_SIZE = 4
@@ -51,8 +53,9 @@ def window_bytes(config, block_size: int, dtype: torch.dtype) -> int:
 
 
 def auto_batch_size(model: torch.nn.Module, block_size: int, num_windows: int,
-                    log=print) -> int:
-    """Windows per forward pass for ``model`` on its device, logged with how it was found.
+                    logger: logging.Logger = LOGGER) -> int:
+    """Windows per forward pass for ``model`` on its device, logged (info) with how it was
+    found.
 
     The device is where the windows go (``input_device``): a parameter's device is ``meta``
     for a model with offloaded weights.
@@ -69,5 +72,5 @@ def auto_batch_size(model: torch.nn.Module, block_size: int, num_windows: int,
         how = (f'{free / 2**30:.1f} GiB free, about {per_window / 2**20:.0f} MiB per window '
                f'of {block_size} tokens')
     size = max(1, min(size, num_windows))
-    log(f'batch_size=auto: {size} windows per forward pass ({how})')
+    logger.info(f'batch_size=auto: {size} windows per forward pass ({how})')
     return size

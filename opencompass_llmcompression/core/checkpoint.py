@@ -10,14 +10,16 @@ Files are plain ``.npz`` arrays (no pickle), written atomically (``atomic_files`
 
 import hashlib
 import json
+import logging
 import os
 import time
 import zipfile
-from typing import Callable, Optional, Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 
 from .atomic_files import atomic_write
+from .logs import LOGGER
 
 FORMAT = 1
 WEIGHT_SUFFIXES = ('.safetensors', '.bin', '.pt', '.pth', '.gguf')
@@ -48,11 +50,12 @@ def _checksum(done: int, index: np.ndarray, nll: np.ndarray, tokens: np.ndarray)
 
 
 class Checkpoint:
-    """``path`` is the checkpoint file; ``fingerprint`` a JSON-able dict of the settings."""
+    """``path`` is the checkpoint file; ``fingerprint`` a JSON-able dict of the settings;
+    a checkpoint not used, or not saved, is a warning to ``logger``."""
 
     def __init__(self, path: str, fingerprint: dict, interval_s: float = 30.0,
-                 warn: Callable[[str], None] = print):
-        self.path, self.interval_s, self.warn = path, interval_s, warn
+                 logger: logging.Logger = LOGGER):
+        self.path, self.interval_s, self.logger = path, interval_s, logger
         self.fingerprint = json.dumps(dict(fingerprint, format=FORMAT), sort_keys=True,
                                       default=str)
         self.last_save = time.monotonic()
@@ -76,12 +79,12 @@ class Checkpoint:
                 return done, nll, tokens
             ours = json.loads(self.fingerprint)
             changed = sorted(k for k, v in json.loads(fingerprint).items() if ours.get(k) != v)
-            self.warn(f'checkpoint {self.path} was made with other settings '
+            self.logger.warning(f'checkpoint {self.path} was made with other settings '
                       f'({", ".join(changed)} differ); not used, the shard starts over')
         except (OSError, EOFError, zipfile.BadZipFile, ValueError, KeyError, TypeError,
                 AttributeError) as err:  # cut off, not a zip, a bad CRC, a missing or odd
             # array, a fingerprint that is not JSON: never trusted, never fatal
-            self.warn(f'checkpoint {self.path} is unreadable ({type(err).__name__}: {err}); '
+            self.logger.warning(f'checkpoint {self.path} is unreadable ({type(err).__name__}: {err}); '
                       'not used, the shard starts over')
         return None
 
@@ -98,5 +101,5 @@ class Checkpoint:
                          index=index, nll=values, tokens=counts,
                          checksum=np.array(_checksum(done, index, values, counts)))
         except OSError as err:  # a full disk must not stop the scoring itself
-            self.warn(f'could not save the checkpoint {self.path} ({err}); scoring goes on')
+            self.logger.warning(f'could not save the checkpoint {self.path} ({err}); scoring goes on')
         self.last_save = time.monotonic()

@@ -16,16 +16,18 @@ only form a byte-level tokenizer accepts; characters and bytes are still counted
 
 import hashlib
 import json
+import logging
 import os
 import re
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 from filelock import FileLock
 
 from .atomic_files import atomic_folder, discard_folder
 from .checksums import file_sha256
+from .logs import LOGGER
 
 CACHE_ENV = 'LLMCOMPRESSION_CACHE'
 ENCODE_BATCH = 512  # documents handed to a fast tokenizer at once
@@ -112,8 +114,9 @@ def stream_key(contents: Sequence[str], tokenizer) -> str:
 
 def load_or_build_stream(contents: Sequence[str], tokenizer, cache_dir: Optional[str] = None,
                          key: Optional[str] = None,
-                         warn: Callable[[str], None] = print) -> TokenStream:
-    """The corpus's token stream, from the on-disk cache when it is there and intact."""
+                         logger: logging.Logger = LOGGER) -> TokenStream:
+    """The corpus's token stream, from the on-disk cache when it is there and intact; a
+    damaged cache is rebuilt with a warning to ``logger``."""
     cache_dir = cache_dir or default_cache_dir()
     folder = os.path.join(cache_dir, 'streams', key or stream_key(contents, tokenizer))
     for attempt in range(2):
@@ -127,7 +130,7 @@ def load_or_build_stream(contents: Sequence[str], tokenizer, cache_dir: Optional
         except CacheError as err:
             if attempt:
                 raise
-            warn(f'{err}; building it again')
+            logger.warning(f'{err}; building it again')
             with FileLock(folder + '.lock'):
                 try:
                     return _read_stream(folder, len(contents))  # rebuilt by another shard?
