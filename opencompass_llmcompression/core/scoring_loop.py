@@ -22,12 +22,12 @@ from .batch_size import auto_batch_size, check_batch_size
 from .batches import scored_batches
 from .checkpoint import Checkpoint, model_fingerprint
 from .document_sums import DocumentSums
+from .logs import LOGGER
 from .scorer import WindowScorer
 from .settings import PAPER, MeasurementSettings
 from .token_stream import load_or_build_stream, stream_key
 from .windows import END, SCORE_FROM, sliding_windows, windows_touching
 
-LOGGER = logging.getLogger('opencompass_llmcompression')
 
 
 def model_context_length(model: torch.nn.Module) -> Optional[int]:
@@ -87,8 +87,7 @@ def score_documents(model: torch.nn.Module, tokenizer, contents: Sequence[str],
     check_batch_size(batch_size)
     logger = logger or LOGGER
     key = stream_key(contents, tokenizer)
-    stream = load_or_build_stream(contents, tokenizer, token_cache_dir, key=key,
-                                  warn=logger.warning)
+    stream = load_or_build_stream(contents, tokenizer, token_cache_dir, key=key, logger=logger)
     check_fits_model(model, settings.block_size, stream.tokens, max_seq_len)
     wanted = np.asarray(wanted, dtype=np.int64)
     windows = windows_to_score(stream, settings, wanted)
@@ -98,11 +97,10 @@ def score_documents(model: torch.nn.Module, tokenizer, contents: Sequence[str],
         fingerprint = dict(stream=key, model=model_fingerprint(model), **settings.as_record(),
                            batch_size=batch_size,
                            rows=hashlib.sha256(wanted.tobytes()).hexdigest())
-        checkpoint = Checkpoint(checkpoint_path, fingerprint, checkpoint_interval,
-                                warn=logger.warning)
+        checkpoint = Checkpoint(checkpoint_path, fingerprint, checkpoint_interval, logger=logger)
         resume(checkpoint, sums, len(windows), logger)
     size = (auto_batch_size(model, settings.block_size, len(windows) - sums.windows_done,
-                            logger.info) if batch_size == 'auto' else batch_size)
+                            logger) if batch_size == 'auto' else batch_size)
     scored = windows[:, END] - windows[:, SCORE_FROM]
     dtype = next(model.parameters()).dtype
     with tqdm(total=int(scored.sum()), initial=int(scored[:sums.windows_done].sum()),

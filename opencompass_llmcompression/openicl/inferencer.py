@@ -68,7 +68,8 @@ class SlidingWindowPPLInferencer(BaseInferencer):
                   output_json_filepath: Optional[str] = None,
                   output_json_filename: Optional[str] = None) -> List[dict]:
         module = torch_module(self.model)
-        check_transformers_version(module.config, get_logger().warning)
+        logger = get_logger()
+        check_transformers_version(module.config, logger)
         # The text is read straight from the dataset: no prompt template ever touches it.
         column = retriever.dataset_reader.input_columns[0]
         corpus, shard = retriever.index_ds, retriever.test_ds  # train split: never sliced
@@ -77,7 +78,7 @@ class SlidingWindowPPLInferencer(BaseInferencer):
                              f'`{DOC_INDEX_COLUMN}` column, such as CompressionCorpusDataset.')
         wanted = shard[DOC_INDEX_COLUMN]
         contents = shard[column]
-        get_logger().info(f'{plugin_label()}: scoring {len(wanted)} of {len(corpus)} documents '
+        logger.info(f'{plugin_label()}: scoring {len(wanted)} of {len(corpus)} documents '
                           f'({self.settings})')
         folder = output_json_filepath or self.output_json_filepath
         filename = output_json_filename or self.output_json_filename
@@ -87,7 +88,7 @@ class SlidingWindowPPLInferencer(BaseInferencer):
             batch_size=self.batch_size, token_cache_dir=self.token_cache_dir,
             max_seq_len=self.max_seq_len, progress=self.is_main_process,
             checkpoint_path=checkpoint if self.is_main_process else None,
-            checkpoint_interval=self.checkpoint_interval, logger=get_logger())
+            checkpoint_interval=self.checkpoint_interval, logger=logger)
         sizes = [text_size(text) for text in contents]
         made_by = provenance(self.settings, module)
         predictions = [dict(nll=float(n), tokens=int(t), chars=c, bytes=b, document_index=int(d),

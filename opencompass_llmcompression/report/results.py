@@ -12,9 +12,8 @@ import os
 import re
 from typing import Dict, Iterable, List, Optional
 
+from ..core.logs import LOGGER
 from ..core.settings import MeasurementSettings
-
-LOGGER = logging.getLogger('opencompass_llmcompression')
 
 
 class ResultsError(ValueError):

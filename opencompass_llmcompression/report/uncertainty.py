@@ -3,8 +3,8 @@ per-document rows of the prediction files (see ``intervals`` for the statistics)
 
 Every model of a corpus is resampled with the same documents (the draws depend only on the
 number of documents and the seed), so each model's resampled sums are computed once and a
-pair's difference is a subtraction of two of them: the paired bootstrap of
-``intervals.paired_difference``, for all pairs at the cost of one pass per model.
+pair's difference is a subtraction of two of them (``intervals.difference_interval``): the
+paired bootstrap, for all pairs at the cost of one pass per model.
 """
 
 import math

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..core.corpus_files import CorpusError, load_corpus
+from ..core.logs import LOGGER
 from ..core.settings import MeasurementSettings
 from .baselines import baseline_rates
 from .documents import document_table
@@ -26,7 +27,6 @@ from .paper_reference import SOURCE, reference_rows
 from .results import ResultsError, one_measurement, read_document_rows
 from .uncertainty import Bootstrap
 
-LOGGER = logging.getLogger('opencompass_llmcompression')
 Results = Dict[str, Dict[str, dict]]  # {model: {dataset abbr: result}}
 
 
