@@ -212,23 +212,82 @@ def test_input_and_output_are_checked_before_the_model_loads(case, folder, tiny_
     assert listing(folder) == before
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason='root writes in read-only folders')
-def test_a_read_only_folder_is_refused_before_the_model_loads(folder, tiny_model_dir,
-                                                              no_model, capsys):
-    (folder / 'ro').mkdir()
-    os.chmod(folder / 'ro', 0o555)
+PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 24, 1, 2  # <linux/prctl.h>, capability.h
+
+
+def without_root_powers():
+    """For ``preexec_fn``: the child stays root (the interpreter may live in root's home, which
+    no other user can enter), but without the capabilities that let root ignore permission
+    bits (DAC override, DAC read and search), so a folder without write permission refuses
+    it as it refuses any user. They are taken out of the bounding set, which at ``exec``
+    becomes root's capabilities."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
+        if libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), 'prctl(PR_CAPBSET_DROP) failed')
+
+
+def run_unprivileged(args, **options):
+    """The command line in its own process with no power to write where permissions forbid
+    it: as it is when the tests do not run as root, else ``without_root_powers``."""
+    if os.geteuid() != 0:
+        return subprocess.run(COMMAND + args, capture_output=True, text=True, **options)
+    if not sys.platform.startswith('linux'):
+        pytest.skip('root, and no way here to take away its power to write anywhere')
     try:
+        return subprocess.run(COMMAND + args, capture_output=True, text=True,
+                              preexec_fn=without_root_powers, **options)
+    except subprocess.SubprocessError as err:  # the child could not drop them (no CAP_SETPCAP)
+        pytest.skip(f'root, and its capabilities cannot be dropped here: {err}')
+
+
+@pytest.fixture
+def config_and_tokenizer_only(tiny_model_dir, tmp_path):
+    """The tiny model's folder without its weights: a command that tried to load the model
+    would fail with another message."""
+    import shutil
+    folder = tmp_path / 'no-weights'
+    shutil.copytree(tiny_model_dir, folder, ignore=shutil.ignore_patterns('*.safetensors',
+                                                                         '*.bin'))
+    return str(folder)
+
+
+@pytest.mark.parametrize('command', ['compress', 'decompress'])
+def test_a_read_only_folder_is_refused_before_the_model_loads(command, folder, tiny_model_dir,
+                                                              config_and_tokenizer_only):
+    """A real read-only folder, the command line in its own process, as root too (without
+    root's power to write anywhere): exit 1, the message a user sees, nothing written, the
+    input kept. ``decompress IN.lmz`` writes ``IN`` next to it, in the read-only folder."""
+    read_only = folder / 'ro'
+    read_only.mkdir()
+    if command == 'compress':
+        source, target = folder / 'in.txt', read_only / 'out.lmz'
+        args = ['compress', '--model', config_and_tokenizer_only, *FAST, str(source),
+                str(target)]
+    else:
+        source, target = read_only / 'in.txt.lmz', read_only / 'in.txt'
         assert zip_main('compress', '--model', tiny_model_dir, *FAST, folder / 'in.txt',
-                        folder / 'ro' / 'out.lmz') == 1
+                        source) == 0
+        args = ['decompress', '--model', config_and_tokenizer_only, '-q', str(source)]
+    before, inside = listing(folder), listing(read_only)
+    content = source.read_bytes()
+    os.chmod(read_only, 0o555)
+    try:
+        run = run_unprivileged(args, cwd=folder, timeout=300)
     finally:
-        os.chmod(folder / 'ro', 0o755)
-    assert 'cannot write in the folder' in capsys.readouterr().err
-    assert listing(folder / 'ro') == []
+        os.chmod(read_only, 0o755)
+    assert run.returncode == 1, run.stderr
+    assert run.stderr.splitlines()[-1] == (f'llmcompression-zip: {target}: cannot write in the '
+                                           f'folder {read_only}: Permission denied'), run.stderr
+    assert 'Traceback' not in run.stderr and run.stdout == ''
+    assert listing(folder) == before and listing(read_only) == inside
+    assert source.read_bytes() == content
 
 
 def test_a_folder_it_cannot_write_in_is_refused_before_the_model_loads(
         folder, tiny_model_dir, no_model, monkeypatch, capsys):
-    """The same as a read-only folder, where the tests run as root (who may write anyway)."""
+    """The same, in this process, with the model's loader made to fail the test."""
     def denied(*args, **kwargs):
         raise PermissionError(13, 'Permission denied')
     monkeypatch.setattr(cli, 'AtomicFile', denied)
