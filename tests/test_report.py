@@ -298,18 +298,39 @@ def test_a_corpus_built_here_is_not_the_papers(tmp_path):
 
 
 def test_results_of_different_settings_are_neither_pooled_nor_compared(tmp_path, capsys):
-    """The settings come from the results themselves; two settings in one report: refused,
-    both named; results that record none (older ones) are reported, not compared to a
-    setting they cannot show."""
+    """The settings come from the results themselves. Two models measured under different
+    settings on one corpus: no report, both named. Corpora measured under different settings:
+    each shown with its own, and no average over them. Results that record none (older ones)
+    are shown, not compared to a setting they cannot show."""
     other = dict(PAPERS, stride=256)
     run = write_run(tmp_path / 'run', {'a': {'llm_compression-cc': compression(1.0, 1000, PAPERS)},
                                        'b': {'llm_compression-cc': compression(0.9, 1000, other)}})
     assert summary_cli.main([run, '--out', str(tmp_path / 'out')]) == 1
     err = capsys.readouterr().err
-    assert ('measured under different settings and cannot be compared or averaged: a on '
-            'llm_compression-cc with block_size=1900, stride=512, reference_compat=False, b on '
-            'llm_compression-cc with block_size=1900, stride=256, reference_compat=False') in err
+    assert ('llm_compression-cc was measured under different settings and cannot be compared: '
+            'a with block_size=1900, stride=512, reference_compat=False, b with '
+            'block_size=1900, stride=256, reference_compat=False') in err
     assert not (tmp_path / 'out').exists()
+
+    mixed = write_run(tmp_path / 'mixed', {
+        model: {'llm_compression-cc': compression(bpc, 1000, PAPERS),
+                'llm_compression-python': compression(bpc / 2, 1000, other)}
+        for model, bpc in (('a', 1.0), ('b', 0.9))})
+    out = tmp_path / 'mixed-out'
+    assert summary_cli.main([mixed, '--out', str(out), '--resamples', '0']) == 0
+    printed = capsys.readouterr().out
+    assert ('- llm_compression-cc: block_size=1900, stride=512, reference_compat=False\n'
+            '- llm_compression-python: block_size=1900, stride=256, reference_compat=False'
+            in printed)
+    assert '| b | 0.9000 | 0.4500 | - |' in printed  # no average
+    assert ('No average over the corpora: llm_compression-cc was measured with block_size=1900, '
+            'stride=512, reference_compat=False, llm_compression-python with block_size=1900, '
+            'stride=256, reference_compat=False') in printed
+    (bpc_csv,) = [f for f in os.listdir(out) if f.startswith('compression_bpc_')]
+    lines = (out / bpc_csv).read_text().splitlines()
+    assert 'b,llm_compression-python,0.450000,,,1900,256,False' in lines
+    assert not any(',average,' in line for line in lines)
+
     same = write_run(tmp_path / 'same', {'a': {'llm_compression-cc': compression(1.0, 1000, other)},
                                          'old': {'llm_compression-cc': compression(0.9)}})
     assert summary_cli.main([same, '--out', str(tmp_path / 'out')]) == 0

@@ -35,17 +35,18 @@ def column_labels(abbrs: Sequence[str]) -> List[str]:
 def leaderboard(results: Dict[str, Dict[str, dict]], corpora: Sequence[str],
                 metric: str = 'bpc', models: Sequence[str] = (),
                 baselines: Optional[Dict[str, Dict[str, Dict[str, float]]]] = None,
-                intervals: Optional[Dict[str, Dict[str, Interval]]] = None):
+                intervals: Optional[Dict[str, Dict[str, Interval]]] = None, pool: bool = True):
     """``(header, rows)``: models sorted by their average over ``corpora`` (lower first).
 
     A model lacking a corpus shows ``-`` there and has no average; such models come after the
-    complete ones. ``intervals`` (``{model: {corpus: Interval}}``) turns a cell into
+    complete ones. ``pool=False`` (corpora measured under different settings) leaves every
+    model's average out. ``intervals`` (``{model: {corpus: Interval}}``) turns a cell into
     ``value ± half-width``. ``baselines`` (``{corpus: {compressor: {metric: value}}}``) adds a
     row per compressor below the models.
     """
     intervals = intervals or {}
     table = []
-    for model, values, average in _sorted_models(results, corpora, metric, models):
+    for model, values, average in _sorted_models(results, corpora, metric, models, pool):
         found = intervals.get(model, {})
         table.append([model] + [f'{_cell(v)} {found[c].plus_minus()}' if c in found and
                                 v is not None else _cell(v) for c, v in zip(corpora, values)]
@@ -63,39 +64,49 @@ def long_rows(results: Dict[str, Dict[str, dict]], corpora: Sequence[str], metri
               models: Sequence[str] = (),
               baselines: Optional[Dict[str, Dict[str, Dict[str, float]]]] = None,
               intervals: Optional[Dict[str, Dict[str, Interval]]] = None,
-              measurement: Optional[MeasurementSettings] = None):
-    """The leaderboard for the CSV: one row per model and corpus (and ``average``), with the
-    interval's bounds as ``<metric>_ci_low`` and ``<metric>_ci_high`` (blank where none), and
-    on every model's row the settings it was measured with (blank where not recorded)."""
+              measurements: Optional[Dict[str, Optional[MeasurementSettings]]] = None,
+              pool: bool = True):
+    """The leaderboard for the CSV: one row per model and corpus (and ``average``, unless not
+    ``pool``), with the interval's bounds as ``<metric>_ci_low`` and ``<metric>_ci_high``
+    (blank where none), and on every model's row the settings ``measurements`` gives for its
+    corpus (blank where not recorded)."""
     header = ['model', 'corpus', metric, f'{metric}_ci_low', f'{metric}_ci_high',
               *SETTINGS_COLUMNS]
-    settings = ([str(v) for v in measurement.as_record().values()] if measurement
-                else [''] * len(SETTINGS_COLUMNS))
+    measurements = measurements or {}
+    known = [measurements[c] for c in corpora if measurements.get(c) is not None]
     rows = []
-    for model, values, average in _sorted_models(results, corpora, metric, models):
+    for model, values, average in _sorted_models(results, corpora, metric, models, pool):
         found = (intervals or {}).get(model, {})
         for corpus, value in zip(corpora, values):
             if value is not None:
                 bounds = ([f'{found[corpus].low:.6f}', f'{found[corpus].high:.6f}']
                           if corpus in found else ['', ''])
-                rows.append([model, corpus, f'{value:.6f}'] + bounds + settings)
+                rows.append([model, corpus, f'{value:.6f}'] + bounds
+                            + _settings_cells(measurements.get(corpus)))
         if average is not None:
-            rows.append([model, 'average', f'{average:.6f}', '', ''] + settings)
+            rows.append([model, 'average', f'{average:.6f}', '', '']
+                        + _settings_cells(known[0] if known else None))
     for corpus, per_compressor in (baselines or {}).items():
         for compressor, rates in per_compressor.items():
             if corpus in corpora and metric in rates:
                 rows.append([f'({compressor})', corpus, f'{rates[metric]:.6f}', '', '']
-                            + [''] * len(SETTINGS_COLUMNS))
+                            + _settings_cells(None))
     return header, rows
 
 
-def _sorted_models(results, corpora, metric, models):
-    """``[(model, values, average)]``, complete models first, by average."""
+def _settings_cells(settings: Optional[MeasurementSettings]) -> List[str]:
+    if settings is None:
+        return [''] * len(SETTINGS_COLUMNS)
+    return [str(value) for value in settings.as_record().values()]
+
+
+def _sorted_models(results, corpora, metric, models, pool=True):
+    """``[(model, values, average)]``, complete models first, by average (if ``pool``)."""
     rows = []
     for model in list(models) or sorted(results):
         values = [results.get(model, {}).get(c) for c in corpora]
         values = [r[metric] if is_compression_result(r) else None for r in values]
-        average = _average(values)
+        average = _average(values) if pool else None
         rows.append((average is None, average or 0.0, model, values, average))
     rows.sort(key=lambda row: row[:3])
     return [row[2:] for row in rows]

@@ -102,10 +102,10 @@ def built_here(path: str, name: str) -> bool:
 
 def reference_rows(results: Dict[str, Dict[str, dict]], corpora: Sequence[str],
                    models: Sequence[str], locations: Dict[str, dict],
-                   measurement: Optional[MeasurementSettings]):
+                   measurements: Dict[str, Optional[MeasurementSettings]]):
     """``(table, notes, csv_rows)``: each matched model's run row, the paper's row, and their
     difference, one column per paper corpus found in the run; notes say per corpus what to
-    expect (``locations``: where each corpus was read, ``measurement``: the run's settings);
+    expect (``locations``: where each corpus was read, ``measurements``: its settings);
     ``csv_rows`` are one line per model and corpus."""
     columns = {}
     for abbr in corpora:
@@ -129,8 +129,8 @@ def reference_rows(results: Dict[str, Dict[str, dict]], corpora: Sequence[str],
         for (corpus, abbr), v, p in zip(columns.items(), ours, theirs):
             if v is not None:
                 long.append([model, paper['model'], abbr, f'{v:.6f}', f'{p:.3f}',
-                             f'{v - p:+.6f}', compatibility(locations.get(abbr), measurement)])
-    notes = [f'- {abbr}: {compatibility(locations.get(abbr), measurement)}'
+                             f'{v - p:+.6f}', compatibility(locations.get(abbr), measurements.get(abbr))])
+    notes = [f'- {abbr}: {compatibility(locations.get(abbr), measurements.get(abbr))}'
              for abbr in columns.values()]
     csv_header = ['model', 'paper_model', 'corpus', 'bpc', 'paper_bpc', 'difference',
                   'expectation']

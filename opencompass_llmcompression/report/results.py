@@ -10,7 +10,7 @@ import json
 import logging
 import os
 import re
-from typing import Dict, Iterable, List, Optional
+from typing import Dict, Iterable, List, Optional, Sequence
 
 from ..core.logs import LOGGER
 from ..core.settings import MeasurementSettings
@@ -117,25 +117,42 @@ def corpus_locations(dataset_cfgs: Iterable[dict]) -> Dict[str, dict]:
     return locations
 
 
-def one_measurement(results: Dict[str, Dict[str, dict]]) -> Optional[MeasurementSettings]:
-    """The settings every compression result records, or None when none records any.
+def corpus_measurements(results: Dict[str, Dict[str, dict]]
+                        ) -> Dict[str, Optional[MeasurementSettings]]:
+    """``{abbr: settings}``: the settings each corpus's results record (None: none records any).
 
-    Raises ResultsError, naming two results and their settings, when they differ: numbers
-    measured with other windows are neither pooled nor compared."""
-    seen: Dict[MeasurementSettings, str] = {}
+    Raises ResultsError, naming both, when two models' results of one corpus were measured
+    under different settings: their numbers cannot be compared."""
+    found: Dict[str, Dict[MeasurementSettings, str]] = {}
     for model in sorted(results):
         for abbr, result in sorted(results[model].items()):
-            settings = (MeasurementSettings.from_record(result.get('measurement'))
-                        if is_compression_result(result) else None)
+            if not is_compression_result(result):
+                continue
+            settings = MeasurementSettings.from_record(result.get('measurement'))
+            seen = found.setdefault(abbr, {})
             if settings is not None:
-                seen.setdefault(settings, f'{model} on {abbr}')
-    if len(seen) > 1:
-        (first, where_first), (second, where_second) = list(seen.items())[:2]
-        raise ResultsError(f'these results were measured under different settings and cannot '
-                           f'be compared or averaged: {where_first} with {first}, '
-                           f'{where_second} with {second}. Report the runs of each setting '
-                           'separately (llmcompression-summary RUN_DIR ...).')
-    return next(iter(seen), None)
+                seen.setdefault(settings, model)
+            if len(seen) > 1:
+                (first, model_a), (second, model_b) = list(seen.items())[:2]
+                raise ResultsError(
+                    f'{abbr} was measured under different settings and cannot be compared: '
+                    f'{model_a} with {first}, {model_b} with {second}. Report the runs of '
+                    'each setting separately (llmcompression-summary RUN_DIR ...).')
+    return {abbr: next(iter(seen), None) for abbr, seen in found.items()}
+
+
+def pooling_refusal(measurements: Dict[str, Optional[MeasurementSettings]],
+                    corpora: Sequence[str]) -> str:
+    """Why the corpora's numbers cannot be averaged ('' when they can): two settings, named."""
+    seen: Dict[MeasurementSettings, str] = {}
+    for abbr in corpora:
+        if measurements.get(abbr) is not None:
+            seen.setdefault(measurements[abbr], abbr)
+    if len(seen) < 2:
+        return ''
+    (first, abbr_a), (second, abbr_b) = list(seen.items())[:2]
+    return (f'{abbr_a} was measured with {first}, {abbr_b} with {second}: numbers of different '
+            'settings are not averaged')
 
 
 def _type_name(kind) -> str:

@@ -24,7 +24,7 @@ from .leaderboard import compression_corpora, leaderboard, long_rows, to_csv, to
 from .linear_fit import (DEFAULT_AREAS, area_points, check_areas, fit_areas, fit_table,
                          plot_fits)
 from .paper_reference import SOURCE, reference_rows
-from .results import ResultsError, one_measurement, read_document_rows
+from .results import ResultsError, corpus_measurements, pooling_refusal, read_document_rows
 from .uncertainty import Bootstrap
 
 Results = Dict[str, Dict[str, dict]]  # {model: {dataset abbr: result}}
@@ -74,13 +74,15 @@ def write_report(run: RunData, options: ReportOptions, out_dir: str, stamp: str,
                  logger: logging.Logger = LOGGER) -> str:
     """Writes the report's files into ``out_dir`` and returns the text to print.
 
-    Refuses (ResultsError) results that hold no compression result, or that were measured
-    under different settings."""
+    Refuses (ResultsError) results that hold no compression result, or whose models were
+    measured under different settings on one corpus; corpora measured under different
+    settings get no average."""
     corpora = compression_corpora(run.results, run.corpus_order)
     if not corpora:
         raise ResultsError('no compression results (no result with `bpc`) in the given runs: '
                            'did the evaluation stage of an llm_compression dataset finish?')
-    measurement = one_measurement(run.results)
+    measurements = corpus_measurements(run.results)
+    refusal = pooling_refusal(measurements, corpora)
     models = list(run.models) or sorted(run.results)
     folder = ReportFolder(out_dir, stamp)
     texts = corpus_texts(run.locations, corpora, logger)
@@ -89,11 +91,11 @@ def write_report(run: RunData, options: ReportOptions, out_dir: str, stamp: str,
     rows = document_rows(run.run_dirs, models, corpora)
     boot = (Bootstrap(run.results, rows, corpora, models, options.resamples, options.seed)
             if options.resamples else None)
-    sections = [measurement_line(measurement), '']
+    sections = measurement_lines(measurements, corpora) + ['']
     sections += leaderboard_sections(run.results, corpora, models, rates, boot, options,
-                                     measurement, folder)
+                                     measurements, refusal, folder)
     sections += comparison_section(boot, corpora, models, folder)
-    sections += reference_section(run.results, corpora, models, run.locations, measurement,
+    sections += reference_section(run.results, corpora, models, run.locations, measurements,
                                   folder)
     write_document_tables(rows, options.document_count, texts, folder)
     sections += failures_section(run.failures)
@@ -104,10 +106,17 @@ def write_report(run: RunData, options: ReportOptions, out_dir: str, stamp: str,
     return '\n'.join(printed)
 
 
-def measurement_line(measurement: Optional[MeasurementSettings]) -> str:
-    if measurement is None:
-        return 'Measured with window settings that the results do not record.'
-    return f'Measured with {measurement} (as the results record it).'
+def measurement_lines(measurements: Dict[str, Optional[MeasurementSettings]],
+                      corpora: Sequence[str]) -> List[str]:
+    """The settings the results record: one line when the corpora share them."""
+    described = {abbr: str(measurements.get(abbr) or 'settings not recorded')
+                 for abbr in corpora}
+    if len(set(described.values())) == 1:
+        shared = measurements.get(corpora[0])
+        return ([f'Measured with {shared} (as the results record it).'] if shared else
+                ['Measured with window settings that the results do not record.'])
+    return (['Measured with, per corpus (as the results record it):']
+            + [f'- {abbr}: {text}' for abbr, text in described.items()])
 
 
 def corpus_texts(locations: Dict[str, dict], corpora: Sequence[str],
@@ -141,12 +150,13 @@ def document_rows(run_dirs: Sequence[str], models: Sequence[str],
 
 
 def leaderboard_sections(results: Results, corpora, models, rates, boot: Optional[Bootstrap],
-                         options: ReportOptions, measurement: Optional[MeasurementSettings],
+                         options: ReportOptions, measurements, refusal: str,
                          folder: ReportFolder) -> List[str]:
     lines = []
     for metric in options.metrics:
         intervals = boot.intervals(metric) if boot else {}
-        header, rows = leaderboard(results, corpora, metric, models, rates, intervals)
+        header, rows = leaderboard(results, corpora, metric, models, rates, intervals,
+                                   pool=not refusal)
         lines += [f'## {metric.upper()} (lower is better; compressors in parentheses)', '',
                   to_markdown(header, rows)]
         if intervals:
@@ -154,7 +164,10 @@ def leaderboard_sections(results: Results, corpora, models, rates, boot: Optiona
                       f'documents ({options.resamples} resamples, seed {options.seed}); the '
                       f'bounds are `{metric}_ci_low`/`{metric}_ci_high` in the CSV.', '']
         folder.write(f'compression_{metric}_{{stamp}}.csv', to_csv(*long_rows(
-            results, corpora, metric, models, rates, intervals, measurement)))
+            results, corpora, metric, models, rates, intervals, measurements,
+            pool=not refusal)))
+    if refusal:
+        lines += [f'No average over the corpora: {refusal}.', '']
     if boot and boot.notes:
         lines += [f'- {note}' for note in boot.notes] + ['']
     return lines
@@ -175,10 +188,10 @@ def comparison_section(boot: Optional[Bootstrap], corpora, models,
 
 
 def reference_section(results: Results, corpora, models, locations,
-                      measurement: Optional[MeasurementSettings],
+                      measurements: Dict[str, Optional[MeasurementSettings]],
                       folder: ReportFolder) -> List[str]:
     (header, table), notes, (csv_header, csv_rows) = reference_rows(
-        results, corpora, models, locations, measurement)
+        results, corpora, models, locations, measurements)
     if not table:
         return []
     folder.write('compression_reference_{stamp}.csv', to_csv(csv_header, csv_rows))
