@@ -36,6 +36,8 @@ TEXTS = {
     'combining': 'e\u0301 (decomposed é), a\u0308, Z\u0335\u0321a\u0336l\u0337g\u0338o, Å vs Å',
     'nul': 'before\x00after\x00\x00end',
     'crlf': 'line one\r\nline two\r\n\r\nline four\rlone CR\n',
+    'specials': '\ufeffBOM, \ufffe\uffff\ufdd0 noncharacters, \ue000\uf8ff private use, '
+                '\U0010FFFF\U000FFFFD plane 16, \x7f DEL \x85 NEL \x9f',
     'one character': 'x',
     'empty': '',
 }
@@ -145,6 +147,10 @@ ODD = {  # what SmolLM2's tokenizer cannot reproduce, and bytes that are not UTF
     'missing control bytes': (bytes([4, 6, 0x13, 0x14, 0x16, 0x1d]) + b'text\x04', 7),
     'astral plane 4-11': ('a \U00040000 b \U000BFFFF c \U0001F600'.encode(), 8),
     'only escapes': (b'\x04\x06', 2),
+    'overlong, truncated, surrogate pair as CESU-8': (
+        b'\xc0\x80 \xe0\x80\xaf \xe2\x82 \xf4\x90\x80\x80 \xed\xa0\xbd\xed\xb8\x80 '
+        b'\x80\xbf end \xe2',
+        20),
     'all bytes': (bytes(range(256)), None),
 }
 
@@ -251,6 +257,23 @@ def test_thousands_of_random_inputs_round_trip_through_the_coder(fuzz_model, tok
     # tokens coded
     assert min(versions.values()) > 500 and escaped > 10000 and tokens > 20000, \
         (versions, escaped, tokens)
+
+
+@pytest.mark.slow
+def test_hundreds_of_random_inputs_round_trip_through_smollm2(smollm2, monkeypatch):
+    """300 random inputs (5,000 bytes), each its own file, through SmolLM2 itself: its
+    distributions are sharp where the tiny model's are not. Fingerprints computed once per
+    model, as above (hashing SmolLM2's weights takes about a second)."""
+    from opencompass_llmcompression.zip import compressor
+    for name in ('model_fingerprints', 'tokenizer_fingerprint', 'software_fingerprints'):
+        monkeypatch.setattr(compressor, name, computed_once(getattr(compressor, name)))
+    model, tokenizer = smollm2
+    escaped = 0
+    for i, data in enumerate(random_inputs(300, seed=7)):
+        result = compress_bytes(data, model, tokenizer, MeasurementSettings(48, 16))
+        assert decompress_bytes(result.blob, model, tokenizer) == data, (i, data)
+        escaped += result.escaped
+    assert escaped > 1000
 
 
 @pytest.fixture(scope='module')
