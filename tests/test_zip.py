@@ -106,6 +106,7 @@ def smollm2():
     TEXTS['python'] + TEXTS['latex'][:40] + TEXTS['cjk'][:10] + TEXTS['emoji'][:25]
     + TEXTS['combining'][:12] + TEXTS['nul'] + TEXTS['crlf'][:20],
 ], ids=['prose', 'mixed'])
+@pytest.mark.slow  # over 10 s on 2 cores
 def test_smollm2_on_real_text(text, smollm2):
     """Byte for byte; the payload within 1% (and a word or two) of the -log2 p sum both ways;
     that sum within 1e-4 of what score_documents gives."""
@@ -118,6 +119,7 @@ def test_smollm2_on_real_text(text, smollm2):
     assert 8 * result.payload_bytes < 0.5 * 8 * len(text.encode())  # it does compress
 
 
+@pytest.mark.slow  # over 10 s on 2 cores
 def test_smollm2_segments(smollm2):
     """Four segments in one batch: still byte for byte and the size of its -log2 p sum,
     larger than one segment by the first tokens and the lost context."""
@@ -129,6 +131,7 @@ def test_smollm2_segments(smollm2):
     assert result.bits.sum() > single.bits.sum() + 3 * 15
 
 
+@pytest.mark.slow  # over 10 s on 2 cores
 def test_smollm2_random_inputs_and_a_real_text_with_odd_characters(smollm2):
     """SmolLM2 itself on random inputs and on prose with a few characters its tokenizer drops:
     byte for byte; ordinary text pays nothing for the escape."""
@@ -234,6 +237,7 @@ FUZZ_WINDOWS = [SMALL, MeasurementSettings(1, 1), MeasurementSettings(4, 4),
                 MeasurementSettings(7, 3)]
 
 
+@pytest.mark.slow  # over 10 s on 2 cores
 def test_thousands_of_random_inputs_round_trip_through_the_coder(fuzz_model, tokenizer,
                                                                 monkeypatch):
     """3,000 random inputs, each its own file, compressed and decompressed end to end (split,

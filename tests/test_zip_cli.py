@@ -363,6 +363,7 @@ def test_ctrl_c_leaves_nothing(folder, tiny_model_dir, monkeypatch, capsys):
     assert listing(folder) == ['in.txt']
 
 
+@pytest.mark.slow  # over 10 s on 2 cores
 def test_a_pipeline_and_ctrl_c_in_real_processes(folder, tiny_model_dir):
     """``compress < IN | decompress > OUT``; then SIGINT while coding: exit 130, one line on
     stderr, no file but the input."""
