@@ -15,8 +15,6 @@ from ..core.atomic_files import atomic_write
 from ..core.compressors import COMPRESSORS, VERSION, compressed_sizes
 from ..core.token_stream import default_cache_dir
 
-CACHE_VERSION = VERSION
-
 
 def baseline_rates(contents: Sequence[str],
                    cache_dir: Optional[str] = None) -> Dict[str, Dict[str, float]]:
@@ -32,7 +30,7 @@ def baseline_rates(contents: Sequence[str],
         try:
             with open(path, encoding='utf-8') as f:
                 cached = json.load(f)
-            if cached.get('version') == CACHE_VERSION and cached.get('bytes') == len(data):
+            if cached.get('version') == VERSION and cached.get('bytes') == len(data):
                 sizes = cached['sizes']
         except (OSError, ValueError, KeyError):
             sizes = None  # unreadable cache: compress again
@@ -40,6 +38,6 @@ def baseline_rates(contents: Sequence[str],
         sizes = compressed_sizes(data)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with atomic_write(path, 'w', encoding='utf-8') as f:
-            json.dump(dict(version=CACHE_VERSION, bytes=len(data), sizes=sizes), f)
+            json.dump(dict(version=VERSION, bytes=len(data), sizes=sizes), f)
     return {name: dict(bpc=8 * size / len(text), bpb=8 * size / len(data))
             for name, size in sizes.items()}
