@@ -3,6 +3,7 @@
     llmcompression-summary outputs/default                       # every run under a work dir
     llmcompression-summary RUN_A RUN_B --scores scores.csv --bpb  # runs merged, with a fit
     llmcompression-summary --paper                                # the paper's leaderboard
+                                                                  # and lines, with plots
 
 A folder is a run folder (holding results/) or a work dir holding run folders; later folders
 override earlier ones for the same model and dataset. Files go to --out (default: the last
@@ -11,6 +12,7 @@ run folder's summary/).
 
 import argparse
 import json
+import os
 import sys
 from datetime import datetime
 
@@ -19,7 +21,8 @@ from .core.logs import log_to_stderr
 from .exit_codes import ERROR, OK, ArgumentParser
 from .report.leaderboard import to_markdown
 from .report.intervals import RESAMPLES, SEED
-from .report.linear_fit import read_scores_csv
+from .report.benchmark_scores import read_scores_csv
+from .report import paper_fits, paper_predictions
 from .report.paper_reference import SOURCE, paper_table
 from .report.builtin_runs import builtin_message, split_builtin
 from .report.failures import failed_datasets, unresolved
@@ -38,7 +41,9 @@ def main(argv=None) -> int:
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('folders', nargs='*', help='OpenCompass run folders or work dirs')
     parser.add_argument('--paper', action='store_true',
-                        help='print the BPC leaderboard published with the paper, and stop')
+                        help='print the paper\'s BPC leaderboard and its lines (benchmark '
+                             'score against BPC, fitted on its Appendix B), write their plots '
+                             'into --out (default: this folder), and stop')
     parser.add_argument('--scores', help='CSV of benchmark scores: model,<benchmark or area>,...')
     parser.add_argument('--bpb', action='store_true', help='also a bits-per-byte leaderboard')
     parser.add_argument('--no-baselines', action='store_true',
@@ -54,12 +59,11 @@ def main(argv=None) -> int:
     parser.add_argument('--out', help='output folder (default: <last run>/summary)')
     args = parser.parse_args(argv)
     if args.paper:
-        print(f'BPC published with {SOURCE}:\n')
-        print(to_markdown(*paper_table()))
-        return OK
+        return print_paper(args.out or '.')
     if not args.folders:
         parser.error('give OpenCompass run folders or work dirs (or --paper)')
     try:
+        areas = json.loads(args.areas) if args.areas else None
         run_dirs = find_run_dirs(args.folders)
         locations, model_paths, failures = {}, {}, []
         for run_dir in run_dirs:
@@ -81,8 +85,7 @@ def main(argv=None) -> int:
         options = ReportOptions(
             metrics=('bpc', 'bpb') if args.bpb else ('bpc',), baselines=not args.no_baselines,
             document_count=args.documents,
-            scores=read_scores_csv(args.scores) if args.scores else None,
-            areas=json.loads(args.areas) if args.areas else None,
+            scores=read_scores_csv(args.scores, areas) if args.scores else None, areas=areas,
             resamples=args.resamples, seed=args.seed)
         text = write_report(run, options, args.out or f'{run_dirs[-1]}/summary',
                             datetime.now().strftime('%Y%m%d_%H%M%S'), logger)
@@ -90,6 +93,25 @@ def main(argv=None) -> int:
         print(f'{PROG}: error: {err}', file=sys.stderr)
         return ERROR
     print(text)
+    return OK
+
+
+def print_paper(out_dir: str) -> int:
+    """The paper's leaderboard and lines, printed; the lines' plots written into out_dir."""
+    print(f'BPC published with {SOURCE}:\n')
+    print(to_markdown(*paper_table()))
+    print(f'Benchmark score (0-1) against BPC, least squares over {paper_fits.SOURCE}, beside '
+          'the Pearson rho and RMSE the paper prints (Tables 5, 7, 9, Figure 1):\n')
+    print(to_markdown(*paper_fits.lines_table()))
+    path = os.path.join(out_dir, 'paper_lines.png')
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+        paper_predictions.plot([], path)
+    except OSError as err:
+        print(f'{PROG}: error: cannot write the plot {path}: {err}; choose a folder with --out',
+              file=sys.stderr)
+        return ERROR
+    print(f'Written: {os.path.abspath(path)}')
     return OK
 
 

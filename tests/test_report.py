@@ -10,8 +10,8 @@ import pytest
 from opencompass_llmcompression import summary_cli
 from opencompass_llmcompression.report.documents import extremes
 from opencompass_llmcompression.report.leaderboard import leaderboard
-from opencompass_llmcompression.report.linear_fit import (DEFAULT_AREAS, area_points, fit_areas,
-                                                   fit_line, read_scores_csv)
+from opencompass_llmcompression.report.benchmark_scores import DEFAULT_AREAS, read_scores_csv
+from opencompass_llmcompression.report.linear_fit import area_points, fit_areas, fit_line
 
 LN2 = math.log(2)
 
@@ -98,12 +98,14 @@ def test_area_scores_weigh_each_benchmark_once_and_need_three_models():
                           'openai_humaneval': {'humaneval_pass@1': 10.0 * (i + 1)},
                           'mbpp': {'score': 20.0, 'pass': 3}}
         for subject in range(5):  # five MMLU subsets count as one benchmark
-            results[model][f'lukaemon_mmlu_s{subject}'] = {'accuracy': 40.0 + i}
+            results[model][f'mmlu_cloze-s{subject}'] = {'accuracy': 40.0 + i}
+            # the options-shown MMLU is not the paper's: not in the knowledge area
+            results[model][f'lukaemon_mmlu_s{subject}'] = {'accuracy': 90.0}
         results[model]['llm_compression-cc'] = compression(2.0 - 0.1 * i)
     results['m1']['triviaqa'] = {'score': 60.0}
     points = area_points(results, DEFAULT_AREAS)
     assert points['coding'] == {'m1': (1.0, 15.0), 'm2': (0.9, 20.0), 'm3': (0.8, 25.0)}
-    assert points['knowledge']['m1'] == (2.0, 50.0)  # mean of mmlu (40) and triviaqa (60)
+    assert points['knowledge']['m1'] == (2.0, 50.0)  # mean of MMLU (40) and TriviaQA (60)
     assert points['knowledge']['m2'] == (1.9, 41.0)
     assert points['mathematics'] == {}
     fits = fit_areas(points)
@@ -114,8 +116,8 @@ def test_area_scores_weigh_each_benchmark_once_and_need_three_models():
 
 def test_scores_csv(tmp_path):
     path = tmp_path / 'scores.csv'
-    path.write_text('model,mmlu,coding\nm1,45.5,\nm2,50,12\n')
-    assert read_scores_csv(str(path)) == {'m1': {'mmlu': 45.5}, 'm2': {'mmlu': 50.0,
+    path.write_text('model,MMLU,coding\nm1,45.5,\nm2,50,12\n')
+    assert read_scores_csv(str(path)) == {'m1': {'MMLU': 45.5}, 'm2': {'MMLU': 50.0,
                                                                         'coding': 12.0}}
     path.write_text('name,mmlu\nm1,3\n')
     with pytest.raises(ValueError, match='first column is `model`'):
@@ -145,7 +147,7 @@ def test_summary_command_writes_table_documents_and_plot(tmp_path, capsys):
     assert printed.index('| model0 |') < printed.index('| model1 |') < printed.index('| model2')
     assert '## BPB' in printed
     files = sorted(os.listdir(out))
-    png = [f for f in files if f.endswith('.png')]
+    png = [f for f in files if f.startswith('compression_fit_') and f.endswith('.png')]
     assert len(png) == 1 and os.path.getsize(out / png[0]) > 1000
     (documents,) = [f for f in files if f.startswith('compression_documents') and
                     f.endswith('.csv')]
@@ -175,7 +177,7 @@ def test_summary_command_on_broken_folders(tmp_path, capsys):
         captured.err
     assert '| m | 1.0000 |' in captured.out and 'no fit' in captured.out.lower()
     assert summary_cli.main([run, '--areas', '{"coding": {"corpus": "python"}}']) == 1
-    assert 'needs a "corpus" name and a "benchmarks" list' in capsys.readouterr().err
+    assert 'needs a "corpus" name and "benchmarks"' in capsys.readouterr().err
 
 
 def documents_of(bpcs, chars=200):
@@ -235,7 +237,7 @@ def test_report_intervals_pairs_and_the_papers_rows(tmp_path, capsys):
     assert 'corpus unknown' in printed and 'arXiv 2404.09937' in printed
 
 
-def test_paper_names_match_and_the_table_ships(capsys):
+def test_paper_names_match_and_the_table_ships(tmp_path, capsys):
     from opencompass_llmcompression.report import paper_reference as paper
     for name in ('llama-2-7b-hf', 'Llama-2-7b', 'meta-llama/Llama-2-7b-hf'):
         assert paper.match(name)['cc'] == 0.612
@@ -248,8 +250,9 @@ def test_paper_names_match_and_the_table_ships(capsys):
     for row in rows:  # the published average is the mean of the three, to rounding
         assert row['average'] == pytest.approx(
             (row['cc'] + row['python'] + row['arxiv_math']) / 3, abs=0.0011)
-    assert summary_cli.main(['--paper']) == 0
+    assert summary_cli.main(['--paper', '--out', str(tmp_path)]) == 0
     printed = capsys.readouterr().out
+    assert os.path.getsize(tmp_path / 'paper_lines.png') > 1000
     assert '| Llama-3-70b | 0.496 | 0.204 | 0.376 | 0.359 |' in printed
     assert 'hkust-nlp/llm-compression-intelligence' in printed
 

@@ -12,7 +12,7 @@ from .. import CONFIG_DIR
 from ..report.builtin_runs import builtin_message, split_builtin
 from ..report.failures import failed_datasets, unresolved
 from ..report.intervals import RESAMPLES, SEED
-from ..report.linear_fit import read_scores_csv
+from ..report.benchmark_scores import read_scores_csv
 from ..report.results import (INFERENCER_NAME, OLD_INFERENCER_NAME, ResultsError,
                               corpus_locations, find_run_dirs, read_results)
 from ..report.writer import ReportOptions, RunData, write_report
@@ -69,7 +69,7 @@ class CompressionSummarizer(DefaultSummarizer):
                           failures)
             options = ReportOptions(
                 self.metrics, self.baselines, self.documents,
-                read_scores_csv(self.scores) if self.scores else None, self.areas,
+                read_scores_csv(self.scores, self.areas) if self.scores else None, self.areas,
                 self.resamples, self.seed)
             text = write_report(run, options, out_dir, time_str, logger)
         except (ResultsError, ValueError) as err:

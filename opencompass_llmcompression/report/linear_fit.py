@@ -1,27 +1,16 @@
-"""The paper's relation: benchmark score against BPC, fitted by a line, per area.
-
-An area pairs one compression corpus with benchmark datasets. A model's area score is the
-mean over the area's patterns of the mean of the datasets each pattern matches (so 57 MMLU
-subsets weigh as one benchmark). Patterns are shell-style, matched against dataset
-abbreviations; a corpus matches an abbreviation equal to it or ending in ``-<corpus>``.
+"""A line through the run's own models: area score against BPC (``benchmark_scores`` for
+the areas), with Pearson r, RMSE and a plot. A corpus matches a dataset abbreviation equal to
+it or ending in ``-<corpus>``.
 """
 
-import csv
-import fnmatch
 import math
 from typing import Dict, Optional, Sequence
 
 import numpy as np
 
-from .results import is_compression_result, main_score
+from .benchmark_scores import Scores, benchmark_scores
+from .results import is_compression_result
 
-DEFAULT_AREAS = {
-    'knowledge': dict(corpus='cc', benchmarks=['mmlu', 'mmlu_*', 'lukaemon_mmlu_*',
-                                               'triviaqa*', 'nq', 'nq_*']),
-    'coding': dict(corpus='python', benchmarks=['*humaneval*', '*mbpp*']),
-    'mathematics': dict(corpus='arxiv_math', benchmarks=['gsm8k*', 'math', 'math_*',
-                                                         'theoremqa*']),
-}
 MIN_MODELS = 3
 
 
@@ -30,13 +19,10 @@ def corpus_matches(abbr: str, corpus: str) -> bool:
 
 
 def area_points(results: Dict[str, Dict[str, dict]], areas: Dict[str, dict],
-                scores: Optional[Dict[str, Dict[str, float]]] = None,
+                scores: Optional[Scores] = None,
                 metric: str = 'bpc') -> Dict[str, Dict[str, tuple]]:
-    """``{area: {model: (bpc, score)}}`` for the models that have both.
-
-    ``scores`` (``{model: {name: value}}``, e.g. from a CSV) adds benchmark scores; a name
-    equal to an area's name is that area's score as given.
-    """
+    """``{area: {model: (bpc, score)}}`` for the models that have both (``scores``: a scores
+    CSV's ``{model: {name: percent}}``, see ``benchmark_scores``)."""
     points = {}
     models = sorted(set(results) | set(scores or {}))
     for area, spec in areas.items():
@@ -44,25 +30,11 @@ def area_points(results: Dict[str, Dict[str, dict]], areas: Dict[str, dict],
         for model in models:
             found = {d: r for d, r in results.get(model, {}).items()
                      if is_compression_result(r) and corpus_matches(d, spec['corpus'])}
-            given = (scores or {}).get(model, {})
-            score = given.get(area)
-            if score is None:
-                score = _area_score(results.get(model, {}), given, spec['benchmarks'])
+            score = benchmark_scores(results.get(model, {}), (scores or {}).get(model, {}),
+                                     {area: spec}).get(area, {}).get('Average')
             if len(found) == 1 and score is not None:
                 points[area][model] = (next(iter(found.values()))[metric], score)
     return points
-
-
-def _area_score(results: dict, given: dict, patterns: Sequence[str]) -> Optional[float]:
-    values = {d: main_score(r) for d, r in results.items() if not is_compression_result(r)}
-    values.update({name: v for name, v in given.items() if v is not None})
-    per_pattern = []
-    for pattern in patterns:
-        matched = [v for d, v in values.items()
-                   if v is not None and fnmatch.fnmatchcase(d.lower(), pattern.lower())]
-        if matched:
-            per_pattern.append(sum(matched) / len(matched))
-    return sum(per_pattern) / len(per_pattern) if per_pattern else None
 
 
 def fit_line(x: Sequence[float], y: Sequence[float]) -> dict:
@@ -134,41 +106,3 @@ def plot_fits(points: Dict[str, Dict[str, tuple]], fits: Dict[str, dict], path: 
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
-
-
-def read_scores_csv(path: str) -> Dict[str, Dict[str, float]]:
-    """``{model: {name: score}}`` from a CSV whose first column is ``model`` and whose other
-    columns are benchmark names (dataset abbreviations) or area names; blank cells are gaps."""
-    try:
-        with open(path, newline='', encoding='utf-8') as f:
-            rows = list(csv.DictReader(f))
-    except OSError as err:
-        raise ValueError(f'cannot read the scores CSV {path}: {err}') from err
-    if not rows or 'model' not in rows[0]:
-        raise ValueError(f'{path}: a scores CSV needs a header whose first column is `model`, '
-                         f'then one column per benchmark or area, e.g. model,mmlu,humaneval')
-    scores = {}
-    for line, row in enumerate(rows, start=2):
-        values = {}
-        for name, cell in row.items():
-            if name == 'model' or name is None or cell is None or not cell.strip():
-                continue
-            try:
-                values[name] = float(cell)
-            except ValueError:
-                raise ValueError(f'{path}, line {line}: {name}={cell!r} is not a number') from None
-        scores[row['model']] = values
-    return scores
-
-
-def check_areas(areas: Dict[str, dict]) -> Dict[str, dict]:
-    """The mapping itself, or a ValueError naming what is wrong with it."""
-    example = '{"coding": {"corpus": "python", "benchmarks": ["*humaneval*"]}}'
-    if not isinstance(areas, dict) or not areas:
-        raise ValueError(f'areas must map area names to settings, e.g. {example}')
-    for area, spec in areas.items():
-        if (not isinstance(spec, dict) or not isinstance(spec.get('corpus'), str)
-                or not isinstance(spec.get('benchmarks'), (list, tuple))):
-            raise ValueError(f'area {area!r} needs a "corpus" name and a "benchmarks" list of '
-                             f'patterns, e.g. {example}')
-    return areas

@@ -59,15 +59,15 @@ def paper_corpus_of(abbr: str, location: Optional[dict]) -> Optional[str]:
     return next((c for c in CORPORA if corpus_matches(abbr, c)), None)
 
 
-def compatibility(location: Optional[dict], measurement: Optional[MeasurementSettings]) -> str:
-    """What a corpus's location and the run's measurement let a user expect against the
-    paper's number."""
+def measurement_problems(location: Optional[dict],
+                         measurement: Optional[MeasurementSettings]) -> List[str]:
+    """Why a corpus's numbers are not on the paper's scale ([] when they are: the paper's
+    corpus by its path and name, not built by ``llmcompression-corpus``, whole, measured
+    with the paper's window in either mode)."""
     if not location:
-        return ('corpus unknown (no saved config found for this corpus): the paper\'s row is '
-                'context, not a check')
+        return ['corpus unknown (no saved config found for this corpus)']
     if measurement is None:
-        return ('window settings not recorded (a result written before results recorded '
-                'them): the paper\'s row is context, not a check')
+        return ['window settings not recorded (a result written before results recorded them)']
     path, name = str(location.get('path', '')), location.get('name')
     problems = []
     if not re.search(r'llm-compression|hkust-nlp', path) or name not in CORPORA:
@@ -80,8 +80,18 @@ def compatibility(location: Optional[dict], measurement: Optional[MeasurementSet
     if not measurement.is_paper:
         problems.append(f'windows {measurement.block_size}/{measurement.stride}, the paper\'s '
                         f'are {PAPER.block_size}/{PAPER.stride}')
+    return problems
+
+
+def compatibility(location: Optional[dict], measurement: Optional[MeasurementSettings]) -> str:
+    """What a corpus's location and the run's measurement let a user expect against the
+    paper's number."""
+    problems = measurement_problems(location, measurement)
+    if not location or measurement is None:
+        return f'{problems[0]}: the paper\'s row is context, not a check'
     if problems:
         return 'different measurement (' + '; '.join(problems) + '): expect different numbers'
+    path, name = location.get('path'), location.get('name')
     if measurement.reference_compat:
         return (f'the paper\'s corpus by its path ({path}/{name}) and windows, '
                 'reference_compat=True: expect agreement to about the third decimal (model '

@@ -21,8 +21,10 @@ from .documents import document_table
 from .failures import Failure
 from .intervals import RESAMPLES, SEED
 from .leaderboard import compression_corpora, leaderboard, long_rows, to_csv, to_markdown
-from .linear_fit import (DEFAULT_AREAS, area_points, check_areas, fit_areas, fit_table,
-                         plot_fits)
+from . import paper_predictions
+from .benchmark_scores import DEFAULT_AREAS, check_areas
+from .linear_fit import area_points, fit_areas, fit_table, plot_fits
+from .paper_fits import SOURCE as TABLES_SOURCE
 from .paper_reference import SOURCE, reference_rows
 from .results import ResultsError, corpus_measurements, pooling_refusal, read_document_rows
 from .uncertainty import Bootstrap
@@ -98,6 +100,7 @@ def write_report(run: RunData, options: ReportOptions, out_dir: str, stamp: str,
     sections += reference_section(run.results, corpora, models, run.locations, measurements,
                                   folder)
     write_document_tables(rows, options.document_count, texts, folder)
+    sections += paper_lines_section(run, corpora, models, measurements, options, folder)
     sections += failures_section(run.failures)
     sections += fit_section(run.results, options, bool(run.failures), folder)
     folder.write('compression_{stamp}.md', '# Compression\n\n' + '\n'.join(sections) + '\n')
@@ -210,6 +213,31 @@ def write_document_tables(rows, count: int, texts, folder: ReportFolder) -> None
     folder.write('compression_documents_{stamp}.csv', to_csv(header, table))
 
 
+def paper_lines_section(run: RunData, corpora, models,
+                        measurements: Dict[str, Optional[MeasurementSettings]],
+                        options: ReportOptions, folder: ReportFolder) -> List[str]:
+    """Each model measured the paper's way on the paper's lines (table, CSV, plot); for
+    the other corpora, one line each saying why they predict nothing."""
+    eligible, reasons = paper_predictions.paper_corpora(corpora, run.locations, measurements)
+    placed = paper_predictions.placements(run.results, models, eligible, options.scores,
+                                          _areas(options))
+    paper_predictions.plot(placed, folder.path('compression_paper_lines_{stamp}.png'))
+    lines = ['## What the BPC predicts: the paper\'s lines', '']
+    if placed:
+        lines += [to_markdown(*paper_predictions.table(placed)),
+                  *paper_predictions.READING, '']
+        folder.write('compression_paper_predictions_{stamp}.csv', to_csv(
+            paper_predictions.CSV_HEADER, paper_predictions.csv_rows(placed)))
+    else:
+        lines += ['No model of this run is placed on the paper\'s lines:']
+    return lines + [f'- {reason}' for reason in reasons] + [
+        '', f'Lines fitted on {TABLES_SOURCE} (llmcompression-summary --paper prints them).', '']
+
+
+def _areas(options: ReportOptions) -> Dict[str, dict]:
+    return check_areas(options.areas) if options.areas is not None else DEFAULT_AREAS
+
+
 def failures_section(failures: Sequence[Failure]) -> List[str]:
     if not failures:
         return []
@@ -220,7 +248,7 @@ def failures_section(failures: Sequence[Failure]) -> List[str]:
 def fit_section(results: Results, options: ReportOptions, failed: bool,
                 folder: ReportFolder) -> List[str]:
     metric = options.metrics[0]
-    areas = check_areas(options.areas) if options.areas is not None else DEFAULT_AREAS
+    areas = _areas(options)
     points = area_points(results, areas, options.scores, metric)
     if any(points.values()):
         fits = fit_areas(points)

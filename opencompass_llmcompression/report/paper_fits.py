@@ -1,0 +1,196 @@
+"""The paper's lines: benchmark score against BPC, fitted on the paper's own models.
+
+Source: "Compression Represents Intelligence Linearly" (Huang, Zhang, Shan, He; COLM 2024;
+arXiv 2404.09937v2), Appendix B, Tables 4, 6, 8 (shipped beside this file as
+``paper_{knowledge,coding,mathematics}.csv``) and the fits it reports in Tables 5, 7, 9 and
+Figure 1. Scores are fitted on the 0-1 scale, as the paper reports its RMSE; predictions are
+given in percent, as OpenCompass reports scores.
+
+    score = slope * BPC + intercept      (ordinary least squares over the paper's models)
+    95% prediction interval at x0:  score(x0) +- t(0.975, n-2) * s * sqrt(1 + 1/n + (x0-mean)^2/Sxx)
+    s^2 = sum(residual^2) / (n - 2)      (the spread of models around the line)
+
+Two choices reproduce the paper's printed figures and no others (docs/paper_lines.md):
+mathematics leaves out Qwen-7b, Qwen-14b and Qwen-72b, except for MMLU-Math; the overall line
+is the mean of a model's three area averages against the mean of its three BPCs, over the 19
+models with all three areas.
+"""
+
+import csv
+import os
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+
+from .linear_fit import fit_line
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE = ('"Compression Represents Intelligence Linearly" (Huang et al., COLM 2024, '
+          'arXiv 2404.09937v2), Appendix B, Tables 4, 6, 8')
+AVERAGE, OVERALL = 'Average', 'overall'
+AREA_CORPUS = {'knowledge': 'cc', 'coding': 'python', 'mathematics': 'arxiv_math'}
+LEVEL = 0.95
+QWEN = ('Qwen-7b', 'Qwen-14b', 'Qwen-72b')
+LEFT_OUT = {('mathematics', name): QWEN for name in ('GSM8K', 'MATH', 'SAT-Math', AVERAGE)}
+# (Pearson rho, RMSE on the 0-1 scale) as printed: Tables 5, 7, 9 and Figure 1 (left).
+REPORTED = {
+    ('knowledge', 'HellaSwag'): (-0.881, 0.016), ('knowledge', 'ARC-C'): (-0.913, 0.023),
+    ('knowledge', 'NQ'): (-0.925, 0.023), ('knowledge', 'TriviaQA'): (-0.951, 0.022),
+    ('knowledge', 'MMLU'): (-0.890, 0.021), ('knowledge', AVERAGE): (-0.935, 0.019),
+    ('coding', 'HumanEval'): (-0.903, 0.050), ('coding', 'MBPP'): (-0.916, 0.055),
+    ('coding', 'DS-1000'): (-0.946, 0.032), ('coding', AVERAGE): (-0.937, 0.040),
+    ('mathematics', 'GSM8K'): (-0.922, 0.068), ('mathematics', 'MATH'): (-0.899, 0.033),
+    ('mathematics', 'SAT-Math'): (-0.933, 0.044), ('mathematics', 'MMLU-Math'): (-0.916, 0.022),
+    ('mathematics', AVERAGE): (-0.953, 0.031), (OVERALL, AVERAGE): (-0.931, 0.031),
+}
+
+
+@lru_cache(maxsize=None)
+def paper_table(area: str) -> Tuple[Tuple[str, ...], Dict[str, Dict[str, float]]]:
+    """``(benchmarks, {model: {benchmark: score in %, 'Average': %, 'BPC': bits}})`` of one
+    area's table (``benchmarks`` in the paper's column order, without Average and BPC)."""
+    with open(os.path.join(HERE, f'paper_{area}.csv'), encoding='utf-8') as f:
+        rows = list(csv.DictReader(line for line in f if not line.startswith('#')))
+    benchmarks = tuple(k for k in rows[0] if k not in ('model', AVERAGE, 'BPC'))
+    return benchmarks, {r['model']: {k: float(v) for k, v in r.items() if k != 'model'}
+                        for r in rows}
+
+
+def benchmarks_of(area: str) -> Tuple[str, ...]:
+    return paper_table(area)[0]
+
+
+@dataclass(frozen=True)
+class PaperLine:
+    """One line of the paper: ``score = slope * bpc + intercept``, scores on the 0-1 scale.
+
+    ``area`` is knowledge, coding, mathematics or overall; ``benchmark`` one of the area's
+    benchmarks or ``Average``; ``points`` the paper's models it is fitted on, and
+    ``left_out`` those of the table it leaves out.
+    """
+    area: str
+    benchmark: str
+    points: Tuple[Tuple[str, float, float], ...]  # (model, bpc, score 0-1)
+    left_out: Tuple[str, ...] = ()
+
+    @property
+    def n(self) -> int:
+        return len(self.points)
+
+    @cached_property
+    def fit(self) -> dict:
+        """``fit_line``'s slope, intercept, pearson and rmse (residuals over n, as the paper)."""
+        return fit_line([p[1] for p in self.points], [p[2] for p in self.points])
+
+    @property
+    def reported(self) -> Tuple[float, float]:
+        """The paper's printed (rho, RMSE) for this line."""
+        return REPORTED[(self.area, self.benchmark)]
+
+    @property
+    def bpc_range(self) -> Tuple[float, float]:
+        return min(p[1] for p in self.points), max(p[1] for p in self.points)
+
+    def predict(self, bpc: float) -> Tuple[float, float, float]:
+        """``(score, low, high)`` in percent at ``bpc``: the line and its 95% prediction
+        interval (the spread of models around the line, not the uncertainty of the mean)."""
+        from scipy.stats import t
+        x = np.array([p[1] for p in self.points])
+        spread = self.fit['rmse'] * np.sqrt(self.n / (self.n - 2))
+        half = t.ppf(0.5 + LEVEL / 2, self.n - 2) * spread * np.sqrt(
+            1 + 1 / self.n + (bpc - x.mean()) ** 2 / ((x - x.mean()) ** 2).sum())
+        score = self.fit['slope'] * bpc + self.fit['intercept']
+        return 100 * score, 100 * (score - half), 100 * (score + half)
+
+
+def _area_line(area: str, benchmark: str) -> PaperLine:
+    left_out = LEFT_OUT.get((area, benchmark), ())
+    _, rows = paper_table(area)
+    return PaperLine(area, benchmark, tuple(
+        (model, row['BPC'], row[benchmark] / 100) for model, row in rows.items()
+        if model not in left_out), left_out)
+
+
+def _overall_line() -> PaperLine:
+    tables = {area: paper_table(area)[1] for area in AREA_CORPUS}
+    models = [m for m in tables['knowledge'] if all(m in rows for rows in tables.values())]
+    return PaperLine(OVERALL, AVERAGE, tuple(
+        (m, float(np.mean([tables[a][m]['BPC'] for a in tables])),
+         float(np.mean([tables[a][m][AVERAGE] for a in tables])) / 100) for m in models))
+
+
+@lru_cache(maxsize=None)
+def paper_lines() -> Tuple[PaperLine, ...]:
+    """Every line the paper reports: each area's benchmarks and average, then overall."""
+    lines = [_area_line(area, name) for area in AREA_CORPUS
+             for name in benchmarks_of(area) + (AVERAGE,)]
+    return tuple(lines + [_overall_line()])
+
+
+def line(area: str, benchmark: str = AVERAGE) -> PaperLine:
+    return next(li for li in paper_lines() if (li.area, li.benchmark) == (area, benchmark))
+
+
+def lines_table():
+    """``(header, rows)``: each line's fit beside the paper's printed figures."""
+    header = ['area', 'benchmark', 'n', 'slope', 'intercept', 'r', 'RMSE', 'paper rho',
+              'paper RMSE', 'left out']
+    rows = [[li.area, li.benchmark, str(li.n), f'{li.fit["slope"]:.4f}',
+             f'{li.fit["intercept"]:.4f}', f'{li.fit["pearson"]:.4f}', f'{li.fit["rmse"]:.4f}',
+             f'{li.reported[0]:.3f}', f'{li.reported[1]:.3f}', ', '.join(li.left_out)]
+            for li in paper_lines()]
+    return header, rows
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A model of a run on one of the paper's lines (scores in percent)."""
+    model: str
+    line: PaperLine
+    bpc: float
+    predicted: float
+    low: float
+    high: float
+    measured: Optional[float] = None
+
+    @property
+    def gap(self) -> Optional[float]:
+        """(measured - predicted) in units of the line's RMSE, or None without a score."""
+        if self.measured is None:
+            return None
+        return (self.measured - self.predicted) / (100 * self.line.fit['rmse'])
+
+    @property
+    def flag(self) -> str:
+        if self.measured is None:
+            return ''
+        if self.measured > self.high:
+            return 'above the interval'
+        return 'below the interval' if self.measured < self.low else ''
+
+    @property
+    def outside_fitted_range(self) -> bool:
+        low, high = self.line.bpc_range
+        return not low <= self.bpc <= high
+
+
+def place(model: str, bpc: Dict[str, float],
+          measured: Dict[Tuple[str, str], float]) -> List[Placement]:
+    """The model on every line its BPC allows, in ``paper_lines`` order.
+
+    ``bpc``: ``{area: bits}`` for the areas measured the paper's way (the overall line needs
+    all three); ``measured``: ``{(area, benchmark): score in %}``, ``Average`` for an area's
+    own score and ``('overall', 'Average')`` for the overall one."""
+    placed = []
+    for li in paper_lines():
+        if li.area == OVERALL and not set(AREA_CORPUS) - set(bpc):
+            x = float(np.mean([bpc[a] for a in AREA_CORPUS]))
+        elif li.area in bpc:
+            x = bpc[li.area]
+        else:
+            continue
+        placed.append(Placement(model, li, x, *li.predict(x),
+                                measured=measured.get((li.area, li.benchmark))))
+    return placed

@@ -1,0 +1,142 @@
+"""A run's models on the paper's lines: what their BPC predicts, beside what they scored.
+
+Only a BPC measured the paper's way is placed (``paper_reference.measurement_problems``:
+the paper's corpus, whole, with its window, in either mode); the BPC scale depends on the
+corpus and the window, so for any other corpus the report says why and predicts nothing.
+"""
+
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from ..core.settings import MeasurementSettings
+from .benchmark_scores import Scores, benchmark_scores
+from .paper_fits import AREA_CORPUS, AVERAGE, LEVEL, OVERALL, Placement, paper_lines, place
+from .paper_reference import measurement_problems, paper_corpus_of
+
+AREA_OF = {corpus: area for area, corpus in AREA_CORPUS.items()}
+CSV_HEADER = ['model', 'area', 'benchmark', 'bpc', 'predicted', 'pi_low', 'pi_high',
+              'line_n', 'line_rmse', 'measured', 'gap_rmse', 'flag', 'outside_fitted_bpc']
+
+
+def paper_corpora(corpora: Sequence[str], locations: Dict[str, dict],
+                  measurements: Dict[str, Optional[MeasurementSettings]]
+                  ) -> Tuple[Dict[str, str], List[str]]:
+    """``({abbr: area}, reasons)``: the corpora measured the paper's way, each with the area
+    its BPC predicts, and one line per other corpus saying why it predicts nothing."""
+    eligible, reasons = {}, []
+    for abbr in corpora:
+        corpus = paper_corpus_of(abbr, locations.get(abbr))
+        problems = measurement_problems(locations.get(abbr), measurements.get(abbr))
+        if corpus is None:
+            problems = [f'not one of the paper\'s corpora ({", ".join(AREA_OF)})']
+        if problems:
+            reasons.append(f'{abbr}: no prediction: {"; ".join(problems)}. The paper\'s lines '
+                           'hold only for BPC on its corpora with its window.')
+        else:
+            eligible[abbr] = AREA_OF[corpus]
+    return eligible, reasons
+
+
+def placements(results: Dict[str, Dict[str, dict]], models: Sequence[str],
+               eligible: Dict[str, str], scores: Optional[Scores],
+               areas: Dict[str, dict]) -> List[Placement]:
+    """Every model with a BPC on an eligible corpus, on every line that BPC allows."""
+    placed = []
+    for model in models:
+        per = results.get(model, {})
+        bpc = {area: per[abbr]['bpc'] for abbr, area in eligible.items()
+               if isinstance(per.get(abbr), dict) and 'bpc' in per[abbr]}
+        if not bpc:
+            continue
+        found = benchmark_scores(per, (scores or {}).get(model, {}), areas)
+        measured = {(area, name): v for area, by_name in found.items()
+                    for name, v in by_name.items()}
+        placed += place(model, bpc, measured)
+    return placed
+
+
+def table(placed: Sequence[Placement]):
+    """``(header, rows)`` for the report: area averages and overall, and each benchmark a
+    score was measured for."""
+    header = ['model', 'line', 'BPC', 'predicted', f'{LEVEL:.0%} prediction interval',
+              'measured', 'measured - predicted', 'note']
+    rows = []
+    for p in placed:
+        if p.line.benchmark != AVERAGE and p.measured is None:
+            continue
+        name = (f'{p.line.area} average' if p.line.benchmark == AVERAGE
+                else f'{p.line.area}: {p.line.benchmark}')
+        notes = [p.flag] if p.flag else []
+        if p.outside_fitted_range:
+            low, high = p.line.bpc_range
+            notes.append(f'BPC outside the paper\'s {low:.3f}-{high:.3f}: an extrapolation')
+        rows.append([p.model, name, f'{p.bpc:.4f}', f'{p.predicted:.1f}',
+                     f'{p.low:.1f} to {p.high:.1f}',
+                     '-' if p.measured is None else f'{p.measured:.1f}',
+                     '-' if p.gap is None else f'{p.gap:+.1f} RMSE', '; '.join(notes)])
+    return header, rows
+
+
+def csv_rows(placed: Sequence[Placement]) -> List[List[str]]:
+    return [[p.model, p.line.area, p.line.benchmark, f'{p.bpc:.6f}', f'{p.predicted:.4f}',
+             f'{p.low:.4f}', f'{p.high:.4f}', str(p.line.n), f'{100 * p.line.fit["rmse"]:.4f}',
+             '' if p.measured is None else f'{p.measured:.4f}',
+             '' if p.gap is None else f'{p.gap:.4f}', p.flag,
+             str(p.outside_fitted_range).lower()] for p in placed]
+
+
+READING = [
+    'How to read this: the paper fits a line through its own models (Appendix B) and the '
+    'interval is where 95% of models like them fall around it (a prediction interval: the '
+    'spread of models, not the uncertainty of the line). It predicts a score measured the '
+    'paper\'s way (its benchmarks, shots and MMLU in the cloze style, docs/paper_suite.md); '
+    'the gap is in units of the line\'s RMSE over the paper\'s models.',
+    'A model far above its line (above the interval) scores better than its compression '
+    'suggests: the paper\'s Appendix D reads such a gap as a sign of fitting the benchmark '
+    '(its format, or its data in training); it can also come from a different protocol or '
+    'prompt, or be chance. It cannot tell which, and a gap within the interval means nothing. '
+    'Far below: the benchmark\'s format may not suit the model (e.g. a base model prompted '
+    'as a chat model).',
+]
+
+
+def plot(placed: Sequence[Placement], path: str) -> None:
+    """The paper's four scatter plots (its Figure 1: the three areas and overall) with their
+    lines and 95% prediction bands; each model of ``placed`` in its own colour, at its
+    measured score (filled) or at the line's prediction with its interval (hollow)."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    import numpy as np
+    averages = [li for li in paper_lines() if li.benchmark == AVERAGE]
+    models = list(dict.fromkeys(p.model for p in placed))
+    colours = {m: plt.get_cmap('tab10')(i % 10) for i, m in enumerate(models)}
+    figure, axes = plt.subplots(1, len(averages), figsize=(4.6 * len(averages), 4.2))
+    for ax, li in zip(axes, averages):
+        xs = [p[1] for p in li.points]
+        ours = [p for p in placed if p.line is li]
+        low = min(xs + [p.bpc for p in ours])
+        high = max(xs + [p.bpc for p in ours])
+        grid = np.linspace(low - 0.01, high + 0.01, 50)
+        bands = np.array([li.predict(x) for x in grid])
+        ax.fill_between(grid, bands[:, 1], bands[:, 2], color='tab:red', alpha=0.12,
+                        label=f'{LEVEL:.0%} prediction interval')
+        ax.plot(grid, bands[:, 0], color='tab:red', linewidth=1)
+        ax.scatter(xs, [100 * p[2] for p in li.points], color='grey', s=14,
+                   label='the paper\'s models')
+        for p in ours:
+            colour = colours[p.model]
+            ax.errorbar([p.bpc], [p.predicted], yerr=[[p.predicted - p.low],
+                                                      [p.high - p.predicted]],
+                        fmt='o', mfc='none', color=colour, capsize=3)
+            if p.measured is not None:
+                ax.scatter([p.bpc], [p.measured], color=colour, marker='*', s=90)
+            ax.annotate(p.model, (p.bpc, p.measured if p.measured is not None else p.predicted),
+                        fontsize=7, color=colour, xytext=(4, 4), textcoords='offset points')
+        corpus = ('mean of the three' if li.area == OVERALL else AREA_CORPUS[li.area])
+        ax.set_title(f'{li.area}: r = {li.fit["pearson"]:.3f}, n = {li.n}', fontsize=10)
+        ax.set_xlabel(f'BPC ({corpus})')
+        ax.set_ylabel('average score (%)')
+    axes[0].legend(fontsize=7, loc='upper right')
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
