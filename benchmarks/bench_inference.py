@@ -18,7 +18,8 @@ same BPC up to the dtype's rounding:
   builtin     OpenCompass's ``SWCELossInferencer`` (only where OpenCompass is installed).
 MFU counts the necessary work only (the body for every input position, attention over the
 causal half, the LM head for the scored positions) over the matrix-product rate measured on
-the same device in the same dtype, in this run.
+the same device in the same dtype, in this run. The table's header names the torch and
+transformers it ran with (their speed differs between versions: docs/benchmarks.md).
 """
 
 import argparse
@@ -33,6 +34,7 @@ import tempfile
 import time
 
 import torch
+import transformers
 
 from opencompass_llmcompression.core.metrics import bits_per
 from opencompass_llmcompression.core.settings import PAPER_BLOCK_SIZE, PAPER_STRIDE, \
@@ -315,7 +317,9 @@ def render(rows, rate, args) -> str:
     model = args.model_shape or os.path.basename(args.hf_path.rstrip('/'))
     paper = next((r for r in rows if r['method'] == 'paper'), rows[0])
     lines = [f'### {model}, {device}, {datetime.date.today()}', '',
-             f'dtype `{args.dtype}`, torch {torch.__version__}; block_size {args.block_size}, '
+             f'dtype `{args.dtype}`, torch {torch.__version__}, transformers '
+             f'{transformers.__version__}, Python {platform.python_version()}; '
+             f'block_size {args.block_size}, '
              f'stride {args.stride}, {rows[0]["chars"]} characters, {rows[0]["windows"]} '
              f'windows, {rows[0]["scored"]} scored tokens; measured {args.dtype} matrix-product '
              f'rate {rate / 1e12:.3g} TFLOP/s.', '',

@@ -129,3 +129,23 @@ def test_the_head_path_is_taken_only_when_it_gives_the_models_logits(tiny_model,
     want, _ = brute_force_nll(scaled, tokenizer, contents, BLOCK, STRIDE)
     nll, _ = run(scaled, tokenizer, contents)
     np.testing.assert_allclose(nll, want, rtol=1e-6)
+
+
+def test_attention_runs_causal_without_a_mask(tiny_model, tokenizer, contents, monkeypatch):
+    """Under transformers 4.x and 5.x alike, the scorer's forward reaches SDPA with
+    ``is_causal=True`` and no materialised mask (4.x builds a full boolean mask when a forward
+    has neither a mask nor a cache: SDPA's slower path)."""
+    calls = []
+    sdpa = torch.nn.functional.scaled_dot_product_attention
+
+    def recording(*args, **kwargs):
+        calls.append((kwargs.get('attn_mask') is None, kwargs.get('is_causal')))
+        return sdpa(*args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.functional, 'scaled_dot_product_attention', recording)
+    windows = torch.tensor([tokenizer.encode(contents[0])[:BLOCK + 1]] * 2)
+    scorer = WindowScorer(tiny_model)
+    for path in ('first batch: the model\'s forward', 'then: decoder and head'):
+        calls.clear()
+        scorer(windows, STRIDE)
+        assert calls and set(calls) == {(True, True)}, path

@@ -10,6 +10,13 @@ and the targets follow the logits to that GPU. It is taken only after the first 
 shown that the model's own logits are exactly that (models that scale or cap their logits
 after the head fail the check and keep the model's own forward, with transformers'
 ``logits_to_keep`` where the model has it).
+
+Every forward pass is given an attention mask of ones (no padding), where the model takes
+one. Without a mask and without a cache, transformers 4.x reads the position ids as possibly
+packed sequences, always builds a full ``(batch, 1, length, length)`` boolean mask from them
+and hands it to SDPA, which then cannot use its causal kernel nor share the key/value heads
+(``enable_gqa``): 20% slower on a CPU (docs/benchmarks.md). With a mask of ones, 4.x and 5.x
+both see that nothing is masked and call SDPA with ``is_causal=True`` and no mask.
 """
 
 import inspect
@@ -28,6 +35,11 @@ def logits_to_keep_argument(model) -> str:
         if name in params:
             return name
     return ''
+
+
+def takes_attention_mask(module: torch.nn.Module) -> bool:
+    """Whether ``module.forward`` takes ``attention_mask`` (every Hugging Face model does)."""
+    return 'attention_mask' in inspect.signature(module.forward).parameters
 
 
 def _module(model, getter: str) -> Optional[torch.nn.Module]:
@@ -68,8 +80,10 @@ class WindowScorer:
         self.model = model
         self.device = input_device(model)  # where the windows go
         self.keep_argument = logits_to_keep_argument(model)
+        self.model_takes_mask = takes_attention_mask(model)
         self.decoder = _module(model, 'get_decoder')
         self.head = _module(model, 'get_output_embeddings')
+        self.decoder_takes_mask = bool(self.decoder) and takes_attention_mask(self.decoder)
         if not isinstance(self.head, torch.nn.Linear):
             self.head = None
         # True once the first batch showed logits == head(decoder output); False: never
@@ -83,15 +97,20 @@ class WindowScorer:
         so ``num_scored`` can be at most ``length - 1``. Returns (batch, num_scored).
         """
         inputs, targets = windows[:, :-1], windows[:, -num_scored:]
+        no_padding = torch.ones_like(inputs)
         if self.head_path:
-            hidden = _last_hidden_state(self.decoder(input_ids=inputs, use_cache=False))
+            mask = dict(attention_mask=no_padding) if self.decoder_takes_mask else {}
+            hidden = _last_hidden_state(self.decoder(input_ids=inputs, use_cache=False, **mask))
             return self._nll(hidden[:, -num_scored:], targets, self.head)
-        logits = self._model_logits(inputs, num_scored)
+        logits = self._model_logits(inputs, num_scored, no_padding)
         return self._nll(logits[:, -num_scored:], targets, None)
 
-    def _model_logits(self, inputs: torch.Tensor, num_scored: int) -> torch.Tensor:
+    def _model_logits(self, inputs: torch.Tensor, num_scored: int,
+                      no_padding: torch.Tensor) -> torch.Tensor:
         """The model's own forward; on the first batch, also checks the decoder + head path."""
         kwargs = {self.keep_argument: num_scored} if self.keep_argument else {}
+        if self.model_takes_mask:
+            kwargs['attention_mask'] = no_padding
         if self.head_path is not None:
             return self.model(input_ids=inputs, use_cache=False, **kwargs).logits
         seen = {}
