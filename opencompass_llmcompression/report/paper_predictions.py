@@ -9,7 +9,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..core.settings import MeasurementSettings
 from .benchmark_scores import Scores, benchmark_scores
-from .paper_fits import AREA_CORPUS, AVERAGE, LEVEL, OVERALL, Placement, paper_lines, place
+from .paper_fits import (AREA_CORPUS, AVERAGE, LEVEL, OVERALL, Placement, benchmarks_of,
+                         paper_lines, paper_table, place)
 from .paper_reference import measurement_problems, paper_corpus_of
 
 AREA_OF = {corpus: area for area, corpus in AREA_CORPUS.items()}
@@ -47,11 +48,31 @@ def placements(results: Dict[str, Dict[str, dict]], models: Sequence[str],
                if isinstance(per.get(abbr), dict) and 'bpc' in per[abbr]}
         if not bpc:
             continue
-        found = benchmark_scores(per, (scores or {}).get(model, {}), areas)
+        given = (scores or {}).get(model, {})
+        found = complete_averages(benchmark_scores(per, given, areas), given)
         measured = {(area, name): v for area, by_name in found.items()
                     for name, v in by_name.items()}
         placed += place(model, bpc, measured)
     return placed
+
+
+def complete_averages(found: Dict[str, Dict[str, float]],
+                      given: Dict[str, float]) -> Dict[str, Dict[str, float]]:
+    """``found`` with an area's average kept only where every benchmark of the paper's
+    area has a score (or the average was given by name), and the overall one only where all
+    three areas then have one: a partial average is not the paper's."""
+    named = {name.lower() for name in given}
+    kept = {area: dict(by_name) for area, by_name in found.items()}
+    for area in AREA_CORPUS:
+        per = kept.get(area, {})
+        if (AVERAGE in per and area not in named
+                and any(name not in per for name in benchmarks_of(area))):
+            del per[AVERAGE]
+    if OVERALL not in named:
+        averages = [kept.get(area, {}).get(AVERAGE) for area in AREA_CORPUS]
+        kept[OVERALL] = ({AVERAGE: sum(averages) / len(averages)}
+                         if None not in averages else {})
+    return kept
 
 
 def table(placed: Sequence[Placement]):
@@ -85,23 +106,24 @@ def csv_rows(placed: Sequence[Placement]) -> List[List[str]]:
 
 
 READING = [
-    'How to read this: the paper fits a line through its own models (Appendix B) and the '
+    '- How to read this: the paper fits a line through its own models (Appendix B); the '
     'interval is where 95% of models like them fall around it (a prediction interval: the '
     'spread of models, not the uncertainty of the line). It predicts a score measured the '
-    'paper\'s way (its benchmarks, shots and MMLU in the cloze style, docs/paper_suite.md); '
-    'the gap is in units of the line\'s RMSE over the paper\'s models.',
-    'A model far above its line (above the interval) scores better than its compression '
-    'suggests: the paper\'s Appendix D reads such a gap as a sign of fitting the benchmark '
-    '(its format, or its data in training); it can also come from a different protocol or '
-    'prompt, or be chance. It cannot tell which, and a gap within the interval means nothing. '
-    'Far below: the benchmark\'s format may not suit the model (e.g. a base model prompted '
-    'as a chat model).',
+    'paper\'s way (its benchmarks, shots, and MMLU in the cloze style: docs/paper_suite.md). '
+    'The gap is in units of the line\'s RMSE over the paper\'s models. An area\'s measured '
+    'average is shown only when all its benchmarks were measured.',
+    '- A model above its interval scores better than its compression suggests: the paper\'s '
+    'Appendix D reads such a gap as a model fitted to the benchmark\'s format. It can also '
+    'come from training on the benchmark\'s data, a protocol or prompt other than the '
+    'paper\'s, or chance; the gap cannot tell which, and a gap inside the interval means '
+    'nothing. Below its interval: the benchmark\'s format may not suit the model (a base '
+    'model prompted as a chat model, say).',
 ]
 
 
 def plot(placed: Sequence[Placement], path: str) -> None:
     """The paper's four scatter plots (its Figure 1: the three areas and overall) with their
-    lines and 95% prediction bands; each model of ``placed`` in its own colour, at its
+    lines and 95% prediction bands (models a line leaves out hollow); each model of ``placed`` in its own colour, at its
     measured score (filled) or at the line's prediction with its interval (hollow)."""
     import matplotlib
     matplotlib.use('Agg')
@@ -123,6 +145,12 @@ def plot(placed: Sequence[Placement], path: str) -> None:
         ax.plot(grid, bands[:, 0], color='tab:red', linewidth=1)
         ax.scatter(xs, [100 * p[2] for p in li.points], color='grey', s=14,
                    label='the paper\'s models')
+        if li.left_out:
+            _, rows = paper_table(li.area)
+            ax.scatter([rows[m]['BPC'] for m in li.left_out],
+                       [rows[m][li.benchmark] for m in li.left_out], facecolors='none',
+                       edgecolors='grey', s=14, label='left out of the fit')
+            ax.legend(fontsize=7, loc='upper right')
         for p in ours:
             colour = colours[p.model]
             ax.errorbar([p.bpc], [p.predicted], yerr=[[p.predicted - p.low],

@@ -224,14 +224,13 @@ def paper_lines_section(run: RunData, corpora, models,
     paper_predictions.plot(placed, folder.path('compression_paper_lines_{stamp}.png'))
     lines = ['## What the BPC predicts: the paper\'s lines', '']
     if placed:
-        lines += [to_markdown(*paper_predictions.table(placed)),
-                  *paper_predictions.READING, '']
+        lines += [to_markdown(*paper_predictions.table(placed)), *paper_predictions.READING]
         folder.write('compression_paper_predictions_{stamp}.csv', to_csv(
             paper_predictions.CSV_HEADER, paper_predictions.csv_rows(placed)))
     else:
         lines += ['No model of this run is placed on the paper\'s lines:']
     return lines + [f'- {reason}' for reason in reasons] + [
-        '', f'Lines fitted on {TABLES_SOURCE} (llmcompression-summary --paper prints them).', '']
+        f'- Lines fitted on {TABLES_SOURCE}; llmcompression-summary --paper prints them.', '']
 
 
 def _areas(options: ReportOptions) -> Dict[str, dict]:
