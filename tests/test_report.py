@@ -98,9 +98,7 @@ def test_area_scores_weigh_each_benchmark_once_and_need_three_models():
                           'openai_humaneval': {'humaneval_pass@1': 10.0 * (i + 1)},
                           'mbpp': {'score': 20.0, 'pass': 3}}
         for subject in range(5):  # five MMLU subsets count as one benchmark
-            results[model][f'mmlu_cloze-s{subject}'] = {'accuracy': 40.0 + i}
-            # the options-shown MMLU is not the paper's: not in the knowledge area
-            results[model][f'lukaemon_mmlu_s{subject}'] = {'accuracy': 90.0}
+            results[model][f'lukaemon_mmlu_s{subject}'] = {'accuracy': 40.0 + i}
         results[model]['llm_compression-cc'] = compression(2.0 - 0.1 * i)
     results['m1']['triviaqa'] = {'score': 60.0}
     points = area_points(results, DEFAULT_AREAS)

@@ -5,7 +5,8 @@ matched (case-insensitively) against OpenCompass dataset abbreviations. The defa
 Table 3 of "Compression Represents Intelligence Linearly" (arXiv 2404.09937v2), on the
 abbreviations of OpenCompass's own configs and of this plugin's suite:
 
-    knowledge   (cc)          HellaSwag, ARC-C, NQ, TriviaQA, MMLU (cloze style)
+    knowledge   (cc)          HellaSwag, ARC-C, NQ, TriviaQA, MMLU (cloze style);
+                              and OpenCompass's MMLU with options shown, which has no line
     coding      (python)      HumanEval, MBPP, DS-1000
     mathematics (arxiv_math)  GSM8K, MATH, SAT-Math (AGIEval), MMLU-Math (cloze style)
 
@@ -26,9 +27,11 @@ DEFAULT_AREAS = {
         'ARC-C': ['ARC-c'],
         'NQ': ['nq', 'nq_*shot'],
         'TriviaQA': ['triviaqa', 'triviaqa_*shot', 'triviaqa_wiki_*'],
-        # the paper's MMLU is cloze style; OpenCompass's lukaemon_mmlu_* show the options,
-        # which the paper's Figure 10 finds far less tied to BPC (rho -0.66)
-        'MMLU': ['mmlu_cloze-*'],
+        'MMLU': ['mmlu_cloze-*'],  # the paper's: the question alone (cloze style)
+        # OpenCompass's own MMLU shows the options: not the paper's MMLU (its Figure 10 finds
+        # it far less tied to BPC, rho -0.66), so it has no line of the paper; it still counts
+        # in a line through the run's own models
+        'MMLU (usual style)': ['lukaemon_mmlu_*'],
     }),
     'coding': dict(corpus='python', benchmarks={
         'HumanEval': ['openai_humaneval'],
@@ -164,8 +167,8 @@ def _check_names(path: str, names: List[str], areas: Dict[str, dict]) -> None:
             f'{path}: unknown benchmark name(s) {", ".join(map(repr, unknown))}. A column is a '
             f'benchmark ({benchmarks}), an area ({", ".join(areas)}, {OVERALL}) or an '
             'OpenCompass dataset abbreviation that an area\'s patterns match (e.g. '
-            'openai_humaneval; not lukaemon_mmlu_*: the paper\'s MMLU is the cloze style, '
-            'mmlu_cloze-*). Rename the column, or pass areas= (--areas) that name it')
+            'openai_humaneval, mmlu_cloze-anatomy). Rename the column, or pass areas= '
+            '(--areas) that name it')
 
 
 def _check_scale(path: str, scores: Scores, marked: set) -> None:

@@ -58,18 +58,21 @@ def placements(results: Dict[str, Dict[str, dict]], models: Sequence[str],
 
 def complete_averages(found: Dict[str, Dict[str, float]],
                       given: Dict[str, float]) -> Dict[str, Dict[str, float]]:
-    """``found`` with an area's average kept only where every benchmark of the paper's
-    area has a score (or the average was given by name), and the overall one only where all
-    three areas then have one: a partial average is not the paper's."""
+    """``found`` with each area's average as the paper takes it: the mean of the paper's
+    benchmarks of the area, only where all of them have a score (or the average was given by
+    name); the overall one only where all three areas then have one."""
     named = {name.lower() for name in given}
     kept = {area: dict(by_name) for area, by_name in found.items()}
     for area in AREA_CORPUS:
-        per = kept.get(area, {})
-        if (AVERAGE in per and area not in named
-                and any(name not in per for name in benchmarks_of(area))):
-            del per[AVERAGE]
+        per = kept.setdefault(area, {})
+        if area in named:
+            continue
+        scores = [per.get(name) for name in benchmarks_of(area)]
+        per.pop(AVERAGE, None)
+        if None not in scores:
+            per[AVERAGE] = sum(scores) / len(scores)
     if OVERALL not in named:
-        averages = [kept.get(area, {}).get(AVERAGE) for area in AREA_CORPUS]
+        averages = [kept[area].get(AVERAGE) for area in AREA_CORPUS]
         kept[OVERALL] = ({AVERAGE: sum(averages) / len(averages)}
                          if None not in averages else {})
     return kept
