@@ -1,7 +1,8 @@
 # The compression report after OpenCompass's own summary: a leaderboard (one row per model,
 # a column per corpus and the average, best first, each BPC with its bootstrap interval),
 # which model compresses better (paired intervals), the paper's published rows beside the
-# models it lists, gzip/bzip2/xz/zstd reference rows, the
+# models it lists, what each BPC measured the paper's way predicts on the paper's lines (with
+# 95% prediction intervals, beside measured scores), gzip/bzip2/xz/zstd reference rows, the
 # lowest- and highest-BPC documents, and, where benchmark scores are present, the fit of score
 # against BPC per area. Use with `--summarizer llm_compression`, or in a suite:
 #     with read_base():
@@ -17,7 +18,7 @@ summarizer = dict(
     metrics=('bpc',),  # ('bpc', 'bpb') for a bits-per-byte leaderboard too
     baselines=True,
     documents=10,
-    scores=None,  # a CSV of benchmark scores: model,<benchmark or area>,...
+    scores=None,  # a CSV of benchmark scores in percent: model,<benchmark or area>,...
     extra_results=[],  # other run folders whose results join the table and the fit
     resamples=1000,  # bootstrap resamples over documents for the intervals (0: none)
     seed=0,
