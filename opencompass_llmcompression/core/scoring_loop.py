@@ -26,7 +26,8 @@ from .logs import LOGGER
 from .scorer import WindowScorer
 from .settings import PAPER, MeasurementSettings
 from .token_stream import load_or_build_stream, stream_key
-from .windows import END, SCORE_FROM, sliding_windows, windows_touching
+from .windows import (END, SCORE_FROM, NothingToScore, sliding_windows, why_no_window,
+                      windows_touching)
 
 
 
@@ -82,7 +83,8 @@ def score_documents(model: torch.nn.Module, tokenizer, contents: Sequence[str],
     ``token_cache_dir``: where the corpus's token stream is cached (``token_stream.py``).
     With ``checkpoint_path``, progress is saved there every ``checkpoint_interval`` seconds
     (and when stopped, for any reason) and resumed from it. Warnings and progress notes go to
-    ``logger`` (OpenCompass passes its own).
+    ``logger`` (OpenCompass passes its own). Raises ``NothingToScore`` (a ValueError) when
+    the whole corpus is too short to score any token under ``settings``.
     """
     check_batch_size(batch_size)
     logger = logger or LOGGER
@@ -130,12 +132,12 @@ def resume(checkpoint: Checkpoint, sums: DocumentSums, num_windows: int,
 
 
 def windows_to_score(stream, settings: MeasurementSettings, wanted: np.ndarray) -> np.ndarray:
-    """The windows over ``stream`` that score at least one token of a wanted document."""
+    """The windows over ``stream`` that score at least one token of a wanted document.
+
+    Raises NothingToScore when the whole corpus has no window (in every shard alike)."""
     windows = sliding_windows(stream.tokens.size, settings)
-    if settings.reference_compat and len(windows) == 0:
-        raise ValueError(f'the corpus has {stream.tokens.size} tokens, fewer than one window of '
-                         f'block_size + 1 = {settings.block_size + 1}: the paper\'s method '
-                         'scores nothing. Use reference_compat=False or a smaller block_size.')
+    if len(windows) == 0:
+        raise NothingToScore(why_no_window(settings, int(stream.tokens.size)))
     wanted_mask = np.zeros(stream.num_docs, dtype=bool)
     wanted_mask[wanted] = True
     return windows[windows_touching(windows, stream.doc_offsets, wanted_mask)]

@@ -8,10 +8,10 @@ row. Each token belongs to one document, so the shards' rows add up to the unspl
 sums, however OpenCompass splits the corpus.
 """
 
-import json
 import os
 from typing import List, Optional, Union
 
+import numpy as np
 import torch
 
 from opencompass.openicl.icl_inferencer.icl_base_inferencer import BaseInferencer
@@ -20,11 +20,13 @@ from opencompass.utils import get_logger
 
 from ..core.atomic_files import atomic_write
 from ..core.batch_size import check_batch_size
+from ..core.finite_output import dump_json
 from ..core.metrics import text_size
 from ..core.model_checks import check_transformers_version
 from ..core.provenance import plugin_label, provenance
 from ..core.scoring_loop import score_documents
 from ..core.settings import PAPER, MeasurementSettings
+from ..core.windows import NothingToScore
 from .dataset import DOC_INDEX_COLUMN
 
 
@@ -83,12 +85,18 @@ class SlidingWindowPPLInferencer(BaseInferencer):
         folder = output_json_filepath or self.output_json_filepath
         filename = output_json_filename or self.output_json_filename
         checkpoint = os.path.join(folder, f'tmp_{os.path.splitext(filename)[0]}.progress.npz')
-        nll, tokens = score_documents(
-            module, self.model.tokenizer, corpus[column], wanted, self.settings,
-            batch_size=self.batch_size, token_cache_dir=self.token_cache_dir,
-            max_seq_len=self.max_seq_len, progress=self.is_main_process,
-            checkpoint_path=checkpoint if self.is_main_process else None,
-            checkpoint_interval=self.checkpoint_interval, logger=logger)
+        try:
+            nll, tokens = score_documents(
+                module, self.model.tokenizer, corpus[column], wanted, self.settings,
+                batch_size=self.batch_size, token_cache_dir=self.token_cache_dir,
+                max_seq_len=self.max_seq_len, progress=self.is_main_process,
+                checkpoint_path=checkpoint if self.is_main_process else None,
+                checkpoint_interval=self.checkpoint_interval, logger=logger)
+        except NothingToScore as err:
+            # every shard of this corpus comes here: its rows say that no token was scored,
+            # the evaluator names why, and the task's other datasets go on
+            logger.error(f'{plugin_label()}: nothing to score in this corpus: {err}')
+            nll, tokens = np.zeros(len(wanted)), np.zeros(len(wanted), dtype=np.int64)
         sizes = [text_size(text) for text in contents]
         made_by = provenance(self.settings, module)
         predictions = [dict(nll=float(n), tokens=int(t), chars=c, bytes=b, document_index=int(d),
@@ -124,7 +132,7 @@ def write_predictions(predictions: List[dict], folder: str, filename: str,
     try:
         os.makedirs(folder, exist_ok=True)
         with atomic_write(path, 'w', encoding='utf-8') as f:
-            json.dump(records, f, indent=1)
+            dump_json(records, f, f'the predictions {path}', indent=1)
     except OSError as err:
         kept = (f'the scored sums are kept in {checkpoint}, so the re-run does not score again'
                 if checkpoint and os.path.exists(checkpoint) else 'nothing partial was left')

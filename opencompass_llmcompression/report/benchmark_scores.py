@@ -45,7 +45,7 @@ DEFAULT_AREAS = {
         'MMLU-Math': ['mmlu_math_cloze'],
     }),
 }
-OVERALL = 'overall'
+OVERALL, AVERAGE = 'overall', 'Average'  # the overall line; an area's own score
 Scores = Dict[str, Dict[str, float]]  # {model: {benchmark, dataset abbr or area: percent}}
 
 
@@ -79,7 +79,7 @@ def benchmark_scores(results: Dict[str, dict], given: Dict[str, float],
     """``{area: {benchmark: percent}}`` of one model: its run's results (``{abbr: result}``)
     and ``given`` scores (a scores CSV's row: benchmark names, dataset abbreviations or area
     names), a given benchmark name overriding the run's datasets; plus each area's score
-    under ``Average`` (given as the area's name, or the mean of its benchmarks), and
+    under ``AVERAGE`` (given as the area's name, or the mean of its benchmarks), and
     ``{'overall': {'Average': mean of the three areas}}`` when all three have one."""
     values = {d: main_score(r) for d, r in results.items() if not is_compression_result(r)}
     values.update(given)
@@ -94,16 +94,16 @@ def benchmark_scores(results: Dict[str, dict], given: Dict[str, float],
             elif matched:
                 per[name] = sum(matched) / len(matched)
         if area.lower() in lowered:
-            per['Average'] = lowered[area.lower()]
+            per[AVERAGE] = lowered[area.lower()]
         elif per:
-            per['Average'] = sum(per.values()) / len(per)
+            per[AVERAGE] = sum(per.values()) / len(per)
         if per:
             found[area] = per
-    averages = [found[a]['Average'] for a in DEFAULT_AREAS if a in found]
+    averages = [found[a][AVERAGE] for a in DEFAULT_AREAS if a in found]
     if OVERALL in lowered:
-        found[OVERALL] = {'Average': lowered[OVERALL]}
+        found[OVERALL] = {AVERAGE: lowered[OVERALL]}
     elif len(averages) == len(DEFAULT_AREAS):
-        found[OVERALL] = {'Average': sum(averages) / len(averages)}
+        found[OVERALL] = {AVERAGE: sum(averages) / len(averages)}
     return found
 
 

@@ -6,11 +6,12 @@ arXiv 2404.09937v2), Appendix B, Tables 4, 6, 8 (shipped beside this file as
 Figure 1. Scores are fitted on the 0-1 scale, as the paper reports its RMSE; predictions are
 given in percent, as OpenCompass reports scores.
 
-    score = slope * BPC + intercept      (ordinary least squares over the paper's models)
-    95% prediction interval at x0:  score(x0) +- t(0.975, n-2) * s * sqrt(1 + 1/n + (x0-mean)^2/Sxx)
-    s^2 = sum(residual^2) / (n - 2)      (the spread of models around the line)
+    score(x) = slope * x + intercept      (least squares over the paper's models)
+    95% prediction interval at x0:
+        score(x0) +- t(0.975, n-2) * s * sqrt(1 + 1/n + (x0 - mean(x))^2 / Sxx)
+    s^2 = sum(residual^2) / (n - 2)       (the spread of models around the line)
 
-Two choices reproduce the paper's printed figures and no others (docs/paper_lines.md):
+The printed figures need two choices (docs/paper_lines.md):
 mathematics leaves out Qwen-7b, Qwen-14b and Qwen-72b, except for MMLU-Math; the overall line
 is the mean of a model's three area averages against the mean of its three BPCs, over the 19
 models with all three areas.
@@ -24,12 +25,12 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
+from .benchmark_scores import AVERAGE, OVERALL
 from .linear_fit import fit_line
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = ('"Compression Represents Intelligence Linearly" (Huang et al., COLM 2024, '
           'arXiv 2404.09937v2), Appendix B, Tables 4, 6, 8')
-AVERAGE, OVERALL = 'Average', 'overall'
 AREA_CORPUS = {'knowledge': 'cc', 'coding': 'python', 'mathematics': 'arxiv_math'}
 LEVEL = 0.95
 QWEN = ('Qwen-7b', 'Qwen-14b', 'Qwen-72b')
