@@ -2,6 +2,7 @@
 and the errors a user meets when the settings do not fit the model or the corpus."""
 
 import json
+import logging
 import os
 from types import SimpleNamespace
 
@@ -13,6 +14,8 @@ from conftest import real_documents, write_jsonl
 from opencompass_llmcompression import (CompressionCorpusDataset, CompressionEvaluator,
                                         SlidingWindowPPLInferencer, score_documents)
 from opencompass_llmcompression.core.settings import MeasurementSettings
+from opencompass_llmcompression.core.windows import NothingToScore
+from opencompass_llmcompression.openicl import inferencer as inferencer_module
 from opencompass.openicl.icl_retriever import ZeroRetriever
 
 
@@ -108,9 +111,23 @@ def test_reference_mode_on_a_corpus_shorter_than_a_window(tiny_model, tokenizer)
     assert tokens[0] == len(tokenizer.encode('short text')) - 1 and nll[0] > 0
 
 
-def test_one_token_corpus_scores_nothing_and_says_so(tiny_model, tokenizer):
-    nll, tokens = score_documents(tiny_model, tokenizer, ['a'], [0], MeasurementSettings(64, 16),
-                                  progress=False)
-    assert tokens.tolist() == [0] and nll.tolist() == [0.0]
-    assert np.isnan(CompressionEvaluator().score(
-        [dict(nll=0.0, tokens=0, chars=1, bytes=1, document_index=0)])['ppl'])
+def test_one_token_corpus_scores_nothing_and_says_so(tiny_model, tokenizer, tmp_path,
+                                                     monkeypatch, caplog):
+    assert len(tokenizer.encode('a')) == 1
+    with pytest.raises(NothingToScore, match=r'^the whole corpus tokenizes to 1 token, and a '
+                                             r'token is scored only when one precedes it'):
+        score_documents(tiny_model, tokenizer, ['a'], [0], MeasurementSettings(64, 16),
+                        progress=False)
+    # in OpenCompass the shard is written (no token scored) and the task goes on; the
+    # evaluator makes it the corpus's error
+    write_jsonl(str(tmp_path / 'data' / 'cc.jsonl'), ['a'])
+    monkeypatch.setattr(inferencer_module, 'get_logger', lambda: logging.getLogger('task'))
+    rows = run_shard(tiny_model, tokenizer, str(tmp_path / 'data'), str(tmp_path / 'out'),
+                     block_size=64, stride=16)
+    assert [(r['nll'], r['tokens'], r['chars']) for r in rows] == [(0.0, 0, 1)]
+    (record,) = [r for r in caplog.records if r.name == 'task' and r.levelno == logging.ERROR]
+    assert 'nothing to score in this corpus: the whole corpus tokenizes to 1 token' in \
+        record.getMessage()
+    assert CompressionEvaluator().score(rows)['error'].startswith(
+        'no token of this corpus was scored (1 document, 1 character): the whole corpus '
+        'tokenizes to one token or none')

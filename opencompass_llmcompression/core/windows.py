@@ -30,6 +30,8 @@ Windows are rows ``[start, end, score_from]`` of an int64 array: the window's to
 ``stream[start:end]`` and it scores stream positions ``[score_from, end)``.
 """
 
+from typing import Optional
+
 import numpy as np
 
 from .settings import MeasurementSettings
@@ -53,6 +55,26 @@ def sliding_windows(num_tokens: int, settings: MeasurementSettings) -> np.ndarra
     if count:
         score_from[0] = 1
     return np.stack([starts, ends, score_from], axis=1).reshape(count, 3)
+
+
+class NothingToScore(ValueError):
+    """The corpus's whole stream has no window under the settings: no token would be scored,
+    and a BPC of 0 would mean nothing."""
+
+
+def why_no_window(settings: MeasurementSettings, num_tokens: Optional[int] = None) -> str:
+    """Why a stream (of ``num_tokens`` tokens, when known) has no window, with the fix."""
+    span = settings.block_size + 1
+    if settings.reference_compat:
+        size = (f'the corpus has {num_tokens} tokens, fewer than' if num_tokens is not None
+                else 'the corpus has fewer tokens than')
+        return (f'{size} one window of block_size + 1 = {span}: the paper\'s method '
+                '(reference_compat) scores full windows only, so it scores nothing. Use '
+                'reference_compat=False or a smaller block_size.')
+    size = (f'the whole corpus tokenizes to {num_tokens} token{"s" * (num_tokens != 1)}'
+            if num_tokens is not None else 'the whole corpus tokenizes to one token or none')
+    return (f'{size}, and a token is scored only when one precedes it: nothing can be scored '
+            '(a BPC of 0 would mean nothing). Measure a corpus of more text.')
 
 
 def scored_positions(windows: np.ndarray) -> np.ndarray:

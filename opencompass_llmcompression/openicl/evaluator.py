@@ -5,9 +5,11 @@ from typing import List, Optional
 from opencompass.openicl.icl_evaluator import BaseEvaluator
 from opencompass.registry import ICL_EVALUATORS
 
+from ..core.finite_output import non_finite
 from ..core.metrics import compression_metrics
 from ..core.provenance import provenance
 from ..core.settings import MeasurementSettings
+from ..core.windows import why_no_window
 
 FIELDS = ('nll', 'tokens', 'chars', 'bytes')
 RECORD = ('measurement', 'model')  # how the sums were made, from the rows to the result
@@ -15,7 +17,11 @@ RECORD = ('measurement', 'model')  # how the sums were made, from the rows to th
 
 @ICL_EVALUATORS.register_module()
 class CompressionEvaluator(BaseEvaluator):
-    """Adds up ``{nll, tokens, chars, bytes}`` over every document of every shard."""
+    """Adds up ``{nll, tokens, chars, bytes}`` over every document of every shard.
+
+    A corpus that cannot be measured (documents missing or repeated, shards of other
+    settings, a number in a row that is not finite, no token scored at all) gets a result
+    holding ``error`` instead, which OpenCompass writes and the report names."""
 
     def score(self, predictions: List[dict], test_set: Optional[list] = None) -> dict:
         if not predictions:
@@ -45,7 +51,21 @@ class CompressionEvaluator(BaseEvaluator):
                              f'document {b} with {second or "settings not recorded"}. Their '
                              'sums cannot be pooled: delete this model\'s predictions for the '
                              'corpus and run the inference again with one setting.'}
+        for p in predictions:
+            found = non_finite({k: p[k] for k in FIELDS})
+            if found:
+                return {'error': f'the prediction of document {p["document_index"]} holds '
+                                 f'{found}, which the inferencer never writes: the file was '
+                                 'changed after it was written. Delete this model\'s '
+                                 'predictions for the corpus and run the inference again.'}
         sums = {k: sum(p[k] for p in predictions) for k in FIELDS}
+        if sums['tokens'] == 0:
+            settings = next(iter(measured))
+            why = (why_no_window(settings) if settings else
+                   'the corpus is too short for its window settings')
+            size = (f'{len(predictions)} document{"s" * (len(predictions) != 1)}, '
+                    f'{sums["chars"]} character{"s" * (sums["chars"] != 1)}')
+            return {'error': f'no token of this corpus was scored ({size}): {why}'}
         record = {k: predictions[0][k] for k in RECORD if k in predictions[0]}
         return dict(compression_metrics(float(sums['nll']), int(sums['tokens']),
                                         int(sums['chars']), int(sums['bytes'])),

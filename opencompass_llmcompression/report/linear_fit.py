@@ -8,7 +8,7 @@ from typing import Dict, Optional, Sequence
 
 import numpy as np
 
-from .benchmark_scores import Scores, benchmark_scores
+from .benchmark_scores import AVERAGE, Scores, benchmark_scores
 from .results import is_compression_result
 
 MIN_MODELS = 3
@@ -31,7 +31,7 @@ def area_points(results: Dict[str, Dict[str, dict]], areas: Dict[str, dict],
             found = {d: r for d, r in results.get(model, {}).items()
                      if is_compression_result(r) and corpus_matches(d, spec['corpus'])}
             score = benchmark_scores(results.get(model, {}), (scores or {}).get(model, {}),
-                                     {area: spec}).get(area, {}).get('Average')
+                                     {area: spec}).get(area, {}).get(AVERAGE)
             if len(found) == 1 and score is not None:
                 points[area][model] = (next(iter(found.values()))[metric], score)
     return points
