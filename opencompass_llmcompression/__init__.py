@@ -25,6 +25,7 @@ _PUBLIC = {
     'announce_config': 'openicl.announce',
     'CompressionEvaluator': 'openicl.evaluator',
     'CompressionSummarizer': 'openicl.summarizer',
+    'PooledMMLUClozeDataset': 'openicl.mmlu_cloze',
     'CorpusError': 'core.corpus_files',
     'load_corpus': 'core.corpus_files',
     'compression_metrics': 'core.metrics',

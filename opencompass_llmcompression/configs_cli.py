@@ -8,6 +8,10 @@ own package, which holds its built-in config of that name. So the one-time step 
 installed package:
 
     DIR/datasets/llm_compression/llm_compression.py   --datasets llm_compression
+    DIR/datasets/llm_compression_paper_suite/llm_compression_paper_suite.py
+                                                       --datasets llm_compression_paper_suite
+    DIR/datasets/mmlu_cloze/mmlu_cloze_ppl.py          --datasets mmlu_cloze_ppl
+    DIR/datasets/mmlu_cloze/mmlu_math_cloze_ppl.py     --datasets mmlu_math_cloze_ppl
     DIR/summarizers/llm_compression.py                 --summarizer llm_compression
 
 It says what it wrote, leaves an identical file alone, updates a file it wrote itself, and
@@ -32,6 +36,22 @@ THIN_CONFIGS: Dict[str, Tuple[str, str]] = {
         '# the same name',
         'from opencompass_llmcompression.configs.datasets.llm_compression.llm_compression '
         'import \\\n        llm_compression_datasets  # noqa: F401'),
+    os.path.join('datasets', 'llm_compression_paper_suite', 'llm_compression_paper_suite.py'): (
+        '`--datasets llm_compression_paper_suite` finds this file: the three corpora and the\n'
+        '# twelve benchmarks of the paper',
+        'from opencompass_llmcompression.configs.datasets.llm_compression_paper_suite.'
+        'llm_compression_paper_suite import \\\n'
+        '        llm_compression_paper_suite_datasets  # noqa: F401'),
+    os.path.join('datasets', 'mmlu_cloze', 'mmlu_cloze_ppl.py'): (
+        '`--datasets mmlu_cloze_ppl` finds this file: MMLU in the cloze style of the\n'
+        '# paper',
+        'from opencompass_llmcompression.configs.datasets.mmlu_cloze.mmlu_cloze_ppl import \\\n'
+        '        mmlu_cloze_datasets  # noqa: F401'),
+    os.path.join('datasets', 'mmlu_cloze', 'mmlu_math_cloze_ppl.py'): (
+        '`--datasets mmlu_math_cloze_ppl` finds this file: the paper\'s MMLU-Math, its\n'
+        '# four mathematics subjects as one set',
+        'from opencompass_llmcompression.configs.datasets.mmlu_cloze.mmlu_math_cloze_ppl import '
+        '\\\n        mmlu_math_cloze_datasets  # noqa: F401'),
     os.path.join('summarizers', 'llm_compression.py'): (
         '`--summarizer llm_compression` finds this file',
         'from opencompass_llmcompression.configs.summarizers.llm_compression import \\\n'
@@ -103,7 +123,8 @@ def main(argv=None) -> int:
     print(f'\nFrom {"this folder" if default else "anywhere"}: opencompass{where} --datasets '
           f'llm_compression --summarizer llm_compression --hf-type base --hf-path MODEL\n'
           f'(or python run.py ... in an OpenCompass checkout); the log then says '
-          f'"{PLUGIN} <version>: dataset config llm_compression".')
+          f'"{PLUGIN} <version>: dataset config llm_compression". --datasets '
+          f'llm_compression_paper_suite adds the paper\'s twelve benchmarks (docs/paper_suite.md).')
     return OK
 
 
