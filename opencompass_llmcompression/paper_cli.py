@@ -11,19 +11,20 @@ inferencer runs; nothing here needs OpenCompass. Exit status as every command li
 """
 
 import argparse
-import json
 import os
 import sys
 
 from .core.atomic_files import atomic_write
 from .core.corpus_files import CorpusError, documents_from, load_corpus
 from .core.corpus_formats import read_located_records
-from .core.logs import log_to_stderr
-from .core.metrics import compression_metrics, text_size
+from .core.finite_output import dump_json
+from .core.logs import LOGGER, log_to_stderr
+from .core.metrics import PPL_OVERFLOW, compression_metrics, text_size
 from .core.model_loading import load_model, load_tokenizer
 from .core.provenance import provenance
 from .core.scoring_loop import score_documents
 from .core.settings import PAPER_BLOCK_SIZE, PAPER_STRIDE, MeasurementSettings
+from .core.windows import NothingToScore
 from .exit_codes import ERROR, INTERRUPTED, OK, ArgumentParser
 
 PROG = 'llmcompression-eval'
@@ -43,6 +44,20 @@ def batch_size_argument(text: str):
     return value
 
 
+def file_num_argument(text: str):
+    """A positive number of documents, or -1 (``main.py``'s default) for all: None."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value == -1:
+        return None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'{text!r} selects no document: give a positive '
+                                         'number, or -1 (the default) for all')
+    return value
+
+
 def parse_args(argv=None):
     parser = ArgumentParser(
         prog='python -m opencompass_llmcompression', description=__doc__,
@@ -59,8 +74,10 @@ def parse_args(argv=None):
     parser.add_argument('--batch_size', type=batch_size_argument, default=8,
                         help='windows per forward pass, or "auto": as many as the GPU\'s free '
                              'memory holds (a small fixed size on a CPU); default 8')
-    parser.add_argument('--file_num', type=int, default=None,
-                        help='number of documents to use, from the start (default: all)')
+    parser.add_argument('--file_num', type=file_num_argument, default=None,
+                        help='documents to use, from the start: the first N non-empty ones; '
+                             'with --reference_compat, as main.py: the first N records, the '
+                             'empty ones among them then dropped (default -1: all)')
     parser.add_argument('--flash', action='store_true',
                         help='use flash-attention 2 (needs the flash-attn package and a GPU)')
     parser.add_argument('--gpu', type=int, default=0,
@@ -82,15 +99,18 @@ def parse_args(argv=None):
 
 def load_documents(args):
     """The documents of ``--task_name``: a corpus of ``--data_dir`` or a file, read and
-    checked as the OpenCompass dataset reads and checks it."""
+    checked as the OpenCompass dataset reads and checks it. ``--file_num`` counts non-empty
+    documents, or, with ``--reference_compat``, records as ``main.py`` does."""
     task = TASK_ALIASES.get(args.task_name, args.task_name)
+    limit = (dict(records=args.file_num) if args.reference_compat
+             else dict(samples=args.file_num))
     if task.endswith(('.jsonl', '.json', '.parquet', '.gz')) or os.sep in task:
         if not os.path.isfile(task):
             raise CorpusError(f'{task} does not exist; --task_name takes cc, python, arxiv_math '
                               'or a path to a JSONL file.')
         subset = os.path.basename(task).split('.')[0]
-        return documents_from(read_located_records(task), task, subset, args.file_num or None)
-    return load_corpus(args.data_dir, task, args.file_num or None)
+        return documents_from(read_located_records(task), task, subset, **limit)
+    return load_corpus(args.data_dir, task, **limit)
 
 
 def load_model_and_tokenizer(args):
@@ -111,6 +131,9 @@ def main(argv=None) -> int:
         contents = [d['content'] for d in documents]
         nll, tokens = score_documents(model, tokenizer, contents, range(len(contents)),
                                       settings, batch_size=args.batch_size)
+    except NothingToScore as e:
+        print(f'{PROG}: error: {args.task_name}: nothing to score: {e}', file=sys.stderr)
+        return ERROR
     except (CorpusError, ValueError, OSError, FloatingPointError) as e:
         print(f'{PROG}: error: {e}', file=sys.stderr)
         return ERROR
@@ -123,12 +146,19 @@ def main(argv=None) -> int:
     print(f'Total loss: {result["nll"]}')
     print(f'Character num: {result["chars"]}')
     print(f'BPC: {result["bpc"]}')
+    if result['ppl'] == PPL_OVERFLOW:
+        LOGGER.warning(f'the mean loss is {result["nll"] / result["tokens"]:.1f} nats per '
+                       'token, so the perplexity overflows a float and is written as the '
+                       f'largest one ({PPL_OVERFLOW}). A model better than chance stays below '
+                       'ln(vocabulary size), about 11 nats for 50,000 tokens: check the '
+                       'model\'s weights and dtype.')
     task = os.path.splitext(os.path.basename(args.task_name))[0]
     output = args.output or os.path.join(
         'results', f'{os.path.basename(args.model_name.rstrip("/"))}_{task}.json')
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
     with atomic_write(output, 'w') as f:
-        json.dump(dict(result, documents=len(contents), model=args.model_name,
-                       task=args.task_name, **provenance(settings)), f, indent=1)
+        dump_json(dict(result, documents=len(contents), model=args.model_name,
+                       task=args.task_name, **provenance(settings)), f, f'the result {output}',
+                  indent=1)
     print(f'Result written to {output}', file=sys.stderr)
     return OK

@@ -1,12 +1,14 @@
 """The paper's command line: help, a JSONL path as the task, and clear errors."""
 
 import json
+import math
 import subprocess
 import sys
 
 import pytest
 
-from conftest import write_jsonl
+from brute_force import brute_force_nll
+from conftest import make_tiny_model, write_jsonl
 from opencompass_llmcompression.exit_codes import ERROR
 from opencompass_llmcompression.paper_cli import main
 
@@ -46,3 +48,102 @@ def test_missing_corpus_and_wrong_flags(tiny_model_dir, tmp_path, capsys):
     with pytest.raises(SystemExit) as e:  # a usage error is an error too
         main(['--model_name', tiny_model_dir, '--task_name', 'cc', '--no_such_flag', '3'])
     assert e.value.code == ERROR
+
+
+@pytest.fixture(scope='module')
+def blown_up_model_dir(tmp_path_factory):
+    """The tiny model with its final norm's weight times 5000: thousands of nats per token."""
+    import torch
+    from transformers import AutoModelForCausalLM
+    folder = make_tiny_model(str(tmp_path_factory.mktemp('blown-up')))
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+    with torch.no_grad():
+        model.model.norm.weight.mul_(5000)
+    model.save_pretrained(folder)
+    return folder
+
+
+def test_a_loss_too_large_for_exp_is_measured_and_written_as_strict_json(
+        blown_up_model_dir, tokenizer, tmp_path, capsys):
+    import torch
+    from transformers import AutoModelForCausalLM
+    path = write_jsonl(str(tmp_path / 'hello.jsonl'), ['Hello there.'])
+    out = str(tmp_path / 'r.json')
+    assert main(['--model_name', blown_up_model_dir, '--task_name', path, '--block_size', '16',
+                 '--stride', '8', '--output', out]) == 0
+    model = AutoModelForCausalLM.from_pretrained(blown_up_model_dir, dtype=torch.float32)
+    nll, tokens = brute_force_nll(model.eval(), tokenizer, ['Hello there.'], 16, 8)
+    assert tokens.sum() == 2 and nll.sum() / 2 > 1000  # exp() of it overflows a float
+    with open(out) as f:
+        result = json.loads(f.read(), parse_constant=_refuse)  # strict JSON
+    assert result['ppl'] == sys.float_info.max
+    assert result['nll'] == pytest.approx(nll.sum(), rel=1e-5)
+    assert result['bpc'] == pytest.approx(nll.sum() / (12 * math.log(2)), rel=1e-5)
+    captured = capsys.readouterr()
+    assert f'BPC: {result["bpc"]}' in captured.out
+    assert 'so the perplexity overflows a float and is written as the largest one' in captured.err
+
+
+@pytest.mark.parametrize('compat,why', [
+    ([], 'the whole corpus tokenizes to 1 token, and a token is scored only when one precedes '
+         'it: nothing can be scored'),
+    (['--reference_compat'], 'the corpus has 1 token, fewer than one window of block_size + 1 '
+                             '= 17'),
+])
+def test_a_corpus_that_scores_no_token_is_an_error(tiny_model_dir, tmp_path, capsys, compat,
+                                                   why):
+    path = write_jsonl(str(tmp_path / 'one.jsonl'), ['a'])
+    out = tmp_path / 'r.json'
+    assert main(['--model_name', tiny_model_dir, '--task_name', path, '--block_size', '16',
+                 '--stride', '8', '--output', str(out), *compat]) == ERROR
+    captured = capsys.readouterr()
+    assert f'llmcompression-eval: error: {path}: nothing to score: {why}' in captured.err
+    assert 'BPC' not in captured.out and not out.exists()
+
+
+A, B, C = ('The first record, long enough for a window or two of sixteen tokens each.',
+           'The third record: the second one is empty, as some of the paper\'s are.',
+           'The fourth record, which the paper\'s main.py leaves out with --file_num 3.')
+
+
+@pytest.mark.parametrize('compat,chosen', [(['--reference_compat'], [A, B]), ([], [A, B, C])])
+def test_file_num_selects_what_main_py_selects_in_the_papers_mode(
+        tiny_model_dir, tiny_model, tokenizer, tmp_path, compat, chosen):
+    # main.py: load_dataset(..., split='test[:3]'), then .filter(len(content) > 0): A and B;
+    # the default mode takes the first 3 non-empty documents (as samples=3 in OpenCompass)
+    path = write_jsonl(str(tmp_path / 'four.jsonl'), [A, '', B, C])
+    out = str(tmp_path / 'r.json')
+    assert main(['--model_name', tiny_model_dir, '--task_name', path, '--file_num', '3',
+                 '--block_size', '16', '--stride', '8', '--output', out, *compat]) == 0
+    with open(out) as f:
+        result = json.load(f)
+    nll, tokens = brute_force_nll(tiny_model, tokenizer, chosen, 16, 8, bool(compat))
+    assert result['documents'] == len(chosen)
+    assert result['chars'] == sum(len(text) for text in chosen)
+    assert result['tokens'] == tokens.sum()
+    assert result['nll'] == pytest.approx(nll.sum(), rel=1e-6)
+
+
+def test_file_num_minus_one_is_all_and_nothing_else_below_one(tiny_model_dir, tmp_path, capsys):
+    path = write_jsonl(str(tmp_path / 'four.jsonl'), [A, '', B, C])
+    out = str(tmp_path / 'r.json')
+    assert main(['--model_name', tiny_model_dir, '--task_name', path, '--file_num', '-1',
+                 '--block_size', '16', '--stride', '8', '--output', out,
+                 '--reference_compat']) == 0
+    with open(out) as f:
+        assert json.load(f)['documents'] == 3
+    for bad in ('0', '-2', 'all'):
+        with pytest.raises(SystemExit) as e:
+            main(['--model_name', tiny_model_dir, '--task_name', path, '--file_num', bad])
+        assert e.value.code == ERROR
+        assert (f"--file_num: {bad!r} selects no document: give a positive number, or -1 (the "
+                'default) for all') in capsys.readouterr().err
+    empty_first = write_jsonl(str(tmp_path / 'empty_first.jsonl'), ['', A])
+    assert main(['--model_name', tiny_model_dir, '--task_name', empty_first, '--file_num', '1',
+                 '--reference_compat']) == ERROR
+    assert (f'the first 1 records of {empty_first} hold no non-empty document'
+            in capsys.readouterr().err)
+
+
+def _refuse(constant):
+    raise ValueError(f'{constant} is not JSON')

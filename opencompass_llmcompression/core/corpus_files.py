@@ -9,16 +9,22 @@ of the form ``owner/name`` that is not a local folder is loaded from the Hugging
 How a file's bytes become records (encodings, layouts, compression) is ``corpus_formats``.
 """
 
+import itertools
 import json
+import logging
 import os
 import re
 from typing import List, Optional
 
 from .checksums import file_sha256
 from .corpus_formats import CorpusError, read_located_records
+from .logs import LOGGER
 from .token_stream import tokenizable
 
 EXTENSIONS = ('jsonl', 'json', 'parquet', 'jsonl.gz')
+# The file names OpenCompass's built-in llm_compression config reads and its README's download
+# script writes (commoncraw.jsonl, python.jsonl, arxiv_math.jsonl), where they differ.
+OPENCOMPASS_NAMES = {'cc': 'commoncraw'}
 HUB_ID = re.compile(r'^[\w.-]+/[\w.-]+$')
 HOW_TO_GET = ('Download the paper\'s corpora with `huggingface-cli download '
               'hkust-nlp/llm-compression --repo-type dataset --local-dir data/llm-compression` '
@@ -45,15 +51,19 @@ def find_corpus_file(folder: str, name: str) -> Optional[str]:
     return None
 
 
-def documents_from(located, source: str, subset: str,
-                   samples: Optional[int] = None) -> List[dict]:
+def documents_from(located, source: str, subset: str, samples: Optional[int] = None,
+                   records: Optional[int] = None) -> List[dict]:
     """``[(where, record)]`` -> the non-empty documents ``{content, subset, meta}``, in order;
     the first record without a ``content`` string stops with the record and the fix.
+
+    ``samples``: the first that many non-empty documents. ``records``: the documents of the
+    first that many records, the empty ones among them dropped (the paper's ``main.py``
+    slices its dataset, ``test[:file_num]``, then filters out empty contents).
 
     A lone surrogate (valid in JSON, not in UTF-8, so neither Arrow nor a tokenizer takes it)
     becomes U+FFFD: still one character, and 3 UTF-8 bytes as its own encoding would be."""
     documents = []
-    for where, record in located:
+    for where, record in itertools.islice(located, records):
         check_record(record, where, source)
         if record['content']:
             meta = record.get('meta')
@@ -63,7 +73,9 @@ def documents_from(located, source: str, subset: str,
         if samples is not None and len(documents) >= samples:
             break
     if not documents:
-        raise CorpusError(f'{source} has no non-empty document: every "content" is "".')
+        where = (f'the first {records} records of {source} hold' if records is not None
+                 else f'{source} has')
+        raise CorpusError(f'{where} no non-empty document: every "content" is "".')
     return documents
 
 
@@ -116,13 +128,25 @@ def read_hub(repo: str, name: str) -> List[tuple]:
             enumerate(load_dataset(repo, name=name, split='test'), start=1)]
 
 
-def load_corpus(path: str, name: str, samples: Optional[int] = None) -> List[dict]:
-    """The corpus's non-empty documents as ``{content, subset, meta}`` dicts, in order."""
+def load_corpus(path: str, name: str, samples: Optional[int] = None,
+                records: Optional[int] = None,
+                logger: logging.Logger = LOGGER) -> List[dict]:
+    """The corpus's non-empty documents as ``{content, subset, meta}`` dicts, in order.
+
+    ``samples`` and ``records`` limit them as in ``documents_from``. Where the folder holds no
+    ``{name}.*`` but the file OpenCompass's built-in config names (``commoncraw.jsonl`` for
+    ``cc``), that file is read, and ``logger`` says so."""
     if not name or os.sep in name or '/' in name or name in ('.', '..'):
         raise CorpusError(f'corpus name {name!r} must be a plain file name such as "cc", '
                           '"python" or "arxiv_math".')
     folder = resolve_folder(path)
     filename = find_corpus_file(folder, name) if os.path.isdir(folder) else None
+    builtin = OPENCOMPASS_NAMES.get(name)
+    if filename is None and builtin and os.path.isdir(folder):
+        filename = find_corpus_file(folder, builtin)
+        if filename is not None:
+            logger.warning(f'corpus "{name}": reading {filename}, the file OpenCompass\'s '
+                           f'built-in llm_compression config names (there is no {name}.jsonl)')
     if filename is not None:
         check_manifest(filename, name)
         located, source = read_located_records(filename), filename
@@ -135,8 +159,12 @@ def load_corpus(path: str, name: str, samples: Optional[int] = None) -> List[dic
                               f'dataset {path} could not be loaded ({type(e).__name__}: '
                               f'{e}). {HOW_TO_GET}') from None
     else:
-        looked = [os.path.join(folder, s, f'{name}.{x}') for s in ('', 'data')
-                  for x in EXTENSIONS]
-        raise CorpusError(f'corpus "{name}" not found; looked for: {", ".join(looked)}. '
+        looked = [os.path.join(folder, s, f'{n}.{x}') for n in (name, builtin) if n
+                  for s in ('', 'data') for x in EXTENSIONS]
+        ours = {v: k for k, v in OPENCOMPASS_NAMES.items()}.get(name)
+        hint = (f' "{name}" is the name OpenCompass\'s built-in config gives the paper\'s '
+                f'"{ours}" corpus; this plugin calls it "{ours}": name="{ours}" (or --task_name '
+                f'{ours}), which also reads {name}.jsonl.' if ours else '')
+        raise CorpusError(f'corpus "{name}" not found; looked for: {", ".join(looked)}.{hint} '
                           f'{HOW_TO_GET}')
-    return documents_from(located, source, name, samples)
+    return documents_from(located, source, name, samples, records)

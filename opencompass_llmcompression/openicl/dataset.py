@@ -11,6 +11,7 @@ from datasets import Dataset
 
 from opencompass.datasets.base import BaseDataset
 from opencompass.registry import LOAD_DATASET
+from opencompass.utils import get_logger
 
 from ..core.corpus_files import load_corpus
 
@@ -30,7 +31,7 @@ class CompressionCorpusDataset(BaseDataset):
     @staticmethod
     def load(path: str = 'data/llm-compression', name: str = 'cc',
              samples: Optional[int] = None) -> Dataset:
-        documents = load_corpus(path, name, samples)
+        documents = load_corpus(path, name, samples, logger=get_logger())
         for index, document in enumerate(documents):
             document[DOC_INDEX_COLUMN] = index
         return Dataset.from_list(documents)
