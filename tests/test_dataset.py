@@ -84,3 +84,38 @@ def test_nothing_is_written_into_the_data_folder(tmp_path):
     CompressionCorpusDataset(path=str(tmp_path), name='cc',
                              reader_cfg=dict(input_columns=['content'], output_column=None))
     assert sorted(os.listdir(tmp_path)) == before
+
+
+def test_the_files_opencompass_readme_downloads_are_read(tmp_path, caplog):
+    # its script: load_dataset('hkust-nlp/llm-compression', ...)['test'].to_json(
+    # f'data/llm-compression/{key}.jsonl') for key in arxiv_math, commoncraw, python
+    from datasets import Dataset
+    folder = tmp_path / 'data' / 'llm-compression'
+    for key, texts in (('commoncraw', ['web page', '', 'another page']),
+                       ('python', ['def f(): pass']), ('arxiv_math', ['$x^2$'])):
+        Dataset.from_dict({'content': texts, 'subset': [key] * len(texts),
+                           'meta': ['{}'] * len(texts)}).to_json(str(folder / f'{key}.jsonl'))
+    with caplog.at_level('WARNING', logger='opencompass_llmcompression'):
+        docs = load_corpus(str(folder), 'cc')
+    assert [d['content'] for d in docs] == ['web page', 'another page']
+    (record,) = caplog.records
+    assert record.getMessage() == (
+        f'corpus "cc": reading {folder}/commoncraw.jsonl, the file OpenCompass\'s built-in '
+        'llm_compression config names (there is no cc.jsonl)')
+    assert [d['content'] for d in load_corpus(str(folder), 'python')] == ['def f(): pass']
+    caplog.clear()
+    write_jsonl(str(folder / 'cc.jsonl'), ['ours'])  # where both lie, cc.jsonl is the corpus
+    assert [d['content'] for d in load_corpus(str(folder), 'cc')] == ['ours']
+    assert not caplog.records
+
+
+def test_opencompass_names_in_errors(tmp_path):
+    with pytest.raises(CorpusError) as e:
+        load_corpus(str(tmp_path), 'cc')
+    assert f'{tmp_path}/commoncraw.jsonl' in str(e.value)  # looked for too
+    write_jsonl(str(tmp_path / 'cc.jsonl'), ['ours'])
+    with pytest.raises(CorpusError) as e:
+        load_corpus(str(tmp_path), 'commoncraw')
+    assert ('"commoncraw" is the name OpenCompass\'s built-in config gives the paper\'s "cc" '
+            'corpus; this plugin calls it "cc": name="cc" (or --task_name cc), which also reads '
+            'commoncraw.jsonl.') in str(e.value)
