@@ -1,7 +1,8 @@
 """The datasets of a run that have no result, each with its log and the error in it.
 
-A benchmark that failed (MMLU whose model wrapper broke, a model that would not load) leaves
-no ``results/<model>/<dataset>.json``, or one holding ``error``; its task's output is in
+A benchmark that failed (MMLU whose model wrapper broke, a model that would not load, an
+evaluator that crashed) leaves no ``results/<model>/<dataset>.json``, or one holding
+``error`` (or NaN, ``results.unusable``); its task's output is in
 ``logs/infer/<model>/<dataset>[_<shard>].out`` or ``logs/eval/...``. The report names these
 instead of saying that no benchmark was run.
 """
@@ -11,7 +12,9 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+from .results import unusable
 
 ERROR_LINE = re.compile(r'^\s*(\w+\.)*\w*(Error|Exception|Interrupt)\b.*')
 
@@ -89,7 +92,7 @@ def failed_datasets(run_dir: str, models: Iterable[str],
             if os.path.isfile(path):
                 try:
                     with open(path, encoding='utf-8') as f:
-                        error = str(json.load(f).get('error') or '')
+                        error = unusable(json.load(f))
                 except (OSError, ValueError, AttributeError) as err:
                     error = f'unreadable result {path}: {err}'
                 if not error:
@@ -100,6 +103,17 @@ def failed_datasets(run_dir: str, models: Iterable[str],
                                (logs[0] if logs else None, ''))
             failures.append(Failure(model, dataset, log, error or logged))
     return failures
+
+
+def no_results_message(failures: Sequence[Failure]) -> str:
+    """Why there is no compression result to report: the datasets of the runs without a
+    result, each with its error and log (an evaluation that crashed leaves no result file,
+    only its log), or, when none failed, that no compression dataset was evaluated."""
+    if not failures:
+        return ('no compression results (no result with `bpc`) in the given runs: did the '
+                'evaluation stage of an llm_compression dataset finish?')
+    return ('no compression results in the given runs; the datasets without a result:\n'
+            + '\n'.join(f'- {failure}' for failure in failures))
 
 
 def unresolved(failures: Iterable[Failure], results: Dict[str, Dict[str, dict]],

@@ -12,12 +12,18 @@ import os
 import re
 from typing import Dict, Iterable, List, Optional, Sequence
 
+from ..core.finite_output import non_finite
 from ..core.logs import LOGGER
 from ..core.settings import MeasurementSettings
 
 
 class ResultsError(ValueError):
     """A results folder that cannot be read, with what to do about it."""
+
+
+# A run folder holds results/, or at least the logs/ of its tasks (a run whose every
+# evaluation crashed has no results/, and its logs say why).
+RUN_FOLDERS = ('results', 'logs')
 
 
 def find_run_dirs(paths: Iterable[str]) -> List[str]:
@@ -27,14 +33,15 @@ def find_run_dirs(paths: Iterable[str]) -> List[str]:
         if not os.path.isdir(path):
             raise ResultsError(f'{path!r} is not a folder: give an OpenCompass run folder '
                                f'(holding results/) or the work dir that holds run folders')
-        if os.path.isdir(os.path.join(path, 'results')):
+        if any(os.path.isdir(os.path.join(path, name)) for name in RUN_FOLDERS):
             found.append(path)
             continue
-        runs = sorted(os.path.dirname(p.rstrip(os.sep))
-                      for p in glob.glob(os.path.join(path, '*', 'results', '')))
+        runs = sorted({os.path.dirname(p.rstrip(os.sep)) for name in RUN_FOLDERS
+                       for p in glob.glob(os.path.join(path, '*', name, ''))})
         if not runs:
-            raise ResultsError(f'no results/ folder in {path!r} or its sub-folders: has the '
-                               f'evaluation stage run? (opencompass -m eval -r TIME_STAMP)')
+            raise ResultsError(f'no results/ folder (nor the logs/ of a run) in {path!r} or its '
+                               'sub-folders: has OpenCompass run there? (opencompass -m eval '
+                               '-r TIME_STAMP evaluates a run whose inference is done)')
         found += runs
     return found
 
@@ -44,7 +51,8 @@ def read_results(run_dirs: Iterable[str],
     """``{model: {dataset: result}}``; later run folders override earlier ones.
 
     A result file that is not valid JSON is skipped with a warning naming it; a result
-    holding an ``error`` is kept, so that tables can show it as missing.
+    holding an ``error`` is kept, so that tables can show it as missing, and so is a
+    compression result holding NaN or Infinity, as an ``error`` (``unusable``).
     """
     results: Dict[str, Dict[str, dict]] = {}
     for run_dir in run_dirs:
@@ -59,8 +67,22 @@ def read_results(run_dirs: Iterable[str],
                 logger.warning(f'skipping unreadable result {path}: {err}')
                 continue
             result.pop('details', None)
-            results.setdefault(model, {})[os.path.basename(path)[:-5]] = result
+            problem = unusable(result)
+            results.setdefault(model, {})[os.path.basename(path)[:-5]] = (
+                {'error': problem} if problem else result)
     return results
+
+
+def unusable(result: dict) -> str:
+    """Why a result cannot be used ('' when it can): its ``error``, or a compression result
+    holding NaN or Infinity, which this plugin no longer writes (before it refused a corpus
+    that scores no token, such a corpus got ``"ppl": NaN`` beside a BPC of 0)."""
+    if result.get('error'):
+        return str(result['error'])
+    found = non_finite(result) if 'bpc' in result else None
+    return (f'the result holds {found}, not a number: a corpus that scored no token, or a '
+            'result edited since. Evaluate it again (opencompass CONFIG -m eval -r '
+            'TIME_STAMP); a corpus too short to score says so then.' if found else '')
 
 
 def is_compression_result(result: Optional[dict]) -> bool:
