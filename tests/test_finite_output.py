@@ -68,3 +68,15 @@ def test_markdown_tables_keep_escaped_pipes_in_their_cell():
 
 def _refuse(constant):
     raise ValueError(f'{constant} is not JSON')
+
+
+def test_the_reports_tables_refuse_a_number_that_is_not_one():
+    from opencompass_llmcompression.report.leaderboard import to_csv, to_markdown
+    header, rows = ['model', 'cc', 'starts with'], [['a', '0.5000', 'nan'], ['b', '-', 'x']]
+    assert to_csv(header, rows) == 'model,cc,starts with\na,0.5000,nan\nb,-,x\n'
+    assert '| a | 0.5000 | nan |' in to_markdown(header, rows)
+    rows[1][1] = f'{float("nan"):.4f}'
+    for table in (to_csv, to_markdown):
+        with pytest.raises(NonFiniteError, match=r"table of the report would hold 'nan' in "
+                                                 r'column "cc" of row 2'):
+            table(header, rows)

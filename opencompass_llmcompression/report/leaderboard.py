@@ -6,6 +6,7 @@ import os
 from dataclasses import fields
 from typing import Dict, List, Optional, Sequence
 
+from ..core.finite_output import check_table
 from ..core.settings import MeasurementSettings
 from .intervals import Interval
 from .results import is_compression_result
@@ -122,12 +123,16 @@ def _cell(value: Optional[float]) -> str:
 
 
 def to_markdown(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A Markdown table; NonFiniteError for a NaN or an infinity in a numeric column."""
+    check_table(header, rows, 'a Markdown table of the report')
     lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
     lines += ['| ' + ' | '.join(str(c) for c in row) + ' |' for row in rows]
     return '\n'.join(lines) + '\n'
 
 
 def to_csv(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A CSV table; NonFiniteError for a NaN or an infinity in a numeric column."""
+    check_table(header, rows, 'a CSV table of the report')
     out = io.StringIO()
     writer = csv.writer(out, lineterminator='\n')
     writer.writerow(header)
