@@ -33,7 +33,8 @@ def read_both(path):
     """The documents both readers give (they must agree)."""
     folder, filename = os.path.split(path)
     ours = load_corpus(folder, filename.split('.')[0])
-    paper = load_documents(argparse.Namespace(task_name=path, file_num=None, data_dir=folder))
+    paper = load_documents(argparse.Namespace(task_name=path, file_num=None, data_dir=folder,
+                                              reference_compat=False))
     assert ours == paper
     return [d['content'] for d in ours]
 
@@ -44,7 +45,8 @@ def error_both(path):
     with pytest.raises(CorpusError) as ours:
         load_corpus(folder, filename.split('.')[0])
     with pytest.raises(CorpusError) as paper:
-        load_documents(argparse.Namespace(task_name=path, file_num=None, data_dir=folder))
+        load_documents(argparse.Namespace(task_name=path, file_num=None, data_dir=folder,
+                                          reference_compat=False))
     assert str(ours.value) == str(paper.value) and path in str(ours.value)
     return str(ours.value)
 
