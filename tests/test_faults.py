@@ -18,7 +18,7 @@ import torch
 from brute_force import brute_force_nll
 from conftest import make_tiny_model, real_documents, smollm2_tokenizer_dir, write_jsonl
 from opencompass_llmcompression.core import scoring_loop
-from opencompass_llmcompression.openicl import inferencer as inferencer_module
+from opencompass_llmcompression.core import finite_output
 from opencompass_llmcompression import (CompressionCorpusDataset, CompressionEvaluator,
                                         SlidingWindowPPLInferencer, load_corpus, score_documents)
 from opencompass_llmcompression.core.checkpoint import Checkpoint
@@ -153,7 +153,7 @@ def test_a_full_disk_keeps_the_checkpoint_and_says_how_to_go_on(tiny_model, toke
         if os.path.basename(f.name).startswith('.cc.json.'):  # its temporary file
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return dump(obj, f, **kwargs)
-    monkeypatch.setattr(inferencer_module.json, 'dump', no_space_for_predictions)
+    monkeypatch.setattr(finite_output.json, 'dump', no_space_for_predictions)  # dump_json's
     with pytest.raises(OSError, match=r'could not write the predictions .*cc.json \(No space '
                                       r'left on device\).*run again with -r.*kept in'):
         inferencer.inference(ZeroRetriever(dataset), output_json_filename='cc.json')
