@@ -17,8 +17,7 @@ import torch
 
 from brute_force import brute_force_nll
 from conftest import make_tiny_model, real_documents, smollm2_tokenizer_dir, write_jsonl
-from opencompass_llmcompression.core import scoring_loop
-from opencompass_llmcompression.core import finite_output
+from opencompass_llmcompression.core import finite_output, scoring_loop
 from opencompass_llmcompression import (CompressionCorpusDataset, CompressionEvaluator,
                                         SlidingWindowPPLInferencer, load_corpus, score_documents)
 from opencompass_llmcompression.core.checkpoint import Checkpoint
