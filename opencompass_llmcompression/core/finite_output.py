@@ -1,11 +1,12 @@
 """No file the package writes holds NaN or Infinity.
 
-Python's ``json`` writes a non-finite float as ``NaN`` or ``Infinity``, which is not JSON: strict
-parsers (JavaScript's ``JSON.parse``, Go, Rust's serde, ``jq``) refuse the whole file. In a
-CSV or a report, ``nan`` is a number that means nothing. So every writer checks here before
-writing, and a non-finite number stops the write with ``NonFiniteError``, naming the file and
-where in it the number sits: every number the package computes is finite by construction
-(``metrics``), so one that is not is a defect to report, never something to write.
+Python's ``json`` writes a non-finite float as ``NaN`` or ``Infinity``, which is not JSON:
+strict parsers (JavaScript's ``JSON.parse``, Go's ``encoding/json``, Rust's serde) refuse the
+whole file, and lenient ones differ (``jq`` 1.7 reads ``NaN`` as null). In a CSV or a report,
+``nan`` is a number that means nothing. So writers check here before writing, and a non-finite
+number stops the write with ``NonFiniteError``, naming the file and where in it the number
+sits: every number the package computes is finite by construction (``metrics``), so one that
+is not is a defect to report, never something to write.
 
     dump_json(result, f, 'the result ' + path, indent=1)   # JSON: checked, then strict
     check_text(path, text)                                  # a .json, .csv or .md file's text

@@ -45,8 +45,8 @@ def compression_metrics(nll: float, tokens: int, chars: int, num_bytes: int) -> 
     """bpc, bpb (bits per UTF-8 byte) and token perplexity from the raw sums, all finite for a
     finite ``nll``.
 
-    Raises ValueError when no token was scored or there is no text: a BPC of 0 would then
-    mean nothing (callers name the corpus and why first)."""
+    Raises ValueError when no token was scored or there is no text (a BPC of 0 would then
+    mean nothing; callers name the corpus and why first), or when ``nll`` is not finite."""
     if tokens <= 0 or chars <= 0 or num_bytes <= 0:
         raise ValueError(f'nothing was measured ({tokens} tokens scored, {chars} characters, '
                          f'{num_bytes} bytes): there is no bits per character to compute.')
