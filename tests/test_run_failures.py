@@ -65,8 +65,6 @@ def test_an_evaluation_crash_beside_a_result_is_named_with_its_log(tmp_path, cap
     assert '| m | 0.7500 |' in printed
 
 
-@pytest.mark.xfail(strict=True, reason='report.writer.write_report raises a message of its own '
-                                       'when no result has a bpc, without the failures')
 def test_a_run_whose_only_evaluation_crashed_is_named_with_its_log(tmp_path, capsys):
     run = crashed_run(tmp_path / 'run')
     assert summary_cli.main([run, '--out', str(tmp_path / 'out')]) == 1

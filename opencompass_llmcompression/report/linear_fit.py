@@ -8,6 +8,7 @@ from typing import Dict, Optional, Sequence
 
 import numpy as np
 
+from ..core.atomic_files import atomic_write
 from .benchmark_scores import AVERAGE, Scores, benchmark_scores
 from .results import is_compression_result
 
@@ -104,5 +105,6 @@ def plot_fits(points: Dict[str, Dict[str, tuple]], fits: Dict[str, dict], path: 
         ax.set_xlabel(metric.upper())
         ax.set_ylabel('score')
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    with atomic_write(path, 'wb') as f:
+        figure.savefig(f, format='png', dpi=120)
     plt.close(figure)

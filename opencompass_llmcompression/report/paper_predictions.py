@@ -7,6 +7,7 @@ corpus and the window, so for any other corpus the report says why and predicts 
 
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from ..core.atomic_files import atomic_write
 from ..core.settings import MeasurementSettings
 from .benchmark_scores import Scores, benchmark_scores
 from .paper_fits import (AREA_CORPUS, AVERAGE, LEVEL, OVERALL, Placement, benchmarks_of,
@@ -169,5 +170,6 @@ def plot(placed: Sequence[Placement], path: str) -> None:
         ax.set_ylabel('average score (%)')
     axes[0].legend(fontsize=7, loc='upper right')
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    with atomic_write(path, 'wb') as f:
+        figure.savefig(f, format='png', dpi=120)
     plt.close(figure)

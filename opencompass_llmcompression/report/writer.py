@@ -13,12 +13,14 @@ import os
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from ..core.atomic_files import atomic_write
 from ..core.corpus_files import CorpusError, load_corpus
+from ..core.finite_output import check_text
 from ..core.logs import LOGGER
 from ..core.settings import MeasurementSettings
 from .baselines import baseline_rates
 from .documents import document_table
-from .failures import Failure
+from .failures import Failure, no_results_message
 from .intervals import RESAMPLES, SEED
 from .leaderboard import compression_corpora, leaderboard, long_rows, to_csv, to_markdown
 from . import paper_predictions
@@ -68,7 +70,11 @@ class ReportFolder:
         return target
 
     def write(self, name: str, text: str) -> None:
-        with open(self.path(name), 'w', encoding='utf-8') as f:
+        """Writes ``text`` whole or not at all, after refusing NaN or an infinity in its
+        tables (``core.finite_output.check_text``)."""
+        path = self.path(name)
+        check_text(path, text)
+        with atomic_write(path, encoding='utf-8') as f:
             f.write(text)
 
 
@@ -81,8 +87,7 @@ def write_report(run: RunData, options: ReportOptions, out_dir: str, stamp: str,
     settings get no average."""
     corpora = compression_corpora(run.results, run.corpus_order)
     if not corpora:
-        raise ResultsError('no compression results (no result with `bpc`) in the given runs: '
-                           'did the evaluation stage of an llm_compression dataset finish?')
+        raise ResultsError(no_results_message(run.failures))
     measurements = corpus_measurements(run.results)
     refusal = pooling_refusal(measurements, corpora)
     models = list(run.models) or sorted(run.results)
