@@ -5,7 +5,6 @@ import json
 import math
 import os
 
-import pytest
 
 from opencompass_llmcompression import summary_cli
 from opencompass_llmcompression.report.failures import Failure, no_results_message
