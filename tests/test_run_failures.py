@@ -5,7 +5,6 @@ import json
 import math
 import os
 
-
 from opencompass_llmcompression import summary_cli
 from opencompass_llmcompression.report.failures import Failure, no_results_message
 from opencompass_llmcompression.report.results import find_run_dirs, read_results
