@@ -24,11 +24,9 @@ from .report.intervals import RESAMPLES, SEED
 from .report.benchmark_scores import read_scores_csv
 from .report import paper_fits, paper_predictions
 from .report.paper_reference import SOURCE, paper_table
-from .report.builtin_runs import builtin_message, split_builtin
-from .report.failures import failed_datasets, unresolved
-from .report.results import (ResultsError, corpus_locations, find_run_dirs,
-                             is_compression_result, read_results, run_config)
-from .report.writer import ReportOptions, RunData, write_report
+from .report.collect import collect
+from .report.results import ResultsError, find_run_dirs
+from .report.writer import ReportOptions, write_report
 
 
 
@@ -64,30 +62,13 @@ def main(argv=None) -> int:
         parser.error('give OpenCompass run folders or work dirs (or --paper)')
     try:
         areas = json.loads(args.areas) if args.areas else None
-        run_dirs = find_run_dirs(args.folders)
-        locations, model_paths, failures = {}, {}, []
-        for run_dir in run_dirs:
-            saved = run_config(run_dir)
-            locations.update(corpus_locations(saved['datasets']))
-            model_paths.update({m.get('abbr'): m.get('path') for m in saved['models']})
-            failures += failed_datasets(run_dir, [m.get('abbr') for m in saved['models']],
-                                        [d.get('abbr') for d in saved['datasets']])
-        results, builtin = split_builtin(read_results(run_dirs, logger))
-        if builtin:
-            message = builtin_message(builtin, run_dirs, model_paths, CONFIG_DIR)
-            if not any(is_compression_result(r) for per in results.values()
-                       for r in per.values()):
-                raise ResultsError(message)
-            logger.warning(message)
-        failures = unresolved(failures, results, set_aside=builtin)
-        run = RunData(results, run_dirs, corpus_order=list(locations), locations=locations,
-                      failures=failures)
+        run = collect(find_run_dirs(args.folders), CONFIG_DIR, logger)
         options = ReportOptions(
             metrics=('bpc', 'bpb') if args.bpb else ('bpc',), baselines=not args.no_baselines,
             document_count=args.documents,
             scores=read_scores_csv(args.scores, areas) if args.scores else None, areas=areas,
             resamples=args.resamples, seed=args.seed)
-        text = write_report(run, options, args.out or f'{run_dirs[-1]}/summary',
+        text = write_report(run, options, args.out or f'{run.run_dirs[-1]}/summary',
                             datetime.now().strftime('%Y%m%d_%H%M%S'), logger)
     except (ResultsError, ValueError) as err:
         print(f'{PROG}: error: {err}', file=sys.stderr)

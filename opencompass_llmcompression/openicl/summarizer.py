@@ -9,13 +9,12 @@ from opencompass.summarizers.default import model_abbr_from_cfg_used_in_summariz
 from opencompass.utils import dataset_abbr_from_cfg, get_logger
 
 from .. import CONFIG_DIR
-from ..report.builtin_runs import builtin_message, split_builtin
-from ..report.failures import failed_datasets, unresolved
-from ..report.intervals import RESAMPLES, SEED
 from ..report.benchmark_scores import read_scores_csv
+from ..report.collect import collect
+from ..report.intervals import RESAMPLES, SEED
 from ..report.results import (INFERENCER_NAME, OLD_INFERENCER_NAME, ResultsError,
-                              corpus_locations, find_run_dirs, read_results)
-from ..report.writer import ReportOptions, RunData, write_report
+                              find_run_dirs)
+from ..report.writer import ReportOptions, write_report
 
 
 class CompressionSummarizer(DefaultSummarizer):
@@ -50,23 +49,15 @@ class CompressionSummarizer(DefaultSummarizer):
         super().summarize(output_path=output_path, time_str=time_str, **kwargs)
         logger = get_logger()
         try:
-            run_dirs = find_run_dirs(self.extra_results) + [self.work_dir]
-            results, builtin = split_builtin(read_results(run_dirs, logger))
-            models = [model_abbr_from_cfg_used_in_summarizer(m) for m in self.model_cfgs]
-            abbrs = [dataset_abbr_from_cfg(d) for d in self.dataset_cfgs]
-            if builtin:
-                paths = {model_abbr_from_cfg_used_in_summarizer(m): m.get('path')
-                         for m in self.model_cfgs}
-                logger.warning(builtin_message(builtin, run_dirs, paths, CONFIG_DIR))
-            failures = unresolved(failed_datasets(self.work_dir, models, abbrs), results,
-                                  set_aside=builtin)
-            for failure in failures:
+            models = [dict(m, abbr=model_abbr_from_cfg_used_in_summarizer(m))
+                      for m in self.model_cfgs]
+            datasets = [dict(d, abbr=dataset_abbr_from_cfg(d)) for d in self.dataset_cfgs]
+            run = collect(find_run_dirs(self.extra_results) + [self.work_dir], CONFIG_DIR,
+                          logger, {self.work_dir: dict(datasets=datasets, models=models)})
+            for failure in run.failures:
                 logger.warning(f'no result: {failure}')
-            models += sorted(set(results) - set(models))
             out_dir = (os.path.dirname(output_path) if output_path
                        else os.path.join(self.work_dir, 'summary'))
-            run = RunData(results, run_dirs, models, abbrs, corpus_locations(self.dataset_cfgs),
-                          failures)
             options = ReportOptions(
                 self.metrics, self.baselines, self.documents,
                 read_scores_csv(self.scores, self.areas) if self.scores else None, self.areas,

@@ -8,13 +8,11 @@ instead of saying that no benchmark was run.
 """
 
 import glob
-import json
 import os
 import re
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence
 
-from .results import unusable
 
 ERROR_LINE = re.compile(r'^\s*(\w+\.)*\w*(Error|Exception|Interrupt)\b.*')
 
@@ -81,27 +79,22 @@ def _head(path: str, lines: int = 20) -> str:
         return ''
 
 
-def failed_datasets(run_dir: str, models: Iterable[str],
-                    datasets: Iterable[str]) -> List[Failure]:
-    """Each (model, dataset) of the run without a usable result."""
+def failed_datasets(run_dir: str, models: Iterable[str], datasets: Iterable[str],
+                    results: Dict[str, Dict[str, dict]]) -> List[Failure]:
+    """Each (model, dataset) of the run without a usable result among ``results`` (all the
+    runs' results as ``results.read_results`` gives them: another run may hold one)."""
     failures = []
     for model in models:
         for dataset in datasets:
-            path = os.path.join(run_dir, 'results', model, f'{dataset}.json')
-            error = ''
-            if os.path.isfile(path):
-                try:
-                    with open(path, encoding='utf-8') as f:
-                        error = unusable(json.load(f))
-                except (OSError, ValueError, AttributeError) as err:
-                    error = f'unreadable result {path}: {err}'
-                if not error:
-                    continue
+            result = results.get(model, {}).get(dataset)
+            if result is not None and 'error' not in result:
+                continue
             logs = task_logs(run_dir, model, dataset)
             errors = [(log, last_error_line(log)) for log in logs]  # the first is the cause
             log, logged = next(((log, e) for log, e in errors if e),
                                (logs[0] if logs else None, ''))
-            failures.append(Failure(model, dataset, log, error or logged))
+            failures.append(Failure(model, dataset, log,
+                                    str((result or {}).get('error') or '') or logged))
     return failures
 
 
@@ -114,12 +107,3 @@ def no_results_message(failures: Sequence[Failure]) -> str:
                 'evaluation stage of an llm_compression dataset finish?')
     return ('no compression results in the given runs; the datasets without a result:\n'
             + '\n'.join(f'- {failure}' for failure in failures))
-
-
-def unresolved(failures: Iterable[Failure], results: Dict[str, Dict[str, dict]],
-               set_aside: Iterable[Tuple[str, str]] = ()) -> List[Failure]:
-    """The failures still without a usable result among ``results`` (another run folder may
-    have one), less the ``set_aside`` (model, dataset) pairs, reported on their own."""
-    set_aside = set(set_aside)
-    return [f for f in failures if (f.model, f.dataset) not in set_aside
-            and 'error' in results.get(f.model, {}).get(f.dataset, {'error': ''})]

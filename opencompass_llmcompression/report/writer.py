@@ -2,8 +2,8 @@
 comparison of models, the paper's reference rows, compressor baselines, documents, fit.
 
 Shared by ``CompressionSummarizer`` (at the end of an OpenCompass run) and the
-``llmcompression-summary`` command (from existing output folders). Each builds a ``RunData``
-(what the runs hold) and a ``ReportOptions`` (what the user asked for) and calls
+``llmcompression-summary`` command (from existing output folders): each gets a ``RunData``
+from ``collect.collect`` and builds a ``ReportOptions`` (what the user asked for), then calls
 ``write_report``; each section below is one function that returns its lines and writes its
 files through a ``ReportFolder``.
 """
@@ -20,6 +20,7 @@ from ..core.logs import LOGGER
 from ..core.settings import MeasurementSettings
 from .baselines import baseline_rates
 from .documents import document_table
+from .collect import Results, RunData
 from .failures import Failure, no_results_message
 from .intervals import RESAMPLES, SEED
 from .leaderboard import compression_corpora, leaderboard, long_rows, to_csv, to_markdown
@@ -30,20 +31,6 @@ from .paper_fits import SOURCE as TABLES_SOURCE
 from .paper_reference import SOURCE, reference_rows
 from .results import ResultsError, corpus_measurements, pooling_refusal, read_document_rows
 from .uncertainty import Bootstrap
-
-Results = Dict[str, Dict[str, dict]]  # {model: {dataset abbr: result}}
-
-
-@dataclass(frozen=True)
-class RunData:
-    """What the run folders hold: results, where to find predictions, and what failed."""
-    results: Results
-    run_dirs: Sequence[str] = ()  # their predictions/ give the per-document rows, newest last
-    models: Sequence[str] = ()  # the table's order (default: sorted)
-    corpus_order: Sequence[str] = ()  # the columns' order (then as found)
-    locations: Dict[str, dict] = field(default_factory=dict)  # {abbr: {path, name, samples}}
-    failures: Sequence[Failure] = ()  # datasets of the runs without a result
-
 
 @dataclass(frozen=True)
 class ReportOptions:
@@ -92,10 +79,13 @@ def write_report(run: RunData, options: ReportOptions, out_dir: str, stamp: str,
     refusal = pooling_refusal(measurements, corpora)
     models = list(run.models) or sorted(run.results)
     folder = ReportFolder(out_dir, stamp)
-    texts = corpus_texts(run.locations, corpora, logger)
+    wants_documents = options.document_count > 0
+    texts = (corpus_texts(run.locations, corpora, logger)  # read only for what needs them
+             if options.baselines or wants_documents else {})
     rates = {abbr: baseline_rates(docs) for abbr, docs in texts.items()
              if options.baselines and any(docs)}
-    rows = document_rows(run.run_dirs, models, corpora)
+    rows = (document_rows(run.run_dirs, models, corpora)
+            if options.resamples or wants_documents else {})
     boot = (Bootstrap(run.results, rows, corpora, models, options.resamples, options.seed)
             if options.resamples else None)
     sections = measurement_lines(measurements, corpora) + ['']
