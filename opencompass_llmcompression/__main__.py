@@ -2,4 +2,5 @@ import sys
 
 from .paper_cli import main
 
-sys.exit(main())
+if __name__ == '__main__':  # vLLM's engine starts processes that import this module again
+    sys.exit(main())

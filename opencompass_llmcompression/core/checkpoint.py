@@ -25,16 +25,22 @@ FORMAT = 1
 WEIGHT_SUFFIXES = ('.safetensors', '.bin', '.pt', '.pth', '.gguf')
 
 
-def model_fingerprint(model) -> dict:
-    """What identifies the model's numbers: path, revision, config, dtype, weight files."""
-    config = getattr(model, 'config', None)
-    path = str(getattr(config, '_name_or_path', '') or '')
+def weight_files(path: str) -> list:
+    """``[name, size, mtime_ns]`` of each weight file in a model folder ([] for a hub id)."""
     weights = []
     if path and os.path.isdir(path):
         for name in sorted(os.listdir(path)):
             if name.endswith(WEIGHT_SUFFIXES):
                 info = os.stat(os.path.join(path, name))
                 weights.append([name, info.st_size, info.st_mtime_ns])
+    return weights
+
+
+def model_fingerprint(model) -> dict:
+    """What identifies the model's numbers: path, revision, config, dtype, weight files."""
+    config = getattr(model, 'config', None)
+    path = str(getattr(config, '_name_or_path', '') or '')
+    weights = weight_files(path)
     config_text = config.to_json_string() if hasattr(config, 'to_json_string') else repr(config)
     parameter = next(model.parameters(), None)
     return dict(path=path, revision=getattr(config, '_commit_hash', None), weights=weights,

@@ -6,6 +6,9 @@ loads without an error and measures wrong). transformers picks PyTorch's fused a
 (SDPA) where the model supports it; the windows carry no padding mask, so on a GPU it runs
 the FlashAttention kernel. ``flash=True`` asks for flash-attention 2 instead, where the
 flash-attn package and a GPU are there (a warning and SDPA otherwise).
+
+``load_vllm`` builds a vLLM engine instead (``vllm_scorer``): tensor parallel over
+``tensor_parallel_size`` GPUs, its prompts as long as a window, its memory as asked.
 """
 
 import importlib.util
@@ -48,3 +51,42 @@ def load_tokenizer(name_or_folder: str, cache_dir: Optional[str] = None,
     from transformers import AutoTokenizer
     return AutoTokenizer.from_pretrained(name_or_folder, cache_dir=cache_dir,
                                          trust_remote_code=trust_remote_code)
+
+
+CPU_KV_CACHE_BYTES = 2 * 2**30  # vLLM on a CPU otherwise reserves most of the machine's memory
+
+
+def load_vllm(name_or_folder: str, dtype: Optional[str] = None, *, tensor_parallel_size: int = 1,
+              max_model_len: Optional[int] = None,
+              gpu_memory_utilization: Optional[float] = None,
+              kv_cache_memory_bytes: Optional[int] = None, enforce_eager: bool = False,
+              cache_dir: Optional[str] = None, trust_remote_code: bool = False,
+              logger: logging.Logger = LOGGER):
+    """A vLLM engine (``vllm.LLM``) for the model, in ``dtype`` (None: ``default_dtype``),
+    over ``tensor_parallel_size`` GPUs, prompts up to ``max_model_len`` tokens (None: the
+    model's context). Memory: ``gpu_memory_utilization`` (vLLM's default 0.9) or
+    ``kv_cache_memory_bytes`` for its key/value cache; on a CPU the cache is
+    ``CPU_KV_CACHE_BYTES`` unless given. Raises ``vllm_scorer.EngineError`` (a ValueError)
+    when vLLM is missing or too old, before any weight is loaded."""
+    from .vllm_scorer import INSTALL, EngineError, check_vllm_version
+    try:
+        import torch
+        import vllm
+    except ImportError as err:
+        raise EngineError(f'--backend vllm needs vLLM, which does not import here ({err}): '
+                          f'{INSTALL}.') from err
+    check_vllm_version(str(getattr(vllm, '__version__', '0')))
+    on_gpu = torch.cuda.is_available()
+    kwargs = dict(model=name_or_folder, dtype=dtype or default_dtype('cuda' if on_gpu else 'cpu'),
+                  tensor_parallel_size=tensor_parallel_size, max_model_len=max_model_len,
+                  enforce_eager=enforce_eager, download_dir=cache_dir,
+                  trust_remote_code=trust_remote_code)
+    if gpu_memory_utilization is not None:
+        kwargs['gpu_memory_utilization'] = gpu_memory_utilization
+    if kv_cache_memory_bytes is None and not on_gpu:
+        kv_cache_memory_bytes = CPU_KV_CACHE_BYTES
+        logger.info(f'vLLM on a CPU: a key/value cache of {kv_cache_memory_bytes / 2**30:g} GiB '
+                    '(--kv_cache_memory_bytes to change it)')
+    if kv_cache_memory_bytes is not None:
+        kwargs['kv_cache_memory_bytes'] = kv_cache_memory_bytes
+    return vllm.LLM(**kwargs)

@@ -6,8 +6,10 @@ benchmark. It tokenizes the corpus once into a cached stream (``token_stream``),
 windows of the ``MeasurementSettings`` over it (``windows``), keeps the windows that score a
 token of a wanted document, runs them in batches through the scorer (``batches``,
 ``scorer``) and adds each scored token's loss to the document that owns it
-(``document_sums``). Progress can be saved and resumed (``checkpoint``). Because every token belongs to exactly one document, the sums of any split
-of the documents add up to the sums of the whole.
+(``document_sums``). Progress can be saved and resumed (``checkpoint``). Because every token
+belongs to exactly one document, the sums of any split of the documents add up to the sums of
+the whole. ``model`` is a Hugging Face torch model (``scorer.WindowScorer``) or a vLLM engine
+(``vllm_scorer.VLLMWindowScorer``): the same windows, sums and checkpoints for both.
 """
 
 import hashlib
@@ -24,6 +26,7 @@ from .checkpoint import Checkpoint, model_fingerprint
 from .document_sums import DocumentSums
 from .logs import LOGGER
 from .scorer import WindowScorer
+from .vllm_scorer import VLLMWindowScorer, is_vllm_engine
 from .settings import PAPER, MeasurementSettings
 from .token_stream import load_or_build_stream, stream_key
 from .windows import (END, SCORE_FROM, NothingToScore, sliding_windows, why_no_window,
@@ -49,7 +52,11 @@ def check_fits_model(model: torch.nn.Module, block_size: int, tokens: np.ndarray
                          f'{min(limits)} tokens. Set a smaller block_size in the inferencer '
                          '(e.g. inferencer=dict(..., block_size=...)) or use a model with a '
                          'longer context.')
-    vocab = model.get_input_embeddings().num_embeddings
+    check_token_ids(tokens, model.get_input_embeddings().num_embeddings)
+
+
+def check_token_ids(tokens: np.ndarray, vocab: int) -> None:
+    """Raise ValueError when a token id is outside the model's ``vocab`` embeddings."""
     if tokens.size and int(tokens.max()) >= vocab:
         raise ValueError(f'the tokenizer produced token id {int(tokens.max())}, outside the '
                          f'model\'s vocabulary of {vocab} embeddings: the tokenizer does not '
@@ -69,7 +76,7 @@ def check_finite(losses: np.ndarray, batch: np.ndarray, dtype: torch.dtype) -> N
             'shard; the batches before it are kept in its checkpoint.')
 
 
-def score_documents(model: torch.nn.Module, tokenizer, contents: Sequence[str],
+def score_documents(model, tokenizer, contents: Sequence[str],
                     wanted: Sequence[int], settings: MeasurementSettings = PAPER, *,
                     batch_size: Union[int, str] = 1, token_cache_dir: Optional[str] = None,
                     max_seq_len: Optional[int] = None, checkpoint_path: Optional[str] = None,
@@ -78,8 +85,10 @@ def score_documents(model: torch.nn.Module, tokenizer, contents: Sequence[str],
     """Summed NLL (nats, float64) and scored-token count of each wanted document.
 
     ``contents`` is the whole corpus in order; ``wanted`` the indices of the documents to
-    report. Returns two arrays aligned with ``wanted``. ``batch_size`` is windows per forward
-    pass, or ``'auto'`` (see ``batch_size.py``); the sums are the same bits for any.
+    report. Returns two arrays aligned with ``wanted``. ``model``: a Hugging Face torch model
+    or a ``vllm.LLM``. ``batch_size`` is windows per forward pass (per call to vLLM), or
+    ``'auto'`` (see ``batch_size.py``; for vLLM its ``max_num_seqs``); the sums are the same
+    bits for any.
     ``token_cache_dir``: where the corpus's token stream is cached (``token_stream.py``).
     With ``checkpoint_path``, progress is saved there every ``checkpoint_interval`` seconds
     (and when stopped, for any reason) and resumed from it. Warnings and progress notes go to
@@ -88,27 +97,37 @@ def score_documents(model: torch.nn.Module, tokenizer, contents: Sequence[str],
     """
     check_batch_size(batch_size)
     logger = logger or LOGGER
+    vllm = is_vllm_engine(model)
+    scorer = VLLMWindowScorer(model) if vllm else WindowScorer(model)
     key = stream_key(contents, tokenizer)
     stream = load_or_build_stream(contents, tokenizer, token_cache_dir, key=key, logger=logger)
-    check_fits_model(model, settings.block_size, stream.tokens, max_seq_len)
+    if vllm:
+        scorer.check_fits(settings.block_size + 1)
+        check_token_ids(stream.tokens, scorer.vocab_size)
+    else:
+        check_fits_model(model, settings.block_size, stream.tokens, max_seq_len)
     wanted = np.asarray(wanted, dtype=np.int64)
     windows = windows_to_score(stream, settings, wanted)
     sums = DocumentSums(stream.doc_offsets)
     checkpoint = None
     if checkpoint_path:
-        fingerprint = dict(stream=key, model=model_fingerprint(model), **settings.as_record(),
+        fingerprint = dict(stream=key, **settings.as_record(),
+                           model=scorer.fingerprint() if vllm else model_fingerprint(model),
                            batch_size=batch_size,
                            rows=hashlib.sha256(wanted.tobytes()).hexdigest())
         checkpoint = Checkpoint(checkpoint_path, fingerprint, checkpoint_interval, logger=logger)
         resume(checkpoint, sums, len(windows), logger)
-    size = (auto_batch_size(model, settings.block_size, len(windows) - sums.windows_done,
-                            logger) if batch_size == 'auto' else batch_size)
+    size = batch_size
+    if batch_size == 'auto':
+        left = len(windows) - sums.windows_done
+        size = (vllm_batch_size(scorer, left, logger) if vllm else
+                auto_batch_size(model, settings.block_size, left, logger))
     scored = windows[:, END] - windows[:, SCORE_FROM]
-    dtype = next(model.parameters()).dtype
+    dtype = scorer.dtype if vllm else next(model.parameters()).dtype
     with tqdm(total=int(scored.sum()), initial=int(scored[:sums.windows_done].sum()),
               unit='tok', unit_scale=True, disable=not progress, desc='scoring') as bar:
         try:
-            for batch, losses in scored_batches(WindowScorer(model), stream.tokens,
+            for batch, losses in scored_batches(scorer, stream.tokens,
                                                 windows[sums.windows_done:], size,
                                                 settings.block_size, logger):
                 check_finite(losses, batch, dtype)
@@ -119,6 +138,16 @@ def score_documents(model: torch.nn.Module, tokenizer, contents: Sequence[str],
             if checkpoint:
                 checkpoint.save(sums.windows_done, sums.nll, sums.tokens, force=True)
     return sums.nll[wanted], sums.tokens[wanted]
+
+
+def vllm_batch_size(scorer: VLLMWindowScorer, num_windows: int,
+                    logger: logging.Logger) -> int:
+    """``batch_size='auto'`` for vLLM: windows handed over at once, as many as its scheduler
+    runs together (``max_num_seqs``), logged (info)."""
+    size = max(1, min(scorer.max_num_seqs, num_windows))
+    logger.info(f'batch_size=auto: {size} windows per call to vLLM (its max_num_seqs is '
+                f'{scorer.max_num_seqs})')
+    return size
 
 
 def resume(checkpoint: Checkpoint, sums: DocumentSums, num_windows: int,

@@ -26,6 +26,7 @@ from ..core.model_checks import check_transformers_version
 from ..core.provenance import plugin_label, provenance
 from ..core.scoring_loop import score_documents
 from ..core.settings import PAPER, MeasurementSettings
+from ..core.vllm_scorer import is_vllm_engine
 from ..core.windows import NothingToScore
 from .dataset import DOC_INDEX_COLUMN
 
@@ -36,7 +37,8 @@ class SlidingWindowPPLInferencer(BaseInferencer):
 
     A perplexity inferencer in OpenCompass's sense (no generation, the loss of given text),
     and named so: OpenCompass's summary reads the evaluation mode (``ppl``) from the
-    ``PPLInferencer`` in the class name.
+    ``PPLInferencer`` in the class name. It scores with the model's Hugging Face torch
+    module, or with the vLLM engine of OpenCompass's ``VLLM`` wrapper (``scoring_model``).
 
     Args:
         block_size, stride, reference_compat: the measurement (``MeasurementSettings``; the
@@ -69,9 +71,10 @@ class SlidingWindowPPLInferencer(BaseInferencer):
     def inference(self, retriever, ice_template=None, prompt_template=None,
                   output_json_filepath: Optional[str] = None,
                   output_json_filename: Optional[str] = None) -> List[dict]:
-        module = torch_module(self.model)
+        module = scoring_model(self.model)
         logger = get_logger()
-        check_transformers_version(module.config, logger)
+        if isinstance(module, torch.nn.Module):
+            check_transformers_version(module.config, logger)
         # The text is read straight from the dataset: no prompt template ever touches it.
         column = retriever.dataset_reader.input_columns[0]
         corpus, shard = retriever.index_ds, retriever.test_ds  # train split: never sliced
@@ -109,18 +112,22 @@ class SlidingWindowPPLInferencer(BaseInferencer):
         return predictions
 
 
-def torch_module(wrapper) -> torch.nn.Module:
-    """The Hugging Face torch model inside an OpenCompass model wrapper, or a clear error."""
+def scoring_model(wrapper):
+    """What scores inside an OpenCompass model wrapper: the Hugging Face torch module of
+    ``HuggingFaceBaseModel`` and its kin, or the ``vllm.LLM`` of ``VLLM`` (also what
+    ``--accelerator vllm`` builds); else a clear error."""
     module = getattr(wrapper, 'model', None)
-    if isinstance(module, torch.nn.Module) and getattr(wrapper, 'tokenizer', None) is not None:
+    if getattr(wrapper, 'tokenizer', None) is not None and (
+            isinstance(module, torch.nn.Module) or is_vllm_engine(module)):
         return module
     raise TypeError(
-        f'the compression datasets score with the model\'s own torch module, and the model '
-        f'wrapper {type(wrapper).__name__} has none (inference servers and API models such '
-        'as vLLM, LMDeploy or OpenAI give no token log-probabilities for every position of a '
-        'window). Use a Hugging Face model config for the compression datasets '
-        '(opencompass --hf-type base --hf-path MODEL, or type=HuggingFaceBaseModel in a '
-        'suite); benchmarks of other kinds can keep this wrapper in the same suite.')
+        f'the compression datasets score with a Hugging Face torch module or a vLLM engine, '
+        f'and the model wrapper {type(wrapper).__name__} holds neither (LMDeploy/TurboMind '
+        'and API models give no log-probability for every position of a window). Use a '
+        'Hugging Face model config (opencompass --hf-type base --hf-path MODEL, or '
+        'type=HuggingFaceBaseModel in a suite) or a vLLM one (type=VLLM, or --accelerator '
+        'vllm) for the compression datasets; benchmarks of other kinds can keep this wrapper '
+        'in the same suite.')
 
 
 def write_predictions(predictions: List[dict], folder: str, filename: str,
