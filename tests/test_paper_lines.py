@@ -10,7 +10,9 @@ import pytest
 from scipy import stats
 
 from opencompass_llmcompression import summary_cli
-from opencompass_llmcompression.report.benchmark_scores import read_scores_csv
+from opencompass_llmcompression.report.benchmark_scores import (AVERAGE, DEFAULT_AREAS, OVERALL,
+                                                               benchmark_scores,
+                                                               read_scores_csv)
 from opencompass_llmcompression.report.paper_fits import paper_lines, paper_table
 from test_report import LN2, save_run_config, write_run
 
@@ -219,3 +221,24 @@ def test_summary_command_names_a_bad_scores_csv(tmp_path, capsys):
     assert summary_cli.main([run, '--scores', scores, '--out', str(tmp_path / 'o')]) == 1
     err = capsys.readouterr().err
     assert err.startswith('llmcompression-summary: error:') and 'multiply them by 100' in err
+
+
+def test_every_benchmark_of_the_papers_suite_feeds_its_line():
+    """The suite's datasets, as OpenCompass loads the config: each counted in one of the
+    paper's benchmarks, and all twelve there."""
+    from mmengine.config import Config
+
+    import opencompass_llmcompression.configs.datasets.llm_compression_paper_suite as suite
+    path = os.path.join(os.path.dirname(suite.__file__), 'llm_compression_paper_suite.py')
+    fed = {}
+    for abbr in (d['abbr'] for d in Config.fromfile(path)['datasets']):
+        if abbr.startswith('llm_compression-'):
+            continue
+        found = [(area, name)
+                 for area, per in benchmark_scores({abbr: {'accuracy': 50.0}}, {},
+                                                   DEFAULT_AREAS).items()
+                 if area != OVERALL for name in per if name != AVERAGE]
+        assert len(found) == 1, (abbr, found)
+        fed.setdefault(found[0], []).append(abbr)
+    assert set(fed) == {(area, name) for area in ('knowledge', 'coding', 'mathematics')
+                        for name in paper_table(area)[0]}

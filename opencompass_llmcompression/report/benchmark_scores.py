@@ -24,7 +24,7 @@ from .results import is_compression_result, main_score
 DEFAULT_AREAS = {
     'knowledge': dict(corpus='cc', benchmarks={
         'HellaSwag': ['hellaswag'],
-        'ARC-C': ['ARC-c'],
+        'ARC-C': ['ARC-c', 'ARC-c-test_*shot'],
         'NQ': ['nq', 'nq_*shot'],
         'TriviaQA': ['triviaqa', 'triviaqa_*shot', 'triviaqa_wiki_*'],
         'MMLU': ['mmlu_cloze-*'],  # the paper's: the question alone (cloze style)
@@ -39,7 +39,7 @@ DEFAULT_AREAS = {
         'DS-1000': ['ds1000_*'],
     }),
     'mathematics': dict(corpus='arxiv_math', benchmarks={
-        'GSM8K': ['gsm8k'],
+        'GSM8K': ['gsm8k', 'gsm8k_*shot'],
         'MATH': ['math'],
         'SAT-Math': ['agieval-sat-math'],
         'MMLU-Math': ['mmlu_math_cloze'],
