@@ -109,6 +109,13 @@ def test_summarizer_reports_the_run(unsplit, corpus_root, tmp_path, monkeypatch,
     rows, _ = predictions(run_dir, 'llm_compression-python')
     bpcs = [r['nll'] / (r['chars'] * math.log(2)) for r in rows if r['tokens']]
     assert lowest[3] == str(bpcs.index(min(bpcs))) and lowest[4] == f'{min(bpcs):.4f}'
+    # the corpora lie where the paper's do, measured with its window: placed on its lines
+    # (far outside the range of the paper's models, so marked as an extrapolation)
+    cc = results['llm_compression-cc']['bpc']
+    placed = next(line for line in stdout.splitlines()
+                  if line.startswith(f'| {model} | knowledge average | {cc:.4f} |'))
+    assert 'an extrapolation' in placed
+    assert glob.glob(os.path.join(run_dir, 'summary', 'compression_paper_predictions_*.csv'))
 
     other = tmp_path / 'other' / '20260101_000000'
     os.makedirs(other / 'results' / 'other')
