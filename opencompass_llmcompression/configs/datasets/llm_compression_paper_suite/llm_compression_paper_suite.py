@@ -41,6 +41,14 @@ with read_base():
     from opencompass_llmcompression.configs.datasets.mmlu_cloze.mmlu_math_cloze_ppl import \
         mmlu_math_cloze_datasets as _mmlu_math_cloze
 
+# The perplexity benchmarks score one prompt at a time: in a batch, OpenCompass's perplexity of
+# a prompt depends on the other prompts of the batch (docs/paper_suite.md). A dataset's
+# inferencer batch_size comes before the model's.
+_hellaswag_alone = [
+    dict(d, infer_cfg=dict(d['infer_cfg'],
+                           inferencer=dict(d['infer_cfg']['inferencer'], batch_size=1)))
+    for d in _hellaswag]
+
 # ARC-Challenge, 25-shot as the paper (lm-evaluation-harness's arc_challenge): OpenCompass's
 # ARC_c_few_shot_ppl has 5 shots drawn from the questions it scores, on the 299 questions of the
 # dev split. Here: the test split, its first 25 questions the shots, scored on the rest, each
@@ -58,7 +66,8 @@ _arc_c_25shot = dict(
         prompt_template=dict(type=PromptTemplate, ice_token='</E>', template={
             o: f'</E>Question: {{question}}\nAnswer: {{text{o}}}' for o in 'ABCD'}),
         retriever=dict(type=FixKRetriever, fix_id_list=list(range(_arc_shots)),
-                       ice_separator='\n\n', ice_eos_token='\n\n')))
+                       ice_separator='\n\n', ice_eos_token='\n\n'),
+        inferencer=dict(_arc_c[0]['infer_cfg']['inferencer'], batch_size=1)))
 
 # GSM8K, 5-shot as the paper (lm-evaluation-harness's gsm8k): OpenCompass's GSM8K configs have
 # 4 or 8 hand-written shots. Here: the first 5 questions of the train split with their whole
@@ -83,7 +92,7 @@ _gsm8k_5shot = dict(
 llm_compression_paper_suite_datasets = [
     *_corpora,
     # knowledge and commonsense (BPC on cc)
-    *_hellaswag,
+    *_hellaswag_alone,
     _arc_c_25shot,
     *[d for d in _nq if d['abbr'] == 'nq_open_5shot'],
     *[d for d in _triviaqa if d['abbr'] == 'triviaqa_wiki_5shot'],
@@ -101,4 +110,4 @@ llm_compression_paper_suite_datasets = [
 datasets = llm_compression_paper_suite_datasets
 
 del (_agieval, _arc_c, _ds1000, _hellaswag, _humaneval, _math, _mbpp, _nq, _triviaqa, _corpora,
-     _mmlu_cloze, _mmlu_math_cloze, _arc_shots, _arc_c_25shot, _gsm8k_5shot)
+     _mmlu_cloze, _mmlu_math_cloze, _hellaswag_alone, _arc_shots, _arc_c_25shot, _gsm8k_5shot)

@@ -4,7 +4,8 @@
 # same way (lm-evaluation-harness's `mmlu_continuation` prompt; openicl/mmlu_cloze.py draws it).
 # The option with the lowest perplexity of the whole prompt is the prediction (OpenCompass's
 # PPLInferencer, as in its own MMLU and HellaSwag configs; the paper's acc_norm divides the
-# option's log-likelihood by its length in characters instead: docs/paper_suite.md).
+# option's log-likelihood by its length in characters instead), one prompt at a time
+# (docs/paper_suite.md says why).
 # Data: $COMPASS_DATA_CACHE/data/mmlu/{dev,test}/<subject>_{dev,test}.csv, as for OpenCompass's
 # own MMLU configs (rows question,A,B,C,D,answer, no header).
 from opencompass.datasets import MMLUDataset
@@ -41,7 +42,8 @@ for _name in _cloze.MMLU_SUBJECTS:
             retriever=dict(type=FixKRetriever, fix_id_list=list(range(_cloze.SHOTS)),
                            ice_separator=_cloze.SHOT_SEPARATOR,
                            ice_eos_token=_cloze.SHOT_SEPARATOR),
-            inferencer=dict(type=PPLInferencer)),
+            # alone: in a batch OpenCompass's perplexity depends on the other prompts
+            inferencer=dict(type=PPLInferencer, batch_size=1)),
         eval_cfg=dict(evaluator=dict(type=AccwithDetailsEvaluator))))
 
 del _name, _cloze

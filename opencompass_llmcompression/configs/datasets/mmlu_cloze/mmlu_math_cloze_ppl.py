@@ -27,7 +27,7 @@ mmlu_math_cloze_datasets = [
                 type=PromptTemplate,
                 template={o: '{fewshot}' + _cloze.cloze_item(o) for o in _cloze.OPTIONS}),
             retriever=dict(type=ZeroRetriever),
-            inferencer=dict(type=PPLInferencer)),
+            inferencer=dict(type=PPLInferencer, batch_size=1)),  # see mmlu_cloze_ppl.py
         eval_cfg=dict(evaluator=dict(type=AccwithDetailsEvaluator))),
 ]
 
