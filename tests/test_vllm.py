@@ -138,6 +138,16 @@ def test_killed_and_resumed_equals_uninterrupted(llm, tokenizer, contents, tmp_p
 
 @pytest.mark.slow
 @engine
+def test_the_engines_own_tokenizer_gives_the_same_sums(llm, tokenizer, contents):
+    """OpenCompass's VLLM wrapper hands the inferencer ``LLM.get_tokenizer()``."""
+    nll, tokens = run(llm, llm.get_tokenizer(), contents)
+    want_nll, want_tokens = run(llm, tokenizer, contents)
+    assert tokens.tolist() == want_tokens.tolist()
+    np.testing.assert_allclose(nll, want_nll, rtol=1e-9)
+
+
+@pytest.mark.slow
+@engine
 def test_the_record_names_the_engine(llm):
     record = model_identity(llm)
     assert record['engine'] == {'name': 'vllm', 'version': vllm.__version__,

@@ -17,7 +17,8 @@ about 1e-6 relative, bf16 ones to about 1e-3 (docs/engines.md).
 
 Errors, raised before any window is scored (``EngineError``, a ``ValueError``): a vLLM older
 than ``MIN_VLLM_VERSION``, an engine that gives no prompt log-probabilities (a pooling
-model, an engine refusing them), a ``max_model_len`` shorter than a window.
+model, an engine refusing them), a ``max_model_len`` too short for a window and the token
+vLLM generates after it.
 """
 
 import hashlib
