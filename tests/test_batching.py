@@ -110,6 +110,17 @@ def test_a_model_wrapper_without_a_torch_module_nor_vllm_is_refused():
         inferencer.inference(retriever=None)
 
 
+def test_the_engine_of_a_vllm_wrapper_is_taken():
+    """OpenCompass's VLLM wrapper keeps its ``vllm.LLM`` as ``model``: told by its class's
+    module, without importing vLLM (tests/test_vllm.py scores with a real one)."""
+    from types import SimpleNamespace
+    from opencompass_llmcompression.openicl.inferencer import scoring_model
+    LLM = type('LLM', (), {'__module__': 'vllm.entrypoints.llm', 'generate': None,
+                           'llm_engine': None})
+    wrapper = SimpleNamespace(model=LLM(), tokenizer=object())
+    assert scoring_model(wrapper) is wrapper.model
+
+
 def test_the_paper_command_line_takes_auto(capsys):
     from opencompass_llmcompression.paper_cli import parse_args
     assert parse_args(['--model_name', 'm', '--task_name', 'cc',
