@@ -356,6 +356,7 @@ def run_method(method: str, args) -> dict:
     if method == 'vllm':  # the engine in this process, as many threads as the others
         env.setdefault('VLLM_ENABLE_V1_MULTIPROCESSING', '0')
         env.setdefault('OMP_NUM_THREADS', str(torch.get_num_threads()))
+        env.setdefault('VLLM_LOGGING_STREAM', 'ext://sys.stderr')  # stdout: the JSON line
     out = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if out.returncode != 0:
         raise SystemExit(f'{method} failed:\n{out.stderr[-3000:]}')
