@@ -112,6 +112,16 @@ def test_area_scores_weigh_each_benchmark_once_and_need_three_models():
     assert 'at least 3' in two['coding']['reason']
 
 
+def test_a_fit_of_equal_scores_prints_no_nan():
+    from opencompass_llmcompression.report.leaderboard import to_markdown
+    from opencompass_llmcompression.report.linear_fit import fit_table
+    points = {'mathematics': {'a': (0.5, 0.0), 'b': (0.6, 0.0), 'c': (0.7, 0.0)}}  # GSM8K 0
+    header, rows = fit_table(fit_areas(points), DEFAULT_AREAS)
+    assert rows == [['mathematics', 'arxiv_math', '3', '0.000', '0.000', '-', '0.000',
+                     'r undefined: every model has the same score']]
+    to_markdown(header, rows)  # refuses NaN in a numeric column
+
+
 def test_scores_csv(tmp_path):
     path = tmp_path / 'scores.csv'
     path.write_text('model,MMLU,coding\nm1,45.5,\nm2,50,12\n')

@@ -74,9 +74,11 @@ def fit_table(fits: Dict[str, dict], areas: Dict[str, dict]):
             rows.append([area, areas[area]['corpus'], str(fit['models']), '-', '-', '-', '-',
                          f'no fit: {fit["reason"]}'])
         else:
+            defined = math.isfinite(fit['pearson'])
             rows.append([area, areas[area]['corpus'], str(fit['models']),
                          f'{fit["slope"]:.3f}', f'{fit["intercept"]:.3f}',
-                         f'{fit["pearson"]:.4f}', f'{fit["rmse"]:.3f}', ''])
+                         f'{fit["pearson"]:.4f}' if defined else '-', f'{fit["rmse"]:.3f}',
+                         '' if defined else 'r undefined: every model has the same score'])
     return header, rows
 
 
@@ -100,7 +102,8 @@ def plot_fits(points: Dict[str, Dict[str, tuple]], fits: Dict[str, dict], path: 
         else:
             line = np.linspace(min(xs), max(xs), 2)
             ax.plot(line, fit['slope'] * line + fit['intercept'], color='tab:red')
-            ax.set_title(f'{area}: r = {fit["pearson"]:.3f}, RMSE {fit["rmse"]:.2f}',
+            r = f'{fit["pearson"]:.3f}' if math.isfinite(fit['pearson']) else 'undefined'
+            ax.set_title(f'{area}: r = {r}, RMSE {fit["rmse"]:.2f}',
                          fontsize=10)
         ax.set_xlabel(metric.upper())
         ax.set_ylabel('score')
