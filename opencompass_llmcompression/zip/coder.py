@@ -36,11 +36,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ..core.metrics import LN2
 from ..core.scorer import input_device, logits_to_keep_argument
 from ..core.settings import MeasurementSettings
 from ..core.windows import sliding_windows
 
-LN2 = math.log(2)
 Categorical = constriction.stream.model.Categorical
 Uniform = constriction.stream.model.Uniform
 
