@@ -15,7 +15,7 @@ from opencompass.utils import get_logger
 
 from ..core.corpus_files import load_corpus
 
-DOC_INDEX_COLUMN = 'document_index'
+from ..core.document_rows import DOC_INDEX_COLUMN
 
 
 @LOAD_DATASET.register_module()

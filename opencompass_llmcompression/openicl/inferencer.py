@@ -134,7 +134,7 @@ def write_predictions(predictions: List[dict], folder: str, filename: str,
                       checkpoint: Optional[str] = None) -> None:
     """OpenCompass's prediction file, whole or not at all (``core.atomic_files``)."""
     path = os.path.join(folder, filename)
-    records = {str(i): {'origin_prompt': f'document {p["document_index"]}', 'prediction': p}
+    records = {str(i): {'origin_prompt': f'document {p[DOC_INDEX_COLUMN]}', 'prediction': p}
                for i, p in enumerate(predictions)}
     try:
         os.makedirs(folder, exist_ok=True)
