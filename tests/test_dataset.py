@@ -9,6 +9,8 @@ import pytest
 
 from conftest import write_jsonl
 from opencompass_llmcompression import CompressionCorpusDataset, CorpusError, load_corpus
+from opencompass_llmcompression.core.corpus_files import (CorpusFile, corpus_name,
+                                                          locate_corpus, manifest_path)
 
 
 def test_jsonl_drops_empty_documents_and_keeps_order(tmp_path):
@@ -119,3 +121,25 @@ def test_opencompass_names_in_errors(tmp_path):
     assert ('"commoncraw" is the name OpenCompass\'s built-in config gives the paper\'s "cc" '
             'corpus; this plugin calls it "cc": name="cc" (or --task_name cc), which also reads '
             'commoncraw.jsonl.') in str(e.value)
+
+
+@pytest.mark.parametrize('filename,name', [('cc.jsonl', 'cc'), ('cc.jsonl.gz', 'cc'),
+                                           ('data/cc.parquet', 'cc'), ('cc.v2.json', 'cc.v2'),
+                                           ('notes.txt', 'notes')])
+def test_a_corpus_name_and_manifest_from_the_file_name(filename, name):
+    assert corpus_name(filename) == name
+    assert manifest_path(filename) == os.path.join(os.path.dirname(filename),
+                                                   f'{name}.manifest.json')
+
+
+def test_the_locator_gives_the_file_and_its_manifest(tmp_path):
+    assert locate_corpus(str(tmp_path), 'cc') is None
+    assert locate_corpus(str(tmp_path / 'nowhere'), 'cc') is None
+    folder = tmp_path / 'data'
+    write_jsonl(str(folder / 'commoncraw.jsonl'), ['a'])  # OpenCompass's name for cc
+    assert locate_corpus(str(tmp_path), 'cc') == CorpusFile(str(folder / 'commoncraw.jsonl'))
+    (folder / 'commoncraw.manifest.json').write_text('{"file": "commoncraw.jsonl"}')
+    assert locate_corpus(str(tmp_path), 'cc', check=False).manifest == \
+        str(folder / 'commoncraw.manifest.json')
+    with pytest.raises(CorpusError, match='does not match its manifest'):
+        locate_corpus(str(tmp_path), 'cc')

@@ -1,13 +1,9 @@
-"""A corpus file's bytes -> its records, each with where it was found ("line 7", "row 3").
+"""A corpus file's bytes -> its records, each with where it was found: ``[("line 7", {...})]``.
 
-What is valid and only unusual is read as meant: a byte-order mark (UTF-8, UTF-16, UTF-32),
-Windows line endings, blank lines, gzip/bzip2/xz/zstd compression (found by the file's first
-bytes), a JSON array or JSON Lines whatever the extension, pretty-printed objects (one, or
-several one after another as ``jq`` prints them), an object
-holding the record list under one key (``{"data": [...]}``), and column layouts
-(``{"content": [...]}``, or pandas' ``{"content": {"0": ...}}``). Everything else raises
-``CorpusError`` naming the file, where, the problem and the fix; docs/robustness.md lists
-the cases.
+Valid but unusual files are read as meant (a byte-order mark, compression found by the first
+bytes, a JSON array or JSON Lines whatever the extension, ``jq``'s pretty-printed objects,
+``{"data": [...]}``, column layouts); anything else raises ``CorpusError`` naming the file,
+where, the problem and the fix. docs/robustness.md lists the cases.
 """
 
 import bz2
@@ -15,9 +11,10 @@ import gzip
 import json
 import lzma
 import zlib
-from typing import List, Tuple
+from typing import Callable, List, Optional, Tuple
 
 Located = List[Tuple[str, object]]
+CONTENT = 'content'  # the text field of the paper's corpora
 BOMS = [(b'\xef\xbb\xbf', 'utf-8'), (b'\xff\xfe\x00\x00', 'utf-32-le'),
         (b'\x00\x00\xfe\xff', 'utf-32-be'), (b'\xff\xfe', 'utf-16-le'),
         (b'\xfe\xff', 'utf-16-be')]
@@ -97,8 +94,33 @@ def _json_problem(filename: str, where: str, e: json.JSONDecodeError, at_end: bo
             'one JSON object such as {"content": "..."} (or the file one JSON array of them).')
 
 
-def parse_json_text(filename: str, text: str) -> Located:
-    """Records of a JSON Lines text, or of one JSON value that spans the file."""
+def parse_json_text(filename: str, text: str, field: str = CONTENT,
+                    on_bad_line: Optional[Callable[[str], None]] = None) -> Located:
+    """Records of a JSON Lines text, or of one JSON value that spans the file.
+
+    ``field`` is the text field, which tells a column layout from a record. With
+    ``on_bad_line``, a text that is not JSON as a whole is read as JSON Lines: each line that is
+    not JSON is skipped and handed to ``on_bad_line`` as ``"line N"`` instead of raising."""
+    try:
+        return _parse_strict(filename, text, field)
+    except CorpusError:
+        if on_bad_line is None or not text.strip():
+            raise
+        return _json_lines_skipping(text, on_bad_line)
+
+
+def _json_lines_skipping(text: str, on_bad_line: Callable[[str], None]) -> Located:
+    records: Located = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                records.append((f'line {number}', json.loads(line)))
+            except json.JSONDecodeError:
+                on_bad_line(f'line {number}')
+    return records
+
+
+def _parse_strict(filename: str, text: str, field: str) -> Located:
     stripped = text.strip()
     if not stripped:
         raise CorpusError(f'{filename} is empty: it holds no record. Write one JSON object per '
@@ -118,14 +140,14 @@ def parse_json_text(filename: str, text: str) -> Located:
                         from None
                 break  # the first record spans lines: one JSON value, tried below
         else:  # one line holding one value may be a whole-file layout
-            return unwrap(filename, *records[0]) if len(records) == 1 else records
+            return unwrap(filename, *records[0], field) if len(records) == 1 else records
     try:
         value = json.loads(text)
     except json.JSONDecodeError as e:
         if e.msg == 'Extra data':  # pretty-printed objects one after another, as jq prints
             return _value_stream(filename, text)
         raise CorpusError(_json_problem(filename, f'line {e.lineno}', e, True)) from None
-    return unwrap(filename, 'the single object', value)
+    return unwrap(filename, 'the single object', value, field)
 
 
 def _value_stream(filename: str, text: str) -> Located:
@@ -144,16 +166,17 @@ def _value_stream(filename: str, text: str) -> Located:
         records.append((f'the value starting on line {line}', value))
 
 
-def unwrap(filename: str, where: str, value) -> Located:
-    """A whole-file JSON value as records: an array, one record, or an object layout."""
+def unwrap(filename: str, where: str, value, field: str = CONTENT) -> Located:
+    """A whole-file JSON value as records: an array, one record, or an object layout
+    (``field`` is the text field)."""
     if isinstance(value, list):
         return [(f'element {i} of the array', r) for i, r in enumerate(value, start=1)]
     if not isinstance(value, dict):
         raise CorpusError(f'{filename} holds a single JSON {type(value).__name__}, not records; '
                           'write one JSON object per line, each with a "content" field.')
-    if isinstance(value.get('content'), (list, dict)):
-        return _columns(value)
-    if 'content' in value:
+    if isinstance(value.get(field), (list, dict)):
+        return _columns(value, field)
+    if field in value:
         return [(where, value)]
     lists = [k for k, v in value.items()
              if isinstance(v, list) and v and all(isinstance(r, dict) for r in v)]
@@ -163,14 +186,14 @@ def unwrap(filename: str, where: str, value) -> Located:
     if len(lists) > 1:
         raise CorpusError(f'{filename} is one JSON object whose keys {lists} each hold a list of '
                           'records: keep the one to measure, as one JSON object per line.')
-    if value and all(isinstance(r, dict) and 'content' in r for r in value.values()):
+    if value and all(isinstance(r, dict) and field in r for r in value.values()):
         return [(f'record "{k}"', r) for k, r in value.items()]  # pandas' orient='index'
-    return [(where, value)]  # one record without "content": the record check says so
+    return [(where, value)]  # one record without the field: the record check says so
 
 
-def _columns(value: dict) -> Located:
+def _columns(value: dict, field: str) -> Located:
     """Column layouts: ``{"content": [...], ...}`` or pandas' ``{"content": {"0": ...}}``."""
-    content = value['content']
+    content = value[field]
     keys = list(range(len(content))) if isinstance(content, list) else list(content)
     rows = []
     for position, key in enumerate(keys, start=1):
@@ -180,11 +203,11 @@ def _columns(value: dict) -> Located:
                 row[column] = cells[key]
             elif isinstance(cells, dict) and key in cells:
                 row[column] = cells[key]
-        rows.append((f'row {position} of the column "content"', row))
+        rows.append((f'row {position} of the column "{field}"', row))
     return rows
 
 
-def read_parquet(filename: str) -> Located:
+def read_parquet(filename: str, field: str = CONTENT) -> Located:
     import pyarrow
     import pyarrow.parquet as pq
     try:
@@ -193,22 +216,28 @@ def read_parquet(filename: str) -> Located:
         # file, OSError for damaged pages
         raise CorpusError(f'{filename} is not a readable Parquet file ({type(e).__name__}: '
                           f'{e}); if it was cut off, copy or download it again.') from None
-    if 'content' not in table.column_names:
-        raise CorpusError(f'{filename} has no "content" column (it has '
+    if field not in table.column_names:
+        raise CorpusError(f'{filename} has no "{field}" column (it has '
                           f'{", ".join(table.column_names) or "none"}); rename the column '
-                          'holding the text to "content".')
+                          f'holding the text to "{field}".')
     return [(f'row {i}', r) for i, r in enumerate(table.to_pylist(), start=1)]
 
 
-def read_located_records(filename: str) -> Located:
-    """``[(where, record)]`` of a ``.jsonl``/``.json`` (possibly compressed) or ``.parquet``."""
+def read_located_records(filename: str, field: str = CONTENT,
+                         on_bad_line: Optional[Callable[[str], None]] = None) -> Located:
+    """``[(where, record)]`` of a ``.jsonl``/``.json`` (possibly compressed) or ``.parquet``.
+
+    ``field`` is the text field (a Parquet file without that column is refused); with
+    ``on_bad_line``, lines that are not JSON are skipped and reported (``parse_json_text``).
+    Records are not checked here: any JSON value may come back."""
     with open(filename, 'rb') as f:
         head = f.read(4)
     if filename.endswith('.parquet') or head == b'PAR1':
-        return read_parquet(filename)
+        return read_parquet(filename, field)
     with open(filename, 'rb') as f:
         data = f.read()
     if not data:
         raise CorpusError(f'{filename} is empty (0 bytes): it holds no record. Was it cut off '
                           'or never written? Write one JSON object per line with "content".')
-    return parse_json_text(filename, decode(filename, _decompress(filename, data)))
+    return parse_json_text(filename, decode(filename, _decompress(filename, data)), field,
+                           on_bad_line)

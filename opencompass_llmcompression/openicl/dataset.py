@@ -20,7 +20,8 @@ from ..core.document_rows import DOC_INDEX_COLUMN
 
 @LOAD_DATASET.register_module()
 class CompressionCorpusDataset(BaseDataset):
-    """One compression corpus, ``path=FOLDER``, ``name=CORPUS``, ``samples=N`` (the first N)."""
+    """One compression corpus, ``path=FOLDER``, ``name=CORPUS``, ``samples=N`` (the first N
+    non-empty documents), read by ``load_corpus``; its ``CorpusError`` says what is wrong."""
 
     def __init__(self, reader_cfg: dict = {}, k: int = 1, n: int = 1, **kwargs):
         if k != 1 or n != 1:
