@@ -13,11 +13,12 @@ Exit status as every command line's (``exit_codes``): 0 done, 1 error (named, wi
 """
 
 import argparse
+import json
 import os
 import sys
 
 from .core.atomic_files import atomic_write
-from .core.corpus_files import CorpusError, documents_from, load_corpus
+from .core.corpus_files import CorpusError, CorpusFile, corpus_name, documents_from, load_corpus
 from .core.corpus_formats import read_located_records
 from .core.finite_output import dump_json
 from .core.logs import LOGGER, log_to_stderr
@@ -142,19 +143,26 @@ def check_engine_arguments(args, parser) -> None:
 
 
 def load_documents(args):
-    """The documents of ``--task_name``: a corpus of ``--data_dir`` or a file, read and
-    checked as the OpenCompass dataset reads and checks it. ``--file_num`` counts non-empty
-    documents, or, with ``--reference_compat``, records as ``main.py`` does."""
+    """The documents of ``--task_name``: a corpus of ``--data_dir`` or a file, found, checked
+    against its manifest and read as the OpenCompass dataset does (``core.corpus_files``).
+    ``--file_num`` counts non-empty documents, or, with ``--reference_compat``, records as
+    ``main.py`` does. CorpusError names the file, the problem and the fix."""
     task = TASK_ALIASES.get(args.task_name, args.task_name)
     limit = (dict(records=args.file_num) if args.reference_compat
              else dict(samples=args.file_num))
-    if task.endswith(('.jsonl', '.json', '.parquet', '.gz')) or os.sep in task:
-        if not os.path.isfile(task):
-            raise CorpusError(f'{task} does not exist; --task_name takes cc, python, arxiv_math '
-                              'or a path to a JSONL file.')
-        subset = os.path.basename(task).split('.')[0]
-        return documents_from(read_located_records(task), task, subset, **limit)
-    return load_corpus(args.data_dir, task, **limit)
+    if not is_file_task(task):
+        return load_corpus(args.data_dir, task, **limit)
+    if not os.path.isfile(task):
+        raise CorpusError(f'{task} does not exist; --task_name takes cc, python, arxiv_math '
+                          'or a path to a JSONL file.')
+    corpus = CorpusFile.at(task)
+    return documents_from(read_located_records(corpus.path), corpus.path, corpus_name(task),
+                          **limit)
+
+
+def is_file_task(task: str) -> bool:
+    """Whether ``--task_name`` is a file path rather than a corpus name of ``--data_dir``."""
+    return task.endswith(('.jsonl', '.json', '.parquet', '.gz')) or os.sep in task
 
 
 def load_model_and_tokenizer(args):
@@ -198,6 +206,14 @@ def main(argv=None) -> int:
     sizes = [text_size(c) for c in contents]
     result = compression_metrics(float(nll.sum()), int(tokens.sum()),
                                  sum(c for c, _ in sizes), sum(b for _, b in sizes))
+    print_result(result)
+    return write_result(dict(result, documents=len(contents), model=args.model_name,
+                             task=args.task_name, engine=model_identity(model)['engine'],
+                             **provenance(settings)), output_path(args))
+
+
+def print_result(result: dict) -> None:
+    """``main.py``'s three lines on stdout; a warning when the perplexity overflows."""
     print(f'Total loss: {result["nll"]}')
     print(f'Character num: {result["chars"]}')
     print(f'BPC: {result["bpc"]}')
@@ -207,14 +223,26 @@ def main(argv=None) -> int:
                        f'largest one ({PPL_OVERFLOW}). A model better than chance stays below '
                        'ln(vocabulary size), about 11 nats for 50,000 tokens: check the '
                        'model\'s weights and dtype.')
-    task = os.path.splitext(os.path.basename(args.task_name))[0]
-    output = args.output or os.path.join(
-        'results', f'{os.path.basename(args.model_name.rstrip("/"))}_{task}.json')
-    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-    with atomic_write(output, 'w') as f:
-        dump_json(dict(result, documents=len(contents), model=args.model_name,
-                       task=args.task_name, engine=model_identity(model)['engine'],
-                       **provenance(settings)), f, f'the result {output}',
-                  indent=1)
+
+
+def output_path(args) -> str:
+    """``--output``, or ``results/MODEL_TASK.json`` (``cc`` for ``--task_name cc.jsonl.gz``)."""
+    model = os.path.basename(args.model_name.rstrip('/'))
+    return args.output or os.path.join('results', f'{model}_{corpus_name(args.task_name)}.json')
+
+
+def write_result(record: dict, output: str) -> int:
+    """The result file, written whole or not at all: OK, or ERROR when ``output`` cannot be
+    written, saying why and printing the record to stderr so that nothing measured is lost."""
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+        with atomic_write(output, 'w') as f:
+            dump_json(record, f, f'the result {output}', indent=1)
+    except OSError as e:
+        print(f'{PROG}: error: cannot write the result to {output} ({e.strerror or e}); give '
+              '--output a file in a folder you can write to. The result, not saved:',
+              file=sys.stderr)
+        print(json.dumps(record), file=sys.stderr)
+        return ERROR
     print(f'Result written to {output}', file=sys.stderr)
     return OK

@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 import subprocess
 import sys
 
@@ -147,3 +148,45 @@ def test_file_num_minus_one_is_all_and_nothing_else_below_one(tiny_model_dir, tm
 
 def _refuse(constant):
     raise ValueError(f'{constant} is not JSON')
+
+
+def test_a_file_task_is_checked_against_its_manifest(tiny_model_dir, tmp_path, capsys):
+    path = write_jsonl(str(tmp_path / 'mine.jsonl.gz'), ['a document'])
+    (tmp_path / 'mine.manifest.json').write_text('{"file": "mine.jsonl.gz", "sha')  # cut off
+    assert main(['--model_name', tiny_model_dir, '--task_name', path]) == ERROR
+    err = capsys.readouterr().err
+    assert (f'llmcompression-eval: error: {tmp_path}/mine.manifest.json, the manifest of {path}, '
+            'is not the JSON object llmcompression-corpus writes (JSONDecodeError:') in err
+    assert 'rebuild the corpus, or delete the manifest to read the file unchecked.' in err
+    (tmp_path / 'mine.manifest.json').write_text('{"file": "mine.jsonl.gz", "sha256": "0"}')
+    assert main(['--model_name', tiny_model_dir, '--task_name', path]) == ERROR
+    assert (f'{path} does not match its manifest {tmp_path}/mine.manifest.json (checksum '
+            'differs)') in capsys.readouterr().err
+
+
+def test_a_result_that_cannot_be_written_is_an_error_that_keeps_the_numbers(
+        tiny_model_dir, tmp_path, capsys):
+    path = write_jsonl(str(tmp_path / 'mine.jsonl'), ['first document ' * 20])
+    out = tmp_path / 'taken'
+    out.mkdir()  # a folder where the result file should go
+    assert main(['--model_name', tiny_model_dir, '--task_name', path, '--block_size', '32',
+                 '--stride', '8', '--output', str(out)]) == ERROR
+    captured = capsys.readouterr()
+    assert [line.split(':')[0] for line in captured.out.splitlines()] == [
+        'Total loss', 'Character num', 'BPC']
+    error, saved = captured.err.strip().splitlines()[-2:]
+    assert error == (f'llmcompression-eval: error: cannot write the result to {out} (Is a '
+                     'directory); give --output a file in a folder you can write to. The '
+                     'result, not saved:')
+    result = json.loads(saved)
+    assert f'BPC: {result["bpc"]}' in captured.out and result['documents'] == 1
+    assert os.listdir(out) == []
+
+
+def test_the_default_result_is_named_after_the_corpus(tiny_model_dir, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = write_jsonl(str(tmp_path / 'mine.jsonl.gz'), ['first document ' * 20])
+    assert main(['--model_name', tiny_model_dir, '--task_name', path, '--block_size', '32',
+                 '--stride', '8']) == 0
+    model = os.path.basename(tiny_model_dir.rstrip('/'))
+    assert os.listdir(tmp_path / 'results') == [f'{model}_mine.json']
