@@ -1,20 +1,13 @@
-"""Build a compression corpus from raw local material: ``llmcompression-corpus``.
-
-The paper measured on fresh text that models could not have trained on. This turns folders,
-globs of files and existing JSONL/Parquet files into a corpus of the same shape
-(``{name}.jsonl`` with ``content``, ``subset``, ``meta``) plus ``{name}.manifest.json``
-(counts, characters, bytes, a checksum of the corpus file, what was skipped and why), which
-``CompressionCorpusDataset`` checks when present.
+"""``llmcompression-corpus``: a fresh compression corpus from local files, as the paper's.
 
     python -m opencompass_llmcompression.corpus_builder --name python --kind code \\
         --source 'repos/**/*.py' --budget 2000000 --after 2026-06-01 --out data/llm-compression
 
-Steps: read (skipping unreadable, binary and undecodable files), clean by kind (code: drop
-generated, minified, vendored files and files with very long lines; latex: keep the document
-body, drop comments; text: length and character-class filters), drop exact and near duplicates
-(MinHash LSH from ``datasketch``), then sample whole documents in a seeded order up to the
-character budget. Output is written to temporary names and renamed, so a failed build leaves
-nothing half-written.
+files, --records -> read -> clean by kind -> drop exact and near duplicates (MinHash)
+-> whole documents in a seeded order up to --budget characters -> NAME.jsonl (``content``,
+``subset``, ``meta``) and NAME.manifest.json (counts, SHA-256 of the file, documents skipped
+by reason, characters short of the budget), both written whole or not at all. Reading a corpus
+checks it against its manifest.
 """
 
 import argparse
@@ -33,6 +26,8 @@ from typing import Dict, Iterable, Iterator, List, Optional
 
 from .core.atomic_files import atomic_write
 from .core.checksums import file_sha256
+from .core.corpus_files import manifest_path
+from .core.corpus_formats import CorpusError, read_located_records
 from .exit_codes import ERROR, OK, ArgumentParser
 
 KINDS = ('code', 'text', 'latex')
@@ -52,9 +47,13 @@ class Document:
 
 @dataclass
 class Report:
-    """What was kept, and each reason a document was skipped with how often."""
+    """What a build kept and left out: documents kept; documents skipped, by reason, with one
+    example source per reason; and the characters a ``budget`` asked for beyond what was left
+    after filtering (0 when the budget was met or there was none)."""
+    kept: int = 0
     skipped: Dict[str, int] = field(default_factory=collections.Counter)
     examples: Dict[str, str] = field(default_factory=dict)
+    chars_short_of_budget: int = 0
 
     def skip(self, reason: str, source: str) -> None:
         self.skipped[reason] += 1
@@ -101,18 +100,17 @@ def read_file(path: str, report: Report) -> Optional[Document]:
 
 def read_records(path: str, text_field: str, date_field: Optional[str],
                  report: Report) -> Iterator[Document]:
-    """Documents from a JSONL or Parquet file, the text in ``text_field``."""
-    if path.endswith('.parquet'):
-        import pyarrow.parquet as pq
-        rows = pq.read_table(path).to_pylist()
-    else:
-        rows = []
-        with open(path, encoding='utf-8', errors='replace') as f:
-            for number, line in enumerate(f, start=1):
-                try:
-                    rows.append(json.loads(line)) if line.strip() else None
-                except json.JSONDecodeError:
-                    report.skip('line is not JSON', f'{path}:{number}')
+    """Documents from a file of records (any layout ``core.corpus_formats`` reads), the text in
+    ``text_field``; lines that are not JSON and records without that text are skipped, each
+    document's source is ``path:N``, N counting the records read. BuildError for a file the
+    reader refuses (not UTF-8, a damaged compressed file, Parquet without that column)."""
+    def bad_line(where: str) -> None:
+        report.skip('line is not JSON', f'{path}, {where}')
+    try:
+        rows = [row for _, row in read_located_records(path, text_field, bad_line)]
+    except CorpusError as e:
+        raise BuildError(f'{e} (--records reads the text from "{text_field}"; --text-field '
+                         'names another field)') from None
     for number, row in enumerate(rows, start=1):
         text = row.get(text_field) if isinstance(row, dict) else None
         if not isinstance(text, str):
@@ -207,7 +205,7 @@ def sample(docs: List[Document], budget: Optional[int], seed: int,
         chosen.append(i)
         total += len(docs[i].content)
     if budget is not None and total < budget:
-        report.skipped['budget larger than the sources (characters missing)'] = budget - total
+        report.chars_short_of_budget = budget - total
     return [docs[i] for i in sorted(chosen)]
 
 
@@ -215,7 +213,6 @@ def write_corpus(docs: List[Document], out: str, name: str, subset: str, report:
                  settings: dict) -> str:
     os.makedirs(out, exist_ok=True)
     target = os.path.join(out, f'{name}.jsonl')
-    manifest_path = os.path.join(out, f'{name}.manifest.json')
     with atomic_write(target, 'w', encoding='utf-8') as f:
         for doc in docs:
             meta = {'source': doc.source}
@@ -233,9 +230,10 @@ def write_corpus(docs: List[Document], out: str, name: str, subset: str, report:
             'chars': sum(len(d.content) for d in docs),
             'bytes': sum(len(d.content.encode('utf-8', 'surrogatepass')) for d in docs),
             'skipped': dict(report.skipped),
+            'chars_short_of_budget': report.chars_short_of_budget,
             'settings': settings,
         }
-        with atomic_write(manifest_path, 'w', encoding='utf-8') as m:
+        with atomic_write(manifest_path(target), 'w', encoding='utf-8') as m:
             json.dump(manifest, m, indent=1)
     return target
 
@@ -245,7 +243,8 @@ def build(name: str, kind: str, sources: List[str], out: str, budget: Optional[i
           text_field: str = 'text', date_field: Optional[str] = None,
           near_duplicate: float = 0.8, min_chars: int = 200,
           max_chars: Optional[int] = None, subset: Optional[str] = None) -> Report:
-    """Build ``{out}/{name}.jsonl`` and its manifest; returns what was skipped and why."""
+    """Build ``{out}/{name}.jsonl`` and its manifest; returns what was kept and skipped.
+    BuildError when nothing can be built, naming why and what to change."""
     if kind not in KINDS:
         raise BuildError(f'kind must be one of {", ".join(KINDS)}, got {kind!r}')
     report = Report()
@@ -274,8 +273,8 @@ def build(name: str, kind: str, sources: List[str], out: str, budget: Optional[i
     settings = dict(kind=kind, sources=list(sources), records=list(records), budget=budget,
                     seed=seed, after=after.isoformat() if after else None,
                     near_duplicate=near_duplicate, min_chars=min_chars, max_chars=max_chars)
-    write_corpus(docs, out, name, subset or name, report, settings)
     report.kept = len(docs)
+    write_corpus(docs, out, name, subset or name, report, settings)
     return report
 
 
@@ -291,7 +290,8 @@ def main(argv=None) -> int:
     parser.add_argument('--text-field', default='text', help='text field of --records')
     parser.add_argument('--date-field', help='date field of --records, for --after')
     parser.add_argument('--out', default='data/llm-compression', help='output folder')
-    parser.add_argument('--budget', type=int, help='characters to keep (default: all)')
+    parser.add_argument('--budget', type=int, help='characters to keep: whole documents until at least this many '
+                             '(default: all)')
     parser.add_argument('--seed', type=int, default=0, help='sampling seed')
     parser.add_argument('--after', type=datetime.date.fromisoformat,
                         help='keep only documents dated on or after YYYY-MM-DD '
@@ -310,7 +310,10 @@ def main(argv=None) -> int:
         return ERROR
     print(f'wrote {os.path.join(args.out, args.name)}.jsonl: {report.kept} documents')
     for reason, count in sorted(report.skipped.items()):
-        print(f'  skipped {count}: {reason} (e.g. {report.examples.get(reason, "-")})')
+        print(f'  skipped {count} documents: {reason} (e.g. {report.examples[reason]})')
+    if report.chars_short_of_budget:
+        print(f'  {report.chars_short_of_budget} characters short of --budget {args.budget}: '
+              'the sources hold no more after filtering')
     return OK
 
 

@@ -92,11 +92,40 @@ def test_budget_and_seed_are_deterministic(tmp_path):
     assert manifest['chars'] == sum(len(r['content']) for r in rows(str(tmp_path / 'a'), 'cc'))
 
 
-def test_budget_larger_than_the_sources_is_reported(tmp_path):
+def test_budget_larger_than_the_sources_is_reported_in_characters(tmp_path, capsys):
     records = write(str(tmp_path / 'in.jsonl'), json.dumps({'text': 'word ' * 100}) + '\n')
     report = builder.build('cc', 'text', [], str(tmp_path / 'o'), budget=10**6,
                            records=[records])
-    assert report.skipped['budget larger than the sources (characters missing)'] == 10**6 - 500
+    assert report.chars_short_of_budget == 10**6 - 500 and report.kept == 1
+    assert not report.skipped  # documents only: none was skipped
+    manifest = json.load(open(tmp_path / 'o' / 'cc.manifest.json'))
+    assert manifest['skipped'] == {} and manifest['chars_short_of_budget'] == 10**6 - 500
+    assert builder.main(['--name', 'cc', '--kind', 'text', '--records', records, '--budget',
+                         str(10**6), '--out', str(tmp_path / 'p')]) == 0
+    assert ('999500 characters short of --budget 1000000: the sources hold no more after '
+            'filtering') in capsys.readouterr().out
+
+
+def test_records_are_read_by_the_corpus_reader_with_bad_lines_skipped(tmp_path):
+    texts = ['first text ' * 30, 'second text ' * 30, 'third text ' * 30]
+    write(str(tmp_path / 'in.jsonl'), json.dumps({'text': texts[0]}) + '\nnot json\n\n'
+          + json.dumps({'body': 'no text'}) + '\n' + json.dumps({'text': texts[1]}) + '\n')
+    with gzip.open(str(tmp_path / 'in.json.gz'), 'wt') as f:  # a compressed JSON array
+        json.dump([{'text': texts[2]}], f)
+    report = builder.build('cc', 'text', [], str(tmp_path / 'o'),
+                           records=[str(tmp_path / 'in.jsonl'), str(tmp_path / 'in.json.gz')])
+    assert [r['content'] for r in rows(str(tmp_path / 'o'), 'cc')] == texts
+    assert [r['meta']['source'] for r in rows(str(tmp_path / 'o'), 'cc')][:2] == [
+        f'{tmp_path}/in.jsonl:1', f'{tmp_path}/in.jsonl:3']  # the records' numbers
+    assert report.skipped == {'line is not JSON': 1, 'no "text" text field': 1}
+    assert report.examples['line is not JSON'] == f'{tmp_path}/in.jsonl, line 2'
+
+
+def test_records_the_reader_refuses_are_a_build_error(tmp_path):
+    write(str(tmp_path / 'latin.jsonl'), '{"text": "caf\xe9"}\n'.encode('latin-1'), 'wb')
+    with pytest.raises(builder.BuildError, match='latin.jsonl, line 1.*not UTF-8.*iconv'):
+        builder.build('cc', 'text', [], str(tmp_path / 'o'),
+                      records=[str(tmp_path / 'latin.jsonl')])
 
 
 def test_date_cut_off(tmp_path):
@@ -119,6 +148,20 @@ def test_the_loader_checks_the_manifest(tmp_path):
         f.write(json.dumps({'content': 'added later'}) + '\n')
     with pytest.raises(CorpusError, match='does not match its manifest'):
         load_corpus(out, 'cc')
+
+
+@pytest.mark.parametrize('manifest', ['{"file": "cc.jsonl", ', '[]', b'\xff{}'])
+def test_a_damaged_manifest_is_refused_naming_it_and_the_fix(tmp_path, manifest):
+    write(str(tmp_path / 'cc.jsonl'), json.dumps({'content': 'text'}) + '\n')
+    write(str(tmp_path / 'cc.manifest.json'), manifest, 'wb' if isinstance(manifest, bytes)
+          else 'w')
+    with pytest.raises(CorpusError) as e:
+        load_corpus(str(tmp_path), 'cc')
+    assert str(e.value).startswith(f'{tmp_path}/cc.manifest.json, the manifest of '
+                                   f'{tmp_path}/cc.jsonl, is not the JSON object '
+                                   'llmcompression-corpus writes (')
+    assert str(e.value).endswith('rebuild the corpus, or delete the manifest to read the file '
+                                 'unchecked.')
 
 
 def test_empty_sources_and_nothing_left_are_clear_errors(tmp_path, capsys):
