@@ -1,14 +1,11 @@
-"""From summed negative log-likelihoods to bits per character, bits per byte and perplexity.
+"""From summed negative log-likelihoods (nats) to bits per character, bits per byte and
+perplexity; and a compressed file's size in bits per character or byte.
 
-Characters are Python characters (``len(text)``), bytes are the text's UTF-8 encoding; a lone
-surrogate, which UTF-8 cannot hold, counts as the 3 bytes its own encoding would take.
-
-Every metric is defined for every finite loss: perplexity, ``exp(nll / tokens)``, overflows a
-float once the mean loss passes ``ln(PPL_OVERFLOW)``, about 709.78 nats per token (a model
-whose logits blow up gives thousands). It is then ``PPL_OVERFLOW``, the largest float
-(1.7976931348623157e+308): strict JSON has no Infinity, and a number keeps the metric a number
-for every reader (OpenCompass's summary requires each model's result of a corpus to have the
-same numeric metrics). ``nll``, ``tokens`` and ``bpc`` beside it stay exact.
+Characters are Python characters (``len(text)``), bytes the text's UTF-8 (a lone surrogate
+counts the 3 bytes of its own encoding). A perplexity past the largest float, a mean loss
+above ln(``PPL_OVERFLOW``) (about 709.78 nats per token), is written as ``PPL_OVERFLOW``:
+strict JSON has no Infinity, and OpenCompass's summary needs every result of a corpus to hold
+the same numeric metrics.
 """
 
 import math
@@ -22,10 +19,16 @@ PPL_OVERFLOW = sys.float_info.max  # the perplexity written when exp(nll / token
 def bits_per(nll, count):
     """Bits per unit (character, byte) of a summed NLL in nats: ``nll / (count * ln 2)``.
 
-    Works on floats and on numpy arrays alike. Written once so that every BPC in the package
-    (results, intervals, per-document rows) is this one expression, evaluated in this order,
-    and so the same bits."""
+    Works on floats and on numpy arrays alike. Written once so that every BPC the package
+    computes from an NLL (results, intervals, per-document rows) is this one expression,
+    evaluated in this order, and so the same bits."""
     return nll / (count * LN2)
+
+
+def compressed_bits_per(size, count):
+    """Bits per unit (character, byte) of a compressed file of ``size`` bytes:
+    ``8 * size / count``, in that order (a compressor's rate, beside a model's ``bits_per``)."""
+    return 8 * size / count
 
 
 def text_size(text: str) -> Tuple[int, int]:

@@ -1,9 +1,8 @@
-"""Classic compressors on the same corpora, in bits per character, as reference rows.
+"""Classic compressors (``core.compressors``) on each corpus, in bits per character and per
+byte, as reference rows.
 
-Each corpus is compressed as one stream (its documents concatenated in order, as the model
-reads them) by ``core.compressors`` (``gzip -9``, ``bzip2 -9``, ``xz -9e``,
-``zstd --ultra -22``: each at its strongest setting, container headers included).
-Results are cached by the text's checksum: a corpus is compressed once.
+A corpus is compressed as one stream, its documents concatenated in order; the sizes are
+cached by the text's SHA-256, so a corpus is compressed once.
 """
 
 import hashlib
@@ -13,12 +12,14 @@ from typing import Dict, Optional, Sequence
 
 from ..core.atomic_files import atomic_write
 from ..core.compressors import COMPRESSORS, VERSION, compressed_sizes
+from ..core.metrics import compressed_bits_per
 from ..core.token_stream import default_cache_dir
 
 
 def baseline_rates(contents: Sequence[str],
                    cache_dir: Optional[str] = None) -> Dict[str, Dict[str, float]]:
-    """``{compressor: {'bpc': ..., 'bpb': ...}}`` on the documents ``contents``, cached."""
+    """``{compressor: {'bpc': ..., 'bpb': ...}}`` on the documents ``contents``, cached under
+    ``cache_dir`` (default: the package's cache); ValueError when there is no text."""
     text = ''.join(contents)
     if not text:
         raise ValueError('no text to compress: the corpus is empty')
@@ -39,5 +40,6 @@ def baseline_rates(contents: Sequence[str],
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with atomic_write(path, 'w', encoding='utf-8') as f:
             json.dump(dict(version=VERSION, bytes=len(data), sizes=sizes), f)
-    return {name: dict(bpc=8 * size / len(text), bpb=8 * size / len(data))
+    return {name: dict(bpc=compressed_bits_per(size, len(text)),
+                       bpb=compressed_bits_per(size, len(data)))
             for name, size in sizes.items()}
