@@ -1,11 +1,12 @@
 """Progress of one shard on disk, so that a killed run resumes where it stopped.
 
-A checkpoint holds the float64 sums of the documents touched so far and how many windows
-(in order) produced them, with a fingerprint of everything the numbers depend on. Resuming
-restores those exact sums and runs the remaining windows in the same batches, so the result
-is bit-for-bit the uninterrupted one. A checkpoint whose fingerprint differs, or that does not
-read back intact (truncated, corrupt, edited), is ignored with a warning: the shard restarts.
-Files are plain ``.npz`` arrays (no pickle), written atomically (``atomic_files``).
+A checkpoint is a plain ``.npz`` (no pickle, written atomically): the float64 sums of the
+documents touched so far, how many windows (in order) made them, and a fingerprint of what
+the numbers depend on. Resuming restores those exact sums; with a fixed batch size (and no
+batch halved for memory) the rest runs in the same batches, so the result is the
+uninterrupted run's bit for bit (``batch_size='auto'`` is fingerprinted as ``'auto'`` and
+chosen again on resume). A checkpoint of another fingerprint, or one that does not read
+back intact, is ignored with a warning: the shard restarts.
 """
 
 import hashlib
@@ -20,6 +21,7 @@ import numpy as np
 
 from .atomic_files import atomic_write
 from .logs import LOGGER
+from .provenance import model_source
 
 FORMAT = 1
 WEIGHT_SUFFIXES = ('.safetensors', '.bin', '.pt', '.pth', '.gguf')
@@ -37,15 +39,15 @@ def weight_files(path: str) -> list:
 
 
 def model_fingerprint(model) -> dict:
-    """What identifies the model's numbers: path, revision, config, dtype, weight files."""
+    """What identifies a torch model's numbers on this machine: ``path``, ``revision`` and
+    ``dtype`` (``provenance.model_source``), the SHA-256 of its whole config's JSON and the
+    ``weight_files`` (names, sizes, times: cheap, not their bytes)."""
     config = getattr(model, 'config', None)
-    path = str(getattr(config, '_name_or_path', '') or '')
-    weights = weight_files(path)
+    source = model_source(model)
     config_text = config.to_json_string() if hasattr(config, 'to_json_string') else repr(config)
-    parameter = next(model.parameters(), None)
-    return dict(path=path, revision=getattr(config, '_commit_hash', None), weights=weights,
-                config=hashlib.sha256(config_text.encode()).hexdigest(),
-                dtype=str(parameter.dtype) if parameter is not None else None)
+    return dict(path=source.name_or_path, revision=source.revision,
+                weights=weight_files(source.name_or_path),
+                config=hashlib.sha256(config_text.encode()).hexdigest(), dtype=source.dtype)
 
 
 def _checksum(done: int, index: np.ndarray, nll: np.ndarray, tokens: np.ndarray) -> str:
@@ -56,8 +58,9 @@ def _checksum(done: int, index: np.ndarray, nll: np.ndarray, tokens: np.ndarray)
 
 
 class Checkpoint:
-    """``path`` is the checkpoint file; ``fingerprint`` a JSON-able dict of the settings;
-    a checkpoint not used, or not saved, is a warning to ``logger``."""
+    """``path`` is the checkpoint file; ``fingerprint`` a dict of what the numbers depend on
+    (JSON, values that are not JSON as their ``str``); a checkpoint not used, or not saved,
+    is a warning to ``logger``."""
 
     def __init__(self, path: str, fingerprint: dict, interval_s: float = 30.0,
                  logger: logging.Logger = LOGGER):
@@ -86,12 +89,12 @@ class Checkpoint:
             ours = json.loads(self.fingerprint)
             changed = sorted(k for k, v in json.loads(fingerprint).items() if ours.get(k) != v)
             self.logger.warning(f'checkpoint {self.path} was made with other settings '
-                      f'({", ".join(changed)} differ); not used, the shard starts over')
+                                f'({", ".join(changed)} differ); not used, the shard starts over')
         except (OSError, EOFError, zipfile.BadZipFile, ValueError, KeyError, TypeError,
                 AttributeError) as err:  # cut off, not a zip, a bad CRC, a missing or odd
             # array, a fingerprint that is not JSON: never trusted, never fatal
-            self.logger.warning(f'checkpoint {self.path} is unreadable ({type(err).__name__}: {err}); '
-                      'not used, the shard starts over')
+            self.logger.warning(f'checkpoint {self.path} is unreadable '
+                                f'({type(err).__name__}: {err}); not used, the shard starts over')
         return None
 
     def save(self, done: int, nll: np.ndarray, tokens: np.ndarray, force: bool = False) -> None:
@@ -107,5 +110,6 @@ class Checkpoint:
                          index=index, nll=values, tokens=counts,
                          checksum=np.array(_checksum(done, index, values, counts)))
         except OSError as err:  # a full disk must not stop the scoring itself
-            self.logger.warning(f'could not save the checkpoint {self.path} ({err}); scoring goes on')
+            self.logger.warning(f'could not save the checkpoint {self.path} ({err}); '
+                                'scoring goes on')
         self.last_save = time.monotonic()

@@ -1,19 +1,17 @@
-"""How a number was made, recorded with it: the plugin, its version, the measurement's
-settings and the model.
+"""How a number was made, recorded with it: ``provenance(settings, model)`` ->
+``{plugin, plugin_version, measurement, model}``.
 
-OpenCompass ships a compression evaluator of its own under the same dataset name
-(``llm_compression``) and similar abbreviations, so a BPC on its own does not say which code
-made it, nor with which window. Every prediction row and every result of this plugin carries
-one record (``provenance``): ``plugin``, ``plugin_version``, ``measurement`` (the
-``MeasurementSettings``) and ``model`` (its name or folder, revision and dtype). The report
-reads the settings from there, and its configs and inferencer log ``plugin_label()``. The
-model's record names the engine that computed the log-probabilities (transformers or vLLM,
-its version, vLLM's tensor-parallel size).
+OpenCompass's own compression evaluator shares the dataset name ``llm_compression``, so a BPC
+alone does not say which code made it, nor with which window. Every prediction row and
+OpenCompass result of this plugin carries this record, and the report reads the settings
+from it; the paper's command line writes all of it but ``model`` (it writes the model's
+``engine``). ``model_source`` holds the facts about a torch model that the record and the
+checkpoint's fingerprint share.
 """
 
 from functools import lru_cache
 from importlib import metadata
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from .settings import MeasurementSettings
 
@@ -32,6 +30,23 @@ def plugin_version() -> str:
     return _version(PLUGIN)
 
 
+class ModelSource(NamedTuple):
+    """Where a Hugging Face torch model's numbers come from, as its config and weights say."""
+    name_or_path: str         # the folder or hub id it was loaded from; '' when unknown
+    revision: Optional[str]   # the hub commit it was loaded at (config._commit_hash), or None
+    dtype: Optional[str]      # its first parameter's dtype as torch writes it ('torch.float32')
+
+
+def model_source(model) -> ModelSource:
+    """The facts every record of a model builds on (``model_identity``, the checkpoint's
+    fingerprint, the compressor's dtype); ``dtype`` is None for a model without parameters."""
+    config = getattr(model, 'config', None)
+    parameter = next(model.parameters(), None) if hasattr(model, 'parameters') else None
+    return ModelSource(str(getattr(config, '_name_or_path', '') or ''),
+                       getattr(config, '_commit_hash', None),
+                       str(parameter.dtype) if parameter is not None else None)
+
+
 def model_identity(model) -> dict:
     """``{'name_or_path', 'revision', 'dtype', 'engine'}`` of a Hugging Face torch model
     (``engine``: ``{'name': 'transformers', 'version'}``) or of a vLLM engine (``engine``:
@@ -39,11 +54,9 @@ def model_identity(model) -> dict:
     from .vllm_scorer import engine_identity, is_vllm_engine  # torch: only when a model is
     if is_vllm_engine(model):
         return engine_identity(model)
-    config = getattr(model, 'config', None)
-    parameter = next(model.parameters(), None) if hasattr(model, 'parameters') else None
-    return {'name_or_path': str(getattr(config, '_name_or_path', '') or '') or None,
-            'revision': getattr(config, '_commit_hash', None),
-            'dtype': str(parameter.dtype) if parameter is not None else None,
+    source = model_source(model)
+    return {'name_or_path': source.name_or_path or None, 'revision': source.revision,
+            'dtype': source.dtype,
             'engine': {'name': 'transformers', 'version': _version('transformers')}}
 
 
