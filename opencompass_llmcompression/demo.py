@@ -100,7 +100,7 @@ def compress_demo_document(model_dir: str, work_dir: str, name: str = 'SmolLM2-1
     if decompress_file(model_dir, source + '.lmz', source + '.out') != data:
         raise SystemExit('the demo document did not decompress to itself')
     size = len(result.blob)
-    return (f'{name}: {len(data)} bytes -> {size} bytes ({8 * size / result.chars:.3f} '
+    return (f'{name}: {len(data)} bytes -> {size} bytes ({result.file_bits_per_char:.3f} '
             f'bits/char), xz -9e: {compressed_sizes(data)["xz -9e"]} bytes')
 
 

@@ -5,15 +5,11 @@
 
 ``IN`` alone writes ``IN.lmz`` (``decompress``: ``IN`` without ``.lmz``) and removes ``IN``
 once the output is complete, unless ``-k``; no ``IN``, or ``-``, reads standard input; ``-c``
-or an ``OUT`` of ``-`` writes standard output; an explicit ``OUT`` keeps ``IN``. Everything
-that can be checked is checked before the model loads: the options, the input (read once,
-here), the output (its name, that it does not exist unless ``-f``, that it is not the input,
-and its folder, by creating the temporary file there). The output is written under that
-temporary name and renamed into place only when complete (when decompressing: only after the
-bytes match the original's SHA-256), so an error or Ctrl-C never leaves a partial file.
-
-Exit status as xz's (``exit_codes``): 0 done, 1 error, 2 warning (a file skipped: see
-``plan``); 130 after Ctrl-C (xz dies by the signal, which a shell reports as 130).
+or an ``OUT`` of ``-`` writes standard output; an explicit ``OUT`` keeps ``IN``. All that can
+be checked (options, names, the input, read once, the output's folder, a file's header) is
+checked before the model loads, and the output appears whole, when decompressing only after
+its SHA-256 matched, or not at all. Exit statuses are xz's (``exit_codes``): 0 done, 1 error,
+2 warning (a file skipped: ``plan``), 130 after Ctrl-C.
 """
 
 import argparse
@@ -28,21 +24,23 @@ from typing import List, Optional
 from ..core.atomic_files import AtomicFile
 from ..core.compressors import compressed_sizes
 from ..core.logs import log_to_stderr
+from ..core.metrics import compressed_bits_per
 from ..core.model_loading import load_model, load_tokenizer
 from ..core.scoring_loop import model_context_length
 from ..core.settings import PAPER, PAPER_BLOCK_SIZE, PAPER_STRIDE, MeasurementSettings
 from ..exit_codes import ERROR, INTERRUPTED, WARNING, ArgumentParser
 from .coder import segment_groups
 from .compressor import Compressed, check_options, check_software, check_tokenizer, \
-    compress_bytes, decompress_bytes
-from .container import DTYPES, ZipError, model_bounds, unpack
+    compress_bytes, decompress_payload
+from .container import DTYPES, Header, ZipError, model_bounds, unpack
 
 PROG = 'llmcompression-zip'
 SUFFIX = '.lmz'
 
 
 class Stop(Exception):
-    """Nothing done, for a reason the user is told: ``code`` 1 (error) or 2 (warning)."""
+    """Nothing done, for a reason the user is told: ``code`` 1 (error), 2 (warning) or 130
+    (interrupted)."""
 
     def __init__(self, message: str, code: int = ERROR):
         super().__init__(message)
@@ -54,9 +52,8 @@ def model_config(folder: str):
     return AutoConfig.from_pretrained(folder)
 
 
-def check_file_fits(folder: str, blob: bytes, tokenizer) -> None:
+def check_file_fits(folder: str, header: Header, payload: bytes, tokenizer) -> None:
     """The header against the model's configuration and tokenizer, before its weights load."""
-    header, payload = unpack(blob)
     check_tokenizer(header, tokenizer)
     config = model_config(folder)
     vocab = getattr(config, 'vocab_size', None)
@@ -130,7 +127,7 @@ class Plan:
 def plan(command: str, source: Optional[str], target: Optional[str], to_stdout: bool,
          keep: bool, force: bool) -> Plan:
     """Where to read and write, as xz decides it; Stop(..., 2) for a file xz would skip with a
-    warning, Stop(..., 1) for an error. Checks only names and metadata."""
+    warning, Stop(..., 1) for an error. Checks only names, metadata and terminals."""
     source = source or '-'
     if to_stdout and target not in (None, '-'):
         raise Stop(f'-c writes to standard output: give no OUT (got {target})')
@@ -198,8 +195,8 @@ def report(result: Compressed, seconds: float, baselines: dict) -> List[str]:
         f'tokens            {len(result.bits)}',
         f'output bytes      {len(result.blob)} ({len(result.blob) - result.payload_bytes} '
         f'header + {result.payload_bytes} payload)',
-        f'file bits/char    {8 * len(result.blob) / chars:.4f}',
-        f'payload bits/char {8 * result.payload_bytes / chars:.4f}',
+        f'file bits/char    {result.file_bits_per_char:.4f}',
+        f'payload bits/char {compressed_bits_per(result.payload_bytes, chars):.4f}',
         f'escaped bytes     {result.escaped}' + (
             f' in {result.spans} spans, 8 bits a byte (bytes that are not UTF-8 or that the '
             'tokenizer does not reproduce)' if result.escaped else ''),
@@ -217,7 +214,7 @@ def report(result: Compressed, seconds: float, baselines: dict) -> List[str]:
         lines.append(f'-log2 p coded     {result.bits.sum():.1f} bits in {used} segments'
                      f'{asked}, each with its first token uniform and its own context (the '
                      'evaluator\'s BPC is that of --segments 1)')
-    lines += [f'{name:<17} {size} bytes ({8 * size / chars:.4f} bits/char)'
+    lines += [f'{name:<17} {size} bytes ({compressed_bits_per(size, chars):.4f} bits/char)'
               for name, size in baselines.items()]
     lines.append(f'time              {seconds:.1f} s ({result.chars / max(seconds, 1e-9):.1f} '
                  'chars/s)')
@@ -235,14 +232,22 @@ def _compress(model_dir: str, data: bytes, output: Output, settings: Measurement
     return result
 
 
-def _decompress(model_dir: str, blob: bytes, output: Output, progress: bool,
-                tokenizer=None, force: bool = False) -> bytes:
-    if tokenizer is None:  # refuse a file that is not ours, damaged or crafted at once
-        unpack(blob)
-        tokenizer = load_tokenizer(model_dir)
-        check_file_fits(model_dir, blob, tokenizer)
-    data = decompress_bytes(blob, load_model(model_dir, unpack(blob)[0].dtype), tokenizer,
-                            progress, force)
+def open_compressed(model_dir: str, blob: bytes, force: bool = False):
+    """(header, payload, tokenizer) of a compressed file, checked before the model loads: a
+    file that is not ours, damaged or crafted, from other software or another CPU kind
+    (unless ``force``), or for another tokenizer or model configuration is a ZipError."""
+    header, payload = unpack(blob)
+    if not force:
+        check_software(header)
+    tokenizer = load_tokenizer(model_dir)
+    check_file_fits(model_dir, header, payload, tokenizer)
+    return header, payload, tokenizer
+
+
+def _decompress(model_dir: str, header: Header, payload: bytes, output: Output, progress: bool,
+                tokenizer, force: bool = False) -> bytes:
+    data = decompress_payload(header, payload, load_model(model_dir, header.dtype), tokenizer,
+                              progress, force)
     output.commit(data)
     return data
 
@@ -263,7 +268,8 @@ def decompress_file(model_dir: str, source: str, target: str, progress: bool = F
     """``source`` decompressed into ``target`` (replaced if it exists), atomically."""
     output = Output(target, True, output_mode(os.stat(source)))
     try:
-        return _decompress(model_dir, read_input(source), output, progress)
+        header, payload, tokenizer = open_compressed(model_dir, read_input(source))
+        return _decompress(model_dir, header, payload, output, progress, tokenizer)
     finally:
         output.discard()
 
@@ -325,37 +331,25 @@ def measurement_settings(args) -> MeasurementSettings:
     return settings
 
 
-def run(args) -> int:
-    if args.command == 'compress':
-        settings = measurement_settings(args)
+def plan_and_read(args) -> tuple:
+    """(Plan, the input's bytes) of a command; with ``-q``, transformers' bars hidden too."""
     where = plan(args.command, args.input, args.output, args.stdout, args.keep, args.force)
-    progress = not args.quiet
     if args.quiet:
         from transformers.utils import logging
         logging.disable_progress_bar()
-    data = read_input(where.source)
-    if args.command == 'compress':
-        tokenizer = load_tokenizer(args.model)
-        check_block_size_fits(args.model, settings.block_size)
-    else:
-        header, _ = unpack(data)
-        if not args.force:
-            check_software(header)
-        tokenizer = load_tokenizer(args.model)
-        check_file_fits(args.model, data, tokenizer)
+    return where, read_input(where.source)
+
+
+def write_output(where: Plan, force: bool, produce) -> tuple:
+    """(``produce(output)``, seconds it took), the output written atomically and the input
+    removed after it where xz would; Ctrl-C leaves no output (Stop, 130)."""
     regular = where.source_stat is not None and stat.S_ISREG(where.source_stat.st_mode)
-    output = Output(where.target, args.force, output_mode(where.source_stat),
+    output = Output(where.target, force, output_mode(where.source_stat),
                     (where.source_stat.st_atime_ns, where.source_stat.st_mtime_ns)
                     if regular else None)
-    # the summary goes where the data does not
-    summary = sys.stderr if where.target == '-' else sys.stdout
     started = time.perf_counter()
     try:
-        if args.command == 'compress':
-            result = _compress(args.model, data, output, settings, args.dtype, args.threads,
-                               args.segments, progress, tokenizer)
-        else:
-            text = _decompress(args.model, data, output, progress, tokenizer, args.force)
+        result = produce(output)
     except KeyboardInterrupt:
         output.discard()
         raise Stop('Interrupted; no output was written', INTERRUPTED) from None
@@ -364,13 +358,45 @@ def run(args) -> int:
     seconds = time.perf_counter() - started
     if where.remove_source:
         os.remove(where.source)
-    if args.command == 'compress':
-        print('\n'.join(report(result, seconds, compressed_sizes(data))), file=summary)
-    else:
-        chars = len(text.decode('utf-8', 'surrogateescape'))
-        print(f'{len(text)} bytes, {chars} characters in {seconds:.1f} s '
-              f'({chars / max(seconds, 1e-9):.1f} chars/s); SHA-256 checked', file=summary)
+    return result, seconds
+
+
+def summary_stream(where: Plan):
+    """Where the printed summary goes: where the data does not."""
+    return sys.stderr if where.target == '-' else sys.stdout
+
+
+def compress_command(args) -> int:
+    """``compress``: the text's file written, its summary printed; 0, or Stop / ZipError."""
+    settings = measurement_settings(args)
+    where, data = plan_and_read(args)
+    tokenizer = load_tokenizer(args.model)
+    check_block_size_fits(args.model, settings.block_size)
+    result, seconds = write_output(where, args.force, lambda output: _compress(
+        args.model, data, output, settings, args.dtype, args.threads, args.segments,
+        not args.quiet, tokenizer))
+    print('\n'.join(report(result, seconds, compressed_sizes(data))), file=summary_stream(where))
     return 0
+
+
+def decompress_command(args) -> int:
+    """``decompress``: the header parsed and checked once, then the original bytes written;
+    0, or Stop / ZipError."""
+    where, blob = plan_and_read(args)
+    header, payload, tokenizer = open_compressed(args.model, blob, args.force)
+    data, seconds = write_output(where, args.force, lambda output: _decompress(
+        args.model, header, payload, output, not args.quiet, tokenizer, args.force))
+    chars = len(data.decode('utf-8', 'surrogateescape'))
+    print(f'{len(data)} bytes, {chars} characters in {seconds:.1f} s '
+          f'({chars / max(seconds, 1e-9):.1f} chars/s); SHA-256 checked',
+          file=summary_stream(where))
+    return 0
+
+
+def run(args) -> int:
+    """The command ``args.command`` (``compress`` or ``decompress``); 0 when done, Stop
+    otherwise."""
+    return compress_command(args) if args.command == 'compress' else decompress_command(args)
 
 
 def main(argv=None) -> int:

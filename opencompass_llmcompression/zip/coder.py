@@ -1,31 +1,24 @@
 """Token probabilities from the model over the measurement's windows, and range coding.
 
-Both sides run one procedure, ``code_tokens``, so the encoder and the decoder see
-bit-identical distributions. The decoder learns a token only after decoding it, so a window
-cannot run in one pass; instead, for every window of ``core.windows.sliding_windows`` (the
-windows the evaluator scores, restarting every ``stride`` tokens with their context):
+The encoder and the decoder run one procedure, ``code_tokens``, so both see the same
+distributions, given the same software and hardware class (the header keeps the thread
+count, set again when decoding). The decoder learns a token only after decoding it, so each
+window of ``core.windows.sliding_windows`` (those the evaluator scores) runs as:
 
-1. one forward pass over the window's context (the tokens before its first scored position)
-   with the key/value cache on, keeping the last position's logits;
-2. then, for each scored position, the distribution from the current logits, the token
-   coded (or decoded) with it, and that token fed through the model with the cache.
+1. one forward pass over its context (the tokens before its first scored position) with the
+   key/value cache, keeping the last position's logits;
+2. for each scored position: the distribution from the current logits, the token coded (or
+   decoded) with it, and that token fed through the model with the cache.
 
-The encoder knows every token in advance but runs the same steps, with the same shapes.
+Each distribution is a float64 softmax of the logits (in the model's dtype), quantised by
+``constriction``'s ``Categorical(..., perfect=False)``, which leaves every token a nonzero
+probability. The first token has no context: it is coded as uniform over the vocabulary
+(about 15.6 bits for 49,152 tokens).
 
-Each distribution is a softmax in float64 of the fp32 logits, quantised by
-``constriction``'s categorical model with ``perfect=False`` (every token keeps a nonzero
-probability). The first token has no context: it is coded under a uniform distribution over
-the vocabulary (about 15.6 bits for a vocabulary of 49,152).
-
-``segments > 1`` cuts the stream into that many pieces, each coded as its own stream (its
-first token uniform, its windows its own) and all of them in lockstep as one batch: each
-forward pass then carries a token of every segment, which is several times faster on a CPU,
-where one token at a time is bound by reading the weights. The price is a first token and
-lost context per segment, so only one segment makes the file equal to the measurement.
-
-The floating-point results depend on the software and on the hardware class (CPU
-instruction set, thread count), so decoding needs what encoding had; the thread count is
-kept in the header and set again when decoding.
+``segments > 1`` cuts the stream into that many pieces, each its own stream (its first token
+uniform, its own windows), coded in lockstep as one batch: several times faster on a CPU,
+where one token at a time is bound by reading the weights, but larger; only one segment
+makes the file equal to the measurement.
 """
 
 import math
@@ -101,7 +94,9 @@ def code_tokens(model: torch.nn.Module, num_tokens: int, settings: MeasurementSe
     ``dist`` is None for the first position of a segment (uniform over the vocabulary), else
     what ``distribution`` gives. Each segment is coded as its own stream with the
     measurement's windows; with one segment (the default) that is the whole stream, in
-    order, exactly as the evaluator scores it. Returns the tokens.
+    order, with the windows and positions the evaluator scores (the evaluator's loss of a
+    token agrees to rounding: it runs each window in one pass, not with the cache). Returns
+    the tokens.
     """
     tokens = [0] * num_tokens
     runner = _Model(model)

@@ -1,12 +1,11 @@
 """Bytes to a compressed file and back with a model and its tokenizer: the checks around the
-coder. Nothing here writes files; every refusal is a ``ZipError`` raised before any output.
+coder. Nothing here writes files; every refusal is a ``ZipError``.
 
-What is coded is the token stream the evaluator scores for the text as one document,
-``tokenizer.encode(text)`` with the special tokens the tokenizer adds (``prefix`` before the
-text, ``suffix`` after it, both counted in the header and dropped when detokenizing). Only
-text the tokenizer gives back exactly is coded so; the rest of the input (bytes that are not
-UTF-8, characters the tokenizer drops or changes) is escaped, kept as it is (``split``), so
-every input round-trips and no file is ever lossy.
+What is coded is the token stream the evaluator scores for the text as one document
+(``prefix`` special tokens before it, ``suffix`` after it, dropped when detokenizing). Text
+the tokenizer does not give back exactly (bytes that are not UTF-8, characters it drops or
+changes) is escaped, kept as it is (``split``), so every input round-trips; the SHA-256 of
+the original bytes is checked after decoding.
 """
 
 import hashlib
@@ -20,6 +19,8 @@ from typing import List, Tuple
 import numpy as np
 import torch
 
+from ..core.metrics import compressed_bits_per
+from ..core.provenance import model_source
 from ..core.scoring_loop import check_fits_model, model_context_length
 from ..core.token_stream import encode_documents, tokenizer_fingerprint
 from ..core.settings import PAPER, MeasurementSettings
@@ -44,6 +45,11 @@ class Compressed:
     @property
     def payload_bytes(self) -> int:
         return len(self.blob) - HEADER_SIZE
+
+    @property
+    def file_bits_per_char(self) -> float:
+        """The whole file's size in bits per input character (an empty input counts one)."""
+        return compressed_bits_per(len(self.blob), max(self.chars, 1))
 
     @property
     def model_bits(self) -> float:
@@ -246,7 +252,9 @@ def check_model(model: torch.nn.Module) -> None:
 
 
 def model_dtype(model: torch.nn.Module) -> str:
-    dtype = str(next(model.parameters()).dtype).replace('torch.', '')
+    """The model's dtype as the header names it (``float32``: one of ``DTYPES``), else
+    ZipError."""
+    dtype = str(model_source(model).dtype).replace('torch.', '')
     if dtype not in DTYPES:
         raise ZipError(f'the model is in {dtype}; the format knows {", ".join(DTYPES)}')
     return dtype
@@ -282,11 +290,13 @@ def compress_bytes(data: bytes, model: torch.nn.Module, tokenizer,
                    settings: MeasurementSettings = PAPER, threads: int = 1, segments: int = 1,
                    progress: bool = False) -> Compressed:
     """The compressed file of any ``data``: what the tokenizer reproduces coded by the model,
-    the rest escaped (``split``). ``threads`` is torch's CPU thread count while coding,
-    kept in the header for the decoder: one thread by default, the most portable choice, and
-    little slower one token at a time (much faster on shared cores). ``segments > 1`` codes
-    that many pieces of the stream in one batch: faster, larger (``coder``). ``settings`` are the
-    measurement's windows (only ``block_size`` and ``stride`` count: every token is coded)."""
+    the rest escaped (``split``). ``threads`` is torch's CPU thread count while coding, kept
+    in the header for the decoder (1 by default, the most portable choice). ``segments > 1``
+    codes that many pieces of the stream in one batch: faster, larger (``coder``).
+    ``settings`` are the measurement's windows (``block_size``, ``stride``; every token is
+    coded, so ``reference_compat`` is refused). ZipError for options outside the format or a
+    model in training mode or in a dtype the format lacks; ValueError (``check_fits_model``)
+    for windows or token ids the model cannot take."""
     check_options(settings, threads, segments)
     parts = split(data, tokenizer)
     ids, prefix, suffix = parts.ids, parts.prefix, parts.suffix
@@ -340,6 +350,12 @@ def decompress_bytes(blob: bytes, model: torch.nn.Module, tokenizer,
     """The original bytes, checked against the header's SHA-256; ZipError otherwise. A file
     from other software or another CPU kind is refused before decoding unless ``force``."""
     header, payload = unpack(blob)
+    return decompress_payload(header, payload, model, tokenizer, progress, force)
+
+
+def decompress_payload(header: Header, payload: bytes, model: torch.nn.Module, tokenizer,
+                       progress: bool = False, force: bool = False) -> bytes:
+    """``decompress_bytes`` of a file whose ``container.unpack`` is already at hand."""
     if not force:
         check_software(header)
     check_setup(header, model, tokenizer)

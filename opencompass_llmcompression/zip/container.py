@@ -2,7 +2,7 @@
 
 All integers little-endian; the header is 119 bytes whatever the input::
 
-    magic        4s   b'\\x89LMZ' (a first byte that no text file starts with)
+    magic        4s   b'\\x89LMZ' (a first byte that no UTF-8 text starts with)
     version      B    1 (PLAIN_VERSION) or 2 (FORMAT_VERSION: with escaped bytes)
     dtype        B    the model's dtype while coding (index in DTYPES)
     threads      B    torch's CPU thread count while coding
@@ -14,13 +14,13 @@ All integers little-endian; the header is 119 bytes whatever the input::
     suffix       B    ... and after it (coded, then dropped when detokenizing)
     size         Q    length of the original bytes
     model        16s  SHA-256 of the model's weights and of the configuration that changes
-                      the numbers (first 16 bytes)
+                      the numbers (first 16 bytes; files written before: the weights alone)
     tokenizer    16s  SHA-256 fingerprint of the tokenizer (first 16 bytes)
     software     8s   digest of the software and CPU kind that coded it (torch, numpy, ...
                       versions, CPU architecture, model and instruction-set flags): another
                       is refused before decoding unless forced
     sha256       32s  SHA-256 of the original bytes
-    payload      Q    payload length in bytes
+    payload      Q    length in bytes of all that follows the CRC
     crc32        I    CRC-32 of the header before this field and of the payload
 
 The payload is the range coder's 32-bit words; in version 2 (written only when some bytes of
@@ -28,12 +28,9 @@ the input were escaped, version 1 otherwise, so ordinary text gives the same fil
 they are followed by the escape table, ``(varint gap, varint length, the bytes)`` per span, and
 the table's length (a varint written backwards, read from the end).
 
-Every field has a legal range (``check_fields``; ``model_bounds`` for those that depend on
-the model), so a crafted header gets a clear ZipError, never a crash or a huge allocation.
-
-A file is refused before any decoding when its magic or CRC is wrong (no field but the magic
-is read before the CRC matches), then when any field lies outside its legal range; the
-decoded bytes are then checked against ``sha256`` before anything is written.
+A file is refused before any decoding when its magic or CRC is wrong, then when a field lies
+outside its legal range (``check_fields``; ``model_bounds`` for those that depend on the
+model): a crafted header gets a clear ZipError, never a crash or a huge allocation.
 """
 
 import math
@@ -163,8 +160,9 @@ def _announced(blob: bytes) -> int:
 def unpack(blob: bytes):
     """(Header, payload) of a file, or ZipError saying what is wrong with it.
 
-    Only the magic and the header's length come before the CRC; no other field is read before
-    the CRC matches, and then every field must lie in its legal range (``check_fields``)."""
+    Nothing but the magic and the length decides before the CRC matches (the version and the
+    announced size only word the error when it does not); then every field must lie in its
+    legal range (``check_fields``)."""
     if blob[:len(MAGIC)] != MAGIC:
         raise ZipError('not an llmcompression-zip file: it does not start with the format\'s '
                        f'magic bytes {MAGIC!r}')
