@@ -5,11 +5,13 @@ from typing import List, Optional
 from opencompass.openicl.icl_evaluator import BaseEvaluator
 from opencompass.registry import ICL_EVALUATORS
 
+from ..core.document_rows import DOC_INDEX_COLUMN
 from ..core.finite_output import non_finite
 from ..core.metrics import compression_metrics
 from ..core.provenance import provenance
 from ..core.settings import MeasurementSettings
 from ..core.windows import why_no_window
+from ..report.results import first_two_settings
 
 FIELDS = ('nll', 'tokens', 'chars', 'bytes')
 RECORD = ('measurement', 'model')  # how the sums were made, from the rows to the result
@@ -33,8 +35,8 @@ class CompressionEvaluator(BaseEvaluator):
                              f'result ({{nll, tokens, chars, bytes}}); the inferencer of this '
                              'dataset must be SlidingWindowPPLInferencer.'}
         expected = (list(range(len(predictions))) if test_set is None
-                    else list(test_set['document_index']))
-        if [p.get('document_index') for p in predictions] != expected:
+                    else list(test_set[DOC_INDEX_COLUMN]))
+        if [p.get(DOC_INDEX_COLUMN) for p in predictions] != expected:
             return {'error': f'the predictions ({len(predictions)}) do not cover the '
                              f'{len(expected)} documents of the corpus once each, in order: '
                              'some shards are missing, repeated or come from another corpus. '
@@ -43,9 +45,10 @@ class CompressionEvaluator(BaseEvaluator):
         measured = {}  # the shards' settings, each with the first document measured so
         for p in predictions:
             measured.setdefault(MeasurementSettings.from_record(p.get('measurement')),
-                                p['document_index'])
-        if len(measured) > 1:
-            (first, a), (second, b) = list(measured.items())[:2]
+                                p[DOC_INDEX_COLUMN])
+        clash = first_two_settings(measured)
+        if clash:
+            (first, a), (second, b) = clash
             return {'error': f'the shards of this corpus were measured under different '
                              f'settings: document {a} with {first or "settings not recorded"}, '
                              f'document {b} with {second or "settings not recorded"}. Their '
@@ -54,7 +57,7 @@ class CompressionEvaluator(BaseEvaluator):
         for p in predictions:
             found = non_finite({k: p[k] for k in FIELDS})
             if found:
-                return {'error': f'the prediction of document {p["document_index"]} holds '
+                return {'error': f'the prediction of document {p[DOC_INDEX_COLUMN]} holds '
                                  f'{found}, which the inferencer never writes: the file was '
                                  'changed after it was written. Delete this model\'s '
                                  'predictions for the corpus and run the inference again.'}

@@ -1,8 +1,12 @@
-"""Reading what OpenCompass wrote: results, per-document predictions, the run's config.
+"""Reading a run folder (``opencompass -w WORK_DIR`` makes ``WORK_DIR/<time stamp>/``):
 
-A run folder is what ``opencompass -w WORK_DIR`` makes under ``WORK_DIR/<time stamp>/``:
-``results/<model>/<dataset>.json``, ``predictions/<model>/<dataset>[_<shard>].json`` and
-``configs/<time stamp>_<pid>.py``. Nothing here re-runs anything.
+    results/<model>/<abbr>.json                  read_results
+    predictions/<model>/<abbr>[_<shard>].json    read_document_rows
+    configs/<time stamp>_<pid>.py                run_config (mmengine), corpus_locations
+
+``abbr`` is the OpenCompass abbreviation of a dataset (``llm_compression-cc``); ``corpus`` is
+the text it measures (``cc``). ``main_score`` and ``run_config`` import OpenCompass and
+mmengine when called; the rest needs neither.
 """
 
 import glob
@@ -10,8 +14,9 @@ import json
 import logging
 import os
 import re
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
+from ..core.document_rows import DOC_INDEX_COLUMN
 from ..core.finite_output import non_finite
 from ..core.logs import LOGGER
 from ..core.settings import MeasurementSettings
@@ -48,7 +53,7 @@ def find_run_dirs(paths: Iterable[str]) -> List[str]:
 
 def read_results(run_dirs: Iterable[str],
                  logger: logging.Logger = LOGGER) -> Dict[str, Dict[str, dict]]:
-    """``{model: {dataset: result}}``; later run folders override earlier ones.
+    """``{model: {abbr: result}}``; later run folders override earlier ones.
 
     A result file that is not valid JSON is skipped with a warning naming it; a result
     holding an ``error`` is kept, so that tables can show it as missing, and so is a
@@ -73,16 +78,16 @@ def read_results(run_dirs: Iterable[str],
     return results
 
 
-def unusable(result: dict) -> str:
-    """Why a result cannot be used ('' when it can): its ``error``, or a compression result
-    holding NaN or Infinity, which this plugin no longer writes (before it refused a corpus
-    that scores no token, such a corpus got ``"ppl": NaN`` beside a BPC of 0)."""
+def unusable(result: dict) -> Optional[str]:
+    """Why a result cannot be used, or None when it can: its ``error``, or a compression
+    result holding NaN or Infinity, which this plugin no longer writes (before it refused a
+    corpus that scores no token, such a corpus got ``"ppl": NaN`` beside a BPC of 0)."""
     if result.get('error'):
         return str(result['error'])
     found = non_finite(result) if 'bpc' in result else None
     return (f'the result holds {found}, not a number: a corpus that scored no token, or a '
             'result edited since. Evaluate it again (opencompass CONFIG -m eval -r '
-            'TIME_STAMP); a corpus too short to score says so then.' if found else '')
+            'TIME_STAMP); a corpus too short to score says so then.' if found else None)
 
 
 def is_compression_result(result: Optional[dict]) -> bool:
@@ -90,7 +95,8 @@ def is_compression_result(result: Optional[dict]) -> bool:
 
 
 def main_score(result: Optional[dict]) -> Optional[float]:
-    """A benchmark result's headline number, chosen the way OpenCompass's summary chooses it."""
+    """A benchmark result's headline number, chosen the way OpenCompass's summary chooses it
+    (imports OpenCompass's metric lists)."""
     from opencompass.summarizers.default import METRIC_BLACKLIST, METRIC_WHITELIST
     if not result or 'error' in result:
         return None
@@ -102,13 +108,14 @@ def main_score(result: Optional[dict]) -> Optional[float]:
     return float(result[min(metrics, key=lambda m: rank.get(m, len(rank)))])
 
 
-def read_document_rows(run_dir: str, model: str, dataset: str) -> List[dict]:
-    """The per-document rows a SlidingWindowPPLInferencer wrote, over all shard files."""
+def read_document_rows(run_dir: str, model: str, abbr: str) -> List[dict]:
+    """The per-document rows a SlidingWindowPPLInferencer wrote, over all shard files, in
+    document order (ResultsError for a file that cannot be read)."""
     folder = os.path.join(run_dir, 'predictions', model)
-    whole = os.path.join(folder, f'{dataset}.json')
-    shard = re.compile(re.escape(dataset) + r'_(\d+)\.json$')
+    whole = os.path.join(folder, f'{abbr}.json')
+    shard = re.compile(re.escape(abbr) + r'_(\d+)\.json$')
     paths = [whole] if os.path.isfile(whole) else [
-        p for p in glob.glob(os.path.join(folder, f'{glob.escape(dataset)}_*.json'))
+        p for p in glob.glob(os.path.join(folder, f'{glob.escape(abbr)}_*.json'))
         if shard.search(os.path.basename(p))]
     rows = []
     for path in paths:
@@ -119,17 +126,17 @@ def read_document_rows(run_dir: str, model: str, dataset: str) -> List[dict]:
         except (OSError, ValueError, KeyError, AttributeError, TypeError) as err:
             raise ResultsError(f'cannot read predictions {path}: {err}; re-run the inference '
                                f'stage for this model and dataset') from err
-    return sorted((r for r in rows if isinstance(r, dict) and 'document_index' in r),
-                  key=lambda r: r['document_index'])
+    return sorted((r for r in rows if isinstance(r, dict) and DOC_INDEX_COLUMN in r),
+                  key=lambda r: r[DOC_INDEX_COLUMN])
 
 
 INFERENCER_NAME, OLD_INFERENCER_NAME = 'SlidingWindowPPLInferencer', 'SlidingWindowInferencer'
 
 
 def corpus_locations(dataset_cfgs: Iterable[dict]) -> Dict[str, dict]:
-    """``{abbr: {path, name, samples}}`` of the datasets that are compression corpora, from
-    the run's dataset configs: where to read their text again (baselines, snippets) and
-    whether it is the paper's corpus. How they were measured is in their results."""
+    """``{abbr: {path, name, samples}}`` of the compression datasets among the run's dataset
+    configs: where to read their corpus again (baselines, snippets) and whether it is the
+    paper's. How they were measured is in their results."""
     locations = {}
     for cfg in dataset_cfgs:
         if _type_name(cfg.get('type')).endswith('CompressionCorpusDataset'):
@@ -139,11 +146,23 @@ def corpus_locations(dataset_cfgs: Iterable[dict]) -> Dict[str, dict]:
     return locations
 
 
+def first_two_settings(found: Dict[Optional[MeasurementSettings], object]
+                       ) -> Optional[Tuple[tuple, tuple]]:
+    """``((settings, label), (settings, label))``: the first two entries of ``found`` (each
+    setting with the first thing measured with it, in the order seen); None when ``found``
+    holds fewer than two settings."""
+    if len(found) < 2:
+        return None
+    first, second = list(found.items())[:2]
+    return first, second
+
+
 def corpus_measurements(results: Dict[str, Dict[str, dict]]
                         ) -> Dict[str, Optional[MeasurementSettings]]:
-    """``{abbr: settings}``: the settings each corpus's results record (None: none records any).
+    """``{abbr: settings}``: the settings the results of each abbr record (None: none records
+    any).
 
-    Raises ResultsError, naming both, when two models' results of one corpus were measured
+    Raises ResultsError, naming both, when two models' results of one abbr were measured
     under different settings: their numbers cannot be compared."""
     found: Dict[str, Dict[MeasurementSettings, str]] = {}
     for model in sorted(results):
@@ -154,8 +173,9 @@ def corpus_measurements(results: Dict[str, Dict[str, dict]]
             seen = found.setdefault(abbr, {})
             if settings is not None:
                 seen.setdefault(settings, model)
-            if len(seen) > 1:
-                (first, model_a), (second, model_b) = list(seen.items())[:2]
+            clash = first_two_settings(seen)
+            if clash:
+                (first, model_a), (second, model_b) = clash
                 raise ResultsError(
                     f'{abbr} was measured under different settings and cannot be compared: '
                     f'{model_a} with {first}, {model_b} with {second}. Report the runs of '
@@ -164,15 +184,17 @@ def corpus_measurements(results: Dict[str, Dict[str, dict]]
 
 
 def pooling_refusal(measurements: Dict[str, Optional[MeasurementSettings]],
-                    corpora: Sequence[str]) -> str:
-    """Why the corpora's numbers cannot be averaged ('' when they can): two settings, named."""
+                    abbrs: Sequence[str]) -> Optional[str]:
+    """Why the numbers of ``abbrs`` cannot be averaged (two settings, named), or None when
+    they can."""
     seen: Dict[MeasurementSettings, str] = {}
-    for abbr in corpora:
+    for abbr in abbrs:
         if measurements.get(abbr) is not None:
             seen.setdefault(measurements[abbr], abbr)
-    if len(seen) < 2:
-        return ''
-    (first, abbr_a), (second, abbr_b) = list(seen.items())[:2]
+    clash = first_two_settings(seen)
+    if not clash:
+        return None
+    (first, abbr_a), (second, abbr_b) = clash
     return (f'{abbr_a} was measured with {first}, {abbr_b} with {second}: numbers of different '
             'settings are not averaged')
 
@@ -188,7 +210,8 @@ CONFIG_ERRORS = (OSError, SyntaxError, ImportError, NameError, AttributeError, K
 
 def run_config(run_dir: str) -> dict:
     """``{'datasets': [...], 'models': [...]}`` as OpenCompass saved them with the run (empty
-    lists if it saved no config, or one that no longer loads: tables work without it)."""
+    lists if it saved no config, or one that no longer loads: tables work without it).
+    Imports mmengine, which loads the saved config."""
     from mmengine.config import Config
     configs = sorted(glob.glob(os.path.join(run_dir, 'configs', '*.py')))
     saved = {'datasets': [], 'models': []}
