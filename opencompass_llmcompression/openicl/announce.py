@@ -1,9 +1,8 @@
 """The line each of this plugin's configs logs when OpenCompass loads it.
 
-``--datasets llm_compression`` and ``--summarizer llm_compression`` name OpenCompass's own
-built-in configs too (same file names, in its package), and OpenCompass's log shows only the
-path of the file it picked. This line says, in every run, that this plugin's config was the one
-loaded, its version, and where the file is.
+``--datasets llm_compression`` and ``--summarizer llm_compression`` also name OpenCompass's own
+built-in configs, and its log shows only the path of the file it picked: this line says that
+this plugin's config was loaded, its version, and where the file is.
 """
 
 import inspect

@@ -28,7 +28,7 @@ class CompressionSummarizer(DefaultSummarizer):
         scores: a CSV of benchmark scores (``model,<benchmark or area>,...``) for the fit.
         extra_results: more OpenCompass run folders whose results join the table and the fit
             (e.g. benchmark runs made earlier, or other models).
-        areas: ``{area: {corpus: ..., benchmarks: [patterns]}}``, see ``linear_fit``.
+        areas: ``{area: {corpus: ..., benchmarks: [patterns]}}``, see ``benchmark_scores``.
         resamples, seed: the bootstrap over documents behind the intervals (0: none).
     """
 

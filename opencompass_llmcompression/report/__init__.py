@@ -1,9 +1,12 @@
 """The compression report, from the folders OpenCompass wrote: nothing here runs a model.
 
-``results`` (read run folders) -> ``leaderboard`` (models x corpora), ``baselines`` (gzip,
-bzip2, xz, zstd on the same text), ``documents`` (best and worst compressed documents),
-``linear_fit`` (benchmark score against BPC) -> ``writer`` (``write_report``: the files and
-the printed text).
+    run folders ──> collect (results, configs, failures) ──> writer.write_report ──> summary/
+                                       one module per section: leaderboard, uncertainty,
+                                       baselines, documents, paper_reference, paper_predictions,
+                                       linear_fit
+
+A compression dataset is named by its OpenCompass ``abbr`` (``llm_compression-cc``); its
+``corpus`` is the text it measures (``cc``).
 """
 
 from .results import ResultsError, find_run_dirs, read_results

@@ -1,10 +1,9 @@
-"""Results made by OpenCompass's built-in compression evaluator, told apart and explained.
+"""Results of OpenCompass's built-in compression evaluator: told apart, left out, explained.
 
 OpenCompass's own ``llm_compression`` config (``SWCELossInferencer`` + ``BPCEvaluator``) writes
-results under abbreviations like ours (``llm_compression-python``) holding only ``bpc``, and
-predictions of one ``{loss, total_chr_num}`` per batch. This plugin's results always hold
-``chars`` (and, since 0.1.0, ``plugin``). A built-in result is never put in a leaderboard or a
-fit: the report says what it is, why its number cannot be trusted, and how to rerun it.
+results under abbrs like ours (``llm_compression-python``) holding only ``bpc``, and one
+``{loss, total_chr_num}`` prediction per batch; this plugin's results hold ``chars`` (and,
+since 0.1.0, ``plugin``).
 """
 
 import glob
@@ -27,9 +26,9 @@ def is_builtin_result(result: dict) -> bool:
             and 'chars' not in result and result.get('plugin') != PLUGIN)
 
 
-def has_builtin_predictions(run_dir: str, model: str, dataset: str) -> bool:
-    """Whether the dataset's prediction files hold ``SWCELossInferencer`` rows."""
-    for path in glob.glob(os.path.join(run_dir, 'predictions', model, f'{dataset}*.json')):
+def has_builtin_predictions(run_dir: str, model: str, abbr: str) -> bool:
+    """Whether the prediction files of ``abbr`` hold ``SWCELossInferencer`` rows."""
+    for path in glob.glob(os.path.join(run_dir, 'predictions', model, f'{abbr}*.json')):
         try:
             with open(path, encoding='utf-8') as f:
                 first = next(iter(json.load(f).values()), None)
@@ -42,14 +41,14 @@ def has_builtin_predictions(run_dir: str, model: str, dataset: str) -> bool:
 
 def split_builtin(results: Dict[str, Dict[str, dict]]
                   ) -> Tuple[Dict[str, Dict[str, dict]], List[Tuple[str, str]]]:
-    """(the results without the built-in's, [(model, dataset)] of the built-in's)."""
+    """(the results without the built-in's, [(model, abbr)] of the built-in's)."""
     kept, builtin = {}, []
-    for model, per_dataset in results.items():
-        for dataset, result in per_dataset.items():
+    for model, per_abbr in results.items():
+        for abbr, result in per_abbr.items():
             if is_builtin_result(result):
-                builtin.append((model, dataset))
+                builtin.append((model, abbr))
             else:
-                kept.setdefault(model, {})[dataset] = result
+                kept.setdefault(model, {})[abbr] = result
     return kept, builtin
 
 
@@ -58,14 +57,14 @@ def builtin_message(builtin: Sequence[Tuple[str, str]], run_dirs: Sequence[str],
     """What was found, why it is left out, and the one command that measures it with this
     plugin (``model_paths``: model abbreviation -> the path the run loaded it from)."""
     models = sorted({m for m, _ in builtin})
-    datasets = sorted({d for _, d in builtin})
-    confirmed = any(has_builtin_predictions(r, m, d) for r in run_dirs for m, d in builtin)
+    abbrs = sorted({a for _, a in builtin})
+    confirmed = any(has_builtin_predictions(r, m, a) for r in run_dirs for m, a in builtin)
     evidence = ('its SWCELossInferencer predictions, one {loss, total_chr_num} per batch'
                 if confirmed else 'a result with a bpc and no character count')
     commands = [f'    opencompass --config-dir {config_dir} --datasets llm_compression '
                 f'--summarizer llm_compression --hf-type base '
                 f'--hf-path {model_paths.get(m, "MODEL")}' for m in models]
-    return (f'{", ".join(datasets)} of {", ".join(models)} were measured by OpenCompass\'s '
+    return (f'{", ".join(abbrs)} of {", ".join(models)} were measured by OpenCompass\'s '
             f'built-in compression evaluator (SWCELossInferencer + BPCEvaluator; seen from '
             f'{evidence}), not by {PLUGIN}, and are left out of this report. Its totals '
             f'cannot be trusted: {WHY_NOT_TRUSTED}. To measure with {PLUGIN}:\n'

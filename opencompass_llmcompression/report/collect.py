@@ -1,10 +1,7 @@
-"""What a set of OpenCompass run folders holds, read once: the report's one way in.
+"""The report's one way in: what a set of OpenCompass run folders holds, read once.
 
     run folders ──> collect ──> RunData ──> writer.write_report
     (llmcompression-summary and CompressionSummarizer both call collect)
-
-Each run's datasets and models come from its saved config, or from the config a caller
-already holds (the summarizer's own run); results are read once, newest folder last.
 """
 
 import logging
@@ -17,7 +14,7 @@ from .failures import Failure, failed_datasets
 from .results import ResultsError, corpus_locations, is_compression_result, read_results, \
     run_config
 
-Results = Dict[str, Dict[str, dict]]  # {model: {dataset abbr: result}}
+Results = Dict[str, Dict[str, dict]]  # {model: {abbr: result}}
 
 
 @dataclass(frozen=True)
@@ -26,9 +23,14 @@ class RunData:
     results: Results
     run_dirs: Sequence[str] = ()  # their predictions/ give the per-document rows, newest last
     models: Sequence[str] = ()  # the table's order (default: sorted)
-    corpus_order: Sequence[str] = ()  # the columns' order (then as found)
+    abbr_order: Sequence[str] = ()  # the columns' order (then sorted)
     locations: Dict[str, dict] = field(default_factory=dict)  # {abbr: {path, name, samples}}
     failures: Sequence[Failure] = ()  # datasets of the runs without a result
+
+    @property
+    def corpus_order(self) -> Sequence[str]:
+        """``abbr_order`` by its earlier name."""
+        return self.abbr_order
 
 
 def collect(run_dirs: Sequence[str], config_dir: str, logger: logging.Logger = LOGGER,
@@ -47,11 +49,11 @@ def collect(run_dirs: Sequence[str], config_dir: str, logger: logging.Logger = L
     for run_dir in run_dirs:
         saved = (configs or {}).get(run_dir) or run_config(run_dir)
         locations.update(corpus_locations(saved['datasets']))
-        abbrs = [m.get('abbr') for m in saved['models']]
+        model_abbrs = [m.get('abbr') for m in saved['models']]
         model_paths.update({m.get('abbr'): m.get('path') for m in saved['models']})
-        models += [m for m in abbrs if m not in models]
-        failures += failed_datasets(run_dir, abbrs, [d.get('abbr') for d in saved['datasets']],
-                                    read)
+        models += [m for m in model_abbrs if m not in models]
+        failures += failed_datasets(run_dir, model_abbrs,
+                                    [d.get('abbr') for d in saved['datasets']], read)
     if builtin:
         message = builtin_message(builtin, run_dirs, model_paths, config_dir)
         if not any(is_compression_result(r) for per in results.values() for r in per.values()):
@@ -63,6 +65,6 @@ def collect(run_dirs: Sequence[str], config_dir: str, logger: logging.Logger = L
 
 
 def _once(failures: Sequence[Failure]) -> list:
-    """The failures, each (model, dataset) once: the newest run's."""
-    newest = {(f.model, f.dataset): f for f in failures}
+    """The failures, each (model, abbr) once: the newest run's."""
+    newest = {(f.model, f.abbr): f for f in failures}
     return list(newest.values())

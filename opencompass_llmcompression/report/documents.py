@@ -1,11 +1,12 @@
-"""Per-document BPC: the documents a model compresses best and worst.
+"""The documents a model compresses best and worst, by their own BPC.
 
-A document with a very low BPC is a hint that the model saw it (or a copy) in training; a
-very high one often points at text that is not what the corpus claims to be.
+A very low BPC hints that the model saw the document (or a copy) in training; a very high one
+often points at text that is not what the corpus claims to be.
 """
 
 from typing import Dict, List, Optional, Sequence
 
+from ..core.document_rows import DOC_INDEX_COLUMN
 from ..core.metrics import bits_per
 
 SNIPPET_CHARS = 60
@@ -24,7 +25,7 @@ def extremes(rows: Sequence[dict], count: int) -> List[dict]:
     """
     scored = [dict(row, bpc=document_bpc(row)) for row in rows if row.get('tokens')]
     scored = [row for row in scored if row['bpc'] is not None]
-    scored.sort(key=lambda row: (row['bpc'], row['document_index']))
+    scored.sort(key=lambda row: (row['bpc'], row[DOC_INDEX_COLUMN]))
     low = scored[:count]
     high = scored[max(count, len(scored) - count):][::-1]
     return [dict(r, rank='lowest') for r in low] + [dict(r, rank='highest') for r in high]
@@ -38,15 +39,16 @@ def snippet(text: str) -> str:
 
 def document_table(per_model: Dict[str, Dict[str, List[dict]]], count: int,
                    texts: Optional[Dict[str, Sequence[str]]] = None):
-    """``(header, rows)`` over models and corpora; ``texts`` (per corpus) adds a snippet."""
+    """``(header, rows)`` of ``per_model`` (``{model: {abbr: per-document rows}}``); ``texts``
+    (``{abbr: documents}``) adds the start of each. The ``corpus`` column holds the abbr."""
     header = ['model', 'corpus', 'rank', 'document', 'bpc', 'tokens', 'chars', 'starts with']
     table = []
-    for model, corpora in per_model.items():
-        for corpus, rows in corpora.items():
-            documents = (texts or {}).get(corpus)
+    for model, per_abbr in per_model.items():
+        for abbr, rows in per_abbr.items():
+            documents = (texts or {}).get(abbr)
             for row in extremes(rows, count):
-                index = row['document_index']
+                index = row[DOC_INDEX_COLUMN]
                 start = snippet(documents[index]) if documents and index < len(documents) else ''
-                table.append([model, corpus, row['rank'], str(index), f'{row["bpc"]:.4f}',
+                table.append([model, abbr, row['rank'], str(index), f'{row["bpc"]:.4f}',
                               str(row['tokens']), str(row['chars']), start])
     return header, table

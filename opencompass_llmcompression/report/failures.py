@@ -1,10 +1,7 @@
-"""The datasets of a run that have no result, each with its log and the error in it.
+"""The datasets of a run without a usable result, each with its task's log and the error in it.
 
-A benchmark that failed (MMLU whose model wrapper broke, a model that would not load, an
-evaluator that crashed) leaves no ``results/<model>/<dataset>.json``, or one holding
-``error`` (or NaN, ``results.unusable``); its task's output is in
-``logs/infer/<model>/<dataset>[_<shard>].out`` or ``logs/eval/...``. The report names these
-instead of saying that no benchmark was run.
+A dataset whose task failed has no ``results/<model>/<abbr>.json``, or one holding ``error``
+(or NaN: ``results.unusable``); the task's output is ``logs/{infer,eval}/<model>/<abbr>[_<shard>].out``.
 """
 
 import glob
@@ -36,15 +33,20 @@ KNOWN_FIXES = {
 @dataclass(frozen=True)
 class Failure:
     model: str
-    dataset: str
+    abbr: str  # the dataset's
     log: Optional[str]  # the task's output file, if one exists
     error: str  # the last error line of the log, or the result's ``error``
+
+    @property
+    def dataset(self) -> str:
+        """``abbr`` by its earlier name."""
+        return self.abbr
 
     def __str__(self) -> str:
         where = f'log: {self.log}' if self.log else 'no log found under logs/'
         fix = next((f'. Fix: {fix}' for key, fix in KNOWN_FIXES.items() if key in self.error),
                    '')
-        return f'{self.dataset} ({self.model}): {self.error or "no result"} ({where}){fix}'
+        return f'{self.abbr} ({self.model}): {self.error or "no result"} ({where}){fix}'
 
 
 def last_error_line(path: str) -> str:
@@ -56,13 +58,14 @@ def last_error_line(path: str) -> str:
     return next((line.strip() for line in reversed(lines) if ERROR_LINE.match(line)), '')
 
 
-def task_logs(run_dir: str, model: str, dataset: str) -> List[str]:
-    """The output files of the tasks that ran the dataset, inference before evaluation.
+def task_logs(run_dir: str, model: str, abbr: str) -> List[str]:
+    """The output files of the tasks that ran the dataset ``abbr``, inference before
+    evaluation.
 
     A task's log is named after its first dataset; a task of several datasets names them all
     near its start (``Task [model/a,model/b]``), which is how the others find it."""
-    own = re.compile(re.escape(dataset) + r'(_\d+)?\.out')
-    member = re.compile(r'Task \[.*' + re.escape(f'{model}/{dataset}') + r'(_\d+)?[,\]]')
+    own = re.compile(re.escape(abbr) + r'(_\d+)?\.out')
+    member = re.compile(r'Task \[.*' + re.escape(f'{model}/{abbr}') + r'(_\d+)?[,\]]')
     found = []
     for stage in ('infer', 'eval'):
         for path in sorted(glob.glob(os.path.join(run_dir, 'logs', stage, model, '*.out'))):
@@ -79,21 +82,21 @@ def _head(path: str, lines: int = 20) -> str:
         return ''
 
 
-def failed_datasets(run_dir: str, models: Iterable[str], datasets: Iterable[str],
+def failed_datasets(run_dir: str, models: Iterable[str], abbrs: Iterable[str],
                     results: Dict[str, Dict[str, dict]]) -> List[Failure]:
-    """Each (model, dataset) of the run without a usable result among ``results`` (all the
+    """Each (model, abbr) of the run without a usable result among ``results`` (all the
     runs' results as ``results.read_results`` gives them: another run may hold one)."""
     failures = []
     for model in models:
-        for dataset in datasets:
-            result = results.get(model, {}).get(dataset)
+        for abbr in abbrs:
+            result = results.get(model, {}).get(abbr)
             if result is not None and 'error' not in result:
                 continue
-            logs = task_logs(run_dir, model, dataset)
+            logs = task_logs(run_dir, model, abbr)
             errors = [(log, last_error_line(log)) for log in logs]  # the first is the cause
             log, logged = next(((log, e) for log, e in errors if e),
                                (logs[0] if logs else None, ''))
-            failures.append(Failure(model, dataset, log,
+            failures.append(Failure(model, abbr, log,
                                     str((result or {}).get('error') or '') or logged))
     return failures
 

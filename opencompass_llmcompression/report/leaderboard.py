@@ -1,4 +1,5 @@
-"""The leaderboard: one row per model, one column per corpus and their average, best first."""
+"""The leaderboard: one row per model, one column per compression dataset (its abbr) and their
+average, best first."""
 
 import csv
 import io
@@ -15,9 +16,9 @@ MISSING = '-'
 SETTINGS_COLUMNS = tuple(f.name for f in fields(MeasurementSettings))
 
 
-def compression_corpora(results: Dict[str, Dict[str, dict]],
-                        order: Sequence[str] = ()) -> List[str]:
-    """Dataset abbreviations holding compression results: ``order`` first, then as found."""
+def compression_abbrs(results: Dict[str, Dict[str, dict]],
+                      order: Sequence[str] = ()) -> List[str]:
+    """The abbrs holding compression results: ``order`` first, then sorted."""
     found = {d for per_model in results.values() for d, r in per_model.items()
              if is_compression_result(r)}
     listed = [d for d in order if d in found]
@@ -33,64 +34,64 @@ def column_labels(abbrs: Sequence[str]) -> List[str]:
     return [a[cut:] or a for a in abbrs]
 
 
-def leaderboard(results: Dict[str, Dict[str, dict]], corpora: Sequence[str],
+def leaderboard(results: Dict[str, Dict[str, dict]], abbrs: Sequence[str],
                 metric: str = 'bpc', models: Sequence[str] = (),
                 baselines: Optional[Dict[str, Dict[str, Dict[str, float]]]] = None,
                 intervals: Optional[Dict[str, Dict[str, Interval]]] = None, pool: bool = True):
-    """``(header, rows)``: models sorted by their average over ``corpora`` (lower first).
+    """``(header, rows)``: models sorted by their average over ``abbrs`` (lower first).
 
-    A model lacking a corpus shows ``-`` there and has no average; such models come after the
-    complete ones. ``pool=False`` (corpora measured under different settings) leaves every
-    model's average out. ``intervals`` (``{model: {corpus: Interval}}``) turns a cell into
-    ``value ± half-width``. ``baselines`` (``{corpus: {compressor: {metric: value}}}``) adds a
+    A model lacking an abbr shows ``-`` there and has no average; such models come after the
+    complete ones. ``pool=False`` (abbrs measured under different settings) leaves every
+    model's average out. ``intervals`` (``{model: {abbr: Interval}}``) turns a cell into
+    ``value ± half-width``. ``baselines`` (``{abbr: {compressor: {metric: value}}}``) adds a
     row per compressor below the models.
     """
     intervals = intervals or {}
     table = []
-    for model, values, average in _sorted_models(results, corpora, metric, models, pool):
+    for model, values, average in _sorted_models(results, abbrs, metric, models, pool):
         found = intervals.get(model, {})
         table.append([model] + [f'{_cell(v)} {found[c].plus_minus()}' if c in found and
-                                v is not None else _cell(v) for c, v in zip(corpora, values)]
+                                v is not None else _cell(v) for c, v in zip(abbrs, values)]
                      + [_cell(average)])
-    header = ['model'] + column_labels(corpora) + ['average']
-    compressors = list(dict.fromkeys(c for per_corpus in (baselines or {}).values()
-                                     for c in per_corpus))
+    header = ['model'] + column_labels(abbrs) + ['average']
+    compressors = list(dict.fromkeys(c for per_abbr in (baselines or {}).values()
+                                     for c in per_abbr))
     for compressor in compressors:
-        values = [baselines.get(c, {}).get(compressor, {}).get(metric) for c in corpora]
+        values = [baselines.get(c, {}).get(compressor, {}).get(metric) for c in abbrs]
         table.append([f'({compressor})'] + [_cell(v) for v in values] + [_cell(_average(values))])
     return header, table
 
 
-def long_rows(results: Dict[str, Dict[str, dict]], corpora: Sequence[str], metric: str = 'bpc',
+def long_rows(results: Dict[str, Dict[str, dict]], abbrs: Sequence[str], metric: str = 'bpc',
               models: Sequence[str] = (),
               baselines: Optional[Dict[str, Dict[str, Dict[str, float]]]] = None,
               intervals: Optional[Dict[str, Dict[str, Interval]]] = None,
               measurements: Optional[Dict[str, Optional[MeasurementSettings]]] = None,
               pool: bool = True):
-    """The leaderboard for the CSV: one row per model and corpus (and ``average``, unless not
-    ``pool``), with the interval's bounds as ``<metric>_ci_low`` and ``<metric>_ci_high``
-    (blank where none), and on every model's row the settings ``measurements`` gives for its
-    corpus (blank where not recorded)."""
+    """The leaderboard for the CSV: one row per model and abbr (the ``corpus`` column holds
+    the abbr; and ``average``, unless not ``pool``), with the interval's bounds as
+    ``<metric>_ci_low`` and ``<metric>_ci_high`` (blank where none), and on every model's row
+    the settings ``measurements`` gives for its abbr (blank where not recorded)."""
     header = ['model', 'corpus', metric, f'{metric}_ci_low', f'{metric}_ci_high',
               *SETTINGS_COLUMNS]
     measurements = measurements or {}
-    known = [measurements[c] for c in corpora if measurements.get(c) is not None]
+    known = [measurements[c] for c in abbrs if measurements.get(c) is not None]
     rows = []
-    for model, values, average in _sorted_models(results, corpora, metric, models, pool):
+    for model, values, average in _sorted_models(results, abbrs, metric, models, pool):
         found = (intervals or {}).get(model, {})
-        for corpus, value in zip(corpora, values):
+        for abbr, value in zip(abbrs, values):
             if value is not None:
-                bounds = ([f'{found[corpus].low:.6f}', f'{found[corpus].high:.6f}']
-                          if corpus in found else ['', ''])
-                rows.append([model, corpus, f'{value:.6f}'] + bounds
-                            + _settings_cells(measurements.get(corpus)))
+                bounds = ([f'{found[abbr].low:.6f}', f'{found[abbr].high:.6f}']
+                          if abbr in found else ['', ''])
+                rows.append([model, abbr, f'{value:.6f}'] + bounds
+                            + _settings_cells(measurements.get(abbr)))
         if average is not None:
             rows.append([model, 'average', f'{average:.6f}', '', '']
                         + _settings_cells(known[0] if known else None))
-    for corpus, per_compressor in (baselines or {}).items():
+    for abbr, per_compressor in (baselines or {}).items():
         for compressor, rates in per_compressor.items():
-            if corpus in corpora and metric in rates:
-                rows.append([f'({compressor})', corpus, f'{rates[metric]:.6f}', '', '']
+            if abbr in abbrs and metric in rates:
+                rows.append([f'({compressor})', abbr, f'{rates[metric]:.6f}', '', '']
                             + _settings_cells(None))
     return header, rows
 
@@ -101,11 +102,11 @@ def _settings_cells(settings: Optional[MeasurementSettings]) -> List[str]:
     return [str(value) for value in settings.as_record().values()]
 
 
-def _sorted_models(results, corpora, metric, models, pool=True):
+def _sorted_models(results, abbrs, metric, models, pool=True):
     """``[(model, values, average)]``, complete models first, by average (if ``pool``)."""
     rows = []
     for model in list(models) or sorted(results):
-        values = [results.get(model, {}).get(c) for c in corpora]
+        values = [results.get(model, {}).get(c) for c in abbrs]
         values = [r[metric] if is_compression_result(r) else None for r in values]
         average = _average(values) if pool else None
         rows.append((average is None, average or 0.0, model, values, average))
@@ -114,7 +115,7 @@ def _sorted_models(results, corpora, metric, models, pool=True):
 
 
 def _average(values: List[Optional[float]]) -> Optional[float]:
-    """The mean, only when every corpus has a value."""
+    """The mean, only when every value is there."""
     return sum(values) / len(values) if values and None not in values else None
 
 

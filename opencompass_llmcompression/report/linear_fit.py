@@ -1,6 +1,6 @@
 """A line through the run's own models: area score against BPC (``benchmark_scores`` for
-the areas), with Pearson r, RMSE and a plot. A corpus matches a dataset abbreviation equal to
-it or ending in ``-<corpus>``.
+the areas), with Pearson r, RMSE and a plot. An area's corpus (``cc``) is measured by the abbr
+equal to it or ending in ``-<corpus>`` (``llm_compression-cc``).
 """
 
 import math
@@ -16,6 +16,7 @@ MIN_MODELS = 3
 
 
 def corpus_matches(abbr: str, corpus: str) -> bool:
+    """Whether ``abbr`` measures ``corpus``: equal to it, or ending in ``-<corpus>``."""
     return abbr == corpus or abbr.endswith('-' + corpus)
 
 
@@ -29,8 +30,8 @@ def area_points(results: Dict[str, Dict[str, dict]], areas: Dict[str, dict],
     for area, spec in areas.items():
         points[area] = {}
         for model in models:
-            found = {d: r for d, r in results.get(model, {}).items()
-                     if is_compression_result(r) and corpus_matches(d, spec['corpus'])}
+            found = {abbr: r for abbr, r in results.get(model, {}).items()
+                     if is_compression_result(r) and corpus_matches(abbr, spec['corpus'])}
             score = benchmark_scores(results.get(model, {}), (scores or {}).get(model, {}),
                                      {area: spec}).get(area, {}).get(AVERAGE)
             if len(found) == 1 and score is not None:
@@ -84,7 +85,8 @@ def fit_table(fits: Dict[str, dict], areas: Dict[str, dict]):
 
 def plot_fits(points: Dict[str, Dict[str, tuple]], fits: Dict[str, dict], path: str,
               metric: str = 'bpc') -> None:
-    """One panel per area: a point per model, labelled, and the fitted line where there is one."""
+    """One panel per area: a point per model, labelled, and the fitted line where there is one;
+    written to ``path`` whole or not at all."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt

@@ -1,8 +1,8 @@
 """A run's models on the paper's lines: what their BPC predicts, beside what they scored.
 
-Only a BPC measured the paper's way is placed (``paper_reference.measurement_problems``:
-the paper's corpus, whole, with its window, in either mode); the BPC scale depends on the
-corpus and the window, so for any other corpus the report says why and predicts nothing.
+Only a BPC measured the paper's way is placed (``paper_reference.measurement_problems``): the
+BPC scale depends on the corpus and the window, so any other abbr gets a reason, not a
+prediction.
 """
 
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -19,13 +19,14 @@ CSV_HEADER = ['model', 'area', 'benchmark', 'bpc', 'predicted', 'pi_low', 'pi_hi
               'line_n', 'line_rmse', 'measured', 'gap_rmse', 'flag', 'outside_fitted_bpc']
 
 
-def paper_corpora(corpora: Sequence[str], locations: Dict[str, dict],
+def paper_corpora(abbrs: Sequence[str], locations: Dict[str, dict],
                   measurements: Dict[str, Optional[MeasurementSettings]]
                   ) -> Tuple[Dict[str, str], List[str]]:
-    """``({abbr: area}, reasons)``: the corpora measured the paper's way, each with the area
-    its BPC predicts, and one line per other corpus saying why it predicts nothing."""
+    """``({abbr: area}, reasons)``: the abbrs that measure a paper corpus the paper's way,
+    each with the area its BPC predicts, and one line per other abbr saying why it predicts
+    nothing."""
     eligible, reasons = {}, []
-    for abbr in corpora:
+    for abbr in abbrs:
         corpus = paper_corpus_of(abbr, locations.get(abbr))
         problems = measurement_problems(locations.get(abbr), measurements.get(abbr))
         if corpus is None:
@@ -41,7 +42,7 @@ def paper_corpora(corpora: Sequence[str], locations: Dict[str, dict],
 def placements(results: Dict[str, Dict[str, dict]], models: Sequence[str],
                eligible: Dict[str, str], scores: Optional[Scores],
                areas: Dict[str, dict]) -> List[Placement]:
-    """Every model with a BPC on an eligible corpus, on every line that BPC allows."""
+    """Every model with a BPC on an ``eligible`` abbr, on every line that BPC allows."""
     placed = []
     for model in models:
         per = results.get(model, {})
@@ -127,8 +128,9 @@ READING = [
 
 def plot(placed: Sequence[Placement], path: str) -> None:
     """The paper's four scatter plots (its Figure 1: the three areas and overall) with their
-    lines and 95% prediction bands (models a line leaves out hollow); each model of ``placed`` in its own colour, at its
-    measured score (filled) or at the line's prediction with its interval (hollow)."""
+    lines and 95% prediction bands (models a line leaves out hollow); each model of ``placed``
+    in its own colour, at its measured score (a star) and at the line's prediction with its
+    interval (a hollow circle), written to ``path`` whole or not at all."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt

@@ -1,11 +1,8 @@
-"""The paper's published BPC as reference rows, and whether a run can be expected to match them.
+"""The paper's published BPC (``paper_leaderboard.csv``, its source in its header) beside a
+run's, and what the run's corpus and settings let one expect of the comparison.
 
-``paper_leaderboard.csv`` (beside this file) is the leaderboard of "Compression Represents
-Intelligence Linearly" (arXiv 2404.09937) as its README prints it; its header names the source.
-A run's model matches a paper row when their normalised names are equal: the last part of a
-path or hub id, lower case, without a trailing ``-hf``, ``-base`` or ``-v0.1`` and a leading
-``meta-``, punctuation dropped (``meta-llama/Llama-2-7b-hf``, ``llama-2-7b-hf`` and
-``Llama-2-7b`` are all ``llama27b``).
+A model matches a paper row by ``normalise``d name: ``meta-llama/Llama-2-7b-hf``,
+``llama-2-7b-hf`` and ``Llama-2-7b`` are all ``llama27b``.
 """
 
 import csv
@@ -13,7 +10,7 @@ import os
 import re
 from typing import Dict, List, Optional, Sequence
 
-from ..core.corpus_files import find_corpus_file, resolve_folder
+from ..core.corpus_files import locate_corpus
 from ..core.settings import PAPER, MeasurementSettings
 from .linear_fit import corpus_matches
 
@@ -25,6 +22,8 @@ _SUFFIXES = re.compile(r'(-hf|-base|-v0\.1)+$')
 
 
 def normalise(model: str) -> str:
+    """The last part of a path or hub id, lower case, without a trailing ``-hf``, ``-base`` or
+    ``-v0.1`` and a leading ``meta-``, punctuation dropped."""
     name = model.rstrip('/').split('/')[-1].lower()
     name = _SUFFIXES.sub('', name)
     name = re.sub(r'^meta-', '', name)
@@ -52,7 +51,8 @@ def match(model: str) -> Optional[dict]:
 
 
 def paper_corpus_of(abbr: str, location: Optional[dict]) -> Optional[str]:
-    """Which of the paper's corpora a dataset abbreviation measures, by its name."""
+    """Which of the paper's corpora ``abbr`` measures: its location's ``name``, else the one
+    ``abbr`` names (``cc`` or ``...-cc``); None for none of them."""
     name = (location or {}).get('name')
     if name in CORPORA:
         return name
@@ -104,44 +104,45 @@ def compatibility(location: Optional[dict], measurement: Optional[MeasurementSet
 
 def built_here(path: str, name: str) -> bool:
     """Whether the corpus file has the manifest ``llmcompression-corpus`` writes beside it."""
-    folder = resolve_folder(path)
-    filename = find_corpus_file(folder, name) if os.path.isdir(folder) else None
-    return bool(filename) and os.path.isfile(
-        os.path.join(os.path.dirname(filename), f'{name}.manifest.json'))
+    corpus = locate_corpus(path, name, logger=None, check=False)
+    return corpus is not None and corpus.manifest is not None
 
 
-def reference_rows(results: Dict[str, Dict[str, dict]], corpora: Sequence[str],
+def reference_rows(results: Dict[str, Dict[str, dict]], abbrs: Sequence[str],
                    models: Sequence[str], locations: Dict[str, dict],
                    measurements: Dict[str, Optional[MeasurementSettings]]):
-    """``(table, notes, csv_rows)``: each matched model's run row, the paper's row, and their
-    difference, one column per paper corpus found in the run; notes say per corpus what to
-    expect (``locations``: where each corpus was read, ``measurements``: its settings);
-    ``csv_rows`` are one line per model and corpus."""
-    columns = {}
-    for abbr in corpora:
+    """``((header, table), notes, (csv_header, csv_rows))``.
+
+    ``table``: for each model that matches a paper row, three rows (this run, the paper,
+    their difference), one column per paper corpus that an abbr of ``abbrs`` measures (the
+    first such abbr); ``notes``: one ``- abbr: what to expect`` line per column
+    (``locations``: where each abbr's corpus was read, ``measurements``: its settings);
+    ``csv_rows``: one per model and column where the run has a BPC."""
+    abbr_of = {}  # {paper corpus: the abbr measuring it}
+    for abbr in abbrs:
         corpus = paper_corpus_of(abbr, locations.get(abbr))
-        if corpus and corpus not in columns:
-            columns[corpus] = abbr
-    header = ['model', 'row'] + list(columns)
+        if corpus and corpus not in abbr_of:
+            abbr_of[corpus] = abbr
+    header = ['model', 'row'] + list(abbr_of)
     table, long = [], []
     for model in models:
         paper = match(model)
-        if paper is None or not columns:
+        if paper is None or not abbr_of:
             continue
-        ours = [results.get(model, {}).get(abbr, {}).get('bpc') for abbr in columns.values()]
+        ours = [results.get(model, {}).get(abbr, {}).get('bpc') for abbr in abbr_of.values()]
         if all(v is None for v in ours):
             continue
-        theirs = [paper[c] for c in columns]
+        theirs = [paper[c] for c in abbr_of]
         table.append([model, 'this run'] + ['-' if v is None else f'{v:.4f}' for v in ours])
         table.append([paper['model'], 'paper'] + [f'{v:.3f}' for v in theirs])
         table.append(['', 'difference'] + ['-' if v is None else f'{v - p:+.4f}'
                                            for v, p in zip(ours, theirs)])
-        for (corpus, abbr), v, p in zip(columns.items(), ours, theirs):
+        for abbr, v, p in zip(abbr_of.values(), ours, theirs):
             if v is not None:
-                long.append([model, paper['model'], abbr, f'{v:.6f}', f'{p:.3f}',
-                             f'{v - p:+.6f}', compatibility(locations.get(abbr), measurements.get(abbr))])
+                long.append([model, paper['model'], abbr, f'{v:.6f}', f'{p:.3f}', f'{v - p:+.6f}',
+                             compatibility(locations.get(abbr), measurements.get(abbr))])
     notes = [f'- {abbr}: {compatibility(locations.get(abbr), measurements.get(abbr))}'
-             for abbr in columns.values()]
+             for abbr in abbr_of.values()]
     csv_header = ['model', 'paper_model', 'corpus', 'bpc', 'paper_bpc', 'difference',
                   'expectation']
     return (header, table), notes, (csv_header, long)

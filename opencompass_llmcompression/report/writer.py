@@ -1,11 +1,10 @@
-"""The compression report of one or more runs: leaderboard with intervals, the paired
-comparison of models, the paper's reference rows, compressor baselines, documents, fit.
+"""``write_report``: the report's files and printed text, one function per section.
 
-Shared by ``CompressionSummarizer`` (at the end of an OpenCompass run) and the
-``llmcompression-summary`` command (from existing output folders): each gets a ``RunData``
-from ``collect.collect`` and builds a ``ReportOptions`` (what the user asked for), then calls
-``write_report``; each section below is one function that returns its lines and writes its
-files through a ``ReportFolder``.
+    RunData (collect) + ReportOptions ──> write_report ──> summary/compression_<stamp>.md,
+                                                           its CSVs and PNGs, the printed text
+
+Each section returns its lines and writes its files through a ``ReportFolder``, each file
+whole or not at all (``core.atomic_files``).
 """
 
 import logging
@@ -23,7 +22,7 @@ from .documents import document_table
 from .collect import Results, RunData
 from .failures import Failure, no_results_message
 from .intervals import RESAMPLES, SEED
-from .leaderboard import compression_corpora, leaderboard, long_rows, to_csv, to_markdown
+from .leaderboard import compression_abbrs, leaderboard, long_rows, to_csv, to_markdown
 from . import paper_predictions
 from .benchmark_scores import DEFAULT_AREAS, check_areas
 from .linear_fit import area_points, fit_areas, fit_table, plot_fits
@@ -70,32 +69,32 @@ def write_report(run: RunData, options: ReportOptions, out_dir: str, stamp: str,
     """Writes the report's files into ``out_dir`` and returns the text to print.
 
     Refuses (ResultsError) results that hold no compression result, or whose models were
-    measured under different settings on one corpus; corpora measured under different
-    settings get no average."""
-    corpora = compression_corpora(run.results, run.corpus_order)
-    if not corpora:
+    measured under different settings on one abbr; abbrs measured under different settings
+    get no average."""
+    abbrs = compression_abbrs(run.results, run.abbr_order)
+    if not abbrs:
         raise ResultsError(no_results_message(run.failures))
     measurements = corpus_measurements(run.results)
-    refusal = pooling_refusal(measurements, corpora)
+    refusal = pooling_refusal(measurements, abbrs)
     models = list(run.models) or sorted(run.results)
     folder = ReportFolder(out_dir, stamp)
     wants_documents = options.document_count > 0
-    texts = (corpus_texts(run.locations, corpora, logger)  # read only for what needs them
+    texts = (corpus_texts(run.locations, abbrs, logger)  # read only for what needs them
              if options.baselines or wants_documents else {})
     rates = {abbr: baseline_rates(docs) for abbr, docs in texts.items()
              if options.baselines and any(docs)}
-    rows = (document_rows(run.run_dirs, models, corpora)
+    rows = (document_rows(run.run_dirs, models, abbrs)
             if options.resamples or wants_documents else {})
-    boot = (Bootstrap(run.results, rows, corpora, models, options.resamples, options.seed)
+    boot = (Bootstrap(run.results, rows, abbrs, models, options.resamples, options.seed)
             if options.resamples else None)
-    sections = measurement_lines(measurements, corpora) + ['']
-    sections += leaderboard_sections(run.results, corpora, models, rates, boot, options,
+    sections = measurement_lines(measurements, abbrs) + ['']
+    sections += leaderboard_sections(run.results, abbrs, models, rates, boot, options,
                                      measurements, refusal, folder)
-    sections += comparison_section(boot, corpora, models, folder)
-    sections += reference_section(run.results, corpora, models, run.locations, measurements,
+    sections += comparison_section(boot, abbrs, models, folder)
+    sections += reference_section(run.results, abbrs, models, run.locations, measurements,
                                   folder)
     write_document_tables(rows, options.document_count, texts, folder)
-    sections += paper_lines_section(run, corpora, models, measurements, options, folder)
+    sections += paper_lines_section(run, abbrs, models, measurements, options, folder)
     sections += failures_section(run.failures)
     sections += fit_section(run.results, options, bool(run.failures), folder)
     folder.write('compression_{stamp}.md', '# Compression\n\n' + '\n'.join(sections) + '\n')
@@ -105,23 +104,24 @@ def write_report(run: RunData, options: ReportOptions, out_dir: str, stamp: str,
 
 
 def measurement_lines(measurements: Dict[str, Optional[MeasurementSettings]],
-                      corpora: Sequence[str]) -> List[str]:
-    """The settings the results record: one line when the corpora share them."""
+                      abbrs: Sequence[str]) -> List[str]:
+    """The settings the results record: one line when the abbrs share them."""
     described = {abbr: str(measurements.get(abbr) or 'settings not recorded')
-                 for abbr in corpora}
+                 for abbr in abbrs}
     if len(set(described.values())) == 1:
-        shared = measurements.get(corpora[0])
+        shared = measurements.get(abbrs[0])
         return ([f'Measured with {shared} (as the results record it).'] if shared else
                 ['Measured with window settings that the results do not record.'])
     return (['Measured with, per corpus (as the results record it):']
             + [f'- {abbr}: {text}' for abbr, text in described.items()])
 
 
-def corpus_texts(locations: Dict[str, dict], corpora: Sequence[str],
+def corpus_texts(locations: Dict[str, dict], abbrs: Sequence[str],
                  logger: logging.Logger) -> Dict[str, List[str]]:
-    """The documents of each corpus that can still be loaded (for baselines and snippets)."""
+    """``{abbr: documents}`` of the corpora that can still be loaded (for baselines and
+    snippets)."""
     texts = {}
-    for abbr in corpora:
+    for abbr in abbrs:
         if abbr not in locations:
             continue
         try:
@@ -134,11 +134,11 @@ def corpus_texts(locations: Dict[str, dict], corpora: Sequence[str],
 
 
 def document_rows(run_dirs: Sequence[str], models: Sequence[str],
-                  corpora: Sequence[str]) -> Dict[str, Dict[str, List[dict]]]:
-    """``{model: {corpus: per-document rows}}`` from the newest run that has them."""
+                  abbrs: Sequence[str]) -> Dict[str, Dict[str, List[dict]]]:
+    """``{model: {abbr: per-document rows}}`` from the newest run that has them."""
     found = {}
     for model in models:
-        for abbr in corpora:
+        for abbr in abbrs:
             for run_dir in reversed(run_dirs):
                 rows = read_document_rows(run_dir, model, abbr)
                 if rows:
@@ -147,13 +147,13 @@ def document_rows(run_dirs: Sequence[str], models: Sequence[str],
     return found
 
 
-def leaderboard_sections(results: Results, corpora, models, rates, boot: Optional[Bootstrap],
+def leaderboard_sections(results: Results, abbrs, models, rates, boot: Optional[Bootstrap],
                          options: ReportOptions, measurements, refusal: str,
                          folder: ReportFolder) -> List[str]:
     lines = []
     for metric in options.metrics:
         intervals = boot.intervals(metric) if boot else {}
-        header, rows = leaderboard(results, corpora, metric, models, rates, intervals,
+        header, rows = leaderboard(results, abbrs, metric, models, rates, intervals,
                                    pool=not refusal)
         lines += [f'## {metric.upper()} (lower is better; compressors in parentheses)', '',
                   to_markdown(header, rows)]
@@ -162,7 +162,7 @@ def leaderboard_sections(results: Results, corpora, models, rates, boot: Optiona
                       f'documents ({options.resamples} resamples, seed {options.seed}); the '
                       f'bounds are `{metric}_ci_low`/`{metric}_ci_high` in the CSV.', '']
         folder.write(f'compression_{metric}_{{stamp}}.csv', to_csv(*long_rows(
-            results, corpora, metric, models, rates, intervals, measurements,
+            results, abbrs, metric, models, rates, intervals, measurements,
             pool=not refusal)))
     if refusal:
         lines += [f'No average over the corpora: {refusal}.', '']
@@ -171,11 +171,11 @@ def leaderboard_sections(results: Results, corpora, models, rates, boot: Optiona
     return lines
 
 
-def comparison_section(boot: Optional[Bootstrap], corpora, models,
+def comparison_section(boot: Optional[Bootstrap], abbrs, models,
                        folder: ReportFolder) -> List[str]:
     if not boot:
         return []
-    header, rows, refused = boot.comparison_table(corpora, models)
+    header, rows, refused = boot.comparison_table(abbrs, models)
     if not rows and not refused:
         return []
     lines = ['## Which model compresses better (paired bootstrap over the same documents)', '']
@@ -185,11 +185,11 @@ def comparison_section(boot: Optional[Bootstrap], corpora, models,
     return lines + [f'- {reason}' for reason in refused] + [''] * bool(refused)
 
 
-def reference_section(results: Results, corpora, models, locations,
+def reference_section(results: Results, abbrs, models, locations,
                       measurements: Dict[str, Optional[MeasurementSettings]],
                       folder: ReportFolder) -> List[str]:
     (header, table), notes, (csv_header, csv_rows) = reference_rows(
-        results, corpora, models, locations, measurements)
+        results, abbrs, models, locations, measurements)
     if not table:
         return []
     folder.write('compression_reference_{stamp}.csv', to_csv(csv_header, csv_rows))
@@ -208,12 +208,12 @@ def write_document_tables(rows, count: int, texts, folder: ReportFolder) -> None
     folder.write('compression_documents_{stamp}.csv', to_csv(header, table))
 
 
-def paper_lines_section(run: RunData, corpora, models,
+def paper_lines_section(run: RunData, abbrs, models,
                         measurements: Dict[str, Optional[MeasurementSettings]],
                         options: ReportOptions, folder: ReportFolder) -> List[str]:
     """Each model measured the paper's way on the paper's lines (table, CSV, plot); for
-    the other corpora, one line each saying why they predict nothing."""
-    eligible, reasons = paper_predictions.paper_corpora(corpora, run.locations, measurements)
+    the other abbrs, one line each saying why they predict nothing."""
+    eligible, reasons = paper_predictions.paper_corpora(abbrs, run.locations, measurements)
     placed = paper_predictions.placements(run.results, models, eligible, options.scores,
                                           _areas(options))
     paper_predictions.plot(placed, folder.path('compression_paper_lines_{stamp}.png'))
