@@ -229,3 +229,11 @@ def test_parquet_without_content_cut_off_or_with_numbers(tmp_path):
     assert 'not a readable Parquet file' in error_both(str(tmp_path / 'py.parquet'))
     pq.write_table(pa.table({'content': [1, 2]}), str(tmp_path / 'n.parquet'))
     assert 'row 1: "content" is a number' in error_both(str(tmp_path / 'n.parquet'))
+
+
+def test_line_separators_inside_a_string_do_not_end_its_line(tmp_path):
+    # JSON strings may hold U+2028, U+2029 and U+0085 raw (json.dumps(ensure_ascii=False), as
+    # llmcompression-corpus writes); only \n ends a JSON Lines line
+    texts = ['first', 'second\u2028line\u2029and\x85more', 'third']
+    data = ''.join(json.dumps({'content': t}, ensure_ascii=False) + '\n' for t in texts)
+    assert read_both(write(tmp_path, data)) == texts

@@ -111,7 +111,7 @@ def parse_json_text(filename: str, text: str, field: str = CONTENT,
 
 def _json_lines_skipping(text: str, on_bad_line: Callable[[str], None]) -> Located:
     records: Located = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(_lines(text), start=1):
         if line.strip():
             try:
                 records.append((f'line {number}', json.loads(line)))
@@ -120,12 +120,18 @@ def _json_lines_skipping(text: str, on_bad_line: Callable[[str], None]) -> Locat
     return records
 
 
+def _lines(text: str) -> List[str]:
+    """JSON Lines' lines: split at ``\\n`` only (``\\r`` before it is JSON whitespace), for a JSON
+    string may hold U+2028, U+2029 or U+0085 raw, where ``str.splitlines`` would split too."""
+    return text.split('\n')
+
+
 def _parse_strict(filename: str, text: str, field: str) -> Located:
     stripped = text.strip()
     if not stripped:
         raise CorpusError(f'{filename} is empty: it holds no record. Write one JSON object per '
                           'line, each with a "content" text field.')
-    lines = text.splitlines()
+    lines = _lines(text)
     if not stripped.startswith('['):
         records: Located = []
         for number, line in enumerate(lines, start=1):
