@@ -195,7 +195,8 @@ def drop_duplicates(docs: List[Document], report: Report,
 
 def sample(docs: List[Document], budget: Optional[int], seed: int,
            report: Report) -> List[Document]:
-    """Whole documents in a seeded order until ``budget`` characters; output in source order."""
+    """Whole documents in a seeded order until ``budget`` characters; output in source order.
+    Sources too small for the budget: the characters missing go to ``report``."""
     order = list(range(len(docs)))
     random.Random(seed).shuffle(order)
     chosen, total = [], 0

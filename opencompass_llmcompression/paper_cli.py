@@ -68,8 +68,8 @@ def parse_args(argv=None):
     parser.add_argument('--model_name', required=True,
                         help='Hugging Face model id or local folder')
     parser.add_argument('--task_name', required=True,
-                        help='cc, python, arxiv_math (or arxiv-math), or a path to a JSONL file '
-                             'with a "content" field')
+                        help='cc, python, arxiv_math (or arxiv-math), or a path to a corpus '
+                             'file (JSON Lines, JSON or Parquet) with a "content" field')
     parser.add_argument('--block_size', type=int, default=PAPER_BLOCK_SIZE,
                         help=f'tokens a window predicts from (default {PAPER_BLOCK_SIZE})')
     parser.add_argument('--stride', type=int, default=PAPER_STRIDE,
@@ -154,7 +154,7 @@ def load_documents(args):
         return load_corpus(args.data_dir, task, **limit)
     if not os.path.isfile(task):
         raise CorpusError(f'{task} does not exist; --task_name takes cc, python, arxiv_math '
-                          'or a path to a JSONL file.')
+                          'or a path to a corpus file.')
     corpus = CorpusFile.at(task)
     return documents_from(read_located_records(corpus.path), corpus.path, corpus_name(task),
                           **limit)
