@@ -1,15 +1,11 @@
 """How sure a BPC is: bootstrap intervals over documents, for one model and for a pair.
 
-A corpus's BPC is a ratio of sums, ``sum(nll) / (sum(chars) * ln 2)``. The documents are the
-sample (another draw of documents from the same source would give another BPC); tokens
-inside a document are not independent, so the unit that is resampled is the document, with
-its NLL and its characters together. Each resample draws ``n`` documents with replacement and
-takes the ratio of their sums; the interval is the percentile interval of those ratios.
-
-For two models on the same corpus the same resampled documents are used for both (a paired
-bootstrap): what varies between documents (some text is just harder) cancels, and what is
-left is the difference between the models. Resamples are drawn from ``seed`` and depend only
-on the number of documents, so every model of a corpus sees the same resamples.
+A corpus's BPC is a ratio of sums, ``sum(nll) / (sum(chars) * ln 2)``. Tokens inside a
+document are not independent, so the resampled unit is the document, its NLL and characters
+together: each resample draws ``n`` documents with replacement, and the interval is the
+percentile interval of the resamples' ratios. The draws depend only on ``seed`` and ``n``, so
+two models on the same documents share them (a paired bootstrap): what varies between
+documents cancels from their difference.
 """
 
 from typing import NamedTuple, Sequence

@@ -9,7 +9,7 @@ whole or not at all (``core.atomic_files``).
 
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..core.atomic_files import atomic_write
@@ -30,6 +30,7 @@ from .paper_fits import SOURCE as TABLES_SOURCE
 from .paper_reference import SOURCE, reference_rows
 from .results import ResultsError, corpus_measurements, pooling_refusal, read_document_rows
 from .uncertainty import Bootstrap
+
 
 @dataclass(frozen=True)
 class ReportOptions:
