@@ -31,7 +31,7 @@ def score(model, tokenizer, contents, batch_size, **kw):
 def one_batch_at_a_time(model, tokenizer, contents, size):
     """Per-document sums the plain way: a batch, its losses to the host, summed, the next."""
     stream = build_stream(contents, tokenizer)
-    windows = sliding_windows(stream.tokens.size, SETTINGS)
+    windows = sliding_windows(stream.num_tokens, SETTINGS)
     scorer, nll = WindowScorer(model), np.zeros(len(contents))
 
     def shape(w):
@@ -42,7 +42,8 @@ def one_batch_at_a_time(model, tokenizer, contents, size):
         while (len(batch) < size and first + len(batch) < len(windows)
                and shape(windows[first + len(batch)]) == shape(windows[first])):
             batch.append(windows[first + len(batch)])
-        ids = torch.tensor(np.stack([stream.tokens[s:e] for s, e, _ in batch]), dtype=torch.long)
+        ids = torch.tensor(np.stack([stream.token_ids[s:e] for s, e, _ in batch]),
+                           dtype=torch.long)
         losses = scorer(ids, int(shape(batch[0])[1])).double().numpy()
         for (_, end, start), row in zip(batch, losses):
             owners = np.searchsorted(stream.doc_offsets, np.arange(start, end), 'right') - 1

@@ -18,6 +18,7 @@ from conftest import make_tiny_model, real_documents
 from opencompass_llmcompression.core import scoring_loop
 from opencompass_llmcompression.core.batch_size import auto_batch_size
 from opencompass_llmcompression.core.checkpoint import model_fingerprint
+from opencompass_llmcompression.core.scorer import ForwardRoute
 from opencompass_llmcompression.core.scoring_loop import score_documents
 from opencompass_llmcompression.core.settings import MeasurementSettings
 
@@ -79,9 +80,9 @@ def scored_with_spies(model, tokenizer, contents, monkeypatch):
             super().__init__(model)
             scorers.append(self)
 
-        def __call__(self, windows, num_scored):
+        def __call__(self, window_ids, num_scored):
             calls['batch'] += 1
-            return super().__call__(windows, num_scored)
+            return super().__call__(window_ids, num_scored)
 
     monkeypatch.setattr(scoring_loop, 'WindowScorer', Kept)
     hooks = [model.register_forward_pre_hook(lambda *_: calls.__setitem__(
@@ -113,7 +114,8 @@ def test_a_dispatched_model_gives_the_plain_models_sums(model_dir, tokenizer, co
     np.testing.assert_allclose(nll, brute_nll, rtol=1e-6)
     # the decoder + head path ran with the head offloaded: the model's own forward ran once,
     # for the first batch's check; every later batch called the head through its hook
-    assert scorer.head_path is True and model.lm_head.weight.device.type == 'meta'
+    assert scorer.route is ForwardRoute.DECODER_AND_HEAD
+    assert model.lm_head.weight.device.type == 'meta'
     assert calls['batch'] > 10 and calls['model'] == 1
     assert calls['head'] >= calls['batch']
     # a checkpoint written with the model on one device resumes with it dispatched

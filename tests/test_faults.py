@@ -201,10 +201,10 @@ def test_out_of_memory_halves_the_batch_and_gives_the_same_sums(tiny_model, toke
     want = score(tiny_model, tokenizer, contents, batch_size=2)
     original = WindowScorer.__call__
     for limit, batch_size in ((2, 7), (0, 3)):
-        def limited(self, windows, num_scored):
-            if windows.shape[0] > limit:
+        def limited(self, window_ids, num_scored):
+            if window_ids.shape[0] > limit:
                 raise torch.OutOfMemoryError('CUDA out of memory (simulated)')
-            return original(self, windows, num_scored)
+            return original(self, window_ids, num_scored)
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(WindowScorer, '__call__', limited)
             if limit:
@@ -267,8 +267,8 @@ def test_a_single_20_mb_document(tokenizer, tmp_path):
     (document,) = load_corpus(str(tmp_path), 'cc')
     assert len(document['content']) == 20_000_000
     stream = load_or_build_stream([document['content']], tokenizer, str(tmp_path / 'cache'))
-    assert stream.doc_offsets.tolist() == [0, stream.tokens.size]
-    assert stream.tokens.size > 3_000_000
+    assert stream.doc_offsets.tolist() == [0, stream.num_tokens]
+    assert stream.num_tokens > 3_000_000
 
 
 def with_post_processor(template: str):
@@ -309,7 +309,7 @@ def test_added_tokens_beyond_the_models_embeddings_are_named(tiny_model):
 @pytest.mark.parametrize('damage', ['truncated', 'pickled', 'foreign'])
 def test_a_damaged_or_foreign_token_cache_is_rebuilt(tokenizer, contents, tmp_path, damage):
     cache = str(tmp_path)
-    good = load_or_build_stream(contents, tokenizer, cache).tokens.tolist()
+    good = load_or_build_stream(contents, tokenizer, cache).token_ids.tolist()
     folder = os.path.join(cache, 'streams', stream_key(contents, tokenizer))
     tokens_file = os.path.join(folder, 'tokens.npy')
     if damage == 'truncated':  # as a killed copy would leave it
@@ -323,11 +323,11 @@ def test_a_damaged_or_foreign_token_cache_is_rebuilt(tokenizer, contents, tmp_pa
                                     stream_key(contents[:2], tokenizer))
         for name in os.listdir(other_folder):
             os.replace(os.path.join(other_folder, name), os.path.join(folder, name))
-        assert other.tokens.size < len(good)
+        assert other.num_tokens < len(good)
     warnings = []
     rebuilt = load_or_build_stream(contents, tokenizer, cache,
                                    logger=SimpleNamespace(warning=warnings.append))
-    assert rebuilt.tokens.tolist() == good
+    assert rebuilt.token_ids.tolist() == good
     assert len(warnings) == 1 and 'building it again' in warnings[0]
     assert [n for n in os.listdir(os.path.join(cache, 'streams')) if n.startswith('.')] == []
 

@@ -9,6 +9,7 @@ from conftest import real_documents
 from opencompass_llmcompression.core import score_documents
 from opencompass_llmcompression.core.settings import MeasurementSettings
 from opencompass_llmcompression.core import WindowScorer
+from opencompass_llmcompression.core.scorer import ForwardRoute
 
 BLOCK, STRIDE = 96, 32
 
@@ -119,13 +120,13 @@ def test_the_head_path_is_taken_only_when_it_gives_the_models_logits(tiny_model,
     windows = torch.tensor([tokenizer.encode(contents[0])[:BLOCK + 1]] * 2)
     plain = WindowScorer(tiny_model)
     first = plain(windows, STRIDE)
-    assert plain.head_path is True
+    assert plain.route is ForwardRoute.DECODER_AND_HEAD
     assert torch.equal(plain(windows, STRIDE), first)
 
     scaled = ScaledLogits(tiny_model)
     scorer = WindowScorer(scaled)
     scorer(windows, STRIDE)
-    assert scorer.head_path is False
+    assert scorer.route is ForwardRoute.MODEL_FORWARD
     want, _ = brute_force_nll(scaled, tokenizer, contents, BLOCK, STRIDE)
     nll, _ = run(scaled, tokenizer, contents)
     np.testing.assert_allclose(nll, want, rtol=1e-6)

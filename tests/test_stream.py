@@ -14,8 +14,9 @@ def test_stream_is_the_concatenation_of_encode(tokenizer, tmp_path):
     docs = real_documents('prose', 20) + ['', 'émoji 🙂 and 数学', 'x']
     s = load_or_build_stream(docs, tokenizer, str(tmp_path))
     expect = [tokenizer.encode(d) for d in docs]
-    assert s.tokens.tolist() == [t for ids in expect for t in ids]
+    assert s.token_ids.tolist() == [t for ids in expect for t in ids]
     assert np.diff(s.doc_offsets).tolist() == [len(x) for x in expect]
+    assert s.tokens is s.token_ids and s.num_tokens == len(s.token_ids)  # the earlier name
 
 
 def test_cache_is_reused_and_keyed_by_corpus(tokenizer, tmp_path, monkeypatch):
@@ -25,7 +26,7 @@ def test_cache_is_reused_and_keyed_by_corpus(tokenizer, tmp_path, monkeypatch):
     monkeypatch.setattr(stream_module, 'build_stream',
                         lambda *a: calls.append(1) or stream_module.TokenStream(None, None))
     again = load_or_build_stream(docs, tokenizer, str(tmp_path))  # read from disk
-    assert calls == [] and isinstance(again.tokens, np.memmap)
+    assert calls == [] and isinstance(again.token_ids, np.memmap)
     assert len(os.listdir(tmp_path / 'streams')) == 2  # the folder and its lock
     monkeypatch.undo()
     load_or_build_stream(docs[:4], tokenizer, str(tmp_path))
@@ -46,7 +47,7 @@ def test_concurrent_shards_build_once(tokenizer, tmp_path, monkeypatch):
     for t in threads:
         t.join()
     assert built == [1] and len(results) == 4
-    assert all(r.tokens.tolist() == results[0].tokens.tolist() for r in results)
+    assert all(r.token_ids.tolist() == results[0].token_ids.tolist() for r in results)
     leftovers = [n for n in os.listdir(tmp_path / 'streams') if n.startswith('.tmp')]
     assert leftovers == []
 
@@ -55,9 +56,9 @@ def test_a_stream_built_meanwhile_elsewhere_is_kept(tokenizer, tmp_path):
     """Two nodes whose file locks do not see each other build the same stream: the second
     rename finds the first one's folder, keeps it and discards its own."""
     docs = real_documents('prose', 8)
-    first = load_or_build_stream(docs, tokenizer, str(tmp_path)).tokens.tolist()
+    first = load_or_build_stream(docs, tokenizer, str(tmp_path)).token_ids.tolist()
     folder = os.path.join(tmp_path, 'streams', stream_module.stream_key(docs, tokenizer))
     # the late builder checked before the folder existed and renames its own into place now
     stream_module._write_stream(stream_module.build_stream(docs, tokenizer), folder, len(docs))
-    assert load_or_build_stream(docs, tokenizer, str(tmp_path)).tokens.tolist() == first
+    assert load_or_build_stream(docs, tokenizer, str(tmp_path)).token_ids.tolist() == first
     assert [n for n in os.listdir(tmp_path / 'streams') if n.startswith('.tmp')] == []

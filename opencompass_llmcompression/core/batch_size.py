@@ -1,13 +1,14 @@
 """``batch_size='auto'``: how many windows to run per forward pass, from the device's memory.
 
-On a GPU the size starts from an estimate: the free memory, less what the LM head's fp32
-chunks take, divided by what one window needs at its peak inside one decoder layer (the
-residual stream, its normalised copy, queries, keys and values, the attention output and the
-MLP's gate, up and activated projections, all in the model's dtype, with a margin for the
-allocator). Attention itself needs no memory quadratic in the window, since the windows carry
-no padding mask and run through PyTorch's fused attention. The first batch confirms the
-estimate; a batch that runs out of memory is run again in halves (``scoring_loop``). On a
-CPU, where a larger batch brings little, the size is small and fixed.
+    size = (free * USABLE_FRACTION - 2 * FP32_CHUNK_BYTES) // window_bytes,
+           within [1, MAX_BATCH_SIZE] and at most the windows left
+
+``window_bytes`` is one window's peak inside one decoder layer (the residual stream, its
+normalised copy, queries, keys and values, the attention output and the MLP's gate, up and
+activated projections, in the model's dtype, times ``MARGIN``); attention is taken to need
+nothing quadratic in the window (PyTorch's fused causal attention). A batch that still runs
+out of memory is run again in halves (``batches``). On a CPU, where a larger batch brings
+little, the size is small and fixed.
 """
 
 import logging

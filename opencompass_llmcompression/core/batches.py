@@ -1,10 +1,9 @@
-"""Windows to batches, batches to losses: the device side of the scoring loop.
+"""Window rows to batches, batches to losses: the device side of the scoring loop.
 
-Windows of one shape (length, scored count) share a forward pass, up to ``size`` at a time,
-in window order. Each batch is queued on the device before the previous one's losses are
-brought back, so a GPU never waits for the host; the losses still come out in window order,
-so the sums are the same bits as one batch at a time. A batch that runs out of memory is run
-again with half as many windows, and so on down to one.
+Consecutive windows of one shape (length, ``num_scored``) share a forward pass, up to
+``size`` at a time. Each batch is queued on the device before the previous one's losses are
+brought back, so a GPU need not wait for the host; the losses still come out in window order.
+A batch that runs out of memory is run again with half as many windows, down to one.
 """
 
 import logging
@@ -17,7 +16,7 @@ from .windows import END, SCORE_FROM, START
 
 
 def window_shapes(windows: np.ndarray) -> np.ndarray:
-    """(length, scored count) of each window: only windows of one shape share a batch."""
+    """(length, num_scored) of each window row: only windows of one shape share a batch."""
     return np.stack([windows[:, END] - windows[:, START],
                      windows[:, END] - windows[:, SCORE_FROM]], axis=1)
 
@@ -31,9 +30,10 @@ def batch_end(shapes: np.ndarray, first: int, size: int) -> int:
     return end
 
 
-def to_device(tokens: np.ndarray, batch: np.ndarray, device: torch.device) -> torch.Tensor:
-    """The batch's token ids on ``device``; to a GPU from pinned memory, without waiting."""
-    ids = torch.from_numpy(np.stack([tokens[s:e] for s, e, _ in batch]).astype(np.int64))
+def to_device(token_ids: np.ndarray, batch: np.ndarray, device: torch.device) -> torch.Tensor:
+    """The batch's window ids, ``(len(batch), length)`` int64, on ``device``; to a GPU from
+    pinned memory, without waiting."""
+    ids = torch.from_numpy(np.stack([token_ids[s:e] for s, e, _ in batch]).astype(np.int64))
     if device.type != 'cuda':
         return ids.to(device)
     return ids.pin_memory().to(device, non_blocking=True)
@@ -42,15 +42,17 @@ def to_device(tokens: np.ndarray, batch: np.ndarray, device: torch.device) -> to
 def one_window_too_big(err: torch.OutOfMemoryError, block_size: int) -> torch.OutOfMemoryError:
     failure = torch.OutOfMemoryError(
         f'one window of {block_size} tokens does not fit in memory ({err}). Use a smaller '
-        'dtype (bfloat16), more GPUs per task (--hf-num-gpus) or a smaller block_size.')
+        'dtype (bfloat16), more GPUs for the model or a smaller block_size.')
     failure.__cause__ = err
     return failure
 
 
-def scored_batches(scorer, tokens: np.ndarray, windows: np.ndarray, size: int, block_size: int,
+def scored_batches(scorer, token_ids: np.ndarray, windows: np.ndarray, size: int,
+                   block_size: int,
                    logger: logging.Logger) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
-    """``(batch, losses)`` for all ``windows`` in order: the batch's rows and its float64
-    ``(len(batch), scored count)`` losses on the host.
+    """``(batch, losses)`` for all ``windows`` (rows ``[start, end, score_from]`` over
+    ``token_ids``) in order: the batch's rows and its float64 ``(len(batch), num_scored)``
+    losses on the host.
 
     When a batch fails on the device, the batch queued before it (sound) is still handed out
     before the error is raised, so the caller can keep it.
@@ -60,7 +62,7 @@ def scored_batches(scorer, tokens: np.ndarray, windows: np.ndarray, size: int, b
     while launched < len(windows):
         batch = windows[launched:batch_end(shapes, launched, size)]
         try:
-            queued = (batch, scorer(to_device(tokens, batch, scorer.device),
+            queued = (batch, scorer(to_device(token_ids, batch, scorer.device),
                                     int(shapes[launched, 1])))
         except torch.OutOfMemoryError as err:
             if len(batch) == 1:

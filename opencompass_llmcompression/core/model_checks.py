@@ -1,5 +1,7 @@
-"""Checks on a loaded model that catch a wrong measurement before it is made.
+"""Checks on a model that catch a wrong or impossible measurement before it is made.
 
+``context_length`` and ``check_window_fits``: the model's context, one lookup and one check
+for every engine. ``check_token_ids``: token ids the model has no embedding for.
 ``check_transformers_version``: a model folder saved by a newer transformers major than the
 one loading it. transformers 5 keeps RoPE's base under ``rope_parameters`` in config.json;
 transformers 4 reads ``rope_theta`` instead, finds none, and silently runs the model with its
@@ -11,7 +13,84 @@ import logging
 import re
 from typing import Optional
 
+import numpy as np
+
 from .logs import LOGGER
+
+CONTEXT_FIELDS = ('max_position_embeddings', 'n_positions', 'max_sequence_length', 'seq_length')
+
+
+class WindowTooLong(ValueError):
+    """A window that needs more positions (``needed``) than the model takes (``context``)."""
+
+    def __init__(self, message: str, needed: int, context: int):
+        super().__init__(message)
+        self.needed, self.context = needed, context
+
+
+class ForeignTokenizer(ValueError):
+    """Token ids outside the model's embeddings: the tokenizer is another model's."""
+
+
+def _is_vllm_engine(model) -> bool:
+    from .vllm_scorer import is_vllm_engine
+    return is_vllm_engine(model)
+
+
+def context_length(model) -> Optional[int]:
+    """The most positions ``model`` takes in one pass, or None when it does not say.
+
+    A vLLM engine: its ``max_model_len``. A Hugging Face model (or a config, or anything with
+    a ``config``): the first positive integer among ``CONTEXT_FIELDS`` of its config.
+    """
+    if _is_vllm_engine(model):
+        return int(model.llm_engine.vllm_config.model_config.max_model_len)
+    config = getattr(model, 'config', model)
+    for name in CONTEXT_FIELDS:
+        value = getattr(config, name, None)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return None
+
+
+def check_window_fits(model, block_size: int, max_seq_len: Optional[int] = None) -> None:
+    """Raise WindowTooLong unless a window of ``block_size + 1`` tokens fits ``model``.
+
+    A Hugging Face model takes the window's first ``block_size`` tokens as input (the last is
+    only a target): they must fit its ``context_length`` and ``max_seq_len`` (each when
+    known). A vLLM engine takes all ``block_size + 1`` as its prompt and generates one token
+    after them: ``max_model_len`` must be at least ``block_size + 2``; that error is also a
+    ``vllm_scorer.EngineError``.
+    """
+    context = context_length(model)
+    if _is_vllm_engine(model):
+        from .vllm_scorer import MaxModelLenTooShort
+        needed = block_size + 2
+        if needed > context:
+            raise MaxModelLenTooShort(
+                f'the vLLM engine\'s max_model_len={context} is too short for a window of '
+                f'block_size + 1 = {block_size + 1} tokens, which vLLM takes whole as its '
+                f'prompt, and the one token it generates. Build the engine with max_model_len '
+                f'>= {needed} or use a smaller block_size.', needed, context)
+        return
+    limits = [(n, what, fix) for n, what, fix in (
+        (context, 'the model\'s context', 'a model with a longer context'),
+        (max_seq_len, 'max_seq_len', 'a larger max_seq_len')) if n]
+    if limits:
+        limit, what, fix = min(limits)
+        if block_size > limit:
+            raise WindowTooLong(f'block_size={block_size} is longer than {what} of {limit} '
+                                f'tokens. Use a smaller block_size or {fix}.', block_size, limit)
+
+
+def check_token_ids(token_ids: np.ndarray, vocab_size: int) -> None:
+    """Raise ForeignTokenizer when a token id is not below ``vocab_size`` (the rows of the
+    model's input embeddings)."""
+    if token_ids.size and int(token_ids.max()) >= vocab_size:
+        raise ForeignTokenizer(
+            f'the tokenizer produced token id {int(token_ids.max())}, outside the model\'s '
+            f'vocabulary of {vocab_size} embeddings: the tokenizer does not belong to this '
+            'model. Pass the model\'s own tokenizer.')
 
 RELEASE_OF_ROPE_PARAMETERS = 5  # the transformers major that moved rope_theta there
 

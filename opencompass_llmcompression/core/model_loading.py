@@ -3,12 +3,13 @@
 The model is loaded in ``dtype`` onto ``device`` in evaluation mode, then checked
 (``model_checks.check_transformers_version``: a folder written by a newer transformers major
 loads without an error and measures wrong). transformers picks PyTorch's fused attention
-(SDPA) where the model supports it; the windows carry no padding mask, so on a GPU it runs
-the FlashAttention kernel. ``flash=True`` asks for flash-attention 2 instead, where the
-flash-attn package and a GPU are there (a warning and SDPA otherwise).
+(SDPA) where the model supports it; the windows' attention mask is all ones, so SDPA runs
+causal without a mask and, on a GPU in half precision, can use its FlashAttention kernel.
+``flash=True`` asks for flash-attention 2 instead, where the flash-attn package and a GPU
+are there (a warning and SDPA otherwise).
 
 ``load_vllm`` builds a vLLM engine instead (``vllm_scorer``): tensor parallel over
-``tensor_parallel_size`` GPUs, its prompts as long as a window, its memory as asked.
+``tensor_parallel_size`` GPUs, prompts up to ``max_model_len``, its memory as asked.
 """
 
 import importlib.util
@@ -73,7 +74,7 @@ def load_vllm(name_or_folder: str, dtype: Optional[str] = None, *, tensor_parall
         import torch
         import vllm
     except ImportError as err:
-        raise EngineError(f'--backend vllm needs vLLM, which does not import here ({err}): '
+        raise EngineError(f'scoring with vLLM needs vLLM, which does not import here ({err}): '
                           f'{INSTALL}.') from err
     check_vllm_version(str(getattr(vllm, '__version__', '0')))
     on_gpu = torch.cuda.is_available()

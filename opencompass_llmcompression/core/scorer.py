@@ -1,24 +1,23 @@
-"""Negative log-likelihood of the scored positions of a batch of equal-length windows.
+"""NLL of the last ``num_scored`` positions of a batch of equal-length windows.
 
-Only the last ``num_scored`` targets of each window are scored, so only their logits are
-computed, and never all at once: the LM head runs on a bounded number of positions at a time,
-each chunk upcast to fp32 for the log-softmax, so no ``(batch, positions, vocab)`` tensor ever
-exists whole. That path calls the model's decoder and its output embedding separately, as
-modules (never reading a ``.weight``), so a model dispatched over devices by accelerate still
-works: its hooks bring offloaded weights in and move the states to the GPU each part runs on,
-and the targets follow the logits to that GPU. It is taken only after the first batch has
-shown that the model's own logits are exactly that (models that scale or cap their logits
-after the head fail the check and keep the model's own forward, with transformers'
-``logits_to_keep`` where the model has it).
+    window_ids[:, :-1] -> decoder -> hidden[:, -num_scored:] -> head, by fp32 chunks
+                       -> cross-entropy against window_ids[:, -num_scored:] -> (batch, num_scored)
 
-Every forward pass is given an attention mask of ones (no padding), where the model takes
-one. Without a mask and without a cache, transformers 4.x reads the position ids as possibly
-packed sequences, always builds a full ``(batch, 1, length, length)`` boolean mask from them
-and hands it to SDPA, which then cannot use its causal kernel nor share the key/value heads
-(``enable_gqa``): 20% slower on a CPU (docs/benchmarks.md). With a mask of ones, 4.x and 5.x
-both see that nothing is masked and call SDPA with ``is_causal=True`` and no mask.
+On that route only the scored positions get logits, and never all at once: the LM head runs
+on a bounded number of positions at a time, each chunk upcast to fp32 for the log-softmax.
+The decoder and the head are called as modules, so accelerate's hooks still bring offloaded
+weights in. The first batch runs the model's own forward and checks that its logits are
+exactly ``head(decoder output)``; later batches take the route above only if they are. A
+model that scales or caps its logits keeps its own forward (with ``logits_to_keep`` where it
+takes it), its logits going through the same fp32 chunks.
+
+Every forward pass gets an attention mask of ones where the model takes one: transformers 4.x
+and 5.x then see that nothing is masked and call SDPA with ``is_causal=True`` and no mask
+(without it, 4.x builds a full ``(batch, 1, length, length)`` mask: 20% slower on a CPU,
+docs/benchmarks.md).
 """
 
+import enum
 import inspect
 from typing import Optional
 
@@ -73,6 +72,13 @@ def _last_hidden_state(output) -> torch.Tensor:
     return hidden if hidden is not None else output[0]
 
 
+class ForwardRoute(enum.Enum):
+    """How ``WindowScorer`` gets the logits of the scored positions."""
+    UNCHECKED = 'unchecked'  # decoder and head found; the first batch checks them
+    DECODER_AND_HEAD = 'decoder and head'  # checked: the head on the scored positions only
+    MODEL_FORWARD = 'model forward'  # the model's own forward, for every batch
+
+
 class WindowScorer:
     """Scores windows with a Hugging Face causal LM (any ``AutoModelForCausalLM``)."""
 
@@ -86,19 +92,25 @@ class WindowScorer:
         self.decoder_takes_mask = bool(self.decoder) and takes_attention_mask(self.decoder)
         if not isinstance(self.head, torch.nn.Linear):
             self.head = None
-        # True once the first batch showed logits == head(decoder output); False: never
-        self.head_path: Optional[bool] = None if self.decoder and self.head else False
+        self.route = (ForwardRoute.UNCHECKED if self.decoder and self.head
+                      else ForwardRoute.MODEL_FORWARD)
+
+    @property
+    def vocab_size(self) -> int:
+        """Rows of the model's input embeddings: every token id must be below it."""
+        return self.model.get_input_embeddings().num_embeddings
 
     @torch.inference_mode()
-    def __call__(self, windows: torch.Tensor, num_scored: int) -> torch.Tensor:
+    def __call__(self, window_ids: torch.Tensor, num_scored: int) -> torch.Tensor:
         """NLL (nats, fp32) of the last ``num_scored`` tokens of each window.
 
-        ``windows`` is (batch, length) token ids; position t is predicted from positions < t,
-        so ``num_scored`` can be at most ``length - 1``. Returns (batch, num_scored).
+        ``window_ids`` is ``(batch, length)`` token ids, ``length <= block_size + 1``;
+        position t is predicted from positions < t, so ``num_scored`` can be at most
+        ``length - 1``. Returns ``(batch, num_scored)`` on the device of the logits.
         """
-        inputs, targets = windows[:, :-1], windows[:, -num_scored:]
+        inputs, targets = window_ids[:, :-1], window_ids[:, -num_scored:]
         no_padding = torch.ones_like(inputs)
-        if self.head_path:
+        if self.route is ForwardRoute.DECODER_AND_HEAD:
             mask = dict(attention_mask=no_padding) if self.decoder_takes_mask else {}
             hidden = _last_hidden_state(self.decoder(input_ids=inputs, use_cache=False, **mask))
             return self._nll(hidden[:, -num_scored:], targets, self.head)
@@ -107,11 +119,11 @@ class WindowScorer:
 
     def _model_logits(self, inputs: torch.Tensor, num_scored: int,
                       no_padding: torch.Tensor) -> torch.Tensor:
-        """The model's own forward; on the first batch, also checks the decoder + head path."""
+        """The model's own forward; on the first batch, also checks the decoder + head route."""
         kwargs = {self.keep_argument: num_scored} if self.keep_argument else {}
         if self.model_takes_mask:
             kwargs['attention_mask'] = no_padding
-        if self.head_path is not None:
+        if self.route is not ForwardRoute.UNCHECKED:
             return self.model(input_ids=inputs, use_cache=False, **kwargs).logits
         seen = {}
 
@@ -125,13 +137,13 @@ class WindowScorer:
         finally:
             for hook in hooks:
                 hook.remove()
-        self.head_path = False
+        self.route = ForwardRoute.MODEL_FORWARD
         if 'decoder' in seen and 'head' in seen and seen['head'][0]:
             head_input, head_output = seen['head'][0][0], seen['head'][1]
             hidden = _last_hidden_state(seen['decoder'][1])
-            self.head_path = (torch.equal(head_output, logits.to(head_output.device))
-                              and head_input.dim() == 3
-                              and torch.equal(head_input, hidden[:, -head_input.shape[1]:]))
+            if (torch.equal(head_output, logits.to(head_output.device)) and head_input.dim() == 3
+                    and torch.equal(head_input, hidden[:, -head_input.shape[1]:])):
+                self.route = ForwardRoute.DECODER_AND_HEAD
         return logits
 
     @staticmethod

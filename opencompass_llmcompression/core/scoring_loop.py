@@ -1,14 +1,13 @@
-"""The scoring loop: a corpus and a model -> summed NLL and token count per document.
+"""The scoring loop: a corpus and a model -> summed NLL and scored-token count per document.
 
-``score_documents`` is the whole measurement in one call, and everything else runs it: the
-OpenCompass inferencer for one shard, the paper's command line for a whole corpus, the
-benchmark. It tokenizes the corpus once into a cached stream (``token_stream``), lays the
-windows of the ``MeasurementSettings`` over it (``windows``), keeps the windows that score a
-token of a wanted document, runs them in batches through the scorer (``batches``,
-``scorer``) and adds each scored token's loss to the document that owns it
-(``document_sums``). Progress can be saved and resumed (``checkpoint``). Because every token
-belongs to exactly one document, the sums of any split of the documents add up to the sums of
-the whole. ``model`` is a Hugging Face torch model (``scorer.WindowScorer``) or a vLLM engine
+    contents -> token_stream -> windows (rows over token_ids) -> batches -> scorer
+             -> document_sums -> (nll, scored_tokens) of the wanted documents
+
+``score_documents`` is the whole measurement in one call, which the OpenCompass inferencer
+(one shard), the paper's command line (a whole corpus) and the benchmarks run. It keeps only
+the windows that score a token of a wanted document; since every token belongs to exactly one
+document, the sums of any split of the documents add up to the sums of the whole. ``model``
+is a Hugging Face torch model (``scorer.WindowScorer``) or a vLLM engine
 (``vllm_scorer.VLLMWindowScorer``): the same windows, sums and checkpoints for both.
 """
 
@@ -25,6 +24,7 @@ from .batches import scored_batches
 from .checkpoint import Checkpoint, model_fingerprint
 from .document_sums import DocumentSums
 from .logs import LOGGER
+from .model_checks import check_token_ids, check_window_fits, context_length
 from .scorer import WindowScorer
 from .vllm_scorer import VLLMWindowScorer, is_vllm_engine
 from .settings import PAPER, MeasurementSettings
@@ -33,35 +33,15 @@ from .windows import (END, SCORE_FROM, NothingToScore, sliding_windows, why_no_w
                       windows_touching)
 
 
-
-def model_context_length(model: torch.nn.Module) -> Optional[int]:
-    config = getattr(model, 'config', None)
-    for name in ('max_position_embeddings', 'n_positions', 'max_sequence_length', 'seq_length'):
-        value = getattr(config, name, None)
-        if isinstance(value, int) and value > 0:
-            return value
-    return None
+model_context_length = context_length  # its name before it moved to model_checks
 
 
-def check_fits_model(model: torch.nn.Module, block_size: int, tokens: np.ndarray,
+def check_fits_model(model: torch.nn.Module, block_size: int, token_ids: np.ndarray,
                      max_seq_len: Optional[int] = None) -> None:
-    """Raise ValueError when the windows or the token ids do not fit the model."""
-    limits = [n for n in (model_context_length(model), max_seq_len) if n]
-    if limits and block_size > min(limits):
-        raise ValueError(f'block_size={block_size} is longer than the model\'s context of '
-                         f'{min(limits)} tokens. Set a smaller block_size in the inferencer '
-                         '(e.g. inferencer=dict(..., block_size=...)) or use a model with a '
-                         'longer context.')
-    check_token_ids(tokens, model.get_input_embeddings().num_embeddings)
-
-
-def check_token_ids(tokens: np.ndarray, vocab: int) -> None:
-    """Raise ValueError when a token id is outside the model's ``vocab`` embeddings."""
-    if tokens.size and int(tokens.max()) >= vocab:
-        raise ValueError(f'the tokenizer produced token id {int(tokens.max())}, outside the '
-                         f'model\'s vocabulary of {vocab} embeddings: the tokenizer does not '
-                         'belong to this model. Pass the model\'s own tokenizer '
-                         '(tokenizer_path / --tokenizer-path).')
+    """Raise ValueError (``WindowTooLong``, ``ForeignTokenizer``) when the windows or the
+    token ids do not fit a Hugging Face model."""
+    check_window_fits(model, block_size, max_seq_len)
+    check_token_ids(token_ids, model.get_input_embeddings().num_embeddings)
 
 
 def check_finite(losses: np.ndarray, batch: np.ndarray, dtype: torch.dtype) -> None:
@@ -72,8 +52,7 @@ def check_finite(losses: np.ndarray, batch: np.ndarray, dtype: torch.dtype) -> N
         raise FloatingPointError(
             f'the loss is not finite in the window over stream tokens [{start}, {end}) with '
             f'the model in {dtype}. float16 overflows in many models: run in bfloat16 or '
-            'float32 (model_kwargs=dict(torch_dtype=...)). Nothing was written for this '
-            'shard; the batches before it are kept in its checkpoint.')
+            'float32.')
 
 
 def score_documents(model, tokenizer, contents: Sequence[str],
@@ -82,18 +61,26 @@ def score_documents(model, tokenizer, contents: Sequence[str],
                     max_seq_len: Optional[int] = None, checkpoint_path: Optional[str] = None,
                     checkpoint_interval: float = 30.0, progress: bool = True,
                     logger: Optional[logging.Logger] = None):
-    """Summed NLL (nats, float64) and scored-token count of each wanted document.
+    """Summed NLL and count of scored tokens of each wanted document.
 
     ``contents`` is the whole corpus in order; ``wanted`` the indices of the documents to
-    report. Returns two arrays aligned with ``wanted``. ``model``: a Hugging Face torch model
-    or a ``vllm.LLM``. ``batch_size`` is windows per forward pass (per call to vLLM), or
-    ``'auto'`` (see ``batch_size.py``; for vLLM its ``max_num_seqs``); the sums are the same
-    bits for any.
+    report. Returns ``(nll, scored_tokens)``, two arrays aligned with ``wanted``: float64
+    nats and int64 counts. ``model``: a Hugging Face torch model or a ``vllm.LLM``.
+    ``batch_size`` is windows per forward pass (per call to vLLM), or ``'auto'`` (see
+    ``batch_size.py``; for vLLM its ``max_num_seqs``); the scored tokens are the same for any,
+    the sums agree to float rounding (the tests hold them to 1e-6 relative).
     ``token_cache_dir``: where the corpus's token stream is cached (``token_stream.py``).
-    With ``checkpoint_path``, progress is saved there every ``checkpoint_interval`` seconds
-    (and when stopped, for any reason) and resumed from it. Warnings and progress notes go to
-    ``logger`` (OpenCompass passes its own). Raises ``NothingToScore`` (a ValueError) when
-    the whole corpus is too short to score any token under ``settings``.
+    ``max_seq_len``: a bound on a window's input positions besides the model's context
+    (Hugging Face models only). With ``checkpoint_path``, progress is saved there every
+    ``checkpoint_interval`` seconds (and when stopped, for any reason) and resumed from it, to
+    the same bits. Warnings and progress notes go to ``logger`` (OpenCompass passes its own).
+
+    Raises, before any window is scored: ``NothingToScore`` when the whole corpus is too
+    short to score any token under ``settings``; ``model_checks.WindowTooLong`` when a window
+    does not fit the model; ``model_checks.ForeignTokenizer`` for token ids outside its
+    vocabulary; ``vllm_scorer.EngineError`` for a vLLM engine that cannot score (all
+    ValueErrors). While scoring: ``FloatingPointError`` on a loss that is not finite,
+    ``torch.OutOfMemoryError`` when one window does not fit in memory.
     """
     check_batch_size(batch_size)
     logger = logger or LOGGER
@@ -101,11 +88,8 @@ def score_documents(model, tokenizer, contents: Sequence[str],
     scorer = VLLMWindowScorer(model) if vllm else WindowScorer(model)
     key = stream_key(contents, tokenizer)
     stream = load_or_build_stream(contents, tokenizer, token_cache_dir, key=key, logger=logger)
-    if vllm:
-        scorer.check_fits(settings.block_size + 1)
-        check_token_ids(stream.tokens, scorer.vocab_size)
-    else:
-        check_fits_model(model, settings.block_size, stream.tokens, max_seq_len)
+    check_window_fits(model, settings.block_size, None if vllm else max_seq_len)
+    check_token_ids(stream.token_ids, scorer.vocab_size)
     wanted = np.asarray(wanted, dtype=np.int64)
     windows = windows_to_score(stream, settings, wanted)
     sums = DocumentSums(stream.doc_offsets)
@@ -127,17 +111,17 @@ def score_documents(model, tokenizer, contents: Sequence[str],
     with tqdm(total=int(scored.sum()), initial=int(scored[:sums.windows_done].sum()),
               unit='tok', unit_scale=True, disable=not progress, desc='scoring') as bar:
         try:
-            for batch, losses in scored_batches(scorer, stream.tokens,
+            for batch, losses in scored_batches(scorer, stream.token_ids,
                                                 windows[sums.windows_done:], size,
                                                 settings.block_size, logger):
                 check_finite(losses, batch, dtype)
                 bar.update(sums.add(batch, losses))
                 if checkpoint:
-                    checkpoint.save(sums.windows_done, sums.nll, sums.tokens)
+                    checkpoint.save(sums.windows_done, sums.nll, sums.scored_tokens)
         finally:  # finished, stopped by an error or interrupted: keep what is done
             if checkpoint:
-                checkpoint.save(sums.windows_done, sums.nll, sums.tokens, force=True)
-    return sums.nll[wanted], sums.tokens[wanted]
+                checkpoint.save(sums.windows_done, sums.nll, sums.scored_tokens, force=True)
+    return sums.nll[wanted], sums.scored_tokens[wanted]
 
 
 def vllm_batch_size(scorer: VLLMWindowScorer, num_windows: int,
@@ -164,9 +148,9 @@ def windows_to_score(stream, settings: MeasurementSettings, wanted: np.ndarray) 
     """The windows over ``stream`` that score at least one token of a wanted document.
 
     Raises NothingToScore when the whole corpus has no window (in every shard alike)."""
-    windows = sliding_windows(stream.tokens.size, settings)
+    windows = sliding_windows(stream.num_tokens, settings)
     if len(windows) == 0:
-        raise NothingToScore(why_no_window(settings, int(stream.tokens.size)))
+        raise NothingToScore(why_no_window(settings, stream.num_tokens))
     wanted_mask = np.zeros(stream.num_docs, dtype=bool)
     wanted_mask[wanted] = True
     return windows[windows_touching(windows, stream.doc_offsets, wanted_mask)]

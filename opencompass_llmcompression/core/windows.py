@@ -65,14 +65,14 @@ class NothingToScore(ValueError):
 def why_no_window(settings: MeasurementSettings, num_tokens: Optional[int] = None) -> str:
     """Why a stream (of ``num_tokens`` tokens, when known) has no window, with the fix."""
     span = settings.block_size + 1
-    tokens = f'{num_tokens} token{"s" * (num_tokens != 1)}'
+    count = f'{num_tokens} token{"s" * (num_tokens != 1)}'
     if settings.reference_compat:
-        size = (f'the corpus has {tokens}, fewer than' if num_tokens is not None
+        size = (f'the corpus has {count}, fewer than' if num_tokens is not None
                 else 'the corpus has fewer tokens than')
         return (f'{size} one window of block_size + 1 = {span}: the paper\'s method '
                 '(reference_compat) scores full windows only, so it scores nothing. Use '
                 'reference_compat=False or a smaller block_size.')
-    size = (f'the whole corpus tokenizes to {tokens}' if num_tokens is not None
+    size = (f'the whole corpus tokenizes to {count}' if num_tokens is not None
             else 'the whole corpus tokenizes to one token or none')
     return (f'{size}, and a token is scored only when one precedes it: nothing can be scored '
             '(a BPC of 0 would mean nothing). Measure a corpus of more text.')

@@ -1,13 +1,14 @@
 """The OpenCompass inferencer: one shard of a corpus's rows -> one prediction per row.
 
-OpenCompass hands the inferencer a shard, a range (or any subset) of the corpus's rows; the
-inferencer hands the whole corpus and the shard's row numbers to ``core.score_documents``,
-which scores exactly the windows that touch the shard's documents, and writes what comes
-back as OpenCompass's prediction file: ``{nll, tokens, chars, bytes, document_index}`` per
-row. Each token belongs to one document, so the shards' rows add up to the unsplit run's
-sums, however OpenCompass splits the corpus.
+    whole corpus + the shard's document_index -> core.score_documents -> per row
+    {nll, tokens (scored tokens), chars, bytes, document_index, provenance}
+
+Only the windows that score a token of the shard's documents run; every token belongs to one
+document, so the shards' rows add up to the unsplit run's sums however OpenCompass splits
+the corpus. Core's errors reach OpenCompass with its own advice added (``with_advice``).
 """
 
+import contextlib
 import os
 from typing import List, Optional, Union
 
@@ -22,18 +23,20 @@ from ..core.atomic_files import atomic_write
 from ..core.batch_size import check_batch_size
 from ..core.finite_output import dump_json
 from ..core.metrics import text_size
-from ..core.model_checks import check_transformers_version
+from ..core.model_checks import (ForeignTokenizer, WindowTooLong,
+                                  check_transformers_version)
 from ..core.provenance import plugin_label, provenance
 from ..core.scoring_loop import score_documents
 from ..core.settings import PAPER, MeasurementSettings
-from ..core.vllm_scorer import is_vllm_engine
+from ..core.vllm_scorer import EngineError, is_vllm_engine
 from ..core.windows import NothingToScore
 from .dataset import DOC_INDEX_COLUMN
 
 
 @ICL_INFERENCERS.register_module()
 class SlidingWindowPPLInferencer(BaseInferencer):
-    """Sliding-window compression inferencer: one ``{nll, tokens, chars, bytes}`` per document.
+    """Sliding-window compression inferencer: one ``{nll, tokens, chars, bytes}`` per document
+    (``tokens``: how many of its tokens were scored).
 
     A perplexity inferencer in OpenCompass's sense (no generation, the loss of given text),
     and named so: OpenCompass's summary reads the evaluation mode (``ppl``) from the
@@ -49,7 +52,8 @@ class SlidingWindowPPLInferencer(BaseInferencer):
         checkpoint_interval: seconds between saves of the shard's progress next to its
             prediction file (``tmp_<file>.progress.npz``), which a re-run (``-r``) resumes.
         batch_size: windows per forward pass; the model's ``batch_size`` unless set here.
-            ``'auto'`` sizes it from the GPU's free memory (a small fixed size on a CPU).
+            ``'auto'`` sizes it from the GPU's free memory (a small fixed size on a CPU; for
+            a vLLM engine, its ``max_num_seqs``).
     """
 
     def __init__(self, model, block_size: int = PAPER.block_size, stride: int = PAPER.stride,
@@ -89,27 +93,62 @@ class SlidingWindowPPLInferencer(BaseInferencer):
         filename = output_json_filename or self.output_json_filename
         checkpoint = os.path.join(folder, f'tmp_{os.path.splitext(filename)[0]}.progress.npz')
         try:
-            nll, tokens = score_documents(
-                module, self.model.tokenizer, corpus[column], wanted, self.settings,
-                batch_size=self.batch_size, token_cache_dir=self.token_cache_dir,
-                max_seq_len=self.max_seq_len, progress=self.is_main_process,
-                checkpoint_path=checkpoint if self.is_main_process else None,
-                checkpoint_interval=self.checkpoint_interval, logger=logger)
+            with with_advice():
+                nll, scored_tokens = score_documents(
+                    module, self.model.tokenizer, corpus[column], wanted, self.settings,
+                    batch_size=self.batch_size, token_cache_dir=self.token_cache_dir,
+                    max_seq_len=self.max_seq_len, progress=self.is_main_process,
+                    checkpoint_path=checkpoint if self.is_main_process else None,
+                    checkpoint_interval=self.checkpoint_interval, logger=logger)
         except NothingToScore as err:
             # every shard of this corpus comes here: its rows say that no token was scored,
             # the evaluator names why, and the task's other datasets go on
             logger.error(f'{plugin_label()}: nothing to score in this corpus: {err}')
-            nll, tokens = np.zeros(len(wanted)), np.zeros(len(wanted), dtype=np.int64)
+            nll, scored_tokens = np.zeros(len(wanted)), np.zeros(len(wanted), dtype=np.int64)
         sizes = [text_size(text) for text in contents]
         made_by = provenance(self.settings, module)
         predictions = [dict(nll=float(n), tokens=int(t), chars=c, bytes=b, document_index=int(d),
                             **made_by)
-                       for n, t, (c, b), d in zip(nll, tokens, sizes, wanted)]
+                       for n, t, (c, b), d in zip(nll, scored_tokens, sizes, wanted)]
         if self.is_main_process:
             write_predictions(predictions, folder, filename, checkpoint)
             if os.path.exists(checkpoint):
                 os.remove(checkpoint)
         return predictions
+
+
+def opencompass_advice(err: BaseException) -> str:
+    """What to change in OpenCompass for one of core's errors ('' when nothing to add)."""
+    if isinstance(err, WindowTooLong) and isinstance(err, EngineError):
+        return (f'In OpenCompass: model_kwargs=dict(max_model_len={err.needed}) in the VLLM '
+                f'model config, or --max-seq-len {err.needed} with --accelerator vllm.')
+    if isinstance(err, WindowTooLong):
+        return ('In OpenCompass, block_size is set in the dataset config: '
+                'inferencer=dict(..., block_size=...).')
+    if isinstance(err, ForeignTokenizer):
+        return ('In OpenCompass: tokenizer_path in the model config, or --tokenizer-path.')
+    if isinstance(err, EngineError):
+        return ('In OpenCompass, the transformers engine is a Hugging Face model config '
+                '(--hf-type base --hf-path MODEL, or type=HuggingFaceBaseModel).')
+    if isinstance(err, FloatingPointError):
+        return ('In OpenCompass: model_kwargs=dict(torch_dtype=...) in the model config. '
+                'Nothing was written for this shard; the batches before it are kept in its '
+                'checkpoint.')
+    if isinstance(err, torch.OutOfMemoryError):
+        return 'In OpenCompass: more GPUs per task with --hf-num-gpus (run_cfg=dict(num_gpus=...)).'
+    return ''
+
+
+@contextlib.contextmanager
+def with_advice():
+    """Add ``opencompass_advice`` to the message of an error raised inside, same type."""
+    try:
+        yield
+    except Exception as err:
+        advice = opencompass_advice(err)
+        if advice and err.args and isinstance(err.args[0], str):
+            err.args = (f'{err.args[0]} {advice}',) + err.args[1:]
+        raise
 
 
 def scoring_model(wrapper):
