@@ -5,8 +5,8 @@
     configs/<time stamp>_<pid>.py                run_config (mmengine), corpus_locations
 
 ``abbr`` is the OpenCompass abbreviation of a dataset (``llm_compression-cc``); ``corpus`` is
-the text it measures (``cc``). ``main_score`` and ``run_config`` import OpenCompass and
-mmengine when called; the rest needs neither.
+the text it measures (``cc``). ``main_score`` imports OpenCompass and ``run_config`` mmengine,
+when called; the rest needs neither.
 """
 
 import glob
