@@ -18,7 +18,8 @@ import os
 import sys
 
 from .core.atomic_files import atomic_write
-from .core.corpus_files import CorpusError, CorpusFile, corpus_name, documents_from, load_corpus
+from .core.corpus_files import (CorpusError, CorpusFile, CorpusNotFound, corpus_name,
+                                documents_from, load_corpus)
 from .core.corpus_formats import read_located_records
 from .core.finite_output import dump_json
 from .core.logs import LOGGER, log_to_stderr
@@ -151,7 +152,12 @@ def load_documents(args):
     limit = (dict(records=args.file_num) if args.reference_compat
              else dict(samples=args.file_num))
     if not is_file_task(task):
-        return load_corpus(args.data_dir, task, **limit)
+        try:
+            return load_corpus(args.data_dir, task, **limit)
+        except CorpusNotFound as e:
+            raise CorpusNotFound(f'{e} --data_dir names the folder (default '
+                                 'data/llm-compression), --task_name the corpus or a file.') \
+                from None
     if not os.path.isfile(task):
         raise CorpusError(f'{task} does not exist; --task_name takes cc, python, arxiv_math '
                           'or a path to a corpus file.')

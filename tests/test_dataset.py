@@ -119,8 +119,19 @@ def test_opencompass_names_in_errors(tmp_path):
     with pytest.raises(CorpusError) as e:
         load_corpus(str(tmp_path), 'commoncraw')
     assert ('"commoncraw" is the name OpenCompass\'s built-in config gives the paper\'s "cc" '
-            'corpus; this plugin calls it "cc": name="cc" (or --task_name cc), which also reads '
-            'commoncraw.jsonl.') in str(e.value)
+            'corpus; this plugin calls it "cc", and reads commoncraw.jsonl for it.') in str(e.value)
+
+
+def test_a_missing_corpus_names_the_config_fields_in_opencompass_only(tmp_path):
+    with pytest.raises(CorpusError) as core:
+        load_corpus(str(tmp_path), 'cc')
+    assert 'path=' not in str(core.value) and '--data_dir' not in str(core.value)
+    with pytest.raises(CorpusError) as dataset:
+        CompressionCorpusDataset(path=str(tmp_path), name='cc',
+                                 reader_cfg=dict(input_columns=['content'], output_column=None))
+    assert str(dataset.value) == (f'{core.value} The dataset config names the folder, '
+                                  'path=FOLDER (a relative one under $COMPASS_DATA_CACHE), and '
+                                  'the corpus, name=NAME.')
 
 
 @pytest.mark.parametrize('filename,name', [('cc.jsonl', 'cc'), ('cc.jsonl.gz', 'cc'),

@@ -39,7 +39,10 @@ def test_a_jsonl_path_and_file_num(tiny_model_dir, tmp_path, capsys):
 def test_missing_corpus_and_wrong_flags(tiny_model_dir, tmp_path, capsys):
     assert main(['--model_name', tiny_model_dir, '--task_name', 'cc',
                  '--data_dir', str(tmp_path / 'nowhere')]) == ERROR
-    assert 'llmcompression-eval: error: corpus "cc" not found' in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert 'llmcompression-eval: error: corpus "cc" not found' in err and 'path=' not in err
+    assert err.endswith('or build your own with the same fields. --data_dir names the folder '
+                        '(default data/llm-compression), --task_name the corpus or a file.\n')
     assert main(['--model_name', tiny_model_dir, '--task_name', str(tmp_path / 'x.jsonl')]) \
         == ERROR
     assert 'does not exist' in capsys.readouterr().err

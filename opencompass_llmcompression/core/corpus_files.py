@@ -28,8 +28,13 @@ COMPRESSED = ('.gz', '.bz2', '.xz', '.zst')
 OPENCOMPASS_NAMES = {'cc': 'commoncraw'}
 HUB_ID = re.compile(r'^[\w.-]+/[\w.-]+$')
 HOW_TO_GET = ('Download the paper\'s corpora with `huggingface-cli download '
-              'hkust-nlp/llm-compression --repo-type dataset --local-dir data/llm-compression` '
-              '(or build your own with the same fields), or pass path=FOLDER.')
+              'hkust-nlp/llm-compression --repo-type dataset --local-dir data/llm-compression`, '
+              'or build your own with the same fields.')
+
+
+class CorpusNotFound(CorpusError):
+    """No file of the corpus in its folder, nor a hub dataset: the message says where it
+    looked and how to get the corpora; a caller adds how its user names the folder."""
 
 
 def resolve_folder(path: str) -> str:
@@ -195,15 +200,15 @@ def _read_manifest(corpus: CorpusFile) -> dict:
 
 def read_hub(repo: str, name: str) -> List[tuple]:
     """``[(where, record)]`` of the ``test`` split of config ``name`` of the hub dataset
-    ``repo``; CorpusError when it cannot be loaded."""
+    ``repo``; CorpusNotFound when it cannot be loaded."""
     try:
         from datasets import load_dataset
         rows = load_dataset(repo, name=name, split='test')
     except (OSError, ValueError, ImportError) as e:  # not found (a FileNotFoundError),
         # offline or refused (OSErrors), no such config (ValueError), no `datasets` package
-        raise CorpusError(f'corpus "{name}" not found: {resolve_folder(repo)} is not a folder '
-                          f'and the hub dataset {repo} could not be loaded '
-                          f'({type(e).__name__}: {e}). {HOW_TO_GET}') from None
+        raise CorpusNotFound(f'corpus "{name}" not found: {resolve_folder(repo)} is not a '
+                             f'folder and the hub dataset {repo} could not be loaded '
+                             f'({type(e).__name__}: {e}). {HOW_TO_GET}') from None
     return [(f'row {i}', r) for i, r in enumerate(rows, start=1)]
 
 
@@ -214,8 +219,8 @@ def not_found(path: str, name: str) -> str:
               for s in ('', 'data') for x in EXTENSIONS]
     ours = {v: k for k, v in OPENCOMPASS_NAMES.items()}.get(name)
     hint = (f' "{name}" is the name OpenCompass\'s built-in config gives the paper\'s '
-            f'"{ours}" corpus; this plugin calls it "{ours}": name="{ours}" (or --task_name '
-            f'{ours}), which also reads {name}.jsonl.' if ours else '')
+            f'"{ours}" corpus; this plugin calls it "{ours}", and reads {name}.jsonl for it.'
+            if ours else '')
     return f'corpus "{name}" not found; looked for: {", ".join(looked)}.{hint} {HOW_TO_GET}'
 
 
@@ -227,12 +232,12 @@ def load_corpus(path: str, name: str, samples: Optional[int] = None,
     The file is ``locate_corpus``'s (its manifest checked); where the folder does not exist
     and ``path`` is ``owner/name``, the hub dataset's ``test`` split of config ``name``.
     ``samples`` and ``records`` limit them as in ``documents_from``. CorpusError names what is
-    missing or wrong and the fix."""
+    wrong and the fix; CorpusNotFound, where it looked."""
     corpus = locate_corpus(path, name, logger)
     if corpus is not None:
         located, source = read_located_records(corpus.path), corpus.path
     elif not os.path.isdir(resolve_folder(path)) and is_hub_id(path):
         located, source = read_hub(path, name), f'{path} (hub, config {name})'
     else:
-        raise CorpusError(not_found(path, name))
+        raise CorpusNotFound(not_found(path, name))
     return documents_from(located, source, name, samples, records)

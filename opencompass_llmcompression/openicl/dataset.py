@@ -13,7 +13,7 @@ from opencompass.datasets.base import BaseDataset
 from opencompass.registry import LOAD_DATASET
 from opencompass.utils import get_logger
 
-from ..core.corpus_files import load_corpus
+from ..core.corpus_files import CorpusNotFound, load_corpus
 
 from ..core.document_rows import DOC_INDEX_COLUMN
 
@@ -32,7 +32,12 @@ class CompressionCorpusDataset(BaseDataset):
     @staticmethod
     def load(path: str = 'data/llm-compression', name: str = 'cc',
              samples: Optional[int] = None) -> Dataset:
-        documents = load_corpus(path, name, samples, logger=get_logger())
+        try:
+            documents = load_corpus(path, name, samples, logger=get_logger())
+        except CorpusNotFound as e:
+            raise CorpusNotFound(f'{e} The dataset config names the folder, path=FOLDER (a '
+                                 'relative one under $COMPASS_DATA_CACHE), and the corpus, '
+                                 'name=NAME.') from None
         for index, document in enumerate(documents):
             document[DOC_INDEX_COLUMN] = index
         return Dataset.from_list(documents)
