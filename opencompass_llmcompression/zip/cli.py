@@ -18,15 +18,14 @@ import stat
 import sys
 import time
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import List, Optional
 
 from ..core.atomic_files import AtomicFile
 from ..core.compressors import compressed_sizes
 from ..core.logs import log_to_stderr
 from ..core.metrics import compressed_bits_per
+from ..core.model_checks import context_length
 from ..core.model_loading import load_model, load_tokenizer
-from ..core.scoring_loop import model_context_length
 from ..core.settings import PAPER, PAPER_BLOCK_SIZE, PAPER_STRIDE, MeasurementSettings
 from ..exit_codes import ERROR, INTERRUPTED, WARNING, ArgumentParser
 from .coder import segment_groups
@@ -57,13 +56,13 @@ def check_file_fits(folder: str, header: Header, payload: bytes, tokenizer) -> N
     check_tokenizer(header, tokenizer)
     config = model_config(folder)
     vocab = getattr(config, 'vocab_size', None)
-    model_bounds(header, len(payload), model_context_length(SimpleNamespace(config=config)),
+    model_bounds(header, len(payload), context_length(config),
                  vocab if isinstance(vocab, int) and vocab > 1 else 2 ** 24 - 1)
 
 
 def check_block_size_fits(folder: str, block_size: int) -> None:
     """The model's context from its configuration alone, before its weights load."""
-    context = model_context_length(SimpleNamespace(config=model_config(folder)))
+    context = context_length(model_config(folder))
     if context and block_size > context:
         raise ZipError(f'--block-size {block_size} is longer than the model\'s context of '
                        f'{context} tokens: use --block-size {context} or less')

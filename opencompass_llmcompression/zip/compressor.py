@@ -21,7 +21,8 @@ import torch
 
 from ..core.metrics import compressed_bits_per
 from ..core.provenance import model_source
-from ..core.scoring_loop import check_fits_model, model_context_length
+from ..core.model_checks import context_length
+from ..core.scoring_loop import check_fits_model
 from ..core.token_stream import encode_documents, tokenizer_fingerprint
 from ..core.settings import PAPER, MeasurementSettings
 from .coder import decode_tokens, encode_tokens, vocabulary_size
@@ -359,7 +360,7 @@ def decompress_payload(header: Header, payload: bytes, model: torch.nn.Module, t
     if not force:
         check_software(header)
     check_setup(header, model, tokenizer)
-    model_bounds(header, len(payload), model_context_length(model), vocabulary_size(model))
+    model_bounds(header, len(payload), context_length(model), vocabulary_size(model))
     with torch_threads(header.threads):
         ids = decode_tokens(model, payload, header.tokens, header.settings, header.segments,
                             progress)
