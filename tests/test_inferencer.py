@@ -72,6 +72,20 @@ def test_block_longer_than_the_context_is_named(tiny_model, tokenizer):
                         MeasurementSettings(4096, 512), progress=False)
 
 
+def test_the_inferencer_adds_opencompass_advice_to_cores_errors(tiny_model, tokenizer, tmp_path,
+                                                                 two_long_documents):
+    folder, _ = two_long_documents
+    with pytest.raises(ValueError) as caught:
+        run_shard(tiny_model, tokenizer, folder, str(tmp_path), block_size=4096, stride=512)
+    message = str(caught.value)
+    assert message.startswith('block_size=4096 is longer than the model\'s context of 2048')
+    assert 'inferencer=dict(..., block_size=...)' in message
+    with pytest.raises(ValueError) as caught:  # core says the generic fix only
+        score_documents(tiny_model, tokenizer, ['some text'], [0],
+                        MeasurementSettings(4096, 512), progress=False)
+    assert 'OpenCompass' not in str(caught.value) and 'inferencer=' not in str(caught.value)
+
+
 def test_tokenizer_of_another_model_is_named(tokenizer):
     from transformers import LlamaConfig, LlamaForCausalLM
     small_vocab = LlamaForCausalLM(LlamaConfig(vocab_size=100, hidden_size=16,
