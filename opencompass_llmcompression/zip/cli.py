@@ -24,7 +24,7 @@ from ..core.atomic_files import AtomicFile
 from ..core.compressors import compressed_sizes
 from ..core.logs import log_to_stderr
 from ..core.metrics import compressed_bits_per
-from ..core.model_checks import context_length
+from ..core.model_checks import WindowTooLong, check_window_fits, context_length
 from ..core.model_loading import load_model, load_tokenizer
 from ..core.settings import PAPER, PAPER_BLOCK_SIZE, PAPER_STRIDE, MeasurementSettings
 from ..exit_codes import ERROR, INTERRUPTED, WARNING, ArgumentParser
@@ -62,10 +62,11 @@ def check_file_fits(folder: str, header: Header, payload: bytes, tokenizer) -> N
 
 def check_block_size_fits(folder: str, block_size: int) -> None:
     """The model's context from its configuration alone, before its weights load."""
-    context = context_length(model_config(folder))
-    if context and block_size > context:
+    try:
+        check_window_fits(model_config(folder), block_size)
+    except WindowTooLong as err:
         raise ZipError(f'--block-size {block_size} is longer than the model\'s context of '
-                       f'{context} tokens: use --block-size {context} or less')
+                       f'{err.context} tokens: use --block-size {err.context} or less') from None
 
 
 def output_mode(source_stat: Optional[os.stat_result]) -> int:
