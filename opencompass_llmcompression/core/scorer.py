@@ -106,7 +106,7 @@ class WindowScorer:
 
         ``window_ids`` is ``(batch, length)`` token ids, ``length <= block_size + 1``;
         position t is predicted from positions < t, so ``num_scored`` can be at most
-        ``length - 1``. Returns ``(batch, num_scored)`` on the device of the logits.
+        ``length - 1``. Returns ``(batch, num_scored)``.
         """
         inputs, targets = window_ids[:, :-1], window_ids[:, -num_scored:]
         no_padding = torch.ones_like(inputs)
