@@ -42,8 +42,7 @@ import torch
 import transformers
 
 from opencompass_llmcompression.core.metrics import bits_per
-from opencompass_llmcompression.core.settings import PAPER_BLOCK_SIZE, PAPER_STRIDE, \
-    MeasurementSettings
+from opencompass_llmcompression.core.settings import PAPER_BLOCK_SIZE, PAPER_STRIDE, MeasurementSettings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PAPER_BATCH = 8
@@ -60,13 +59,21 @@ SHAPES = {
 def shaped_model(name: str, dtype: torch.dtype, device: str) -> torch.nn.Module:
     """A random model of the named shape, built on ``device`` in ``dtype``, seeded."""
     from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
+
     arch, hidden, layers, heads, kv, inter, vocab, tied = SHAPES[name]
-    config_class, model_class = ((LlamaConfig, LlamaForCausalLM) if arch == 'llama'
-                                 else (Qwen2Config, Qwen2ForCausalLM))
-    config = config_class(hidden_size=hidden, num_hidden_layers=layers,
-                          num_attention_heads=heads, num_key_value_heads=kv,
-                          intermediate_size=inter, vocab_size=vocab,
-                          tie_word_embeddings=tied, max_position_embeddings=8192)
+    config_class, model_class = (
+        (LlamaConfig, LlamaForCausalLM) if arch == 'llama' else (Qwen2Config, Qwen2ForCausalLM)
+    )
+    config = config_class(
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        num_key_value_heads=kv,
+        intermediate_size=inter,
+        vocab_size=vocab,
+        tie_word_embeddings=tied,
+        max_position_embeddings=8192,
+    )
     config._attn_implementation = 'sdpa'
     torch.manual_seed(0)
     default = torch.get_default_dtype()
@@ -107,7 +114,7 @@ def matmul_rate(dtype, device, n=4096, repeats=8, trials=3) -> float:
         for _ in range(repeats):
             a @ b
         sync(device)
-        best = max(best, 2 * n ** 3 * repeats / (time.perf_counter() - start))
+        best = max(best, 2 * n**3 * repeats / (time.perf_counter() - start))
     return best
 
 
@@ -132,6 +139,7 @@ def corpus(chars: int):
     4,000 characters, until they hold exactly ``chars`` characters."""
     import glob
     import sysconfig
+
     docs, total = [], 0
     root = sysconfig.get_paths()['stdlib']
     for path in sorted(glob.glob(os.path.join(root, '**', '*.py'), recursive=True)):
@@ -152,12 +160,12 @@ def corpus(chars: int):
 
 def load(args):
     from transformers import AutoModelForCausalLM, AutoTokenizer
+
     dtype = getattr(torch, args.dtype)
     if args.model_shape:
         model = shaped_model(args.model_shape, dtype, args.device)
     else:
-        model = AutoModelForCausalLM.from_pretrained(args.hf_path, dtype=dtype,
-                                                     attn_implementation='sdpa')
+        model = AutoModelForCausalLM.from_pretrained(args.hf_path, dtype=dtype, attn_implementation='sdpa')
         model = model.to(args.device).eval()
     tokenizer = AutoTokenizer.from_pretrained(args.tokenizer or args.hf_path)
     if len(tokenizer) > model.config.vocab_size:
@@ -172,15 +180,25 @@ def paper_windows(args) -> MeasurementSettings:
 
 def run_ours(model, tokenizer, docs, args):
     from opencompass_llmcompression.core import score_documents
+
     batch = args.batch_size if args.method == 'ours' else 'auto'
-    nll, _ = score_documents(model, tokenizer, docs, range(len(docs)), paper_windows(args),
-                             batch_size=batch, token_cache_dir=args.cache_dir,
-                             progress=False, logger=Log())
+    nll, _ = score_documents(
+        model,
+        tokenizer,
+        docs,
+        range(len(docs)),
+        paper_windows(args),
+        batch_size=batch,
+        token_cache_dir=args.cache_dir,
+        progress=False,
+        logger=Log(),
+    )
     return float(nll.sum())
 
 
 class Log:
     """Keeps the scoring loop's messages for the table (the batch size 'auto' chose)."""
+
     seen = []
 
     def info(self, message):
@@ -192,65 +210,88 @@ class Log:
 def run_paper(model, tokenizer, docs, args):
     """The paper's loop: full logits for every position, cross-entropy in the model's dtype."""
     from opencompass_llmcompression.core.windows import sliding_windows
+
     stream = torch.tensor([t for d in docs for t in tokenizer.encode(d)], device=args.device)
     windows = sliding_windows(len(stream), paper_windows(args))
     total = 0.0
     for first in range(0, len(windows), args.batch_size):
-        batch = windows[first:first + args.batch_size]
+        batch = windows[first : first + args.batch_size]
         ids = torch.stack([stream[s:e] for s, e, _ in batch])
         with torch.no_grad():
             logits = model(ids[:, :-1]).logits
             loss = torch.nn.functional.cross_entropy(
-                logits.flatten(0, 1), ids[:, 1:].flatten(), reduction='none').view(len(batch), -1)
+                logits.flatten(0, 1), ids[:, 1:].flatten(), reduction='none'
+            ).view(len(batch), -1)
         for row, (start, _, score_from) in zip(loss, batch):
-            total += row[score_from - start - 1:].sum().item()
+            total += row[score_from - start - 1 :].sum().item()
     return total
 
 
 def load_vllm_engine(args):
     """The vLLM engine of ``--hf-path``, its tokenizer and its config, warmed up."""
     from transformers import AutoConfig, AutoTokenizer
+
     from opencompass_llmcompression.core.model_loading import load_vllm
+
     if args.model_shape:
         raise SystemExit('vllm: give --hf-path (vLLM loads a model folder, not a shape)')
-    llm = load_vllm(args.hf_path, args.dtype, max_model_len=args.block_size + 2,
-                    enforce_eager=args.device == 'cpu')
+    llm = load_vllm(
+        args.hf_path, args.dtype, max_model_len=args.block_size + 2, enforce_eager=args.device == 'cpu'
+    )
     from vllm import SamplingParams
-    llm.generate([dict(prompt_token_ids=[0] * 16)], SamplingParams(max_tokens=1),
-                 use_tqdm=False)
-    return (llm, AutoTokenizer.from_pretrained(args.tokenizer or args.hf_path),
-            AutoConfig.from_pretrained(args.hf_path))
+
+    llm.generate([dict(prompt_token_ids=[0] * 16)], SamplingParams(max_tokens=1), use_tqdm=False)
+    return (
+        llm,
+        AutoTokenizer.from_pretrained(args.tokenizer or args.hf_path),
+        AutoConfig.from_pretrained(args.hf_path),
+    )
 
 
 def run_builtin(model, tokenizer, docs, args):
     from types import SimpleNamespace
+
     from opencompass.datasets import LLMCompressionDataset
     from opencompass.openicl.icl_inferencer import SWCELossInferencer
     from opencompass.openicl.icl_prompt_template import PromptTemplate
     from opencompass.openicl.icl_retriever import ZeroRetriever
+
     folder = tempfile.mkdtemp()
     with open(os.path.join(folder, 'bench.jsonl'), 'w') as f:
         for text in docs:
             f.write(json.dumps({'content': text}) + '\n')
-    dataset = LLMCompressionDataset(path=folder, name='bench',
-                                    reader_cfg=dict(input_columns=['content'],
-                                                    output_column=None))
-    inferencer = SWCELossInferencer(SimpleNamespace(model=model, tokenizer=tokenizer),
-                                    batch_size=max(args.batch_size, 2),  # 1 crashes it
-                                    block_size=args.block_size, stride=args.stride,
-                                    output_json_filepath=folder)
-    out = inferencer.inference(ZeroRetriever(dataset), prompt_template=PromptTemplate(
-        '{content}'), output_json_filepath=folder, output_json_filename='out.json')
+    dataset = LLMCompressionDataset(
+        path=folder, name='bench', reader_cfg=dict(input_columns=['content'], output_column=None)
+    )
+    inferencer = SWCELossInferencer(
+        SimpleNamespace(model=model, tokenizer=tokenizer),
+        batch_size=max(args.batch_size, 2),  # 1 crashes it
+        block_size=args.block_size,
+        stride=args.stride,
+        output_json_filepath=folder,
+    )
+    out = inferencer.inference(
+        ZeroRetriever(dataset),
+        prompt_template=PromptTemplate('{content}'),
+        output_json_filepath=folder,
+        output_json_filename='out.json',
+    )
     return float(sum(r['loss'] for r in out))
 
 
-METHODS = {'ours': run_ours, 'ours-auto': run_ours, 'paper': run_paper,
-           'builtin': run_builtin, 'vllm': run_ours}
+METHODS = {
+    'ours': run_ours,
+    'ours-auto': run_ours,
+    'paper': run_paper,
+    'builtin': run_builtin,
+    'vllm': run_ours,
+}
 
 
 def child(args):
     """One method in this process: prints a JSON line with its measurements."""
     from opencompass_llmcompression.core.windows import END, SCORE_FROM, sliding_windows
+
     docs = corpus(args.chars)
     if args.method == 'vllm':
         model, tokenizer, config = load_vllm_engine(args)
@@ -270,37 +311,66 @@ def child(args):
     windows = sliding_windows(num_tokens, paper_windows(args))
     scored = int((windows[:, END] - windows[:, SCORE_FROM]).sum())
     flops = sum(window_flops(config, int(e - s) - 1, int(e - f)) for s, e, f in windows)
-    peak = (torch.cuda.max_memory_allocated() if args.device.startswith('cuda')
-            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    peak = (
+        torch.cuda.max_memory_allocated()
+        if args.device.startswith('cuda')
+        else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    )
     auto = [m for m in Log.seen if m.startswith('batch_size=auto')]
     batch = auto[0].split(': ')[1].split()[0] if auto else str(args.batch_size)
-    print(json.dumps(dict(method=args.method, wall=wall, scored=scored, windows=len(windows),
-                          nll=nll, flops=flops, peak=peak, batch=batch,
-                          chars=sum(len(d) for d in docs),
-                          vllm=sys.modules['vllm'].__version__ if 'vllm' in sys.modules else None)))
+    print(
+        json.dumps(
+            dict(
+                method=args.method,
+                wall=wall,
+                scored=scored,
+                windows=len(windows),
+                nll=nll,
+                flops=flops,
+                peak=peak,
+                batch=batch,
+                chars=sum(len(d) for d in docs),
+                vllm=sys.modules['vllm'].__version__ if 'vllm' in sys.modules else None,
+            )
+        )
+    )
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     source = parser.add_mutually_exclusive_group()
     source.add_argument('--hf-path', help='model folder (default: SmolLM2-135M from the demo)')
-    source.add_argument('--model-shape', choices=sorted(SHAPES),
-                        help='a random model of this architecture, built on the device')
-    parser.add_argument('--tokenizer', help='tokenizer folder (default: the model\'s, or '
-                                            'SmolLM2\'s with --model-shape)')
+    source.add_argument(
+        '--model-shape',
+        choices=sorted(SHAPES),
+        help='a random model of this architecture, built on the device',
+    )
+    parser.add_argument(
+        '--tokenizer', help='tokenizer folder (default: the model\'s, or SmolLM2\'s with --model-shape)'
+    )
     parser.add_argument('--dtype', default=None, help='default bfloat16 on GPU, float32 on CPU')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--chars', type=int, default=24000, help='corpus characters')
     parser.add_argument('--block-size', type=int, default=PAPER_BLOCK_SIZE)
     parser.add_argument('--stride', type=int, default=PAPER_STRIDE)
-    parser.add_argument('--batch-size', type=int, default=PAPER_BATCH,
-                        help='windows per forward pass of ours, paper and builtin')
-    parser.add_argument('--methods', default='ours,ours-auto,paper',
-                        help='comma-separated, from ' + ', '.join(METHODS))
-    parser.add_argument('--repeat', type=int, default=1,
-                        help='run the methods this many times, in turn, and keep each one\'s '
-                             'fastest run (for a machine shared with other work)')
+    parser.add_argument(
+        '--batch-size',
+        type=int,
+        default=PAPER_BATCH,
+        help='windows per forward pass of ours, paper and builtin',
+    )
+    parser.add_argument(
+        '--methods', default='ours,ours-auto,paper', help='comma-separated, from ' + ', '.join(METHODS)
+    )
+    parser.add_argument(
+        '--repeat',
+        type=int,
+        default=1,
+        help='run the methods this many times, in turn, and keep each one\'s '
+        'fastest run (for a machine shared with other work)',
+    )
     parser.add_argument('--out', default=None, help='also append the table to this file')
     parser.add_argument('--method', help=argparse.SUPPRESS)
     parser.add_argument('--cache-dir', default=None, help=argparse.SUPPRESS)
@@ -309,6 +379,7 @@ def main():
     if not args.hf_path and not (args.model_shape and args.tokenizer):
         from opencompass_llmcompression.core.token_stream import default_cache_dir
         from opencompass_llmcompression.smollm2 import smollm2_model_dir, smollm2_tokenizer_dir
+
         cache = os.path.join(default_cache_dir(), 'demo')
         if args.model_shape:
             args.tokenizer = smollm2_tokenizer_dir(cache)
@@ -319,7 +390,7 @@ def main():
 
     methods, best, rate = args.methods.split(','), {}, 0.0
     args.load = [load_average()]
-    for turn in range(args.repeat):  # in turn, so that other work on the machine hits all
+    for _ in range(args.repeat):  # in turn, so that other work on the machine hits all
         rate = max(rate, matmul_rate(getattr(torch, args.dtype), args.device))
         for method in methods:
             row = run_method(method, args)
@@ -345,12 +416,27 @@ def load_average() -> str:
 
 def run_method(method: str, args) -> dict:
     """One method in a process of its own: its JSON line."""
-    cmd = [sys.executable, __file__, '--method', method, '--dtype', args.dtype,
-           '--device', args.device, '--chars', str(args.chars),
-           '--block-size', str(args.block_size), '--stride', str(args.stride),
-           '--batch-size', str(args.batch_size), '--cache-dir', tempfile.mkdtemp()]
-    cmd += (['--model-shape', args.model_shape] if args.model_shape
-            else ['--hf-path', args.hf_path])
+    cmd = [
+        sys.executable,
+        __file__,
+        '--method',
+        method,
+        '--dtype',
+        args.dtype,
+        '--device',
+        args.device,
+        '--chars',
+        str(args.chars),
+        '--block-size',
+        str(args.block_size),
+        '--stride',
+        str(args.stride),
+        '--batch-size',
+        str(args.batch_size),
+        '--cache-dir',
+        tempfile.mkdtemp(),
+    ]
+    cmd += ['--model-shape', args.model_shape] if args.model_shape else ['--hf-path', args.hf_path]
     cmd += ['--tokenizer', args.tokenizer] if args.tokenizer else []
     env = dict(os.environ)
     if method == 'vllm':  # the engine in this process, as many threads as the others
@@ -364,30 +450,39 @@ def run_method(method: str, args) -> dict:
 
 
 def render(rows, rate, args) -> str:
-    device = (torch.cuda.get_device_name(args.device) if args.device.startswith('cuda')
-              else f'{platform.machine()} CPU, {os.cpu_count()} cores')
+    device = (
+        torch.cuda.get_device_name(args.device)
+        if args.device.startswith('cuda')
+        else f'{platform.machine()} CPU, {os.cpu_count()} cores'
+    )
     model = args.model_shape or os.path.basename(args.hf_path.rstrip('/'))
     paper = next((r for r in rows if r['method'] == 'paper'), rows[0])
     vllm = ''.join(f', vLLM {r["vllm"]}' for r in rows if r['method'] == 'vllm')
-    lines = [f'### {model}, {device}, {datetime.date.today()}', '',
-             f'dtype `{args.dtype}`, torch {torch.__version__}, transformers '
-             f'{transformers.__version__}{vllm}, Python {platform.python_version()}; '
-             f'block_size {args.block_size}, '
-             f'stride {args.stride}, {rows[0]["chars"]} characters, {rows[0]["windows"]} '
-             f'windows, {rows[0]["scored"]} scored tokens; measured {args.dtype} matrix-product '
-             f'rate {rate / 1e12:.3g} TFLOP/s. Each method the fastest of {args.repeat} '
-             f'run(s), in turn; load average {args.load[0]} before, {args.load[1]} after.', '',
-             '`python benchmarks/bench_inference.py ' + ' '.join(sys.argv[1:]) + '`', '',
-             '| method | batch | wall s | windows/s | scored tok/s | MFU | peak memory MiB '
-             f'| throughput vs {paper["method"]} | memory vs {paper["method"]} | BPC |',
-             '|---|---|---|---|---|---|---|---|---|---|']
+    lines = [
+        f'### {model}, {device}, {datetime.date.today()}',
+        '',
+        f'dtype `{args.dtype}`, torch {torch.__version__}, transformers '
+        f'{transformers.__version__}{vllm}, Python {platform.python_version()}; '
+        f'block_size {args.block_size}, '
+        f'stride {args.stride}, {rows[0]["chars"]} characters, {rows[0]["windows"]} '
+        f'windows, {rows[0]["scored"]} scored tokens; measured {args.dtype} matrix-product '
+        f'rate {rate / 1e12:.3g} TFLOP/s. Each method the fastest of {args.repeat} '
+        f'run(s), in turn; load average {args.load[0]} before, {args.load[1]} after.',
+        '',
+        '`python benchmarks/bench_inference.py ' + ' '.join(sys.argv[1:]) + '`',
+        '',
+        '| method | batch | wall s | windows/s | scored tok/s | MFU | peak memory MiB '
+        f'| throughput vs {paper["method"]} | memory vs {paper["method"]} | BPC |',
+        '|---|---|---|---|---|---|---|---|---|---|',
+    ]
     for r in rows:
         bpc = bits_per(r['nll'], r['chars'])
         lines.append(
             f'| {r["method"]} | {r["batch"]} | {r["wall"]:.2f} | {r["windows"] / r["wall"]:.2f} '
             f'| {r["scored"] / r["wall"]:.0f} | {r["flops"] / r["wall"] / rate:.0%} '
             f'| {r["peak"] / 2**20:.0f} | {paper["wall"] / r["wall"]:.2f}x '
-            f'| {r["peak"] / paper["peak"]:.2f}x | {bpc:.6f} |')
+            f'| {r["peak"] / paper["peak"]:.2f}x | {bpc:.6f} |'
+        )
     return '\n'.join(lines) + '\n'
 
 

@@ -38,6 +38,7 @@ __all__ = sorted(_PUBLIC) + ['CONFIG_DIR', '__version__']
 def __getattr__(name: str):
     if name == '__version__':
         from .core.provenance import plugin_version
+
         return plugin_version()
     if name not in _PUBLIC:
         raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

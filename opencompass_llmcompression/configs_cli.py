@@ -35,34 +35,40 @@ THIN_CONFIGS: Dict[str, Tuple[str, str]] = {
         '`--datasets llm_compression` finds this file before OpenCompass\'s built-in config of\n'
         '# the same name',
         'from opencompass_llmcompression.configs.datasets.llm_compression.llm_compression '
-        'import \\\n        llm_compression_datasets  # noqa: F401'),
+        'import \\\n        llm_compression_datasets  # noqa: F401',
+    ),
     os.path.join('datasets', 'llm_compression_paper_suite', 'llm_compression_paper_suite.py'): (
         '`--datasets llm_compression_paper_suite` finds this file: the three corpora and the\n'
         '# twelve benchmarks of the paper',
         'from opencompass_llmcompression.configs.datasets.llm_compression_paper_suite.'
         'llm_compression_paper_suite import \\\n'
-        '        llm_compression_paper_suite_datasets  # noqa: F401'),
+        '        llm_compression_paper_suite_datasets  # noqa: F401',
+    ),
     os.path.join('datasets', 'mmlu_cloze', 'mmlu_cloze_ppl.py'): (
-        '`--datasets mmlu_cloze_ppl` finds this file: MMLU in the cloze style of the\n'
-        '# paper',
+        '`--datasets mmlu_cloze_ppl` finds this file: MMLU in the cloze style of the\n# paper',
         'from opencompass_llmcompression.configs.datasets.mmlu_cloze.mmlu_cloze_ppl import \\\n'
-        '        mmlu_cloze_datasets  # noqa: F401'),
+        '        mmlu_cloze_datasets  # noqa: F401',
+    ),
     os.path.join('datasets', 'mmlu_cloze', 'mmlu_math_cloze_ppl.py'): (
         '`--datasets mmlu_math_cloze_ppl` finds this file: the paper\'s MMLU-Math, its\n'
         '# four mathematics subjects as one set',
         'from opencompass_llmcompression.configs.datasets.mmlu_cloze.mmlu_math_cloze_ppl import '
-        '\\\n        mmlu_math_cloze_datasets  # noqa: F401'),
+        '\\\n        mmlu_math_cloze_datasets  # noqa: F401',
+    ),
     os.path.join('summarizers', 'llm_compression.py'): (
         '`--summarizer llm_compression` finds this file',
         'from opencompass_llmcompression.configs.summarizers.llm_compression import \\\n'
-        '        summarizer  # noqa: F401'),
+        '        summarizer  # noqa: F401',
+    ),
 }
 
 
 def thin_config(purpose: str, import_line: str) -> str:
-    return (f'{MARKER}\n# {purpose}; the config itself lives in the installed package.\n'
-            'from mmengine.config import read_base\n\n'
-            f'with read_base():\n    {import_line}\n')
+    return (
+        f'{MARKER}\n# {purpose}; the config itself lives in the installed package.\n'
+        'from mmengine.config import read_base\n\n'
+        f'with read_base():\n    {import_line}\n'
+    )
 
 
 class ConfigsError(RuntimeError):
@@ -84,14 +90,16 @@ def install(config_dir: str) -> List[Tuple[str, str]]:
             with open(path, encoding='utf-8') as f:
                 current = f.read()
         except (OSError, UnicodeDecodeError) as err:
-            raise ConfigsError(f'{path} exists and cannot be read ({err}); move it away and '
-                               'run again.') from err
+            raise ConfigsError(
+                f'{path} exists and cannot be read ({err}); move it away and run again.'
+            ) from err
         if not current.startswith(MARKER):
             raise ConfigsError(
                 f'{path} exists and was not written by llmcompression-configs: not '
                 'overwritten, nothing written. If it is your own config of that name, rename '
                 'it; or install elsewhere (llmcompression-configs install DIR) and run '
-                'OpenCompass with --config-dir DIR.')
+                'OpenCompass with --config-dir DIR.'
+            )
         plan.append((path, text, 'unchanged' if current == text else 'updated'))
     for path, text, what in plan:
         if what != 'unchanged':
@@ -102,14 +110,21 @@ def install(config_dir: str) -> List[Tuple[str, str]]:
 
 
 def main(argv=None) -> int:
-    parser = ArgumentParser(prog='llmcompression-configs', description=__doc__,
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(
+        prog='llmcompression-configs',
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest='command', required=True)
     install_parser = commands.add_parser(
-        'install', help='write the thin configs into DIR (default ./configs)')
-    install_parser.add_argument('dir', nargs='?', default='configs',
-                                help='the OpenCompass config dir to write into '
-                                     '(default ./configs, where OpenCompass looks first)')
+        'install', help='write the thin configs into DIR (default ./configs)'
+    )
+    install_parser.add_argument(
+        'dir',
+        nargs='?',
+        default='configs',
+        help='the OpenCompass config dir to write into (default ./configs, where OpenCompass looks first)',
+    )
     args = parser.parse_args(argv)
     try:
         done = install(args.dir)
@@ -120,11 +135,13 @@ def main(argv=None) -> int:
         print(f'{what}: {path}')
     default = os.path.normpath(args.dir) == 'configs'
     where = '' if default else f' --config-dir {args.dir}'
-    print(f'\nFrom {"this folder" if default else "anywhere"}: opencompass{where} --datasets '
-          f'llm_compression --summarizer llm_compression --hf-type base --hf-path MODEL\n'
-          f'(or python run.py ... in an OpenCompass checkout); the log then says '
-          f'"{PLUGIN} <version>: dataset config llm_compression". --datasets '
-          f'llm_compression_paper_suite adds the paper\'s twelve benchmarks (docs/paper_suite.md).')
+    print(
+        f'\nFrom {"this folder" if default else "anywhere"}: opencompass{where} --datasets '
+        f'llm_compression --summarizer llm_compression --hf-type base --hf-path MODEL\n'
+        f'(or python run.py ... in an OpenCompass checkout); the log then says '
+        f'"{PLUGIN} <version>: dataset config llm_compression". --datasets '
+        f'llm_compression_paper_suite adds the paper\'s twelve benchmarks (docs/paper_suite.md).'
+    )
     return OK
 
 

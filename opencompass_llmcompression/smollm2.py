@@ -44,6 +44,7 @@ def _for_installed_transformers(cache: str, name: str) -> str:
     ``name``: OpenCompass names the model after it (``smollm2-135m_hf``).
     """
     import transformers
+
     major = transformers.__version__.split('.')[0]
     return os.path.join(cache, f'smollm2-transformers{major}-v{CONVERSION}', name)
 
@@ -61,6 +62,7 @@ def _smollm2_tokenizer():
     from gguf import GGUFReader
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
+
     folder, gguf = gguf_file()
     fields = GGUFReader(os.path.join(folder, gguf)).fields
 
@@ -73,32 +75,44 @@ def _smollm2_tokenizer():
     backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     backend.post_processor = processors.ByteLevel(trim_offsets=False)  # adds no token
     backend.decoder = decoders.ByteLevel()
-    backend.add_special_tokens([AddedToken(token, normalized=False, special=True) for token, kind
-                                in zip(tokens, metadata('ggml.token_type')) if kind == 3])
+    backend.add_special_tokens(
+        [
+            AddedToken(token, normalized=False, special=True)
+            for token, kind in zip(tokens, metadata('ggml.token_type'))
+            if kind == 3
+        ]
+    )
     roles = {'bos_token': 'bos', 'eos_token': 'eos', 'unk_token': 'unknown', 'pad_token': 'padding'}
     special = {role: tokens[metadata(f'ggml.{key}_token_id')] for role, key in roles.items()}
     # the inputs a Llama takes: without this list, the tokenizer also returns token_type_ids,
     # which generate() refuses (OpenCompass's generation benchmarks pass all of them on)
-    return PreTrainedTokenizerFast(tokenizer_object=backend,
-                                   chat_template=metadata('chat_template'),
-                                   model_input_names=['input_ids', 'attention_mask'], **special)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        chat_template=metadata('chat_template'),
+        model_input_names=['input_ids', 'attention_mask'],
+        **special,
+    )
 
 
 def smollm2_tokenizer_dir(cache: str) -> str:
     """SmolLM2's tokenizer as an ordinary Hugging Face folder, for the installed transformers."""
-    return build_once(_for_installed_transformers(cache, 'smollm2-tokenizer'),
-                       'tokenizer.json', lambda tmp: _smollm2_tokenizer().save_pretrained(tmp))
+    return build_once(
+        _for_installed_transformers(cache, 'smollm2-tokenizer'),
+        'tokenizer.json',
+        lambda tmp: _smollm2_tokenizer().save_pretrained(tmp),
+    )
 
 
 def smollm2_model_dir(cache: str) -> str:
     """SmolLM2-135M as an ordinary fp32 Hugging Face model folder (about 540 MB), for the
     installed transformers."""
+
     def build(tmp):
         import torch
         from transformers import AutoModelForCausalLM, LlamaForCausalLM
+
         folder, gguf = gguf_file()
-        quantized = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf,
-                                                         dtype=torch.float32)
+        quantized = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf, dtype=torch.float32)
         config = quantized.config
         if hasattr(config, 'quantization_config'):
             del config.quantization_config
@@ -106,5 +120,5 @@ def smollm2_model_dir(cache: str) -> str:
         model.load_state_dict(quantized.state_dict())
         model.save_pretrained(tmp)
         _smollm2_tokenizer().save_pretrained(tmp)
-    return build_once(_for_installed_transformers(cache, 'smollm2-135m'),
-                       'config.json', build)
+
+    return build_once(_for_installed_transformers(cache, 'smollm2-135m'), 'config.json', build)

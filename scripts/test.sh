@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite after the same set-up: --all adds the OpenCompass command-line runs and
+# The whole test suite after the same set-up, the code first checked by ruff (its format and
+# the rules in pyproject.toml): --all adds the OpenCompass command-line runs and
 # the slow tests to what a plain `pytest` runs, --system the Slurm test (it installs Debian
 # packages and starts a cluster).
 # With no arguments it then sets up .venv-transformers5 (the same versions, transformers 5.x)
@@ -11,6 +12,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+.venv/bin/ruff format --check --quiet .
+.venv/bin/ruff check --quiet .
 .venv/bin/python -m pytest -q -p no:cacheprovider --all --system "$@"
 [ $# -eq 0 ] || exit 0
 bash scripts/setup.sh transformers5

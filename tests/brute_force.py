@@ -21,7 +21,7 @@ def brute_force_nll(model, tokenizer, contents, block_size, stride, reference_co
         if first >= end:
             break
         with torch.no_grad():
-            logits = model(stream[begin:end - 1][None]).logits[0].double()
+            logits = model(stream[begin : end - 1][None]).logits[0].double()
         logp = torch.log_softmax(logits, dim=-1)
         for pos in range(first, end):
             nll[owner[pos]] -= logp[pos - 1 - begin, stream[pos]].item()

@@ -15,25 +15,33 @@ import torch
 
 from opencompass_llmcompression import smollm2
 
-ASSETS = os.path.join(os.path.expanduser('~'), '.cache', 'opencompass_llmcompression',
-                      'test-assets')
+ASSETS = os.path.join(os.path.expanduser('~'), '.cache', 'opencompass_llmcompression', 'test-assets')
 
 
 def smollm2_tokenizer_dir() -> str:
     return smollm2.smollm2_tokenizer_dir(ASSETS)
 
 
-def make_tiny_model(folder: str, seed: int = 0, context: int = 2048, hidden: int = 64,
-                    layers: int = 2) -> str:
+def make_tiny_model(
+    folder: str, seed: int = 0, context: int = 2048, hidden: int = 64, layers: int = 2
+) -> str:
     """A random Llama with SmolLM2's tokenizer, saved as an ordinary HF model folder."""
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
     tokenizer = AutoTokenizer.from_pretrained(smollm2_tokenizer_dir())
     torch.manual_seed(seed)
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=hidden,
-                         intermediate_size=2 * hidden, num_hidden_layers=layers,
-                         num_attention_heads=4, num_key_value_heads=2,
-                         max_position_embeddings=context, tie_word_embeddings=False,
-                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden,
+        intermediate_size=2 * hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=context,
+        tie_word_embeddings=False,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
     model = LlamaForCausalLM(config)
     with torch.no_grad():  # sharper than the default init, so the losses vary across tokens
         model.lm_head.weight.mul_(20)
@@ -45,6 +53,7 @@ def make_tiny_model(folder: str, seed: int = 0, context: int = 2048, hidden: int
 @pytest.fixture(scope='session')
 def tokenizer():
     from transformers import AutoTokenizer
+
     return AutoTokenizer.from_pretrained(smollm2_tokenizer_dir())
 
 
@@ -56,6 +65,7 @@ def tiny_model_dir(tmp_path_factory):
 @pytest.fixture(scope='session')
 def tiny_model(tiny_model_dir):
     from transformers import AutoModelForCausalLM
+
     return AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32).eval()
 
 
@@ -67,10 +77,11 @@ def real_documents(kind: str, count: int, max_chars: int = 1500) -> list:
         texts = [open(os.path.join(root, n), encoding='utf-8').read() for n in names[:count]]
     else:
         from pydoc_data.topics import topics
+
         paragraphs = [p for k in sorted(topics) for p in topics[k].split('\n\n')]
         texts = [p for p in paragraphs if len(p) > 300][:count]
     # uneven lengths, so documents are shorter and longer than a window and its stride
-    return [t[:max_chars // (1 + i % 4)] for i, t in enumerate(texts)]
+    return [t[: max_chars // (1 + i % 4)] for i, t in enumerate(texts)]
 
 
 def write_jsonl(path: str, contents: list) -> str:
@@ -96,26 +107,36 @@ def corpus_root(tmp_path_factory):
 
 
 def pytest_addoption(parser):
-    parser.addoption('--all', action='store_true',
-                     help='also run the slower tests (marked `cli` or `slow`: OpenCompass\'s '
-                          'command line, SmolLM2 itself); a plain pytest runs the rest in a '
-                          'few minutes; scripts/test.sh, which CI runs, passes it')
-    parser.addoption('--system', action='store_true',
-                     help='also run the tests that change the machine (marked `slurm`: they '
-                          'install Debian packages as root and start a Slurm cluster); '
-                          'scripts/test.sh, which CI runs, passes it')
+    parser.addoption(
+        '--all',
+        action='store_true',
+        help='also run the slower tests (marked `cli` or `slow`: OpenCompass\'s '
+        'command line, SmolLM2 itself); a plain pytest runs the rest in a '
+        'few minutes; scripts/test.sh, which CI runs, passes it',
+    )
+    parser.addoption(
+        '--system',
+        action='store_true',
+        help='also run the tests that change the machine (marked `slurm`: they '
+        'install Debian packages as root and start a Slurm cluster); '
+        'scripts/test.sh, which CI runs, passes it',
+    )
 
 
 def pytest_collection_modifyitems(config, items):
     """A plain ``pytest`` is the fast selection and never changes the machine; ``--all`` adds
     the slower tests, ``--system`` those that change the machine, and an explicit ``-m``
     chooses by marks (except ``slurm``, which always needs ``--system``)."""
-    opt_in = {'slurm': (config.getoption('--system'), 'changes the machine (apt-get install, '
-                        'a Slurm cluster): opt in with --system, as scripts/test.sh does')}
+    opt_in = {
+        'slurm': (
+            config.getoption('--system'),
+            'changes the machine (apt-get install, '
+            'a Slurm cluster): opt in with --system, as scripts/test.sh does',
+        )
+    }
     slower = config.getoption('--all') or bool(config.option.markexpr)
     for mark in ('cli', 'slow'):
-        opt_in[mark] = (slower, f'marked {mark} (slower): opt in with --all, as '
-                                'scripts/test.sh does')
+        opt_in[mark] = (slower, f'marked {mark} (slower): opt in with --all, as scripts/test.sh does')
     for item in items:
         for mark, (wanted, reason) in opt_in.items():
             if mark in item.keywords and not wanted:

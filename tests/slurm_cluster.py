@@ -87,16 +87,15 @@ def install():
     before = _daemon_pids()
     try:
         command = [apt, 'install', '-y', '-q', '--no-install-recommends', *PACKAGES]
-        done = subprocess.run(command, env=env, stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True)
+        done = subprocess.run(command, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True)
         if done.returncode != 0:  # perhaps stale package lists: refresh them once
-            subprocess.run([apt, 'update', '-q'], env=env, stdin=subprocess.DEVNULL,
-                           capture_output=True)
-            done = subprocess.run(command, env=env, stdin=subprocess.DEVNULL,
-                                  capture_output=True, text=True)
+            subprocess.run([apt, 'update', '-q'], env=env, stdin=subprocess.DEVNULL, capture_output=True)
+            done = subprocess.run(command, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True)
         if done.returncode != 0:
-            raise Unavailable(f'`apt-get install {" ".join(PACKAGES)}` failed: '
-                              + (done.stderr or done.stdout)[-600:].strip())
+            raise Unavailable(
+                f'`apt-get install {" ".join(PACKAGES)}` failed: '
+                + (done.stderr or done.stdout)[-600:].strip()
+            )
     finally:
         _end(_daemon_pids() - before)
     still = [p for p in PROGRAMS if which(p) is None]
@@ -155,10 +154,15 @@ class Cluster:
         with open(os.open(key, os.O_WRONLY | os.O_CREAT, 0o600), 'wb') as f:
             f.write(os.urandom(128))
         socket_path = self.path('munge.socket')
-        self._spawn('munged', '--foreground', f'--socket={socket_path}', f'--key-file={key}',
-                    f'--pid-file={self.path("munged.pid")}',
-                    f'--log-file={self.path("munged.log")}',
-                    f'--seed-file={self.path("munged.seed")}')
+        self._spawn(
+            'munged',
+            '--foreground',
+            f'--socket={socket_path}',
+            f'--key-file={key}',
+            f'--pid-file={self.path("munged.pid")}',
+            f'--log-file={self.path("munged.log")}',
+            f'--seed-file={self.path("munged.seed")}',
+        )
         self._wait(lambda: os.path.exists(socket_path), 'munged to create its socket', 30)
         self._write_conf(socket_path)
         self._spawn('slurmctld', '-D', '-f', self.conf)
@@ -170,10 +174,16 @@ class Cluster:
             os.makedirs(self.path(folder))
         open(self.path('plugstack.conf'), 'w').close()  # no SPANK plugins from /etc/slurm
         # the node's real sockets, cores and threads, as slurmd itself detects them
-        hardware = subprocess.run([which('slurmd'), '-C'], capture_output=True, text=True,
-                                  env=self.env).stdout.split('\n')[0].split()
-        hardware = [w for w in hardware if w.split('=')[0] in
-                    ('CPUs', 'Boards', 'SocketsPerBoard', 'CoresPerSocket', 'ThreadsPerCore')]
+        hardware = (
+            subprocess.run([which('slurmd'), '-C'], capture_output=True, text=True, env=self.env)
+            .stdout.split('\n')[0]
+            .split()
+        )
+        hardware = [
+            w
+            for w in hardware
+            if w.split('=')[0] in ('CPUs', 'Boards', 'SocketsPerBoard', 'CoresPerSocket', 'ThreadsPerCore')
+        ]
         lines = [
             'ClusterName=llmc-test',
             'SlurmctldHost=localhost(127.0.0.1)',
@@ -202,8 +212,7 @@ class Cluster:
             'MpiDefault=none',
             'ReturnToService=2',
             f'NodeName={self.node} NodeAddr=127.0.0.1 {" ".join(hardware)} State=UNKNOWN',
-            f'PartitionName={self.partition} Nodes={self.node} Default=YES MaxTime=INFINITE '
-            'State=UP',
+            f'PartitionName={self.partition} Nodes={self.node} Default=YES MaxTime=INFINITE State=UP',
         ]
         if _hostname_is_loopback():
             # bind to the address a name resolves to instead of to every address; slurmd and
@@ -216,8 +225,13 @@ class Cluster:
         log = open(self.path(program + '.out'), 'w')
         with log:
             self.procs[program] = subprocess.Popen(
-                [which(program), *args], env=self.env, stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT, cwd=self.root)
+                [which(program), *args],
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.root,
+            )
 
     def _node_idle(self):
         out = self.client('sinfo', '-h', '-N', '-n', self.node, '-o', '%T', check=False)
@@ -228,8 +242,10 @@ class Cluster:
         while time.monotonic() < deadline:
             for name, proc in self.procs.items():
                 if proc.poll() is not None:
-                    raise Unavailable(f'{name} exited with status {proc.returncode} while '
-                                      f'waiting for {what}:\n{self.logs()}')
+                    raise Unavailable(
+                        f'{name} exited with status {proc.returncode} while '
+                        f'waiting for {what}:\n{self.logs()}'
+                    )
             if ready():
                 return
             time.sleep(0.5)
@@ -244,8 +260,9 @@ class Cluster:
         return '\n'.join(parts)
 
     def client(self, program, *args, check=True):
-        done = subprocess.run([which(program), *args], env=self.env, capture_output=True,
-                              text=True, timeout=60)
+        done = subprocess.run(
+            [which(program), *args], env=self.env, capture_output=True, text=True, timeout=60
+        )
         if check and done.returncode != 0:
             raise RuntimeError(f'{program} {" ".join(args)}: {done.stderr}')
         return done.stdout
@@ -260,15 +277,14 @@ class Cluster:
         with open(path) as f:
             for line in f:
                 name = re.search(r' Name=(.*) JobState=', line)
-                rest = line[:name.start(1)] + line[name.end(1):]
+                rest = line[: name.start(1)] + line[name.end(1) :]
                 jobs.append(dict(re.findall(r'(\w+)=(\S*)', rest), Name=name.group(1)))
         return jobs
 
     def stop(self):
         """Cancel our jobs, end our daemons (by the process ids started here), remove the
         folder. Steps still running hold sockets in the spool folder; wait for them to go."""
-        if all(name in self.procs and self.procs[name].poll() is None
-               for name in ('slurmctld', 'slurmd')):
+        if all(name in self.procs and self.procs[name].poll() is None for name in ('slurmctld', 'slurmd')):
             try:
                 self._cancel_jobs()
             except (OSError, subprocess.SubprocessError):
@@ -292,8 +308,9 @@ class Cluster:
         step = re.compile(re.escape(self.node) + r'_\d+\.\d+$')  # a running step's socket
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and (
-                self.client('squeue', '-h', check=False).strip()
-                or any(step.match(n) for n in os.listdir(self.path('spool')))):
+            self.client('squeue', '-h', check=False).strip()
+            or any(step.match(n) for n in os.listdir(self.path('spool')))
+        ):
             time.sleep(0.5)
 
     @staticmethod

@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 import zstandard
-
 from conftest import real_documents
+
 from opencompass_llmcompression.report import baselines
 
 
@@ -22,10 +22,12 @@ def test_rates_are_the_compressed_sizes_over_characters_and_bytes(documents, tmp
     text = ''.join(documents)
     data = text.encode('utf-8')
     assert len(data) > len(text)  # multi-byte characters: BPC and BPB differ
-    expected = {'gzip -9': len(gzip.compress(data, 9)),
-                'bzip2 -9': len(bz2.compress(data, 9)),
-                'xz -9e': len(lzma.compress(data, preset=9 | lzma.PRESET_EXTREME)),
-                'zstd -22': len(zstandard.ZstdCompressor(level=22).compress(data))}
+    expected = {
+        'gzip -9': len(gzip.compress(data, 9)),
+        'bzip2 -9': len(bz2.compress(data, 9)),
+        'xz -9e': len(lzma.compress(data, preset=9 | lzma.PRESET_EXTREME)),
+        'zstd -22': len(zstandard.ZstdCompressor(level=22).compress(data)),
+    }
     rates = baselines.baseline_rates(documents, cache_dir=str(tmp_path))
     assert set(rates) == set(expected)
     for name, size in expected.items():
@@ -34,10 +36,15 @@ def test_rates_are_the_compressed_sizes_over_characters_and_bytes(documents, tmp
     assert all(1 < r['bpc'] < 8 for r in rates.values())  # code compresses, but not to nothing
 
 
-@pytest.mark.parametrize('name,command', [('gzip -9', ['gzip', '-9', '-n', '-c']),
-                                          ('bzip2 -9', ['bzip2', '-9', '-c']),
-                                          ('xz -9e', ['xz', '-9e', '-T1', '-c']),
-                                          ('zstd -22', ['zstd', '--ultra', '-22', '-c'])])
+@pytest.mark.parametrize(
+    'name,command',
+    [
+        ('gzip -9', ['gzip', '-9', '-n', '-c']),
+        ('bzip2 -9', ['bzip2', '-9', '-c']),
+        ('xz -9e', ['xz', '-9e', '-T1', '-c']),
+        ('zstd -22', ['zstd', '--ultra', '-22', '-c']),
+    ],
+)
 def test_sizes_match_the_command_line_tools(documents, name, command):
     if shutil.which(command[0]) is None:
         pytest.skip(f'{command[0]} is not installed here')
@@ -51,8 +58,9 @@ def test_sizes_match_the_command_line_tools(documents, name, command):
 def test_rates_are_cached_and_a_broken_cache_is_recomputed(documents, tmp_path, monkeypatch):
     first = baselines.baseline_rates(documents, cache_dir=str(tmp_path))
     calls = []
-    monkeypatch.setattr(baselines, 'compressed_sizes',
-                        lambda data: calls.append(1) or {n: 1 for n in baselines.COMPRESSORS})
+    monkeypatch.setattr(
+        baselines, 'compressed_sizes', lambda data: calls.append(1) or {n: 1 for n in baselines.COMPRESSORS}
+    )
     assert baselines.baseline_rates(documents, cache_dir=str(tmp_path)) == first
     assert calls == []
     (cached,) = (tmp_path / 'baselines').iterdir()

@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import smollm2_tokenizer_dir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -17,14 +16,36 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def test_benchmark_table_on_the_cpu(tmp_path):
     out = tmp_path / 'table.md'
     proc = subprocess.run(
-        [sys.executable, os.path.join(ROOT, 'benchmarks', 'bench_inference.py'),
-         '--model-shape', 'smollm2-135m', '--tokenizer', smollm2_tokenizer_dir(),
-         '--device', 'cpu', '--chars', '1500', '--block-size', '64', '--stride', '16',
-         '--batch-size', '3', '--out', str(out)],
-        capture_output=True, text=True, timeout=900)
+        [
+            sys.executable,
+            os.path.join(ROOT, 'benchmarks', 'bench_inference.py'),
+            '--model-shape',
+            'smollm2-135m',
+            '--tokenizer',
+            smollm2_tokenizer_dir(),
+            '--device',
+            'cpu',
+            '--chars',
+            '1500',
+            '--block-size',
+            '64',
+            '--stride',
+            '16',
+            '--batch-size',
+            '3',
+            '--out',
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    rows = [line.split('|')[1:-1] for line in out.read_text().splitlines()
-            if re.match(r'\| (ours|ours-auto|paper) \|', line)]
+    rows = [
+        line.split('|')[1:-1]
+        for line in out.read_text().splitlines()
+        if re.match(r'\| (ours|ours-auto|paper) \|', line)
+    ]
     assert [r[0].strip() for r in rows] == ['ours', 'ours-auto', 'paper']
     assert [r[1].strip() for r in rows] == ['3', '4', '3']  # auto: the CPU's fixed size
     bpcs = [float(r[-1]) for r in rows]

@@ -29,10 +29,8 @@ def run_opencompass(args, cwd, corpus_root, timeout=900, project_root=True, fail
     os.makedirs(cwd, exist_ok=True)
     if project_root and not os.path.exists(os.path.join(cwd, 'configs')):
         os.symlink(os.path.join(ROOT, 'configs'), os.path.join(cwd, 'configs'))
-    env = dict(os.environ, COMPASS_DATA_CACHE=corpus_root, HF_HUB_OFFLINE='1',
-               TOKENIZERS_PARALLELISM='false')
-    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    env = dict(os.environ, COMPASS_DATA_CACHE=corpus_root, HF_HUB_OFFLINE='1', TOKENIZERS_PARALLELISM='false')
+    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     (run_dir,) = glob.glob(os.path.join(cwd, 'work', '*', ''))
     results = {}
@@ -45,17 +43,22 @@ def run_opencompass(args, cwd, corpus_root, timeout=900, project_root=True, fail
 
 
 def _logs(run_dir):
-    return '\n'.join(open(p).read()[-2000:]
-                     for p in glob.glob(os.path.join(run_dir, 'logs', '*', '*', '*.out')))
+    return '\n'.join(
+        open(p).read()[-2000:] for p in glob.glob(os.path.join(run_dir, 'logs', '*', '*', '*.out'))
+    )
 
 
 def predictions(run_dir, abbr):
     """The per-document predictions of one corpus, shards concatenated in order."""
     folder = glob.glob(os.path.join(run_dir, 'predictions', '*'))[0]
     whole = os.path.join(folder, abbr + '.json')
-    files = [whole] if os.path.exists(whole) else sorted(
-        glob.glob(os.path.join(folder, abbr + '_*.json')),
-        key=lambda p: int(p.rsplit('_', 1)[1][:-5]))
+    files = (
+        [whole]
+        if os.path.exists(whole)
+        else sorted(
+            glob.glob(os.path.join(folder, abbr + '_*.json')), key=lambda p: int(p.rsplit('_', 1)[1][:-5])
+        )
+    )
     rows = []
     for path in files:
         with open(path) as f:
@@ -65,15 +68,26 @@ def predictions(run_dir, abbr):
 
 
 def cli(model_dir, *extra):
-    return [OPENCOMPASS, '--datasets', 'llm_compression', '--hf-type', 'base',
-            '--hf-path', model_dir, '--hf-num-gpus', '0', '-w', 'work', *extra]
+    return [
+        OPENCOMPASS,
+        '--datasets',
+        'llm_compression',
+        '--hf-type',
+        'base',
+        '--hf-path',
+        model_dir,
+        '--hf-num-gpus',
+        '0',
+        '-w',
+        'work',
+        *extra,
+    ]
 
 
 @pytest.fixture(scope='module')
 def unsplit(tiny_model_dir, corpus_root, tmp_path_factory):
     cwd = str(tmp_path_factory.mktemp('unsplit'))
-    return run_opencompass(cli(tiny_model_dir, '--summarizer', 'llm_compression'), cwd,
-                           corpus_root)
+    return run_opencompass(cli(tiny_model_dir, '--summarizer', 'llm_compression'), cwd, corpus_root)
 
 
 def test_unsplit_run_prints_bpc_for_the_three_corpora(unsplit):
@@ -89,7 +103,9 @@ def test_summarizer_reports_the_run(unsplit, corpus_root, tmp_path, monkeypatch,
     then rebuilt by the summary command with a second model's results and a scores CSV."""
     import gzip
     import math
+
     from opencompass_llmcompression import summary_cli
+
     results, run_dir, stdout = unsplit
     assert '## BPC' in stdout and '(gzip -9)' in stdout
     python = results['llm_compression-python']
@@ -100,20 +116,22 @@ def test_summarizer_reports_the_run(unsplit, corpus_root, tmp_path, monkeypatch,
     board = next(line for line in stdout.splitlines() if line.startswith(f'| {model} |'))
     value, plus_minus = board.split(' | ')[2].split(' ± ')  # the interval: predictions exist
     assert value == f'{python["bpc"]:.4f}' and 0 < float(plus_minus) < 1
-    assert next(line for line in stdout.splitlines() if line.startswith('| (gzip -9) |')
-                ).split(' | ')[2] == f'{gzip_bpc:.4f}'
+    assert (
+        next(line for line in stdout.splitlines() if line.startswith('| (gzip -9) |')).split(' | ')[2]
+        == f'{gzip_bpc:.4f}'
+    )
     (documents,) = glob.glob(os.path.join(run_dir, 'summary', 'compression_documents_*.csv'))
     with open(documents) as f:
-        lowest = next(line.split(',') for line in f
-                      if ',llm_compression-python,lowest,' in line)
+        lowest = next(line.split(',') for line in f if ',llm_compression-python,lowest,' in line)
     rows, _ = predictions(run_dir, 'llm_compression-python')
     bpcs = [r['nll'] / (r['chars'] * math.log(2)) for r in rows if r['tokens']]
     assert lowest[3] == str(bpcs.index(min(bpcs))) and lowest[4] == f'{min(bpcs):.4f}'
     # the corpora lie where the paper's do, measured with its window: placed on its lines
     # (far outside the range of the paper's models, so marked as an extrapolation)
     cc = results['llm_compression-cc']['bpc']
-    placed = next(line for line in stdout.splitlines()
-                  if line.startswith(f'| {model} | knowledge average | {cc:.4f} |'))
+    placed = next(
+        line for line in stdout.splitlines() if line.startswith(f'| {model} | knowledge average | {cc:.4f} |')
+    )
     assert 'an extrapolation' in placed
     assert glob.glob(os.path.join(run_dir, 'summary', 'compression_paper_predictions_*.csv'))
 
@@ -126,8 +144,7 @@ def test_summarizer_reports_the_run(unsplit, corpus_root, tmp_path, monkeypatch,
     scores.write_text(f'model,humaneval\n{model},12\nother,3\n')
     monkeypatch.setenv('COMPASS_DATA_CACHE', corpus_root)
     out = tmp_path / 'report'
-    assert summary_cli.main([run_dir, str(other), '--scores', str(scores),
-                             '--out', str(out)]) == 0
+    assert summary_cli.main([run_dir, str(other), '--scores', str(scores), '--out', str(out)]) == 0
     printed = capsys.readouterr().out
     assert printed.index(f'| {model} |') < printed.index('| other |') < printed.index('(gzip')
     assert 'no fit: 2 model(s)' in printed
@@ -135,17 +152,20 @@ def test_summarizer_reports_the_run(unsplit, corpus_root, tmp_path, monkeypatch,
 
 
 @pytest.mark.parametrize('workers', [2, 3])
-def test_split_over_workers_gives_the_same_numbers(unsplit, tiny_model_dir, corpus_root,
-                                                   tmp_path_factory, workers):
+def test_split_over_workers_gives_the_same_numbers(
+    unsplit, tiny_model_dir, corpus_root, tmp_path_factory, workers
+):
     """2 workers from the project's root; 3 from elsewhere, with the installed package's
     configs named by ``--config-dir``."""
     cwd = str(tmp_path_factory.mktemp(f'workers{workers}'))
     elsewhere = ('--config-dir', CONFIG_DIR) if workers == 3 else ()
     split, split_dir, _ = run_opencompass(
-        cli(tiny_model_dir, '--max-num-workers', str(workers), *elsewhere), cwd, corpus_root,
-        project_root=not elsewhere)
-    for rows, whole_rows in same_as_unsplit(split, split_dir, unsplit, workers,
-                                            ('bpc', 'bpb', 'ppl', 'nll')):
+        cli(tiny_model_dir, '--max-num-workers', str(workers), *elsewhere),
+        cwd,
+        corpus_root,
+        project_root=not elsewhere,
+    )
+    for rows, whole_rows in same_as_unsplit(split, split_dir, unsplit, workers, ('bpc', 'bpb', 'ppl', 'nll')):
         assert [r['chars'] for r in rows] == [r['chars'] for r in whole_rows]
         for a, b in zip(rows, whole_rows):
             assert a['nll'] == pytest.approx(b['nll'], rel=1e-6)
@@ -216,8 +236,9 @@ summarizer = dict(type='opencompass_llmcompression.CompressionSummarizer', resam
 '''
 
 
-def test_suite_mixing_ours_and_an_opencompass_dataset(unsplit, tiny_model_dir, corpus_root,
-                                                      tmp_path_factory, capsys):
+def test_suite_mixing_ours_and_an_opencompass_dataset(
+    unsplit, tiny_model_dir, corpus_root, tmp_path_factory, capsys
+):
     """A user's suite with our corpora beside OpenCompass's own built-in compression dataset.
 
     Unsplit and with several windows per batch, the built-in computes the paper's number, which
@@ -228,10 +249,12 @@ def test_suite_mixing_ours_and_an_opencompass_dataset(unsplit, tiny_model_dir, c
     cwd = str(tmp_path_factory.mktemp('suite'))
     suite = os.path.join(cwd, 'suite.py')
     with open(suite, 'w') as f:
-        f.write(SUITE.format(partitioner='NaivePartitioner', partitioner_args='',
-                             datasets=BUILTIN, model=tiny_model_dir))
-    results, run_dir, stdout = run_opencompass([OPENCOMPASS, suite, '-w', 'work'], cwd,
-                                               corpus_root)
+        f.write(
+            SUITE.format(
+                partitioner='NaivePartitioner', partitioner_args='', datasets=BUILTIN, model=tiny_model_dir
+            )
+        )
+    results, run_dir, stdout = run_opencompass([OPENCOMPASS, suite, '-w', 'work'], cwd, corpus_root)
     whole = unsplit[0]
     for corpus in ('cc', 'python'):
         ours = results[f'llm_compression-{corpus}']
@@ -246,39 +269,50 @@ def test_suite_mixing_ours_and_an_opencompass_dataset(unsplit, tiny_model_dir, c
 
     # the report tells the built-in's real output apart, and leaves it out of the table: at the
     # end of the run (the summarizer) and from the folder afterwards (llmcompression-summary)
-    assert ("builtin-cc, builtin-python of tiny were measured by OpenCompass's built-in "
-            'compression evaluator') in stdout
+    assert (
+        "builtin-cc, builtin-python of tiny were measured by OpenCompass's built-in compression evaluator"
+    ) in stdout
     report = stdout.split('## BPC')[1]  # after OpenCompass's own table, which lists them all
     assert '| tiny |' in report and 'builtin-' not in report
     from opencompass_llmcompression import summary_cli
-    assert summary_cli.main([run_dir, '--resamples', '0', '--no-baselines',
-                             '--out', os.path.join(cwd, 'report')]) == 0
+
+    assert (
+        summary_cli.main(
+            [run_dir, '--resamples', '0', '--no-baselines', '--out', os.path.join(cwd, 'report')]
+        )
+        == 0
+    )
     printed = capsys.readouterr()
-    assert ("builtin-cc, builtin-python of tiny were measured by OpenCompass's built-in "
-            'compression evaluator') in printed.err
+    assert (
+        "builtin-cc, builtin-python of tiny were measured by OpenCompass's built-in compression evaluator"
+    ) in printed.err
     assert 'SWCELossInferencer predictions' in printed.err
     assert 'builtin-' not in printed.out  # no column, no row, no failure for them
 
 
-def test_size_partitioner_through_run_py(unsplit, tiny_model_dir, corpus_root,
-                                         tmp_path_factory):
+def test_size_partitioner_through_run_py(unsplit, tiny_model_dir, corpus_root, tmp_path_factory):
     """An OpenCompass checkout's `python run.py CONFIG`, splitting with SizePartitioner."""
     cwd = str(tmp_path_factory.mktemp('runpy'))
     suite = os.path.join(cwd, 'suite.py')
     with open(suite, 'w') as f:
-        f.write(SUITE.format(partitioner='SizePartitioner',
-                             partitioner_args='max_task_size=20, gen_task_coef=1',
-                             datasets='datasets = llm_compression_datasets',
-                             model=tiny_model_dir))
+        f.write(
+            SUITE.format(
+                partitioner='SizePartitioner',
+                partitioner_args='max_task_size=20, gen_task_coef=1',
+                datasets='datasets = llm_compression_datasets',
+                model=tiny_model_dir,
+            )
+        )
     with open(os.path.join(cwd, 'run.py'), 'w') as f:
-        f.write(textwrap.dedent('''
+        f.write(
+            textwrap.dedent('''
             from opencompass.cli.main import main
 
             if __name__ == '__main__':
                 main()
-        '''))
-    results, run_dir, _ = run_opencompass([sys.executable, 'run.py', suite, '-w', 'work'],
-                                          cwd, corpus_root)
+        ''')
+        )
+    results, run_dir, _ = run_opencompass([sys.executable, 'run.py', suite, '-w', 'work'], cwd, corpus_root)
     whole = unsplit[0]
     for corpus in CORPORA:
         abbr = f'llm_compression-{corpus}'
@@ -286,14 +320,34 @@ def test_size_partitioner_through_run_py(unsplit, tiny_model_dir, corpus_root,
         assert results[abbr]['bpc'] == pytest.approx(whole[abbr]['bpc'], rel=1e-6)
 
 
-def test_paper_command_line_gives_the_opencompass_number(unsplit, tiny_model_dir, corpus_root,
-                                                        tmp_path, capsys):
+def test_paper_command_line_gives_the_opencompass_number(
+    unsplit, tiny_model_dir, corpus_root, tmp_path, capsys
+):
     """The paper's `main.py` flags, on the same windows, scorer and cache: the same BPC."""
     from opencompass_llmcompression.paper_cli import main
+
     data = os.path.join(corpus_root, 'data', 'llm-compression')
     out = str(tmp_path / 'r.json')
-    assert main(['--model_name', tiny_model_dir, '--task_name', 'arxiv-math', '--data_dir', data,
-                 '--batch_size', '3', '--flash', '--gpu', '0', '--output', out]) == 0
+    assert (
+        main(
+            [
+                '--model_name',
+                tiny_model_dir,
+                '--task_name',
+                'arxiv-math',
+                '--data_dir',
+                data,
+                '--batch_size',
+                '3',
+                '--flash',
+                '--gpu',
+                '0',
+                '--output',
+                out,
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr()
     lines = printed.out.strip().splitlines()
     assert [line.split(':')[0] for line in lines] == ['Total loss', 'Character num', 'BPC']
@@ -320,47 +374,64 @@ summarizer = dict(type='opencompass_llmcompression.CompressionSummarizer', resam
 
 
 def test_a_corpus_that_scores_nothing_and_a_crashed_evaluation_fail_alone(
-        tiny_model, tokenizer, tiny_model_dir, corpus_root, tmp_path_factory, capsys):
+    tiny_model, tokenizer, tiny_model_dir, corpus_root, tmp_path_factory, capsys
+):
     """One task infers three corpora (NumWorkerPartitioner, one worker): the first scores no
     token, the last has an evaluator that crashes (OpenCompass's BPCEvaluator on our rows,
     as a suite that mixes the built-in's parts with ours would).
     Each fails with its reason, the others go on, and the report names both."""
     from opencompass_llmcompression import score_documents, summary_cli
     from opencompass_llmcompression.core.metrics import compression_metrics, text_size
+
     cwd = str(tmp_path_factory.mktemp('edges'))
     with open(os.path.join(cwd, 'one.jsonl'), 'w') as f:
         f.write('{"content": "a"}\n')
     suite = os.path.join(cwd, 'suite.py')
     with open(suite, 'w') as f:
-        f.write(SUITE.format(partitioner='NumWorkerPartitioner', partitioner_args='num_worker=1',
-                             datasets=EDGES.format(one=cwd), model=tiny_model_dir))
+        f.write(
+            SUITE.format(
+                partitioner='NumWorkerPartitioner',
+                partitioner_args='num_worker=1',
+                datasets=EDGES.format(one=cwd),
+                model=tiny_model_dir,
+            )
+        )
     results, run_dir, stdout = run_opencompass(
-        [OPENCOMPASS, suite, '-w', 'work'], cwd, corpus_root,
-        failing=('llm_compression-one',))
+        [OPENCOMPASS, suite, '-w', 'work'], cwd, corpus_root, failing=('llm_compression-one',)
+    )
     assert len(glob.glob(os.path.join(run_dir, 'logs', 'infer', 'tiny', '*.out'))) == 1
     assert sorted(results) == ['llm_compression-cc', 'llm_compression-one']  # none for crash
-    assert results['llm_compression-one'] == {'error': (
-        'no token of this corpus was scored (1 document, 1 character): the whole corpus '
-        'tokenizes to one token or none, and a token is scored only when one precedes it: '
-        'nothing can be scored (a BPC of 0 would mean nothing). Measure a corpus of more '
-        'text.')}
+    assert results['llm_compression-one'] == {
+        'error': (
+            'no token of this corpus was scored (1 document, 1 character): the whole corpus '
+            'tokenizes to one token or none, and a token is scored only when one precedes it: '
+            'nothing can be scored (a BPC of 0 would mean nothing). Measure a corpus of more '
+            'text.'
+        )
+    }
     with open(os.path.join(corpus_root, 'data', 'llm-compression', 'cc.jsonl')) as f:
         contents = [json.loads(line)['content'] for line in f]
-    nll, tokens = score_documents(tiny_model, tokenizer, contents, range(len(contents)),
-                                  progress=False)
+    nll, tokens = score_documents(tiny_model, tokenizer, contents, range(len(contents)), progress=False)
     sizes = [text_size(c) for c in contents]
-    expected = compression_metrics(float(nll.sum()), int(tokens.sum()),
-                                   sum(c for c, _ in sizes), sum(b for _, b in sizes))
+    expected = compression_metrics(
+        float(nll.sum()), int(tokens.sum()), sum(c for c, _ in sizes), sum(b for _, b in sizes)
+    )
     assert results['llm_compression-cc']['bpc'] == pytest.approx(expected['bpc'], rel=1e-6)
 
     crash_log = os.path.join(run_dir, 'logs', 'eval', 'tiny', 'llm_compression-crash.out')
     for printed in (stdout, None):  # the summarizer at the end of the run, then the command
         if printed is None:
-            assert summary_cli.main([run_dir, '--resamples', '0', '--no-baselines',
-                                     '--out', os.path.join(cwd, 'report')]) == 0
+            assert (
+                summary_cli.main(
+                    [run_dir, '--resamples', '0', '--no-baselines', '--out', os.path.join(cwd, 'report')]
+                )
+                == 0
+            )
             printed = capsys.readouterr().out
         failed = printed.split('## Datasets of the run without a result')[1]
-        assert ('- llm_compression-one (tiny): no token of this corpus was scored (1 document, '
-                '1 character): the whole corpus tokenizes to one token or none') in failed
+        assert (
+            '- llm_compression-one (tiny): no token of this corpus was scored (1 document, '
+            '1 character): the whole corpus tokenizes to one token or none'
+        ) in failed
         # OpenCompass looks for the built-in's `loss` in our rows: the eval task dies there
         assert f"- llm_compression-crash (tiny): KeyError: 'loss' (log: {crash_log})" in failed

@@ -15,12 +15,14 @@ from opencompass_llmcompression import configs_cli
 def searched_folders(config_dir, kind):
     """The folders OpenCompass's command line searches for `--datasets`/`--summarizer`."""
     import opencompass
+
     packaged = os.path.join(os.path.dirname(opencompass.__file__), 'configs', kind)
     return [os.path.join(config_dir, kind), packaged]
 
 
 def found(config_dir, kind, name='llm_compression'):
     from opencompass.utils.run import match_cfg_file
+
     return match_cfg_file(searched_folders(config_dir, kind), [name])[0][1]
 
 
@@ -41,13 +43,17 @@ def test_without_the_step_opencompass_takes_its_builtin_and_with_it_ours(tmp_pat
     assert found(config_dir, 'summarizers') == summarizer_file
 
     from mmengine.config import Config
+
     datasets = Config.fromfile(dataset_file)['llm_compression_datasets']
     assert [d['abbr'] for d in datasets] == [
-        'llm_compression-cc', 'llm_compression-python', 'llm_compression-arxiv_math']
-    assert datasets[0]['infer_cfg']['inferencer']['type'].__name__ == \
-        'SlidingWindowPPLInferencer'  # OpenCompass's summary reads `ppl` from this name
-    assert Config.fromfile(summarizer_file)['summarizer']['type'].__name__ == \
-        'CompressionSummarizer'
+        'llm_compression-cc',
+        'llm_compression-python',
+        'llm_compression-arxiv_math',
+    ]
+    assert (
+        datasets[0]['infer_cfg']['inferencer']['type'].__name__ == 'SlidingWindowPPLInferencer'
+    )  # OpenCompass's summary reads `ppl` from this name
+    assert Config.fromfile(summarizer_file)['summarizer']['type'].__name__ == 'CompressionSummarizer'
 
 
 def test_install_is_idempotent_updates_its_own_and_refuses_others(tmp_path, capsys):
@@ -78,8 +84,10 @@ def test_the_projects_own_configs_are_what_install_writes(tmp_path):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     configs_cli.install(str(tmp_path))
     for relative in configs_cli.THIN_CONFIGS:
-        with open(os.path.join(root, 'configs', relative)) as ours, \
-                open(os.path.join(tmp_path, relative)) as written:
+        with (
+            open(os.path.join(root, 'configs', relative)) as ours,
+            open(os.path.join(tmp_path, relative)) as written,
+        ):
             assert ours.read() == written.read(), relative
 
 
@@ -87,29 +95,36 @@ def test_a_loaded_config_says_which_plugin_and_version(tmp_path):
     """Through mmengine's lazy-import loading, as OpenCompass loads a suite that includes it."""
     from mmengine.config import Config
     from opencompass.utils import get_logger
+
     from opencompass_llmcompression import __version__
+
     configs_cli.install(str(tmp_path))
     seen = []
     logger = get_logger()
     logger.addFilter(lambda record: seen.append(record.getMessage()) or True)
     suite = tmp_path / 'suite.py'
-    suite.write_text('from mmengine.config import read_base\n\nwith read_base():\n'
-                     '    from opencompass_llmcompression.configs.datasets.llm_compression.'
-                     'llm_compression import llm_compression_datasets\n\n'
-                     'datasets = [*llm_compression_datasets]\n')
+    suite.write_text(
+        'from mmengine.config import read_base\n\nwith read_base():\n'
+        '    from opencompass_llmcompression.configs.datasets.llm_compression.'
+        'llm_compression import llm_compression_datasets\n\n'
+        'datasets = [*llm_compression_datasets]\n'
+    )
     Config.fromfile(str(suite))
     Config.fromfile(str(tmp_path / 'summarizers' / 'llm_compression.py'))
     announced = [m for m in seen if m.startswith(f'opencompass-llmcompression {__version__}: ')]
     assert len(announced) == 2, seen
     assert 'dataset config llm_compression' in announced[0] and announced[0].endswith(
-        os.path.join('configs', 'datasets', 'llm_compression', 'llm_compression.py)'))
+        os.path.join('configs', 'datasets', 'llm_compression', 'llm_compression.py)')
+    )
     assert 'summarizer llm_compression' in announced[1]
 
 
-@pytest.mark.parametrize('kind', ['opencompass_llmcompression.SlidingWindowInferencer',
-                                  'SlidingWindowInferencer'])
+@pytest.mark.parametrize(
+    'kind', ['opencompass_llmcompression.SlidingWindowInferencer', 'SlidingWindowInferencer']
+)
 def test_a_config_naming_the_old_inferencer_still_shows_ppl(kind):
     from opencompass_llmcompression.openicl.summarizer import with_current_inferencer_name
+
     cfg = dict(abbr='x', infer_cfg=dict(inferencer=dict(type=kind, block_size=64)))
     renamed = with_current_inferencer_name(cfg)['infer_cfg']['inferencer']
     assert renamed == dict(type=kind.replace('SlidingWindow', 'SlidingWindowPPL'), block_size=64)

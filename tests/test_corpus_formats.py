@@ -33,8 +33,9 @@ def read_both(path):
     """The documents both readers give (they must agree)."""
     folder, filename = os.path.split(path)
     ours = load_corpus(folder, filename.split('.')[0])
-    paper = load_documents(argparse.Namespace(task_name=path, file_num=None, data_dir=folder,
-                                              reference_compat=False))
+    paper = load_documents(
+        argparse.Namespace(task_name=path, file_num=None, data_dir=folder, reference_compat=False)
+    )
     assert ours == paper
     return [d['content'] for d in ours]
 
@@ -45,13 +46,15 @@ def error_both(path):
     with pytest.raises(CorpusError) as ours:
         load_corpus(folder, filename.split('.')[0])
     with pytest.raises(CorpusError) as paper:
-        load_documents(argparse.Namespace(task_name=path, file_num=None, data_dir=folder,
-                                          reference_compat=False))
+        load_documents(
+            argparse.Namespace(task_name=path, file_num=None, data_dir=folder, reference_compat=False)
+        )
     assert str(ours.value) == str(paper.value) and path in str(ours.value)
     return str(ours.value)
 
 
 # ---- valid, only unusual: read as meant ------------------------------------------------
+
 
 @pytest.mark.parametrize('encoding', ['utf-8-sig', 'utf-16', 'utf-16-be', 'utf-32'])
 def test_byte_order_marks_are_read(tmp_path, encoding):
@@ -106,14 +109,22 @@ def test_every_pandas_layout(tmp_path, orient):
 @pytest.mark.parametrize('lines', [True, False])
 def test_datasets_to_json_either_way(tmp_path, lines):
     from datasets import Dataset
+
     path = str(tmp_path / 'cc.jsonl')
     Dataset.from_list([{'content': t, 'subset': 'x'} for t in TEXTS]).to_json(path, lines=lines)
     assert read_both(path) == TEXTS
 
 
-@pytest.mark.parametrize('compress', [lambda b: gzip.compress(b), bz2.compress, lzma.compress,
-                                      lambda b: zstandard.ZstdCompressor().compress(b)],
-                         ids=['gzip', 'bzip2', 'xz', 'zstd'])
+@pytest.mark.parametrize(
+    'compress',
+    [
+        lambda b: gzip.compress(b),
+        bz2.compress,
+        lzma.compress,
+        lambda b: zstandard.ZstdCompressor().compress(b),
+    ],
+    ids=['gzip', 'bzip2', 'xz', 'zstd'],
+)
 def test_compressed_files_are_read(tmp_path, compress):
     assert read_both(write(tmp_path, compress(LINES.encode()))) == TEXTS
 
@@ -130,6 +141,7 @@ def test_nan_and_infinity_outside_content_are_read(tmp_path):
 
 
 # ---- unreadable: refused, naming the file, where, the problem and the fix ----------------
+
 
 def test_latin1_bytes_name_the_line_and_byte(tmp_path):
     data = LINES.encode('utf-8') + '{"content": "caf\xe9"}\n'.encode('latin-1')
@@ -155,7 +167,8 @@ def test_a_cut_off_array_and_a_cut_off_archive(tmp_path):
     assert 'cut off' in error_both(write(tmp_path, array[:-20]))
     archive = gzip.compress(LINES.encode() * 50)
     assert 'gzip-compressed but does not decompress' in error_both(
-        write(tmp_path, archive[:len(archive) // 2], 'py.jsonl'))
+        write(tmp_path, archive[: len(archive) // 2], 'py.jsonl')
+    )
 
 
 def test_a_zip_archive_is_refused(tmp_path):
@@ -165,8 +178,11 @@ def test_a_zip_archive_is_refused(tmp_path):
     assert 'zip archive' in error_both(path) and 'unzip' in error_both(path)
 
 
-@pytest.mark.parametrize('data, expected', [(b'', 'empty (0 bytes)'), (b'\n  \r\n', 'is empty')],
-                         ids=['no bytes', 'only blank lines'])
+@pytest.mark.parametrize(
+    'data, expected',
+    [(b'', 'empty (0 bytes)'), (b'\n  \r\n', 'is empty')],
+    ids=['no bytes', 'only blank lines'],
+)
 def test_empty_files(tmp_path, data, expected):
     assert expected in error_both(write(tmp_path, data))
 
@@ -180,14 +196,17 @@ def test_a_broken_line_in_the_middle(tmp_path):
     assert 'line 4: more than one JSON value on one line' in error_both(write(tmp_path, two))
 
 
-@pytest.mark.parametrize('content, expected', [
-    ('null', '"content" is null, not a string; use "" for an empty document'),
-    ('3', '"content" is a number, not a string; write the text as a JSON string'),
-    ('NaN', '"content" is a number'),
-    ('true', '"content" is a boolean'),
-    ('["a", "b"]', '"content" is a list, not a string; join the pieces'),
-    ('{"text": "a"}', '"content" is an object'),
-])
+@pytest.mark.parametrize(
+    'content, expected',
+    [
+        ('null', '"content" is null, not a string; use "" for an empty document'),
+        ('3', '"content" is a number, not a string; write the text as a JSON string'),
+        ('NaN', '"content" is a number'),
+        ('true', '"content" is a boolean'),
+        ('["a", "b"]', '"content" is a list, not a string; join the pieces'),
+        ('{"text": "a"}', '"content" is an object'),
+    ],
+)
 def test_content_of_the_wrong_type_names_the_record(tmp_path, content, expected):
     message = error_both(write(tmp_path, LINES + '{"content": %s}\n' % content))
     assert 'line 4: ' + expected in message
@@ -205,18 +224,20 @@ def test_records_that_are_not_objects(tmp_path):
     text = LINES.replace('\n', '\n"just text"\n', 1)
     assert 'line 2: a string, not a JSON object' in error_both(write(tmp_path, text))
     assert 'element 1 of the array: a string, not a JSON object' in error_both(
-        write(tmp_path, '["x"]\n', 'b.jsonl'))
+        write(tmp_path, '["x"]\n', 'b.jsonl')
+    )
     assert 'line 2: a list, not a JSON object' in error_both(
-        write(tmp_path, '{"content": "a"}\n["x"]\n', 'c.jsonl'))
+        write(tmp_path, '{"content": "a"}\n["x"]\n', 'c.jsonl')
+    )
     assert 'single JSON int' in error_both(write(tmp_path, '42', 'd.json'))
 
 
 def test_an_object_with_no_or_several_record_lists(tmp_path):
     two = json.dumps({'train': [{'content': 'a'}], 'test': [{'content': 'b'}]})
-    assert "keys ['train', 'test'] each hold a list of records" in error_both(
-        write(tmp_path, two))
+    assert "keys ['train', 'test'] each hold a list of records" in error_both(write(tmp_path, two))
     assert 'line 1: no "content" field (fields: a, b)' in error_both(
-        write(tmp_path, '{"a": [], "b": {"c": 1}}', 'py.json'))
+        write(tmp_path, '{"a": [], "b": {"c": 1}}', 'py.json')
+    )
 
 
 def test_parquet_without_content_cut_off_or_with_numbers(tmp_path):
@@ -225,7 +246,7 @@ def test_parquet_without_content_cut_off_or_with_numbers(tmp_path):
     assert 'no "content" column (it has text); rename' in error_both(path)
     pq.write_table(pa.table({'content': TEXTS * 100}), path)
     data = open(path, 'rb').read()
-    write(tmp_path, data[:len(data) // 2], 'py.parquet')
+    write(tmp_path, data[: len(data) // 2], 'py.parquet')
     assert 'not a readable Parquet file' in error_both(str(tmp_path / 'py.parquet'))
     pq.write_table(pa.table({'content': [1, 2]}), str(tmp_path / 'n.parquet'))
     assert 'row 1: "content" is a number' in error_both(str(tmp_path / 'n.parquet'))

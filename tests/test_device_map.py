@@ -12,9 +12,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-
 from brute_force import brute_force_nll
 from conftest import make_tiny_model, real_documents
+
 from opencompass_llmcompression.core import scoring_loop
 from opencompass_llmcompression.core.batch_size import auto_batch_size
 from opencompass_llmcompression.core.checkpoint import model_fingerprint
@@ -26,13 +26,25 @@ BLOCK, STRIDE, BATCH = 64, 16, 3  # 3 windows a batch, more than 10 batches a ru
 LAYERS = 4
 
 # where each block lives; the head is always offloaded, so the head path runs it by its hook
-EMBEDDINGS_ON_CPU = {'model.embed_tokens': 'cpu', 'model.layers.0': 'cpu',
-                     'model.layers.1': 'disk', 'model.layers.2': 'disk',
-                     'model.layers.3': 'disk', 'model.norm': 'disk', 'lm_head': 'disk'}
+EMBEDDINGS_ON_CPU = {
+    'model.embed_tokens': 'cpu',
+    'model.layers.0': 'cpu',
+    'model.layers.1': 'disk',
+    'model.layers.2': 'disk',
+    'model.layers.3': 'disk',
+    'model.norm': 'disk',
+    'lm_head': 'disk',
+}
 # the first parameter (the embeddings) on meta: where the scorer used to send the windows
-EMBEDDINGS_ON_DISK = {'model.embed_tokens': 'disk', 'model.layers.0': 'cpu',
-                      'model.layers.1': 'disk', 'model.layers.2': 'cpu',
-                      'model.layers.3': 'disk', 'model.norm': 'cpu', 'lm_head': 'disk'}
+EMBEDDINGS_ON_DISK = {
+    'model.embed_tokens': 'disk',
+    'model.layers.0': 'cpu',
+    'model.layers.1': 'disk',
+    'model.layers.2': 'cpu',
+    'model.layers.3': 'disk',
+    'model.norm': 'cpu',
+    'lm_head': 'disk',
+}
 
 
 @pytest.fixture(scope='module')
@@ -47,6 +59,7 @@ def contents():
 
 def load(folder, **kwargs):
     from transformers import AutoModelForCausalLM
+
     return AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32, **kwargs).eval()
 
 
@@ -54,20 +67,26 @@ def load(folder, **kwargs):
 def plain(model_dir, tokenizer, contents):
     """The model loaded plainly: its scores, and the brute force's (full logits, float64)."""
     model = load(model_dir)
-    nll, tokens = score_documents(model, tokenizer, contents, range(len(contents)),
-                                  MeasurementSettings(BLOCK, STRIDE), batch_size=BATCH,
-                                  progress=False)
+    nll, tokens = score_documents(
+        model,
+        tokenizer,
+        contents,
+        range(len(contents)),
+        MeasurementSettings(BLOCK, STRIDE),
+        batch_size=BATCH,
+        progress=False,
+    )
     return model, (nll, tokens), brute_force_nll(model, tokenizer, contents, BLOCK, STRIDE)
 
 
 def dispatched(folder, device_map, offload_dir):
-    model = load(folder, device_map=dict(device_map, **{'model.rotary_emb': 'cpu'}),
-                 offload_folder=str(offload_dir))
+    model = load(
+        folder, device_map=dict(device_map, **{'model.rotary_emb': 'cpu'}), offload_folder=str(offload_dir)
+    )
     for name, device in device_map.items():  # offloaded for real: weights on meta, a hook
         module = model.get_submodule(name)
         assert hasattr(module, '_hf_hook')
-        assert {p.device.type for p in module.parameters()} == {
-            'meta' if device == 'disk' else 'cpu'}
+        assert {p.device.type for p in module.parameters()} == {'meta' if device == 'disk' else 'cpu'}
     return model
 
 
@@ -85,24 +104,32 @@ def scored_with_spies(model, tokenizer, contents, monkeypatch):
             return super().__call__(window_ids, num_scored)
 
     monkeypatch.setattr(scoring_loop, 'WindowScorer', Kept)
-    hooks = [model.register_forward_pre_hook(lambda *_: calls.__setitem__(
-                 'model', calls['model'] + 1)),
-             model.lm_head.register_forward_pre_hook(lambda *_: calls.__setitem__(
-                 'head', calls['head'] + 1))]
+    hooks = [
+        model.register_forward_pre_hook(lambda *_: calls.__setitem__('model', calls['model'] + 1)),
+        model.lm_head.register_forward_pre_hook(lambda *_: calls.__setitem__('head', calls['head'] + 1)),
+    ]
     try:
-        nll, tokens = score_documents(model, tokenizer, contents, range(len(contents)),
-                                      MeasurementSettings(BLOCK, STRIDE), batch_size=BATCH,
-                                      progress=False)
+        nll, tokens = score_documents(
+            model,
+            tokenizer,
+            contents,
+            range(len(contents)),
+            MeasurementSettings(BLOCK, STRIDE),
+            batch_size=BATCH,
+            progress=False,
+        )
     finally:
         for hook in hooks:
             hook.remove()
     return nll, tokens, scorers[0], calls
 
 
-@pytest.mark.parametrize('device_map', [EMBEDDINGS_ON_CPU, EMBEDDINGS_ON_DISK],
-                         ids=['embeddings-on-cpu', 'embeddings-on-disk'])
-def test_a_dispatched_model_gives_the_plain_models_sums(model_dir, tokenizer, contents, plain,
-                                                        device_map, tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    'device_map', [EMBEDDINGS_ON_CPU, EMBEDDINGS_ON_DISK], ids=['embeddings-on-cpu', 'embeddings-on-disk']
+)
+def test_a_dispatched_model_gives_the_plain_models_sums(
+    model_dir, tokenizer, contents, plain, device_map, tmp_path, monkeypatch
+):
     model = dispatched(model_dir, device_map, tmp_path / 'offload')
     nll, tokens, scorer, calls = scored_with_spies(model, tokenizer, contents, monkeypatch)
     plain_model, (plain_nll, plain_tokens), (brute_nll, brute_tokens) = plain

@@ -43,8 +43,10 @@ def test_the_result_carries_the_settings_and_refuses_shards_of_other_settings():
     assert out['plugin'] == 'opencompass-llmcompression'
     preds[2] = dict(preds[2], measurement=dict(paper, block_size=1024))
     error = CompressionEvaluator().score(preds)['error']
-    assert ('document 0 with block_size=1900, stride=512, reference_compat=False, document 2 '
-            'with block_size=1024, stride=512, reference_compat=False') in error
+    assert (
+        'document 0 with block_size=1900, stride=512, reference_compat=False, document 2 '
+        'with block_size=1024, stride=512, reference_compat=False'
+    ) in error
     preds[2] = pred(2, 1.0, 1, 2, 2)  # a shard written before rows recorded their settings
     assert 'document 2 with settings not recorded' in CompressionEvaluator().score(preds)['error']
 
@@ -54,7 +56,7 @@ def test_a_loss_too_large_for_exp_gives_the_largest_float_as_perplexity():
     out = CompressionEvaluator().score([pred(0, 600.0, 1, 10, 10), pred(1, 400.0, 1, 5, 6)])
     assert out['ppl'] == pytest.approx(math.exp(500.0), rel=1e-12)
     out = CompressionEvaluator().score([pred(0, 1200.0, 1, 10, 10), pred(1, 800.0, 1, 5, 6)])
-    assert out['ppl'] == sys.float_info.max == 1.7976931348623157e+308
+    assert out['ppl'] == sys.float_info.max == 1.7976931348623157e308
     assert out['bpc'] == pytest.approx(2000.0 / (15 * math.log(2)), rel=1e-12)
     assert out['bpb'] == pytest.approx(2000.0 / (16 * math.log(2)), rel=1e-12)
     assert (out['nll'], out['tokens']) == (2000.0, 2)
@@ -63,25 +65,34 @@ def test_a_loss_too_large_for_exp_gives_the_largest_float_as_perplexity():
 
 def test_the_overflow_edge_by_hand():
     from opencompass_llmcompression.core.metrics import PPL_OVERFLOW, compression_metrics
+
     assert compression_metrics(709.0, 1, 1, 1)['ppl'] == math.exp(709.0)  # 8.2e307, a float
     assert compression_metrics(710.0, 1, 1, 1)['ppl'] == PPL_OVERFLOW  # exp(710) is not
     with pytest.raises(ValueError, match='0 tokens scored'):
         compression_metrics(0.0, 0, 1, 1)
 
 
-@pytest.mark.parametrize('compat,why', [
-    (False, 'the whole corpus tokenizes to one token or none, and a token is scored only when '
-            'one precedes it'),
-    (True, 'the corpus has fewer tokens than one window of block_size + 1 = 17: the paper\'s method '
-           '(reference_compat) scores full windows only'),
-])
+@pytest.mark.parametrize(
+    'compat,why',
+    [
+        (
+            False,
+            'the whole corpus tokenizes to one token or none, and a token is scored only when '
+            'one precedes it',
+        ),
+        (
+            True,
+            'the corpus has fewer tokens than one window of block_size + 1 = 17: the paper\'s method '
+            '(reference_compat) scores full windows only',
+        ),
+    ],
+)
 def test_a_corpus_that_scores_no_token_is_an_error_that_says_why(compat, why):
     settings = dict(block_size=16, stride=8, reference_compat=compat)
     preds = [dict(pred(0, 0.0, 0, 1, 1), measurement=settings)]
     out = CompressionEvaluator().score(preds)
     assert set(out) == {'error'}
-    assert out['error'].startswith('no token of this corpus was scored (1 document, 1 '
-                                   'character): ' + why)
+    assert out['error'].startswith('no token of this corpus was scored (1 document, 1 character): ' + why)
 
 
 def test_a_row_that_is_not_a_number_is_named():

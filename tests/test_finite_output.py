@@ -7,9 +7,13 @@ import math
 import numpy as np
 import pytest
 
-from opencompass_llmcompression.core.finite_output import (NonFiniteError, check_text,
-                                                           dump_json, markdown_tables,
-                                                           non_finite)
+from opencompass_llmcompression.core.finite_output import (
+    NonFiniteError,
+    check_text,
+    dump_json,
+    markdown_tables,
+    non_finite,
+)
 
 
 def test_non_finite_names_the_place_of_the_first_one():
@@ -24,12 +28,14 @@ def test_non_finite_names_the_place_of_the_first_one():
 
 def test_dump_json_writes_strict_json_or_nothing():
     out = io.StringIO()
-    dump_json({'bpc': 0.5, 'ppl': 1.7976931348623157e+308}, out, 'the result r.json')
-    assert json.loads(out.getvalue(), parse_constant=_refuse) == {
-        'bpc': 0.5, 'ppl': 1.7976931348623157e+308}
+    dump_json({'bpc': 0.5, 'ppl': 1.7976931348623157e308}, out, 'the result r.json')
+    assert json.loads(out.getvalue(), parse_constant=_refuse) == {'bpc': 0.5, 'ppl': 1.7976931348623157e308}
     out = io.StringIO()
-    with pytest.raises(NonFiniteError, match=r'^the result r.json would hold ppl = inf: NaN and '
-                                             r'Infinity are not JSON'):
+    with pytest.raises(
+        NonFiniteError,
+        match=r'^the result r.json would hold ppl = inf: NaN and '
+        r'Infinity are not JSON',
+    ):
         dump_json({'bpc': 0.5, 'ppl': math.inf}, out, 'the result r.json')
     assert out.getvalue() == ''
 
@@ -42,17 +48,24 @@ def test_check_text_reads_json_strictly():
 
 
 def test_check_text_looks_at_the_numeric_columns_of_csv_and_markdown_tables():
-    csv_text = ('model,corpus,bpc,bpc_ci_low,starts with\n'
-                'a,cc,0.500000,0.490000,Infinity and beyond\n'
-                'b,cc,0.600000,,nan\n')  # a snippet column reading "nan" is text
+    csv_text = (
+        'model,corpus,bpc,bpc_ci_low,starts with\n'
+        'a,cc,0.500000,0.490000,Infinity and beyond\n'
+        'b,cc,0.600000,,nan\n'
+    )  # a snippet column reading "nan" is text
     check_text('compression_bpc.csv', csv_text)
-    with pytest.raises(NonFiniteError, match=r"^compression_bpc.csv would hold 'nan' in column "
-                                             r'"bpc_ci_low" of row 2'):
+    with pytest.raises(
+        NonFiniteError,
+        match=r"^compression_bpc.csv would hold 'nan' in column "
+        r'"bpc_ci_low" of row 2',
+    ):
         check_text('compression_bpc.csv', csv_text.replace('0.600000,,', '0.600000,nan,'))
-    markdown = ('# Compression\n\nMeasured with block_size=16.\n\n'
-                '| model | cc | average |\n|---|---|---|\n'
-                '| a | 0.5000 ± 0.010 | 0.5000 |\n| b | - | - |\n\nSome prose.\n\n'
-                '| model | slope |\n|---|---|\n| a | 1.5 |\n')
+    markdown = (
+        '# Compression\n\nMeasured with block_size=16.\n\n'
+        '| model | cc | average |\n|---|---|---|\n'
+        '| a | 0.5000 ± 0.010 | 0.5000 |\n| b | - | - |\n\nSome prose.\n\n'
+        '| model | slope |\n|---|---|\n| a | 1.5 |\n'
+    )
     check_text('compression.md', markdown)
     with pytest.raises(NonFiniteError, match=r"would hold '0.5000 ± nan' in column \"cc\""):
         check_text('compression.md', markdown.replace('± 0.010', '± nan'))
@@ -72,11 +85,15 @@ def _refuse(constant):
 
 def test_the_reports_tables_refuse_a_number_that_is_not_one():
     from opencompass_llmcompression.report.leaderboard import to_csv, to_markdown
+
     header, rows = ['model', 'cc', 'starts with'], [['a', '0.5000', 'nan'], ['b', '-', 'x']]
     assert to_csv(header, rows) == 'model,cc,starts with\na,0.5000,nan\nb,-,x\n'
     assert '| a | 0.5000 | nan |' in to_markdown(header, rows)
     rows[1][1] = f'{float("nan"):.4f}'
     for table in (to_csv, to_markdown):
-        with pytest.raises(NonFiniteError, match=r"table of the report would hold 'nan' in "
-                                                 r'column "cc" of row 2'):
+        with pytest.raises(
+            NonFiniteError,
+            match=r"table of the report would hold 'nan' in "
+            r'column "cc" of row 2',
+        ):
             table(header, rows)

@@ -16,7 +16,6 @@ import sys
 
 import numpy as np
 import pytest
-
 from brute_force import brute_force_nll
 from conftest import make_tiny_model, real_documents, write_jsonl
 
@@ -38,12 +37,10 @@ def data_root(tmp_path_factory):
     write_jsonl(os.path.join(folder, 'cc.jsonl'), prose[:30])
     write_jsonl(os.path.join(folder, 'python.jsonl'), real_documents('python', 6, 4000))
     write_jsonl(os.path.join(folder, 'arxiv_math.jsonl'), prose[30:])
-    questions = [(f'What is {a} plus {b}?', a + b) for a, b in
-                 [(2, 3), (10, 7), (4, 4), (12, 30), (1, 8)]]
+    questions = [(f'What is {a} plus {b}?', a + b) for a, b in [(2, 3), (10, 7), (4, 4), (12, 30), (1, 8)]]
     for split in ('dev', 'test'):  # MMLU: question,A,B,C,D,answer, no header
         os.makedirs(os.path.join(root, 'data', 'mmlu', split))
-        with open(os.path.join(root, 'data', 'mmlu', split, f'anatomy_{split}.csv'), 'w',
-                  newline='') as f:
+        with open(os.path.join(root, 'data', 'mmlu', split, f'anatomy_{split}.csv'), 'w', newline='') as f:
             csv.writer(f).writerows([q, s, s + 1, s - 1, s * 2, 'A'] for q, s in questions)
     os.makedirs(os.path.join(root, 'data', 'gsm8k'))
     for split in ('train', 'test'):  # GSM8K: {question, answer ending "#### N"}
@@ -55,13 +52,11 @@ def data_root(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def model_dirs(tmp_path_factory):
-    return [make_tiny_model(str(tmp_path_factory.mktemp(f'tiny{seed}')), seed=seed)
-            for seed in range(3)]
+    return [make_tiny_model(str(tmp_path_factory.mktemp(f'tiny{seed}')), seed=seed) for seed in range(3)]
 
 
 def run(args, cwd, data_root):
-    env = dict(os.environ, COMPASS_DATA_CACHE=data_root, HF_HUB_OFFLINE='1',
-               TOKENIZERS_PARALLELISM='false')
+    env = dict(os.environ, COMPASS_DATA_CACHE=data_root, HF_HUB_OFFLINE='1', TOKENIZERS_PARALLELISM='false')
     proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=1500)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-5000:]
@@ -73,8 +68,9 @@ def results_of(work):
     results = {}
     for path in glob.glob(os.path.join(run_dir, 'results', '*', '*.json')):
         with open(path) as f:
-            results.setdefault(os.path.basename(os.path.dirname(path)), {})[
-                os.path.basename(path)[:-5]] = json.load(f)
+            results.setdefault(os.path.basename(os.path.dirname(path)), {})[os.path.basename(path)[:-5]] = (
+                json.load(f)
+            )
     return run_dir, results
 
 
@@ -84,14 +80,16 @@ def opencompass_summary(run_dir):
     with open(path) as f:
         rows = list(csv.DictReader(f))
     fixed = ('dataset', 'version', 'metric', 'mode')
-    return {(r['dataset'], r['metric']): (r['mode'], {k: v for k, v in r.items()
-                                                      if k not in fixed}) for r in rows}
+    return {
+        (r['dataset'], r['metric']): (r['mode'], {k: v for k, v in r.items() if k not in fixed}) for r in rows
+    }
 
 
 def expected_bpc(model_dir, data_root):
     """The brute-force scorer on each corpus, the paper's windows."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
+
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     expected = {}
@@ -99,13 +97,13 @@ def expected_bpc(model_dir, data_root):
         with open(os.path.join(data_root, 'data', 'llm-compression', f'{corpus}.jsonl')) as f:
             contents = [json.loads(line)['content'] for line in f]
         nll, _ = brute_force_nll(model, tokenizer, contents, 1900, 512)
-        expected[f'llm_compression-{corpus}'] = nll.sum() / (
-            sum(map(len, contents)) * math.log(2))
+        expected[f'llm_compression-{corpus}'] = nll.sum() / (sum(map(len, contents)) * math.log(2))
     return expected
 
 
 def assert_ours(output, results, expected):
     from opencompass_llmcompression import __version__
+
     assert PLUGIN_LINE.format(version=__version__) in output
     assert 'unknown inferencer' not in output
     assert sorted(results) == sorted(expected)
@@ -124,32 +122,47 @@ def checkout_run(tmp_path_factory, model_dirs, data_root):
     os.makedirs(checkout / 'configs' / 'models' / 'hf_llama')
     (checkout / 'configs' / 'models' / 'hf_llama' / 'hf_llama2_7b.py').write_text(
         "from opencompass.models import HuggingFaceBaseModel\n\nmodels = [dict(type="
-        "HuggingFaceBaseModel, abbr='llama-2-7b-hf', path='meta-llama/Llama-2-7b-hf')]\n")
+        "HuggingFaceBaseModel, abbr='llama-2-7b-hf', path='meta-llama/Llama-2-7b-hf')]\n"
+    )
     (checkout / 'run.py').write_text(
-        'from opencompass.cli.main import main\n\nif __name__ == \'__main__\':\n    main()\n')
-    installed = run([os.path.join(BIN, 'llmcompression-configs'), 'install'], checkout,
-                    data_root)
+        'from opencompass.cli.main import main\n\nif __name__ == \'__main__\':\n    main()\n'
+    )
+    installed = run([os.path.join(BIN, 'llmcompression-configs'), 'install'], checkout, data_root)
     assert 'written: configs/datasets/llm_compression/llm_compression.py' in installed
-    output = run([sys.executable, 'run.py', '--datasets', 'llm_compression', '--summarizer',
-                  'llm_compression', '--hf-type', 'base', '--hf-path', model_dirs[0],
-                  '--hf-num-gpus', '0', '-w', 'work'], checkout, data_root)
+    output = run(
+        [
+            sys.executable,
+            'run.py',
+            '--datasets',
+            'llm_compression',
+            '--summarizer',
+            'llm_compression',
+            '--hf-type',
+            'base',
+            '--hf-path',
+            model_dirs[0],
+            '--hf-num-gpus',
+            '0',
+            '-w',
+            'work',
+        ],
+        checkout,
+        data_root,
+    )
     return output, *results_of(str(checkout / 'work'))
 
 
-def test_run_py_in_an_opencompass_checkout_gives_our_numbers(checkout_run, model_dirs,
-                                                             data_root):
+def test_run_py_in_an_opencompass_checkout_gives_our_numbers(checkout_run, model_dirs, data_root):
     output, run_dir, results = checkout_run
     (model,) = results
     assert_ours(output, results[model], expected_bpc(model_dirs[0], data_root))
     table = opencompass_summary(run_dir)
     for abbr in ABBRS:
         mode, values = table[abbr, 'bpc']
-        assert mode == 'ppl' and float(values[model]) == pytest.approx(
-            results[model][abbr]['bpc'], abs=1e-2)
+        assert mode == 'ppl' and float(values[model]) == pytest.approx(results[model][abbr]['bpc'], abs=1e-2)
     assert '## BPC' in output  # the compression report of `--summarizer llm_compression`
     assert 'Measured with block_size=1900, stride=512, reference_compat=False' in output
-    with open(glob.glob(os.path.join(run_dir, 'predictions', model, ABBRS[1] + '.json'))[0]) \
-            as f:
+    with open(glob.glob(os.path.join(run_dir, 'predictions', model, ABBRS[1] + '.json'))[0]) as f:
         row = json.load(f)['0']['prediction']
     assert row['plugin'] == 'opencompass-llmcompression' and 'plugin_version' in row
     assert row['measurement'] == PAPERS_WINDOW
@@ -159,9 +172,25 @@ def test_run_py_in_an_opencompass_checkout_gives_our_numbers(checkout_run, model
 
 def test_plain_opencompass_from_an_empty_folder(checkout_run, tmp_path, model_dirs, data_root):
     run([os.path.join(BIN, 'llmcompression-configs'), 'install'], tmp_path, data_root)
-    output = run([os.path.join(BIN, 'opencompass'), '--datasets', 'llm_compression',
-                  '--summarizer', 'llm_compression', '--hf-type', 'base', '--hf-path',
-                  model_dirs[0], '--hf-num-gpus', '0', '-w', 'work'], tmp_path, data_root)
+    output = run(
+        [
+            os.path.join(BIN, 'opencompass'),
+            '--datasets',
+            'llm_compression',
+            '--summarizer',
+            'llm_compression',
+            '--hf-type',
+            'base',
+            '--hf-path',
+            model_dirs[0],
+            '--hf-num-gpus',
+            '0',
+            '-w',
+            'work',
+        ],
+        tmp_path,
+        data_root,
+    )
     _, results = results_of(str(tmp_path / 'work'))
     (model,) = results
     expected = {abbr: r['bpc'] for abbr, r in checkout_run[2][model].items()}
@@ -172,15 +201,35 @@ def test_the_papers_flash_attention_flag_gets_a_clear_message(tmp_path, model_di
     """The paper's README passes `--model-kwargs use_flash_attention_2=True`; transformers
     no longer takes it. The run ends, and the report names the failure and the fix."""
     run([os.path.join(BIN, 'llmcompression-configs'), 'install'], tmp_path, data_root)
-    output = run([os.path.join(BIN, 'opencompass'), '--datasets', 'llm_compression',
-                  '--summarizer', 'llm_compression', '--hf-type', 'base', '--hf-path',
-                  model_dirs[0], '--hf-num-gpus', '0', '--model-kwargs',
-                  'use_flash_attention_2=True', '-w', 'work'], tmp_path, data_root)
+    output = run(
+        [
+            os.path.join(BIN, 'opencompass'),
+            '--datasets',
+            'llm_compression',
+            '--summarizer',
+            'llm_compression',
+            '--hf-type',
+            'base',
+            '--hf-path',
+            model_dirs[0],
+            '--hf-num-gpus',
+            '0',
+            '--model-kwargs',
+            'use_flash_attention_2=True',
+            '-w',
+            'work',
+        ],
+        tmp_path,
+        data_root,
+    )
     named = [line for line in output.splitlines() if 'no result: llm_compression-' in line]
     assert len(named) == 3, output[-3000:]
-    assert all("unexpected keyword argument 'use_flash_attention_2'" in line and
-               'attn_implementation=flash_attention_2' in line and 'log: ' in line
-               for line in named)
+    assert all(
+        "unexpected keyword argument 'use_flash_attention_2'" in line
+        and 'attn_implementation=flash_attention_2' in line
+        and 'log: ' in line
+        for line in named
+    )
 
 
 SUITE = '''
@@ -215,19 +264,24 @@ eval = dict(partitioner=dict(type=NaivePartitioner),
 def test_one_suite_with_mmlu_and_gsm8k_three_models(tmp_path, model_dirs, data_root):
     suite = tmp_path / 'suite.py'
     suite.write_text(SUITE.format(paths=model_dirs))
-    output = run([os.path.join(BIN, 'opencompass'), str(suite), '-w', 'work'], tmp_path,
-                 data_root)
+    output = run([os.path.join(BIN, 'opencompass'), str(suite), '-w', 'work'], tmp_path, data_root)
     run_dir, results = results_of(str(tmp_path / 'work'))
     models = [f'tiny-{i}' for i in range(3)]
 
     table = opencompass_summary(run_dir)  # OpenCompass's own table: every dataset scored
-    for key, mode in [*[((a, 'bpc'), 'ppl') for a in ABBRS],
-                      (('lukaemon_mmlu_anatomy', 'accuracy'), 'ppl'),
-                      (('gsm8k', 'accuracy'), 'gen')]:
+    for key, mode in [
+        *[((a, 'bpc'), 'ppl') for a in ABBRS],
+        (('lukaemon_mmlu_anatomy', 'accuracy'), 'ppl'),
+        (('gsm8k', 'accuracy'), 'gen'),
+    ]:
         assert table[key][0] == mode
         assert all(table[key][1][m] not in ('', '-') for m in models), (key, table[key])
-    assert all(v == '-' for (abbr, _), (_, values) in table.items()
-               if abbr == 'lukaemon_mmlu_astronomy' for v in values.values())
+    assert all(
+        v == '-'
+        for (abbr, _), (_, values) in table.items()
+        if abbr == 'lukaemon_mmlu_astronomy'
+        for v in values.values()
+    )
     assert 'unknown inferencer' not in output
 
     board = {}  # our BPC table, one row per model: the first rows naming them
@@ -244,12 +298,12 @@ def test_one_suite_with_mmlu_and_gsm8k_three_models(tmp_path, model_dirs, data_r
     slope, intercept = np.polyfit(bpc, accuracy, 1)
     knowledge = next(line for line in output.splitlines() if line.startswith('| knowledge |'))
     assert knowledge.split(' | ')[2:5] == ['3', f'{slope:.3f}', f'{intercept:.3f}']
-    assert next(line for line in output.splitlines()
-                if line.startswith('| mathematics |')).split(' | ')[2] == '3'  # GSM8K
+    assert (
+        next(line for line in output.splitlines() if line.startswith('| mathematics |')).split(' | ')[2]
+        == '3'
+    )  # GSM8K
 
-    failed = [line for line in output.splitlines()
-              if line.startswith('- lukaemon_mmlu_astronomy (tiny-')]
-    assert len(failed) == 3 and all('FileNotFoundError' in line and 'log: ' in line
-                                    for line in failed)
+    failed = [line for line in output.splitlines() if line.startswith('- lukaemon_mmlu_astronomy (tiny-')]
+    assert len(failed) == 3 and all('FileNotFoundError' in line and 'log: ' in line for line in failed)
     log = failed[0].split('log: ')[1].split(')')[0]
     assert os.path.isfile(log)

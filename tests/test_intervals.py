@@ -6,9 +6,14 @@ import numpy as np
 import pytest
 
 from opencompass_llmcompression.report import intervals
-from opencompass_llmcompression.report.intervals import (LEVEL, RESAMPLES, SEED,
-                                                         difference_interval, ratio_interval,
-                                                         resampled_sums)
+from opencompass_llmcompression.report.intervals import (
+    LEVEL,
+    RESAMPLES,
+    SEED,
+    difference_interval,
+    ratio_interval,
+    resampled_sums,
+)
 from opencompass_llmcompression.report.uncertainty import Bootstrap
 
 LN2 = math.log(2)
@@ -23,8 +28,7 @@ def bootstrap_ratio_interval(nll, chars, resamples=RESAMPLES, seed=SEED, level=L
 def paired_difference(nll_a, nll_b, chars, resamples=RESAMPLES, seed=SEED, level=LEVEL):
     """A's BPC minus B's, paired, from the parts the report uses."""
     a_sums, b_sums, char_sums = resampled_sums([nll_a, nll_b, chars], resamples, seed)
-    return difference_interval(np.sum(nll_a), np.sum(nll_b), np.sum(chars), a_sums, b_sums,
-                               char_sums, level)
+    return difference_interval(np.sum(nll_a), np.sum(nll_b), np.sum(chars), a_sums, b_sums, char_sums, level)
 
 
 def loop_bootstrap(nll_a, chars, nll_b=None, resamples=1000, seed=0, level=0.95):
@@ -45,6 +49,7 @@ def loop_bootstrap(nll_a, chars, nll_b=None, resamples=1000, seed=0, level=0.95)
         low = math.floor(position)
         high = min(low + 1, resamples - 1)
         return stats[low] + (stats[high] - stats[low]) * (position - low)
+
     tail = (1 - level) / 2
     return quantile(tail), quantile(1 - tail)
 
@@ -105,10 +110,8 @@ def test_better_on_every_document_is_below_zero(documents):
 
 def test_same_seed_same_interval_other_seed_other_draws(documents):
     nll, chars = documents
-    assert bootstrap_ratio_interval(nll, chars, seed=1) == bootstrap_ratio_interval(
-        nll, chars, seed=1)
-    assert bootstrap_ratio_interval(nll, chars, seed=1) != bootstrap_ratio_interval(
-        nll, chars, seed=2)
+    assert bootstrap_ratio_interval(nll, chars, seed=1) == bootstrap_ratio_interval(nll, chars, seed=1)
+    assert bootstrap_ratio_interval(nll, chars, seed=1) != bootstrap_ratio_interval(nll, chars, seed=2)
 
 
 def test_coverage_on_a_known_population():
@@ -121,27 +124,39 @@ def test_coverage_on_a_known_population():
     held = 0
     for trial in range(200):
         pick = rng.integers(0, 20000, size=60)
-        got = bootstrap_ratio_interval(population_nll[pick], population_chars[pick],
-                                       resamples=400, seed=trial)
+        got = bootstrap_ratio_interval(
+            population_nll[pick], population_chars[pick], resamples=400, seed=trial
+        )
         held += got.low <= truth <= got.high
     assert 0.88 <= held / 200 <= 0.99
 
 
 def rows_for(nll, chars, start=0):
-    return [dict(document_index=start + i, nll=float(n), chars=int(c), bytes=int(c),
-                 tokens=10) for i, (n, c) in enumerate(zip(nll, chars))]
+    return [
+        dict(document_index=start + i, nll=float(n), chars=int(c), bytes=int(c), tokens=10)
+        for i, (n, c) in enumerate(zip(nll, chars))
+    ]
 
 
 def result_for(rows):
     nll, chars = sum(r['nll'] for r in rows), sum(r['chars'] for r in rows)
-    return dict(bpc=nll / (chars * LN2), bpb=nll / (chars * LN2), nll=nll, chars=chars,
-                bytes=chars, tokens=10 * len(rows))
+    return dict(
+        bpc=nll / (chars * LN2),
+        bpb=nll / (chars * LN2),
+        nll=nll,
+        chars=chars,
+        bytes=chars,
+        tokens=10 * len(rows),
+    )
 
 
 def test_the_report_table_is_the_paired_bootstrap(documents):
     nll, chars = documents
-    rows = {'a': {'cc': rows_for(nll * 0.95, chars)}, 'b': {'cc': rows_for(nll, chars)},
-            'c': {'cc': rows_for(nll, chars)}}
+    rows = {
+        'a': {'cc': rows_for(nll * 0.95, chars)},
+        'b': {'cc': rows_for(nll, chars)},
+        'c': {'cc': rows_for(nll, chars)},
+    }
     results = {m: {'cc': result_for(r['cc'])} for m, r in rows.items()}
     boot = Bootstrap(results, rows, ['cc'], ['b', 'a', 'c'])
     assert boot.intervals()['a']['cc'] == bootstrap_ratio_interval(nll * 0.95, chars)
@@ -149,11 +164,16 @@ def test_the_report_table_is_the_paired_bootstrap(documents):
     assert refused == []
     by_pair = {(r[1], r[2]): r for r in table}
     expected = paired_difference(nll * 0.95, nll, chars)
-    assert by_pair['a', 'b'][3:5] == [f'{expected.value:+.4f}',
-                                      f'[{expected.low:+.4f}, {expected.high:+.4f}]']
+    assert by_pair['a', 'b'][3:5] == [
+        f'{expected.value:+.4f}',
+        f'[{expected.low:+.4f}, {expected.high:+.4f}]',
+    ]
     assert by_pair['a', 'b'][5] == 'a compresses better'
-    assert by_pair['b', 'c'][3:] == ['+0.0000', '[+0.0000, +0.0000]',
-                                     'no clear difference (the interval holds 0)']
+    assert by_pair['b', 'c'][3:] == [
+        '+0.0000',
+        '[+0.0000, +0.0000]',
+        'no clear difference (the interval holds 0)',
+    ]
 
 
 def test_pairs_of_different_corpora_are_refused_with_the_reason(documents):
@@ -164,7 +184,8 @@ def test_pairs_of_different_corpora_are_refused_with_the_reason(documents):
     rows = {'a': {'cc': full}, 'b': {'cc': short}, 'c': {'cc': edited}}
     results = {m: {'cc': result_for(r['cc'])} for m, r in rows.items()}
     _, table, refused = Bootstrap(results, rows, ['cc'], ['a', 'b', 'c']).comparison_table(
-        ['cc'], ['a', 'b', 'c'])
+        ['cc'], ['a', 'b', 'c']
+    )
     assert table == []
     assert refused[0] == 'cc: a and b not compared, a has 40 documents, b 38.'
     assert refused[1].startswith('cc: a and c not compared, document 4 has')
@@ -174,8 +195,11 @@ def test_pairs_of_different_corpora_are_refused_with_the_reason(documents):
 def test_missing_or_stale_predictions_give_a_note_not_a_failure(documents):
     nll, chars = documents
     rows = rows_for(nll, chars)
-    results = {'a': {'cc': result_for(rows)}, 'b': {'cc': result_for(rows)},
-               'c': {'cc': dict(result_for(rows), chars=1)}}
+    results = {
+        'a': {'cc': result_for(rows)},
+        'b': {'cc': result_for(rows)},
+        'c': {'cc': dict(result_for(rows), chars=1)},
+    }
     boot = Bootstrap(results, {'a': {'cc': rows}, 'c': {'cc': rows}}, ['cc'], ['a', 'b', 'c'])
     assert set(boot.intervals()) == {'a'}
     assert boot.notes[0].startswith('b on cc: no interval, no per-document predictions')

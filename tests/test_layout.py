@@ -10,10 +10,10 @@ import textwrap
 
 import numpy as np
 import pytest
-
-import opencompass_llmcompression
 from brute_force import brute_force_nll
 from conftest import real_documents, write_jsonl
+
+import opencompass_llmcompression
 
 PACKAGE = os.path.dirname(opencompass_llmcompression.__file__)
 NAME = 'opencompass_llmcompression'
@@ -24,8 +24,7 @@ FORBIDDEN = {
     'report': ({'openicl', 'configs'} | COMMAND_LINES, set()),
     'openicl': (COMMAND_LINES, set()),
     # the compressor: core and its own modules only, and no OpenCompass
-    'zip': ({'openicl', 'report', 'configs'} | COMMAND_LINES - {'zip'},
-            {'opencompass', 'mmengine'}),
+    'zip': ({'openicl', 'report', 'configs'} | COMMAND_LINES - {'zip'}, {'opencompass', 'mmengine'}),
 }
 
 # What the GPU machine lacks: OpenCompass and its configuration library.
@@ -41,7 +40,7 @@ def imported_modules(path: str, module: str):
             yield from (alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             base = package.split('.')
-            base = base[:len(base) - node.level + 1] if node.level else []
+            base = base[: len(base) - node.level + 1] if node.level else []
             target = '.'.join(base + ([node.module] if node.module else []))
             yield target
             if not node.module:  # `from . import x`: x is a module of that package
@@ -83,10 +82,11 @@ def test_the_import_check_sees_a_wrong_import(tmp_path):
     """The check above can fail: a core module importing the OpenCompass side, a report
     module importing the inferencer, and the core importing OpenCompass are all caught."""
     root = tmp_path / NAME
-    for wing_name, text in (('core', 'from ..openicl.inferencer import X\n'
-                                     'def f():\n    import opencompass.registry\n'),
-                            ('report', 'from ..openicl import dataset\n'),
-                            ('openicl', 'from .. import paper_cli\n')):
+    for wing_name, text in (
+        ('core', 'from ..openicl.inferencer import X\ndef f():\n    import opencompass.registry\n'),
+        ('report', 'from ..openicl import dataset\n'),
+        ('openicl', 'from .. import paper_cli\n'),
+    ):
         (root / wing_name).mkdir(parents=True)
         (root / wing_name / '__init__.py').write_text('')
         (root / wing_name / 'bad.py').write_text(text)
@@ -99,14 +99,17 @@ def test_the_import_check_sees_a_wrong_import(tmp_path):
 
 
 def run_python(code: str, *args, cwd=None):
-    proc = subprocess.run([sys.executable, '-c', code, *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, '-c', code, *args], capture_output=True, text=True, cwd=cwd, timeout=600
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc
 
 
 def test_core_imports_without_opencompass():
-    proc = run_python(WITHOUT_OPENCOMPASS + textwrap.dedent('''
+    proc = run_python(
+        WITHOUT_OPENCOMPASS
+        + textwrap.dedent('''
         from opencompass_llmcompression.core import (score_documents, sliding_windows,
                                                      load_corpus, WindowScorer)
         import opencompass_llmcompression as package
@@ -117,7 +120,8 @@ def test_core_imports_without_opencompass():
         except ImportError as err:
             print('refused:', err)
         print(sorted(m for m in sys.modules if m.split('.')[0] in ('opencompass', 'mmengine')))
-    '''))
+    ''')
+    )
     lines = proc.stdout.splitlines()
     assert lines[0].startswith('refused:') and 'opencompass' in lines[0]
     assert lines[1] == "['mmengine', 'opencompass']"  # only the two blocked entries
@@ -127,16 +131,37 @@ def test_paper_command_line_without_opencompass(tiny_model_dir, tokenizer, tmp_p
     """``python -m opencompass_llmcompression`` with OpenCompass unimportable: its three lines,
     and a BPC equal to the brute-force scorer's."""
     from transformers import AutoModelForCausalLM
+
     contents = real_documents('python', 6, max_chars=700)
     write_jsonl(str(tmp_path / 'data' / 'python.jsonl'), contents)
     env = dict(os.environ, HF_HUB_OFFLINE='1', LLMCOMPRESSION_CACHE=str(tmp_path / 'cache'))
     proc = subprocess.run(
-        [sys.executable, '-c', WITHOUT_OPENCOMPASS + 'import runpy; sys.argv[0] = "x"; '
-         'runpy.run_module("opencompass_llmcompression", run_name="__main__")',
-         '--model_name', tiny_model_dir, '--task_name', 'python', '--data_dir',
-         str(tmp_path / 'data'), '--block_size', '48', '--stride', '16', '--batch_size', '3',
-         '--output', str(tmp_path / 'result.json')],
-        capture_output=True, text=True, env=env, cwd=str(tmp_path), timeout=600)
+        [
+            sys.executable,
+            '-c',
+            WITHOUT_OPENCOMPASS + 'import runpy; sys.argv[0] = "x"; '
+            'runpy.run_module("opencompass_llmcompression", run_name="__main__")',
+            '--model_name',
+            tiny_model_dir,
+            '--task_name',
+            'python',
+            '--data_dir',
+            str(tmp_path / 'data'),
+            '--block_size',
+            '48',
+            '--stride',
+            '16',
+            '--batch_size',
+            '3',
+            '--output',
+            str(tmp_path / 'result.json'),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(tmp_path),
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = proc.stdout.strip().splitlines()
     assert [line.split(': ')[0] for line in lines] == ['Total loss', 'Character num', 'BPC']
@@ -144,26 +169,42 @@ def test_paper_command_line_without_opencompass(tiny_model_dir, tokenizer, tmp_p
     nll, _ = brute_force_nll(model, tokenizer, contents, 48, 16)
     chars = sum(len(c) for c in contents)
     assert int(lines[1].split(': ')[1]) == chars
-    assert float(lines[2].split(': ')[1]) == pytest.approx(nll.sum() / (chars * np.log(2)),
-                                                           rel=1e-6)
+    assert float(lines[2].split(': ')[1]) == pytest.approx(nll.sum() / (chars * np.log(2)), rel=1e-6)
     assert json.loads((tmp_path / 'result.json').read_text())['chars'] == chars
 
 
 def test_public_names_and_registry_names():
     """The names configs and suites use, and the names OpenCompass's registry resolves,
     including by string in a process that loaded OpenCompass before this package."""
-    from opencompass_llmcompression import (CompressionCorpusDataset, CompressionEvaluator,
-                                            CompressionSummarizer, CorpusError,
-                                            SlidingWindowPPLInferencer, compression_metrics,
-                                            load_corpus, score_documents)
-    from opencompass_llmcompression import core
-    assert (load_corpus, CorpusError, score_documents) == (core.load_corpus, core.CorpusError,
-                                                           core.score_documents)
+    from opencompass_llmcompression import (
+        CompressionCorpusDataset,
+        CompressionEvaluator,
+        CompressionSummarizer,
+        CorpusError,
+        SlidingWindowPPLInferencer,
+        compression_metrics,
+        core,
+        load_corpus,
+        score_documents,
+    )
+
+    assert (load_corpus, CorpusError, score_documents) == (
+        core.load_corpus,
+        core.CorpusError,
+        core.score_documents,
+    )
     assert compression_metrics is core.compression_metrics
-    assert [c.__module__ for c in (CompressionCorpusDataset, SlidingWindowPPLInferencer,
-                                   CompressionEvaluator, CompressionSummarizer)] == [
-        f'{NAME}.openicl.{m}' for m in ('dataset', 'inferencer', 'evaluator', 'summarizer')]
-    proc = run_python(textwrap.dedent('''
+    assert [
+        c.__module__
+        for c in (
+            CompressionCorpusDataset,
+            SlidingWindowPPLInferencer,
+            CompressionEvaluator,
+            CompressionSummarizer,
+        )
+    ] == [f'{NAME}.openicl.{m}' for m in ('dataset', 'inferencer', 'evaluator', 'summarizer')]
+    proc = run_python(
+        textwrap.dedent('''
         import opencompass
         import opencompass_llmcompression
         from opencompass.registry import ICL_EVALUATORS, ICL_INFERENCERS, LOAD_DATASET
@@ -173,24 +214,36 @@ def test_public_names_and_registry_names():
               ICL_EVALUATORS.get('CompressionEvaluator').__module__,
               ICL_INFERENCERS.get('SWCELossInferencer').__module__.split('.')[0],
               LOAD_DATASET.get('LLMCompressionDataset').__module__.split('.')[0])
-    '''))
-    assert proc.stdout.split() == [f'{NAME}.openicl.inferencer', 'SlidingWindowPPLInferencer',
-                                   f'{NAME}.openicl.dataset',
-                                   f'{NAME}.openicl.evaluator', 'opencompass', 'opencompass']
+    ''')
+    )
+    assert proc.stdout.split() == [
+        f'{NAME}.openicl.inferencer',
+        'SlidingWindowPPLInferencer',
+        f'{NAME}.openicl.dataset',
+        f'{NAME}.openicl.evaluator',
+        'opencompass',
+        'opencompass',
+    ]
 
 
-@pytest.mark.parametrize('config', ['datasets/llm_compression/llm_compression.py',
-                                    'summarizers/llm_compression.py'])
+@pytest.mark.parametrize(
+    'config', ['datasets/llm_compression/llm_compression.py', 'summarizers/llm_compression.py']
+)
 def test_configs_load_from_the_project_and_from_the_package(config):
     from mmengine.config import Config
+
     from opencompass_llmcompression import CONFIG_DIR
+
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     for folder in (os.path.join(root, 'configs'), CONFIG_DIR):
         cfg = Config.fromfile(os.path.join(folder, config))
         if 'datasets' in config:
             (first, *_) = cfg['llm_compression_datasets']
             assert [d['abbr'] for d in cfg['llm_compression_datasets']] == [
-                'llm_compression-cc', 'llm_compression-python', 'llm_compression-arxiv_math']
+                'llm_compression-cc',
+                'llm_compression-python',
+                'llm_compression-arxiv_math',
+            ]
             assert first['type'].__name__ == 'CompressionCorpusDataset'
             assert first['infer_cfg']['inferencer']['type'].__name__ == 'SlidingWindowPPLInferencer'
             assert first['eval_cfg']['evaluator']['type'].__name__ == 'CompressionEvaluator'

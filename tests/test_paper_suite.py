@@ -17,26 +17,42 @@ import sys
 import numpy as np
 import pytest
 import torch
-
 from conftest import make_tiny_model
 
 BIN = os.path.dirname(sys.executable)
 CORPORA = ['llm_compression-cc', 'llm_compression-python', 'llm_compression-arxiv_math']
-BENCHMARKS = ['hellaswag', 'ARC-c-test_25shot', 'nq_open_5shot', 'triviaqa_wiki_5shot',
-              'openai_humaneval', 'mbpp',
-              *[f'ds1000_{lib}' for lib in ('Pandas', 'Numpy', 'Tensorflow', 'Scipy', 'Sklearn',
-                                            'Pytorch', 'Matplotlib')],
-              'gsm8k_5shot', 'math', 'agieval-sat-math', 'mmlu_math_cloze']
-MATH_SUBJECTS = ['abstract_algebra', 'college_mathematics', 'elementary_mathematics',
-                 'high_school_mathematics']
+BENCHMARKS = [
+    'hellaswag',
+    'ARC-c-test_25shot',
+    'nq_open_5shot',
+    'triviaqa_wiki_5shot',
+    'openai_humaneval',
+    'mbpp',
+    *[
+        f'ds1000_{lib}'
+        for lib in ('Pandas', 'Numpy', 'Tensorflow', 'Scipy', 'Sklearn', 'Pytorch', 'Matplotlib')
+    ],
+    'gsm8k_5shot',
+    'math',
+    'agieval-sat-math',
+    'mmlu_math_cloze',
+]
+MATH_SUBJECTS = [
+    'abstract_algebra',
+    'college_mathematics',
+    'elementary_mathematics',
+    'high_school_mathematics',
+]
 
 
 def mmlu_subjects():
     """The 57 subjects, from OpenCompass's own list (not this package's)."""
-    from mmengine.config import Config
     import opencompass
-    path = os.path.join(os.path.dirname(opencompass.__file__), 'configs', 'datasets', 'mmlu',
-                        'mmlu_all_sets.py')
+    from mmengine.config import Config
+
+    path = os.path.join(
+        os.path.dirname(opencompass.__file__), 'configs', 'datasets', 'mmlu', 'mmlu_all_sets.py'
+    )
     return Config.fromfile(path)['mmlu_all_sets']
 
 
@@ -45,8 +61,9 @@ def expected_abbrs():
 
 
 def run(args, cwd, env=None, timeout=1500):
-    proc = subprocess.run(args, cwd=cwd, env=dict(os.environ, **(env or {})),
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        args, cwd=cwd, env=dict(os.environ, **(env or {})), capture_output=True, text=True, timeout=timeout
+    )
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-5000:]
     return output
@@ -54,9 +71,12 @@ def run(args, cwd, env=None, timeout=1500):
 
 def test_the_suites_config_names_its_datasets_once_each():
     from mmengine.config import Config
+
     from opencompass_llmcompression import CONFIG_DIR
-    cfg = Config.fromfile(os.path.join(CONFIG_DIR, 'datasets', 'llm_compression_paper_suite',
-                                       'llm_compression_paper_suite.py'))
+
+    cfg = Config.fromfile(
+        os.path.join(CONFIG_DIR, 'datasets', 'llm_compression_paper_suite', 'llm_compression_paper_suite.py')
+    )
     # `--datasets` takes every list whose name ends in `_datasets`: one, so none twice
     assert [k for k in cfg if k.endswith('_datasets')] == ['llm_compression_paper_suite_datasets']
     abbrs = [d['abbr'] for d in cfg['llm_compression_paper_suite_datasets']]
@@ -67,11 +87,12 @@ def test_the_suites_config_names_its_datasets_once_each():
     assert arc['infer_cfg']['retriever']['fix_id_list'] == list(range(25))
     assert arc['reader_cfg']['test_range'] == '[25:]'  # the shots are not scored
     assert by_abbr['gsm8k_5shot']['infer_cfg']['retriever']['fix_id_list'] == [0, 1, 2, 3, 4]
-    perplexity = [a for a, d in by_abbr.items()
-                  if d['infer_cfg']['inferencer']['type'].__name__ == 'PPLInferencer']
+    perplexity = [
+        a for a, d in by_abbr.items() if d['infer_cfg']['inferencer']['type'].__name__ == 'PPLInferencer'
+    ]
     assert sorted(perplexity) == sorted(
-        ['hellaswag', 'ARC-c-test_25shot', 'mmlu_math_cloze'] +
-        [f'mmlu_cloze-{s}' for s in mmlu_subjects()])
+        ['hellaswag', 'ARC-c-test_25shot', 'mmlu_math_cloze'] + [f'mmlu_cloze-{s}' for s in mmlu_subjects()]
+    )
     # one prompt at a time: in a batch, OpenCompass's perplexity depends on the batch
     assert all(by_abbr[a]['infer_cfg']['inferencer']['batch_size'] == 1 for a in perplexity)
     assert by_abbr['mmlu_math_cloze']['names'] == MATH_SUBJECTS
@@ -79,9 +100,13 @@ def test_the_suites_config_names_its_datasets_once_each():
 
 def test_the_pooled_dataset_is_registered_under_its_own_name():
     from opencompass.registry import LOAD_DATASET
+
     import opencompass_llmcompression  # noqa: F401  (registers the components)
-    assert LOAD_DATASET.get('PooledMMLUClozeDataset').__module__ == \
-        'opencompass_llmcompression.openicl.mmlu_cloze'
+
+    assert (
+        LOAD_DATASET.get('PooledMMLUClozeDataset').__module__
+        == 'opencompass_llmcompression.openicl.mmlu_cloze'
+    )
     assert LOAD_DATASET.get('MMLUDataset').__module__.startswith('opencompass.')
 
 
@@ -114,16 +139,15 @@ def test_a_dry_run_through_opencompass_resolves_every_dataset(tmp_path):
     that loads every dataset to size it, so a dry run of it needs all their data)."""
     suite = tmp_path / 'suite.py'
     suite.write_text(DRY_RUN_SUITE)
-    output = run([os.path.join(BIN, 'opencompass'), str(suite), '--dry-run', '-w', 'work'],
-                 tmp_path)
+    output = run([os.path.join(BIN, 'opencompass'), str(suite), '--dry-run', '-w', 'work'], tmp_path)
     assert 'Partitioned into 77 tasks.' in output
     (dumped,) = glob.glob(str(tmp_path / 'work' / '*' / 'configs' / '*.py'))
     from mmengine.config import Config
+
     datasets = Config.fromfile(dumped)['datasets']  # as OpenCompass's tasks read it
     assert sorted(d['abbr'] for d in datasets) == expected_abbrs()
     types = {d['abbr']: d['type'] for d in datasets}
-    assert types['mmlu_math_cloze'] == 'opencompass_llmcompression.openicl.mmlu_cloze.' \
-        'PooledMMLUClozeDataset'
+    assert types['mmlu_math_cloze'] == 'opencompass_llmcompression.openicl.mmlu_cloze.PooledMMLUClozeDataset'
     assert types['mmlu_cloze-anatomy'] == 'opencompass.datasets.MMLUDataset'
 
 
@@ -132,22 +156,32 @@ def test_the_short_names_reach_the_suite_after_install(tmp_path):
     """OpenCompass's own lookup (`match_cfg_file`) and its command line's reading of
     `--datasets` (`get_config_from_arg`), in an empty folder after the install step."""
     run([os.path.join(BIN, 'llmcompression-configs'), 'install'], tmp_path)
+    import opencompass
     from opencompass.cli.main import parse_args
     from opencompass.utils.run import get_config_from_arg, match_cfg_file
-    import opencompass
+
     packaged = os.path.join(os.path.dirname(opencompass.__file__), 'configs', 'datasets')
     config_dir = str(tmp_path / 'configs')
     for name, relative in [
-            ('llm_compression_paper_suite',
-             'llm_compression_paper_suite/llm_compression_paper_suite.py'),
-            ('mmlu_cloze_ppl', 'mmlu_cloze/mmlu_cloze_ppl.py'),
-            ('mmlu_math_cloze_ppl', 'mmlu_cloze/mmlu_math_cloze_ppl.py')]:
+        ('llm_compression_paper_suite', 'llm_compression_paper_suite/llm_compression_paper_suite.py'),
+        ('mmlu_cloze_ppl', 'mmlu_cloze/mmlu_cloze_ppl.py'),
+        ('mmlu_math_cloze_ppl', 'mmlu_cloze/mmlu_math_cloze_ppl.py'),
+    ]:
         found = match_cfg_file([os.path.join(config_dir, 'datasets'), packaged], [name])
         assert [list(f) for f in found] == [[name, os.path.join(config_dir, 'datasets', relative)]]
     argv = sys.argv
     try:
-        sys.argv = ['opencompass', '--datasets', 'llm_compression_paper_suite', '--hf-type',
-                    'base', '--hf-path', '/models/some-model', '--config-dir', config_dir]
+        sys.argv = [
+            'opencompass',
+            '--datasets',
+            'llm_compression_paper_suite',
+            '--hf-type',
+            'base',
+            '--hf-path',
+            '/models/some-model',
+            '--config-dir',
+            config_dir,
+        ]
         cfg = get_config_from_arg(parse_args())
     finally:
         sys.argv = argv
@@ -157,17 +191,34 @@ def test_the_short_names_reach_the_suite_after_install(tmp_path):
 # A real run of the cloze MMLU configs: two subjects and the pooled mathematics set.
 
 ANATOMY = [  # question, options A-D, answer: commas, quotes and a line break, as MMLU has
-    ('Which organ pumps blood through the body?', 'The heart', 'The liver', 'A lung',
-     'The left kidney', 'A'),
-    ('How many bones are in the adult human body?', '106', '206', 'about 3,000',
-     'It depends on the "count"', 'B'),
+    ('Which organ pumps blood through the body?', 'The heart', 'The liver', 'A lung', 'The left kidney', 'A'),
+    (
+        'How many bones are in the adult human body?',
+        '106',
+        '206',
+        'about 3,000',
+        'It depends on the "count"',
+        'B',
+    ),
     ('The femur is found in the', 'arm', 'skull', 'thigh', 'foot and ankle', 'C'),
     ('Which of these is a muscle?\nChoose one.', 'Tibia', 'Biceps', 'Cornea', 'Aorta', 'B'),
     ('Where is the cornea?', 'In the eye', 'In the ear', 'In the nose', 'In the throat', 'A'),
-    ('Which vessel carries blood away from the heart?', 'A vein', 'An artery',
-     'A capillary bed, mostly', 'The lymph duct', 'B'),
-    ('What does the small intestine mainly do?', 'Absorb nutrients', 'Pump blood',
-     'Make bile, store it, and release it', 'Filter air', 'A'),
+    (
+        'Which vessel carries blood away from the heart?',
+        'A vein',
+        'An artery',
+        'A capillary bed, mostly',
+        'The lymph duct',
+        'B',
+    ),
+    (
+        'What does the small intestine mainly do?',
+        'Absorb nutrients',
+        'Pump blood',
+        'Make bile, store it, and release it',
+        'Filter air',
+        'A',
+    ),
     ('The skull protects the', 'heart', 'brain', 'stomach', 'lungs', 'B'),
 ]
 
@@ -181,8 +232,13 @@ def arithmetic(subject, count):
         options = [f'{right}', f'{right + 1} exactly', f'{right - 2}, or so', f'{2 * right}']
         shift = i % 4
         options = options[-shift:] + options[:-shift] if shift else options
-        rows.append((f'In {subject.replace("_", " ")}: what is {a} times {b}?', *options,
-                     'ABCD'[options.index(f'{right}')]))
+        rows.append(
+            (
+                f'In {subject.replace("_", " ")}: what is {a} times {b}?',
+                *options,
+                'ABCD'[options.index(f'{right}')],
+            )
+        )
     return rows
 
 
@@ -193,8 +249,12 @@ def write_mmlu(root):
     for subject, rows in tables.items():
         for split, part in (('dev', rows[:5]), ('test', rows[5:])):
             os.makedirs(os.path.join(root, 'data', 'mmlu', split), exist_ok=True)
-            with open(os.path.join(root, 'data', 'mmlu', split, f'{subject}_{split}.csv'), 'w',
-                      newline='', encoding='utf-8') as f:
+            with open(
+                os.path.join(root, 'data', 'mmlu', split, f'{subject}_{split}.csv'),
+                'w',
+                newline='',
+                encoding='utf-8',
+            ) as f:
                 csv.writer(f).writerows(part)
     return tables
 
@@ -202,10 +262,11 @@ def write_mmlu(root):
 def expected_prompt(subject, dev, question, option_text):
     """The cloze prompt, written out here: the subject's line, five answered dev questions,
     the question and one option's text; no letters, no list of options."""
-    shots = ''.join(f'Question: {q}\nAnswer: {opts["ABCD".index(ans)]}\n\n'
-                    for q, *opts, ans in dev)
-    return (f'The following are questions (with answers) about {subject.replace("_", " ")}.'
-            f'\n\n{shots}Question: {question}\nAnswer: {option_text}')
+    shots = ''.join(f'Question: {q}\nAnswer: {opts["ABCD".index(ans)]}\n\n' for q, *opts, ans in dev)
+    return (
+        f'The following are questions (with answers) about {subject.replace("_", " ")}.'
+        f'\n\n{shots}Question: {question}\nAnswer: {option_text}'
+    )
 
 
 def mean_prompt_nll(model, tokenizer, pad_id, text):
@@ -254,20 +315,24 @@ def cloze_run(tmp_path_factory):
     tables = write_mmlu(str(data))
     model_dir = make_tiny_model(str(root / 'tiny'), seed=4)  # right on some questions only
     (root / 'suite.py').write_text(CLOZE_SUITE.format(path=model_dir))
-    run([os.path.join(BIN, 'opencompass'), 'suite.py', '-w', 'work'], root,
-        env=dict(COMPASS_DATA_CACHE=str(data), HF_HUB_OFFLINE='1',
-                 TOKENIZERS_PARALLELISM='false'))
+    run(
+        [os.path.join(BIN, 'opencompass'), 'suite.py', '-w', 'work'],
+        root,
+        env=dict(COMPASS_DATA_CACHE=str(data), HF_HUB_OFFLINE='1', TOKENIZERS_PARALLELISM='false'),
+    )
     (run_dir,) = glob.glob(str(root / 'work' / '*' / ''))
 
     def read(kind, abbr):
         with open(os.path.join(run_dir, kind, 'tiny', f'{abbr}.json')) as f:
             return json.load(f)
+
     return tables, model_dir, read
 
 
 @pytest.mark.cli
 def test_cloze_mmlu_through_opencompass_equals_an_independent_computation(cloze_run):
     from transformers import AutoModelForCausalLM, AutoTokenizer
+
     tables, model_dir, read = cloze_run
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
@@ -277,9 +342,11 @@ def test_cloze_mmlu_through_opencompass_equals_an_independent_computation(cloze_
         pad_id = tokenizer.eos_token_id if pad_id is None else pad_id
 
     checked = {}
-    for abbr, subjects in [('mmlu_cloze-anatomy', ['anatomy']),
-                           ('mmlu_cloze-elementary_mathematics', ['elementary_mathematics']),
-                           ('mmlu_math_cloze', MATH_SUBJECTS)]:
+    for abbr, subjects in [
+        ('mmlu_cloze-anatomy', ['anatomy']),
+        ('mmlu_cloze-elementary_mathematics', ['elementary_mathematics']),
+        ('mmlu_math_cloze', MATH_SUBJECTS),
+    ]:
         predictions = read('predictions', abbr)
         rows = [(s, r) for s in subjects for r in tables[s][5:]]  # test rows, in order
         assert len(predictions) == len(rows)
@@ -304,5 +371,7 @@ def test_cloze_mmlu_through_opencompass_equals_an_independent_computation(cloze_
     # the pooled set asks each question as the per-subject config does, shots from its subject
     for i in range(3):
         for label in 'ABCD':
-            assert checked['mmlu_math_cloze', 6 + i][f'label: {label}']['prompt'] == checked[
-                'mmlu_cloze-elementary_mathematics', i][f'label: {label}']['prompt']
+            assert (
+                checked['mmlu_math_cloze', 6 + i][f'label: {label}']['prompt']
+                == checked['mmlu_cloze-elementary_mathematics', i][f'label: {label}']['prompt']
+            )

@@ -10,7 +10,6 @@ import time
 
 import numpy as np
 import pytest
-
 from test_cli import OPENCOMPASS, predictions, run_opencompass
 
 pytestmark = pytest.mark.cli
@@ -39,26 +38,34 @@ def write_suite(cwd, model_dir):
     return os.path.join(cwd, 'suite.py')
 
 
-def test_killed_mid_shard_and_resumed_equals_uninterrupted(tiny_model_dir, corpus_root,
-                                                           tmp_path, monkeypatch):
+def test_killed_mid_shard_and_resumed_equals_uninterrupted(
+    tiny_model_dir, corpus_root, tmp_path, monkeypatch
+):
     monkeypatch.setenv('OMP_NUM_THREADS', '1')  # the same arithmetic in every run
     whole, whole_dir, _ = run_opencompass(
         [OPENCOMPASS, write_suite(str(tmp_path / 'whole'), tiny_model_dir), '-w', 'work'],
-        str(tmp_path / 'whole'), corpus_root)
+        str(tmp_path / 'whole'),
+        corpus_root,
+    )
 
     cwd = str(tmp_path / 'killed')
     suite = write_suite(cwd, tiny_model_dir)
-    os.symlink(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                            'configs'), os.path.join(cwd, 'configs'))
-    env = dict(os.environ, COMPASS_DATA_CACHE=corpus_root, HF_HUB_OFFLINE='1',
-               TOKENIZERS_PARALLELISM='false')
-    proc = subprocess.Popen([OPENCOMPASS, suite, '-w', 'work', '--max-num-workers', '1'],
-                            cwd=cwd, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    os.symlink(
+        os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'configs'),
+        os.path.join(cwd, 'configs'),
+    )
+    env = dict(os.environ, COMPASS_DATA_CACHE=corpus_root, HF_HUB_OFFLINE='1', TOKENIZERS_PARALLELISM='false')
+    proc = subprocess.Popen(
+        [OPENCOMPASS, suite, '-w', 'work', '--max-num-workers', '1'],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline, done = time.time() + 600, 0
     while time.time() < deadline and proc.poll() is None:
-        found = glob.glob(os.path.join(cwd, 'work', '*', 'predictions', 'tiny',
-                                       'tmp_*.progress.npz'))
+        found = glob.glob(os.path.join(cwd, 'work', '*', 'predictions', 'tiny', 'tmp_*.progress.npz'))
         if found:
             try:
                 with np.load(found[0]) as saved:
@@ -76,11 +83,9 @@ def test_killed_mid_shard_and_resumed_equals_uninterrupted(tiny_model_dir, corpu
     assert any(name.endswith('.progress.npz') for name in finished)
     assert len([n for n in finished if n.endswith('.json')]) < 2  # at least one shard unfinished
 
-    resumed, resumed_dir, _ = run_opencompass([OPENCOMPASS, suite, '-w', 'work', '-r'], cwd,
-                                              corpus_root)
+    resumed, resumed_dir, _ = run_opencompass([OPENCOMPASS, suite, '-w', 'work', '-r'], cwd, corpus_root)
     assert resumed_dir == run_dir
-    logs = ''.join(open(p).read() for p in glob.glob(os.path.join(run_dir, 'logs', 'infer', '*',
-                                                                   '*.out')))
+    logs = ''.join(open(p).read() for p in glob.glob(os.path.join(run_dir, 'logs', 'infer', '*', '*.out')))
     assert 'windows already scored' in logs and 'resuming from' in logs
     for abbr in ('llm_compression-python', 'llm_compression-cc'):
         rows, _ = predictions(resumed_dir, abbr)
@@ -100,8 +105,13 @@ def test_killed_mid_shard_and_resumed_equals_uninterrupted(tiny_model_dir, corpu
             json.dump({str(i): r for i, r in enumerate(part)}, f)
     os.remove(os.path.join(folder, 'llm_compression-cc.json'))
     os.remove(os.path.join(run_dir, 'results', 'tiny', 'llm_compression-cc.json'))
-    subprocess.run([OPENCOMPASS, suite, '-w', 'work', '-r', '-m', 'eval'], cwd=cwd, env=env,
-                   capture_output=True, timeout=600)
+    subprocess.run(
+        [OPENCOMPASS, suite, '-w', 'work', '-r', '-m', 'eval'],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        timeout=600,
+    )
     with open(os.path.join(run_dir, 'results', 'tiny', 'llm_compression-cc.json')) as f:
         stale = json.load(f)
     assert set(stale) == {'error'} and 'repeated' in stale['error']

@@ -3,13 +3,12 @@
 import numpy as np
 import pytest
 import torch
-
 from brute_force import brute_force_nll
 from conftest import real_documents
-from opencompass_llmcompression.core import score_documents
-from opencompass_llmcompression.core.settings import MeasurementSettings
-from opencompass_llmcompression.core import WindowScorer
+
+from opencompass_llmcompression.core import WindowScorer, score_documents
 from opencompass_llmcompression.core.scorer import ForwardRoute
+from opencompass_llmcompression.core.settings import MeasurementSettings
 
 BLOCK, STRIDE = 96, 32
 
@@ -23,15 +22,23 @@ def contents():
 
 @pytest.fixture(scope='module')
 def expected(tiny_model, tokenizer, contents):
-    return {ref: brute_force_nll(tiny_model, tokenizer, contents, BLOCK, STRIDE, ref)
-            for ref in (False, True)}
+    return {
+        ref: brute_force_nll(tiny_model, tokenizer, contents, BLOCK, STRIDE, ref) for ref in (False, True)
+    }
 
 
 def run(model, tokenizer, contents, wanted=None, ref=False, batch_size=3, **kw):
     wanted = range(len(contents)) if wanted is None else wanted
-    return score_documents(model, tokenizer, contents, list(wanted),
-                           MeasurementSettings(BLOCK, STRIDE, ref), batch_size=batch_size,
-                           progress=False, **kw)
+    return score_documents(
+        model,
+        tokenizer,
+        contents,
+        list(wanted),
+        MeasurementSettings(BLOCK, STRIDE, ref),
+        batch_size=batch_size,
+        progress=False,
+        **kw,
+    )
 
 
 @pytest.mark.parametrize('ref', [False, True])
@@ -51,8 +58,7 @@ def test_default_scores_every_token_after_the_first(tokenizer, contents, expecte
 
 
 @pytest.mark.parametrize('batch_size', [1, 2, 7])
-def test_batch_size_does_not_change_the_sums(tiny_model, tokenizer, contents, expected,
-                                              batch_size):
+def test_batch_size_does_not_change_the_sums(tiny_model, tokenizer, contents, expected, batch_size):
     nll, tokens = run(tiny_model, tokenizer, contents, batch_size=batch_size)
     assert tokens.tolist() == expected[False][1].tolist()
     np.testing.assert_allclose(nll.sum(), expected[False][0].sum(), rtol=1e-6)
@@ -60,8 +66,9 @@ def test_batch_size_does_not_change_the_sums(tiny_model, tokenizer, contents, ex
 
 @pytest.mark.parametrize('splits', [[0, 5, 12], [0, 1, 2, 3, 12], [0, 7, 11, 12]])
 def test_any_split_adds_up_to_the_whole(tiny_model, tokenizer, contents, expected, splits):
-    nll = np.concatenate([run(tiny_model, tokenizer, contents, range(a, b))[0]
-                          for a, b in zip(splits, splits[1:])])
+    nll = np.concatenate(
+        [run(tiny_model, tokenizer, contents, range(a, b))[0] for a, b in zip(splits, splits[1:])]
+    )
     np.testing.assert_allclose(nll, expected[False][0], rtol=1e-6)
 
 
@@ -94,6 +101,7 @@ def test_models_without_logits_to_keep(tiny_model, tokenizer, contents, expected
 
 def test_fp32_chunking_is_exact(tiny_model, tokenizer, contents, expected, monkeypatch):
     import opencompass_llmcompression.core.scorer as scoring
+
     monkeypatch.setattr(scoring, 'FP32_CHUNK_BYTES', 1)  # one position at a time
     nll, _ = run(tiny_model, tokenizer, contents)
     np.testing.assert_allclose(nll, expected[False][0], rtol=1e-6)
@@ -115,9 +123,8 @@ class ScaledLogits(NoKeepArgument):
         return self.inner.get_output_embeddings()
 
 
-def test_the_head_path_is_taken_only_when_it_gives_the_models_logits(tiny_model, tokenizer,
-                                                                      contents):
-    windows = torch.tensor([tokenizer.encode(contents[0])[:BLOCK + 1]] * 2)
+def test_the_head_path_is_taken_only_when_it_gives_the_models_logits(tiny_model, tokenizer, contents):
+    windows = torch.tensor([tokenizer.encode(contents[0])[: BLOCK + 1]] * 2)
     plain = WindowScorer(tiny_model)
     first = plain(windows, STRIDE)
     assert plain.route is ForwardRoute.DECODER_AND_HEAD
@@ -144,7 +151,7 @@ def test_attention_runs_causal_without_a_mask(tiny_model, tokenizer, contents, m
         return sdpa(*args, **kwargs)
 
     monkeypatch.setattr(torch.nn.functional, 'scaled_dot_product_attention', recording)
-    windows = torch.tensor([tokenizer.encode(contents[0])[:BLOCK + 1]] * 2)
+    windows = torch.tensor([tokenizer.encode(contents[0])[: BLOCK + 1]] * 2)
     scorer = WindowScorer(tiny_model)
     for path in ('first batch: the model\'s forward', 'then: decoder and head'):
         calls.clear()

@@ -12,7 +12,6 @@ import os
 import sys
 
 import pytest
-
 import slurm_cluster
 from test_cli import CORPORA, cli, run_opencompass, same_as_unsplit, unsplit  # noqa: F401
 
@@ -39,28 +38,41 @@ def cluster(request):
 
 
 def test_shards_run_as_slurm_jobs_and_give_the_unsplit_numbers(
-        cluster, unsplit, tiny_model_dir, corpus_root, tmp_path_factory, monkeypatch):
+    cluster, unsplit, tiny_model_dir, corpus_root, tmp_path_factory, monkeypatch
+):
     for name in list(os.environ):  # a surrounding Slurm job's variables would steer srun there
         if name.startswith(('SLURM_', 'SRUN_')):
             monkeypatch.delenv(name)
     monkeypatch.setenv('SLURM_CONF', cluster.conf)
     cwd = str(tmp_path_factory.mktemp('slurm'))
     split, run_dir, _ = run_opencompass(
-        cli(tiny_model_dir, '--slurm', '-p', cluster.partition,
-            '--max-num-workers', str(WORKERS)), cwd, corpus_root)
+        cli(tiny_model_dir, '--slurm', '-p', cluster.partition, '--max-num-workers', str(WORKERS)),
+        cwd,
+        corpus_root,
+    )
 
     # Slurm ran each task once as its own job (named by OpenCompass after the task), on the
     # cluster's node, from the run's folder, to a clean exit: 3 inference tasks holding one
     # shard of each corpus, then one evaluation per corpus.
     jobs = cluster.finished_jobs()
-    assert sorted(j['Name'].split('[')[0] for j in jobs) == \
-        ['OpenICLEval'] * len(CORPORA) + ['OpenICLInfer'] * WORKERS, cluster.logs()
+    assert (
+        sorted(j['Name'].split('[')[0] for j in jobs)
+        == ['OpenICLEval'] * len(CORPORA) + ['OpenICLInfer'] * WORKERS
+    ), cluster.logs()
     for job in jobs:
-        assert (job['JobState'], job['ExitCode'], job['Partition'], job['NodeList'],
-                job['WorkDir']) == ('COMPLETED', '0:0', cluster.partition, cluster.node, cwd)
-    shards = [pair.rsplit('/', 1)[1] for job in jobs if job['Name'].startswith('OpenICLInfer')
-              for pair in job['Name'][len('OpenICLInfer['):-1].split(',')]
-    assert sorted(shards) == sorted(f'llm_compression-{c}_{i}'
-                                    for c in CORPORA for i in range(WORKERS))
+        assert (job['JobState'], job['ExitCode'], job['Partition'], job['NodeList'], job['WorkDir']) == (
+            'COMPLETED',
+            '0:0',
+            cluster.partition,
+            cluster.node,
+            cwd,
+        )
+    shards = [
+        pair.rsplit('/', 1)[1]
+        for job in jobs
+        if job['Name'].startswith('OpenICLInfer')
+        for pair in job['Name'][len('OpenICLInfer[') : -1].split(',')
+    ]
+    assert sorted(shards) == sorted(f'llm_compression-{c}_{i}' for c in CORPORA for i in range(WORKERS))
 
     same_as_unsplit(split, run_dir, unsplit, WORKERS, ('bpc', 'bpb'))

@@ -4,8 +4,8 @@ import os
 import threading
 
 import numpy as np
-
 from conftest import real_documents
+
 from opencompass_llmcompression.core import token_stream as stream_module
 from opencompass_llmcompression.core.token_stream import load_or_build_stream
 
@@ -23,8 +23,9 @@ def test_cache_is_reused_and_keyed_by_corpus(tokenizer, tmp_path, monkeypatch):
     docs = real_documents('python', 5)
     load_or_build_stream(docs, tokenizer, str(tmp_path))
     calls = []
-    monkeypatch.setattr(stream_module, 'build_stream',
-                        lambda *a: calls.append(1) or stream_module.TokenStream(None, None))
+    monkeypatch.setattr(
+        stream_module, 'build_stream', lambda *a: calls.append(1) or stream_module.TokenStream(None, None)
+    )
     again = load_or_build_stream(docs, tokenizer, str(tmp_path))  # read from disk
     assert calls == [] and isinstance(again.token_ids, np.memmap)
     assert len(os.listdir(tmp_path / 'streams')) == 2  # the folder and its lock
@@ -37,11 +38,12 @@ def test_concurrent_shards_build_once(tokenizer, tmp_path, monkeypatch):
     docs = real_documents('prose', 30)
     built = []
     original = stream_module.build_stream
-    monkeypatch.setattr(stream_module, 'build_stream',
-                        lambda *a: built.append(1) or original(*a))
+    monkeypatch.setattr(stream_module, 'build_stream', lambda *a: built.append(1) or original(*a))
     results = []
-    threads = [threading.Thread(target=lambda: results.append(
-        load_or_build_stream(docs, tokenizer, str(tmp_path)))) for _ in range(4)]
+    threads = [
+        threading.Thread(target=lambda: results.append(load_or_build_stream(docs, tokenizer, str(tmp_path))))
+        for _ in range(4)
+    ]
     for t in threads:
         t.start()
     for t in threads:

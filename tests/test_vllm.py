@@ -24,16 +24,17 @@ except ImportError:  # the environments with transformers 4.x: only the usage er
 
 from brute_force import brute_force_nll  # noqa: E402
 from conftest import ASSETS, real_documents, write_jsonl  # noqa: E402
+
 from opencompass_llmcompression import smollm2  # noqa: E402
 from opencompass_llmcompression.core import score_documents  # noqa: E402
 from opencompass_llmcompression.core.model_loading import load_vllm  # noqa: E402
 from opencompass_llmcompression.core.provenance import model_identity  # noqa: E402
 from opencompass_llmcompression.core.settings import MeasurementSettings  # noqa: E402
-from opencompass_llmcompression.core.vllm_scorer import (EngineError,  # noqa: E402
-                                                         VLLMWindowScorer)
+from opencompass_llmcompression.core.vllm_scorer import EngineError, VLLMWindowScorer  # noqa: E402
 
-engine = pytest.mark.skipif(vllm is None, reason='vLLM does not import here: scripts/test.sh '
-                            'runs these in .venv-vllm')
+engine = pytest.mark.skipif(
+    vllm is None, reason='vLLM does not import here: scripts/test.sh runs these in .venv-vllm'
+)
 
 BLOCK, STRIDE = 128, 48
 KV_CACHE = 256 * 2**20
@@ -47,19 +48,22 @@ def model_dir():
 
 @pytest.fixture(scope='module')
 def llm(model_dir):
-    return load_vllm(model_dir, 'float32', max_model_len=512, enforce_eager=True,
-                     kv_cache_memory_bytes=KV_CACHE)
+    return load_vllm(
+        model_dir, 'float32', max_model_len=512, enforce_eager=True, kv_cache_memory_bytes=KV_CACHE
+    )
 
 
 @pytest.fixture(scope='module')
 def hf_model(model_dir):
     from transformers import AutoModelForCausalLM
+
     return AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
 
 
 @pytest.fixture(scope='module')
 def tokenizer(model_dir):
     from transformers import AutoTokenizer
+
     return AutoTokenizer.from_pretrained(model_dir)
 
 
@@ -71,22 +75,27 @@ def contents():
 
 @pytest.fixture(scope='module')
 def expected(hf_model, tokenizer, contents):
-    return {ref: brute_force_nll(hf_model, tokenizer, contents, BLOCK, STRIDE, ref)
-            for ref in (False, True)}
+    return {ref: brute_force_nll(hf_model, tokenizer, contents, BLOCK, STRIDE, ref) for ref in (False, True)}
 
 
 def run(model, tokenizer, contents, wanted=None, ref=False, batch_size='auto', **kw):
     wanted = range(len(contents)) if wanted is None else wanted
-    return score_documents(model, tokenizer, contents, list(wanted),
-                           MeasurementSettings(BLOCK, STRIDE, ref), batch_size=batch_size,
-                           progress=False, **kw)
+    return score_documents(
+        model,
+        tokenizer,
+        contents,
+        list(wanted),
+        MeasurementSettings(BLOCK, STRIDE, ref),
+        batch_size=batch_size,
+        progress=False,
+        **kw,
+    )
 
 
 @pytest.mark.slow
 @engine
 @pytest.mark.parametrize('ref', [False, True])
-def test_vllm_equals_brute_force_and_transformers(llm, hf_model, tokenizer, contents,
-                                                  expected, ref):
+def test_vllm_equals_brute_force_and_transformers(llm, hf_model, tokenizer, contents, expected, ref):
     nll, tokens = run(llm, tokenizer, contents, ref=ref)
     via_transformers, _ = run(hf_model, tokenizer, contents, ref=ref, batch_size=4)
     want_nll, want_tokens = expected[ref]
@@ -100,16 +109,19 @@ def test_vllm_equals_brute_force_and_transformers(llm, hf_model, tokenizer, cont
 @engine
 def test_shards_and_batches_add_up_to_the_whole(llm, tokenizer, contents, expected):
     splits, batch_size = [0, 2, 3, len(contents)], 3
-    nll = np.concatenate([run(llm, tokenizer, contents, range(a, b), batch_size=batch_size)[0]
-                          for a, b in zip(splits, splits[1:])])
+    nll = np.concatenate(
+        [
+            run(llm, tokenizer, contents, range(a, b), batch_size=batch_size)[0]
+            for a, b in zip(splits, splits[1:])
+        ]
+    )
     np.testing.assert_allclose(nll, expected[False][0], rtol=1e-4)
     assert nll.sum() == pytest.approx(expected[False][0].sum(), rel=RTOL)
 
 
 @pytest.mark.slow
 @engine
-def test_killed_and_resumed_equals_uninterrupted(llm, tokenizer, contents, tmp_path,
-                                                 monkeypatch):
+def test_killed_and_resumed_equals_uninterrupted(llm, tokenizer, contents, tmp_path, monkeypatch):
     path = str(tmp_path / 'progress.npz')
     whole, _ = run(llm, tokenizer, contents, batch_size=4)
     calls, original = [], VLLMWindowScorer.__call__
@@ -122,16 +134,14 @@ def test_killed_and_resumed_equals_uninterrupted(llm, tokenizer, contents, tmp_p
 
     monkeypatch.setattr(VLLMWindowScorer, '__call__', killed_at_the_third)
     with pytest.raises(KeyboardInterrupt):
-        run(llm, tokenizer, contents, batch_size=4, checkpoint_path=path,
-            checkpoint_interval=0)
+        run(llm, tokenizer, contents, batch_size=4, checkpoint_path=path, checkpoint_interval=0)
     monkeypatch.setattr(VLLMWindowScorer, '__call__', original)
     done = sum(calls[:2])  # the windows of the two batches scored before the kill
     with np.load(path) as saved:
         assert int(saved['done']) == done
     notes = []
     logger = type('Log', (), {'info': notes.append, 'warning': notes.append})()
-    resumed, _ = run(llm, tokenizer, contents, batch_size=4, checkpoint_path=path,
-                     logger=logger)
+    resumed, _ = run(llm, tokenizer, contents, batch_size=4, checkpoint_path=path, logger=logger)
     assert any('resuming from' in n and f'{done} of ' in n for n in notes), notes
     np.testing.assert_allclose(resumed, whole, rtol=1e-12)
 
@@ -150,16 +160,18 @@ def test_the_engines_own_tokenizer_gives_the_same_sums(llm, tokenizer, contents)
 @engine
 def test_the_record_names_the_engine(llm):
     record = model_identity(llm)
-    assert record['engine'] == {'name': 'vllm', 'version': vllm.__version__,
-                                'tensor_parallel_size': 1}
+    assert record['engine'] == {'name': 'vllm', 'version': vllm.__version__, 'tensor_parallel_size': 1}
     assert record['dtype'] == 'torch.float32' and record['name_or_path']
 
 
 @pytest.mark.slow
 @engine
 def test_a_window_longer_than_max_model_len_is_named(llm, tokenizer, contents):
-    with pytest.raises(EngineError, match=r"max_model_len=512 is too short for a window of "
-                                          r"block_size \+ 1 = 601 tokens.*max_model_len >= 602"):
+    with pytest.raises(
+        EngineError,
+        match=r"max_model_len=512 is too short for a window of "
+        r"block_size \+ 1 = 601 tokens.*max_model_len >= 602",
+    ):
         score_documents(llm, tokenizer, contents, [0], MeasurementSettings(600, 100))
 
 
@@ -168,21 +180,32 @@ def test_a_window_longer_than_max_model_len_is_named(llm, tokenizer, contents):
 def test_an_old_vllm_is_named_before_anything_loads(llm, model_dir, monkeypatch):
     monkeypatch.setattr(vllm, '__version__', '0.7.3')
     for build in (lambda: VLLMWindowScorer(llm), lambda: load_vllm(model_dir, 'float32')):
-        with pytest.raises(EngineError, match=r'vLLM 0\.7\.3 is too old .* needs vLLM >= '
-                                              r'0\.8\.0 .* pip install -U vllm'):
+        with pytest.raises(
+            EngineError,
+            match=r'vLLM 0\.7\.3 is too old .* needs vLLM >= '
+            r'0\.8\.0 .* pip install -U vllm',
+        ):
             build()
 
 
 @pytest.mark.slow
 @engine
 def test_an_engine_without_prompt_logprobs_is_named(model_dir, tokenizer, contents):
-    pooling = vllm.LLM(model=model_dir, dtype='float32', max_model_len=512, enforce_eager=True,
-                       kv_cache_memory_bytes=KV_CACHE, runner='pooling')
+    pooling = vllm.LLM(
+        model=model_dir,
+        dtype='float32',
+        max_model_len=512,
+        enforce_eager=True,
+        kv_cache_memory_bytes=KV_CACHE,
+        runner='pooling',
+    )
     try:
-        with pytest.raises(EngineError, match=r'gives no prompt log-probabilities .* '
-                                              r'runner="generate"'):
-            score_documents(pooling, tokenizer, contents, [0],
-                            MeasurementSettings(BLOCK, STRIDE))
+        with pytest.raises(
+            EngineError,
+            match=r'gives no prompt log-probabilities .* '
+            r'runner="generate"',
+        ):
+            score_documents(pooling, tokenizer, contents, [0], MeasurementSettings(BLOCK, STRIDE))
     finally:
         del pooling
 
@@ -193,11 +216,34 @@ def test_the_paper_command_line_with_vllm(model_dir, tmp_path, contents, expecte
     corpus = write_jsonl(str(tmp_path / 'corpus.jsonl'), contents)
     out = tmp_path / 'result.json'
     proc = subprocess.run(
-        [sys.executable, '-m', 'opencompass_llmcompression', '--model_name', model_dir,
-         '--task_name', corpus, '--block_size', str(BLOCK), '--stride', str(STRIDE),
-         '--backend', 'vllm', '--tensor_parallel_size', '1', '--batch_size', 'auto',
-         '--kv_cache_memory_bytes', str(KV_CACHE), '--enforce_eager', '--output', str(out)],
-        capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            '-m',
+            'opencompass_llmcompression',
+            '--model_name',
+            model_dir,
+            '--task_name',
+            corpus,
+            '--block_size',
+            str(BLOCK),
+            '--stride',
+            str(STRIDE),
+            '--backend',
+            'vllm',
+            '--tensor_parallel_size',
+            '1',
+            '--batch_size',
+            'auto',
+            '--kv_cache_memory_bytes',
+            str(KV_CACHE),
+            '--enforce_eager',
+            '--output',
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = proc.stdout.splitlines()
     assert [line.split(':')[0] for line in lines] == ['Total loss', 'Character num', 'BPC']
@@ -206,13 +252,17 @@ def test_the_paper_command_line_with_vllm(model_dir, tmp_path, contents, expecte
     assert result['engine']['name'] == 'vllm' and result['engine']['tensor_parallel_size'] == 1
 
 
-@pytest.mark.parametrize('argv, message', [
-    (['--tensor_parallel_size', '2'], '--tensor_parallel_size only apply to --backend vllm'),
-    (['--backend', 'vllm', '--tensor_parallel_size', '0'], 'must be at least 1, got 0'),
-    (['--backend', 'vllm', '--flash'], '--flash and --gpu are for --backend transformers'),
-])
+@pytest.mark.parametrize(
+    'argv, message',
+    [
+        (['--tensor_parallel_size', '2'], '--tensor_parallel_size only apply to --backend vllm'),
+        (['--backend', 'vllm', '--tensor_parallel_size', '0'], 'must be at least 1, got 0'),
+        (['--backend', 'vllm', '--flash'], '--flash and --gpu are for --backend transformers'),
+    ],
+)
 def test_engine_options_out_of_place_are_usage_errors(argv, message, capsys):
     from opencompass_llmcompression.paper_cli import parse_args
+
     with pytest.raises(SystemExit):
         parse_args(['--model_name', 'm', '--task_name', 'cc'] + argv)
     assert message in capsys.readouterr().err

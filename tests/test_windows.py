@@ -1,11 +1,12 @@
 """windows.py on small integer streams, by hand and against a step-by-step simulation."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from opencompass_llmcompression.core.settings import PAPER, MeasurementSettings
-from opencompass_llmcompression.core.windows import (scored_positions, sliding_windows,
-                                                     windows_touching)
+from opencompass_llmcompression.core.windows import scored_positions, sliding_windows, windows_touching
 
 
 def windows(n, block, stride, ref=False):
@@ -40,8 +41,8 @@ def test_picture_in_the_docstring():
 
 
 def test_stream_shorter_than_one_window():
-    assert rows(3, 4, 2) == [[0, 3, 1]]          # scores 1, 2
-    assert rows(3, 4, 2, ref=True) == []        # the paper's code scores nothing
+    assert rows(3, 4, 2) == [[0, 3, 1]]  # scores 1, 2
+    assert rows(3, 4, 2, ref=True) == []  # the paper's code scores nothing
     assert rows(1, 4, 2) == [] and rows(0, 4, 2) == []
 
 
@@ -85,22 +86,28 @@ def test_matches_simulation_exhaustively(ref):
             for n in range(0, 40):
                 expect = simulate(n, block, stride, ref)
                 got = windows(n, block, stride, ref)
-                assert [(int(s), int(e), list(range(f, e))) for s, e, f in got] == expect, \
-                    (n, block, stride)
+                assert [(int(s), int(e), list(range(f, e))) for s, e, f in got] == expect, (n, block, stride)
 
 
 def test_every_scored_token_has_the_promised_context():
     block, stride = 8, 3
     for n in range(block + 1, 60):
-        for s, e, f in windows(n, block, stride):
+        for s, _end, f in windows(n, block, stride):
             if f > 1:
                 assert f - s >= block + 1 - stride
 
 
-@pytest.mark.parametrize('block,stride,message', [
-    (4, 0, 'stride must be a positive'), (4, -1, 'stride must be a positive'),
-    (4, 5, 'larger than block_size'), (0, 1, 'block_size must be a positive'),
-    (4.0, 2, 'block_size must be a positive'), (True, 1, 'block_size must be a positive')])
+@pytest.mark.parametrize(
+    'block,stride,message',
+    [
+        (4, 0, 'stride must be a positive'),
+        (4, -1, 'stride must be a positive'),
+        (4, 5, 'larger than block_size'),
+        (0, 1, 'block_size must be a positive'),
+        (4.0, 2, 'block_size must be a positive'),
+        (True, 1, 'block_size must be a positive'),
+    ],
+)
 def test_bad_settings_are_named(block, stride, message):
     with pytest.raises(ValueError, match=message):
         MeasurementSettings(block, stride)
@@ -110,7 +117,7 @@ def test_settings_are_one_frozen_value_with_the_papers_defaults():
     assert (PAPER.block_size, PAPER.stride, PAPER.reference_compat) == (1900, 512, False)
     assert PAPER.is_paper and MeasurementSettings(1900, 512, True).is_paper
     assert not MeasurementSettings(1024, 512).is_paper
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         PAPER.stride = 256  # frozen: a value, not a place to write
     settings = MeasurementSettings(np.int64(64), np.int32(16), np.bool_(True))
     record = settings.as_record()

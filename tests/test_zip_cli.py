@@ -34,8 +34,10 @@ def folder(tmp_path):
 
 def forbid_model(monkeypatch):
     """Any attempt to load the model fails the test: a refusal must come before it."""
+
     def refuse(*args, **kwargs):
         raise AssertionError('the model was loaded')
+
     monkeypatch.setattr(cli, 'load_model', refuse)
 
 
@@ -66,11 +68,11 @@ def stdio(monkeypatch):
         monkeypatch.setattr(sys, 'stdin', streams.stdin)
         monkeypatch.setattr(sys, 'stdout', streams.stdout)
         return streams
+
     return use
 
 
-def test_default_names_remove_the_input_and_keep_its_permissions(folder, tiny_model_dir,
-                                                                  capsys):
+def test_default_names_remove_the_input_and_keep_its_permissions(folder, tiny_model_dir, capsys):
     source = folder / 'in.txt'
     os.chmod(source, 0o640)
     os.utime(source, ns=(1_000_000_000_000_000_000, 1_500_000_000_123_456_789))
@@ -89,20 +91,24 @@ def test_keep_and_an_explicit_output_keep_the_input(folder, tiny_model_dir):
     source = folder / 'in.txt'
     assert zip_main('compress', '--model', tiny_model_dir, *FAST, '-k', source) == 0
     assert listing(folder) == ['in.txt', 'in.txt.lmz']
-    assert zip_main('decompress', '--model', tiny_model_dir, '-q', folder / 'in.txt.lmz',
-                    folder / 'back.txt') == 0
+    assert (
+        zip_main('decompress', '--model', tiny_model_dir, '-q', folder / 'in.txt.lmz', folder / 'back.txt')
+        == 0
+    )
     assert listing(folder) == ['back.txt', 'in.txt', 'in.txt.lmz']
     assert (folder / 'back.txt').read_bytes() == TEXT.encode()
 
 
-def test_an_existing_output_is_refused_without_force(folder, tiny_model_dir, no_model,
-                                                     capsys):
+def test_an_existing_output_is_refused_without_force(folder, tiny_model_dir, no_model, capsys):
     (folder / 'in.txt.lmz').write_bytes(b'precious')
     assert zip_main('compress', '--model', tiny_model_dir, *FAST, folder / 'in.txt') == 1
-    assert capsys.readouterr().err == \
-        f'llmcompression-zip: {folder / "in.txt.lmz"}: File exists (-f to overwrite it)\n'
-    assert zip_main('compress', '--model', tiny_model_dir, *FAST, folder / 'in.txt',
-                    folder / 'in.txt.lmz') == 1
+    assert (
+        capsys.readouterr().err
+        == f'llmcompression-zip: {folder / "in.txt.lmz"}: File exists (-f to overwrite it)\n'
+    )
+    assert (
+        zip_main('compress', '--model', tiny_model_dir, *FAST, folder / 'in.txt', folder / 'in.txt.lmz') == 1
+    )
     assert (folder / 'in.txt.lmz').read_bytes() == b'precious'
     assert listing(folder) == ['in.txt', 'in.txt.lmz']
 
@@ -112,8 +118,7 @@ def test_force_replaces_an_existing_output_and_a_symbolic_link_there(folder, tin
     (folder / 'other').write_bytes(b'linked')
     os.symlink('other', folder / 'in.txt.lmz')
     assert zip_main('compress', '--model', tiny_model_dir, *FAST, '-k', folder / 'in.txt') == 1
-    assert zip_main('compress', '--model', tiny_model_dir, *FAST, '-k', '-f',
-                    folder / 'in.txt') == 0
+    assert zip_main('compress', '--model', tiny_model_dir, *FAST, '-k', '-f', folder / 'in.txt') == 0
     assert not os.path.islink(folder / 'in.txt.lmz')
     assert (folder / 'other').read_bytes() == b'linked'
     unpack((folder / 'in.txt.lmz').read_bytes())
@@ -125,21 +130,21 @@ def test_the_output_cannot_be_the_input(folder, tiny_model_dir, no_model, capsys
     os.symlink('in.txt', folder / 'alias')
     for target in (source, folder / 'alias', folder / '.' / 'in.txt'):
         for force in ([], ['-f']):
-            assert zip_main('compress', '--model', tiny_model_dir, *FAST, *force, source,
-                            target) == 1
-            assert 'the output is the input file; refusing to overwrite it' in \
-                capsys.readouterr().err
+            assert zip_main('compress', '--model', tiny_model_dir, *FAST, *force, source, target) == 1
+            assert 'the output is the input file; refusing to overwrite it' in capsys.readouterr().err
     assert source.read_bytes() == TEXT.encode()
     assert listing(folder) == ['alias', 'in.txt']
 
 
-@pytest.mark.parametrize('command, name, message', [
-    ('compress', 'in.txt.lmz', "File already has `.lmz' suffix, skipping"),
-    ('decompress', 'in.txt', 'Filename has an unknown suffix, skipping'),
-    ('decompress', '.lmz', 'Filename has an unknown suffix, skipping'),
-])
-def test_names_xz_would_skip_are_a_warning(command, name, message, folder, tiny_model_dir,
-                                           no_model, capsys):
+@pytest.mark.parametrize(
+    'command, name, message',
+    [
+        ('compress', 'in.txt.lmz', "File already has `.lmz' suffix, skipping"),
+        ('decompress', 'in.txt', 'Filename has an unknown suffix, skipping'),
+        ('decompress', '.lmz', 'Filename has an unknown suffix, skipping'),
+    ],
+)
+def test_names_xz_would_skip_are_a_warning(command, name, message, folder, tiny_model_dir, no_model, capsys):
     (folder / name).write_bytes(b'x')
     before = listing(folder)
     assert zip_main(command, '--model', tiny_model_dir, '-q', folder / name) == 2
@@ -147,31 +152,36 @@ def test_names_xz_would_skip_are_a_warning(command, name, message, folder, tiny_
     assert listing(folder) == before
 
 
-def test_a_symbolic_link_input_is_skipped_unless_forced_or_written_elsewhere(
-        folder, tiny_model_dir, capsys):
+def test_a_symbolic_link_input_is_skipped_unless_forced_or_written_elsewhere(folder, tiny_model_dir, capsys):
     os.symlink('in.txt', folder / 'link')
     assert zip_main('compress', '--model', tiny_model_dir, *FAST, folder / 'link') == 2
     assert 'link: Is a symbolic link, skipping' in capsys.readouterr().err
     assert listing(folder) == ['in.txt', 'link']
-    assert zip_main('compress', '--model', tiny_model_dir, *FAST, folder / 'link',
-                    folder / 'out.lmz') == 0  # an explicit output reads through the link
+    assert (
+        zip_main('compress', '--model', tiny_model_dir, *FAST, folder / 'link', folder / 'out.lmz') == 0
+    )  # an explicit output reads through the link
     assert zip_main('compress', '--model', tiny_model_dir, *FAST, '-f', folder / 'link') == 0
     assert listing(folder) == ['in.txt', 'link.lmz', 'out.lmz']  # as xz -f: the link goes
 
 
-@pytest.mark.parametrize('args, message', [
-    (['--threads', '0'], 'threads must be between 1 and 255, got 0'),
-    (['--threads', '256'], 'threads must be between 1 and 255, got 256'),
-    (['--segments', '0'], 'segments must be between 1 and 65535, got 0'),
-    (['--stride', '20'], 'stride (20) is larger than block_size (16)'),
-    (['--block-size', '0'], 'block_size must be a positive integer, got 0'),
-    (['--block-size', '4096', '--stride', '5'], '--block-size 4096 is longer than the '
-                                                 "model's context of 2048 tokens"),
-])
-def test_bad_options_are_refused_before_the_model_loads(args, message, folder,
-                                                        tiny_model_dir, no_model, capsys):
-    assert zip_main('compress', '--model', tiny_model_dir, *FAST, *args,
-                    folder / 'in.txt') == 1
+@pytest.mark.parametrize(
+    'args, message',
+    [
+        (['--threads', '0'], 'threads must be between 1 and 255, got 0'),
+        (['--threads', '256'], 'threads must be between 1 and 255, got 256'),
+        (['--segments', '0'], 'segments must be between 1 and 65535, got 0'),
+        (['--stride', '20'], 'stride (20) is larger than block_size (16)'),
+        (['--block-size', '0'], 'block_size must be a positive integer, got 0'),
+        (
+            ['--block-size', '4096', '--stride', '5'],
+            '--block-size 4096 is longer than the model\'s context of 2048 tokens',
+        ),
+    ],
+)
+def test_bad_options_are_refused_before_the_model_loads(
+    args, message, folder, tiny_model_dir, no_model, capsys
+):
+    assert zip_main('compress', '--model', tiny_model_dir, *FAST, *args, folder / 'in.txt') == 1
     err = capsys.readouterr().err
     assert err.startswith('llmcompression-zip: error: ') and message in err, err
     assert err.count('\n') == 1
@@ -189,10 +199,8 @@ def test_usage_errors_exit_with_1_as_xz(folder, tiny_model_dir, capsys):
     assert 'write the compressed file to standard output' in capsys.readouterr().out
 
 
-@pytest.mark.parametrize('case', ['missing input', 'directory input', 'missing folder',
-                                  'directory output'])
-def test_input_and_output_are_checked_before_the_model_loads(case, folder, tiny_model_dir,
-                                                             no_model, capsys):
+@pytest.mark.parametrize('case', ['missing input', 'directory input', 'missing folder', 'directory output'])
+def test_input_and_output_are_checked_before_the_model_loads(case, folder, tiny_model_dir, no_model, capsys):
     source, target = folder / 'in.txt', folder / 'out.lmz'
     status, message = 1, None
     if case == 'missing input':
@@ -222,6 +230,7 @@ def without_root_powers():
     it as it refuses any user. They are taken out of the bounding set, which at ``exec``
     becomes root's capabilities."""
     import ctypes
+
     libc = ctypes.CDLL(None, use_errno=True)
     for capability in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
         if libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
@@ -236,8 +245,9 @@ def run_unprivileged(args, **options):
     if not sys.platform.startswith('linux'):
         pytest.skip('root, and no way here to take away its power to write anywhere')
     try:
-        return subprocess.run(COMMAND + args, capture_output=True, text=True,
-                              preexec_fn=without_root_powers, **options)
+        return subprocess.run(
+            COMMAND + args, capture_output=True, text=True, preexec_fn=without_root_powers, **options
+        )
     except subprocess.SubprocessError as err:  # the child could not drop them (no CAP_SETPCAP)
         pytest.skip(f'root, and its capabilities cannot be dropped here: {err}')
 
@@ -247,15 +257,16 @@ def config_and_tokenizer_only(tiny_model_dir, tmp_path):
     """The tiny model's folder without its weights: a command that tried to load the model
     would fail with another message."""
     import shutil
+
     folder = tmp_path / 'no-weights'
-    shutil.copytree(tiny_model_dir, folder, ignore=shutil.ignore_patterns('*.safetensors',
-                                                                         '*.bin'))
+    shutil.copytree(tiny_model_dir, folder, ignore=shutil.ignore_patterns('*.safetensors', '*.bin'))
     return str(folder)
 
 
 @pytest.mark.parametrize('command', ['compress', 'decompress'])
-def test_a_read_only_folder_is_refused_before_the_model_loads(command, folder, tiny_model_dir,
-                                                              config_and_tokenizer_only):
+def test_a_read_only_folder_is_refused_before_the_model_loads(
+    command, folder, tiny_model_dir, config_and_tokenizer_only
+):
     """A real read-only folder, the command line in its own process, as root too (without
     root's power to write anywhere): exit 1, the message a user sees, nothing written, the
     input kept. ``decompress IN.lmz`` writes ``IN`` next to it, in the read-only folder."""
@@ -263,12 +274,10 @@ def test_a_read_only_folder_is_refused_before_the_model_loads(command, folder, t
     read_only.mkdir()
     if command == 'compress':
         source, target = folder / 'in.txt', read_only / 'out.lmz'
-        args = ['compress', '--model', config_and_tokenizer_only, *FAST, str(source),
-                str(target)]
+        args = ['compress', '--model', config_and_tokenizer_only, *FAST, str(source), str(target)]
     else:
         source, target = read_only / 'in.txt.lmz', read_only / 'in.txt'
-        assert zip_main('compress', '--model', tiny_model_dir, *FAST, folder / 'in.txt',
-                        source) == 0
+        assert zip_main('compress', '--model', tiny_model_dir, *FAST, folder / 'in.txt', source) == 0
         args = ['decompress', '--model', config_and_tokenizer_only, '-q', str(source)]
     before, inside = listing(folder), listing(read_only)
     content = source.read_bytes()
@@ -278,23 +287,27 @@ def test_a_read_only_folder_is_refused_before_the_model_loads(command, folder, t
     finally:
         os.chmod(read_only, 0o755)
     assert run.returncode == 1, run.stderr
-    assert run.stderr.splitlines()[-1] == (f'llmcompression-zip: {target}: cannot write in the '
-                                           f'folder {read_only}: Permission denied'), run.stderr
+    assert run.stderr.splitlines()[-1] == (
+        f'llmcompression-zip: {target}: cannot write in the folder {read_only}: Permission denied'
+    ), run.stderr
     assert 'Traceback' not in run.stderr and run.stdout == ''
     assert listing(folder) == before and listing(read_only) == inside
     assert source.read_bytes() == content
 
 
 def test_a_folder_it_cannot_write_in_is_refused_before_the_model_loads(
-        folder, tiny_model_dir, no_model, monkeypatch, capsys):
+    folder, tiny_model_dir, no_model, monkeypatch, capsys
+):
     """The same, in this process, with the model's loader made to fail the test."""
+
     def denied(*args, **kwargs):
         raise PermissionError(13, 'Permission denied')
+
     monkeypatch.setattr(cli, 'AtomicFile', denied)
-    assert zip_main('compress', '--model', tiny_model_dir, *FAST, folder / 'in.txt',
-                    folder / 'out.lmz') == 1
-    assert capsys.readouterr().err == (f'llmcompression-zip: {folder / "out.lmz"}: cannot '
-                                       f'write in the folder {folder}: Permission denied\n')
+    assert zip_main('compress', '--model', tiny_model_dir, *FAST, folder / 'in.txt', folder / 'out.lmz') == 1
+    assert capsys.readouterr().err == (
+        f'llmcompression-zip: {folder / "out.lmz"}: cannot write in the folder {folder}: Permission denied\n'
+    )
     assert listing(folder) == ['in.txt']
 
 
@@ -312,23 +325,22 @@ def test_standard_input_and_output(stdio, tiny_model_dir, capsys):
     assert streams.output() == data
 
 
-def test_stdout_keeps_the_input_and_refuses_a_terminal(folder, stdio, tiny_model_dir,
-                                                       monkeypatch, capsys):
+def test_stdout_keeps_the_input_and_refuses_a_terminal(folder, stdio, tiny_model_dir, monkeypatch, capsys):
     streams = stdio()
     assert zip_main('compress', '--model', tiny_model_dir, *FAST, '-c', folder / 'in.txt') == 0
     blob = streams.output()
     assert listing(folder) == ['in.txt']
     (folder / 'in.txt.lmz').write_bytes(blob)
     streams = stdio()
-    assert zip_main('decompress', '--model', tiny_model_dir, '-q', '--stdout',
-                    folder / 'in.txt.lmz') == 0
+    assert zip_main('decompress', '--model', tiny_model_dir, '-q', '--stdout', folder / 'in.txt.lmz') == 0
     assert streams.output() == TEXT.encode()
     assert listing(folder) == ['in.txt', 'in.txt.lmz']
     capsys.readouterr()
     monkeypatch.setattr(sys.stdout, 'isatty', lambda: True)
     assert zip_main('compress', '--model', tiny_model_dir, *FAST, '-c', folder / 'in.txt') == 1
-    assert capsys.readouterr().err == ('llmcompression-zip: Compressed data cannot be written '
-                                       'to a terminal (redirect it, or -f)\n')
+    assert capsys.readouterr().err == (
+        'llmcompression-zip: Compressed data cannot be written to a terminal (redirect it, or -f)\n'
+    )
 
 
 def test_a_fifo_is_read_once(folder, tiny_model_dir, capsys):
@@ -343,6 +355,7 @@ def test_a_fifo_is_read_once(folder, tiny_model_dir, capsys):
     def feed():
         with open(fifo, 'wb') as f:
             f.write(data)
+
     writer = threading.Thread(target=feed)
     writer.start()
     assert zip_main('compress', '--model', tiny_model_dir, *FAST, fifo, folder / 'out.lmz') == 0
@@ -356,10 +369,10 @@ def test_a_fifo_is_read_once(folder, tiny_model_dir, capsys):
 def test_ctrl_c_leaves_nothing(folder, tiny_model_dir, monkeypatch, capsys):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
+
     monkeypatch.setattr(cli, 'compress_bytes', interrupted)
     assert zip_main('compress', '--model', tiny_model_dir, *FAST, folder / 'in.txt') == 130
-    assert capsys.readouterr().err == \
-        'llmcompression-zip: Interrupted; no output was written\n'
+    assert capsys.readouterr().err == 'llmcompression-zip: Interrupted; no output was written\n'
     assert listing(folder) == ['in.txt']
 
 
@@ -367,17 +380,22 @@ def test_ctrl_c_leaves_nothing(folder, tiny_model_dir, monkeypatch, capsys):
 def test_a_pipeline_and_ctrl_c_in_real_processes(folder, tiny_model_dir):
     """``compress < IN | decompress > OUT``; then SIGINT while coding: exit 130, one line on
     stderr, no file but the input."""
-    pipeline = (f'{" ".join(COMMAND)} compress --model {tiny_model_dir} -q < in.txt | '
-                f'{" ".join(COMMAND)} decompress --model {tiny_model_dir} -q - > back.txt')
+    pipeline = (
+        f'{" ".join(COMMAND)} compress --model {tiny_model_dir} -q < in.txt | '
+        f'{" ".join(COMMAND)} decompress --model {tiny_model_dir} -q - > back.txt'
+    )
     run = subprocess.run(pipeline, shell=True, cwd=folder, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert (folder / 'back.txt').read_bytes() == TEXT.encode()
     assert 'SHA-256 checked' in run.stderr and 'output bytes' in run.stderr
     (folder / 'back.txt').unlink()
     (folder / 'long.txt').write_text(TEXT * 400)
-    process = subprocess.Popen(COMMAND + ['compress', '--model', tiny_model_dir, '-q',
-                                          'long.txt'], cwd=folder, stderr=subprocess.PIPE,
-                               text=True)
+    process = subprocess.Popen(
+        COMMAND + ['compress', '--model', tiny_model_dir, '-q', 'long.txt'],
+        cwd=folder,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 120
     while time.time() < deadline and not any(n.endswith('.tmp') for n in os.listdir(folder)):
         time.sleep(0.05)
@@ -390,19 +408,23 @@ def test_a_pipeline_and_ctrl_c_in_real_processes(folder, tiny_model_dir):
     assert listing(folder) == ['in.txt', 'long.txt']
 
 
-@pytest.mark.parametrize('changes, message', [
-    (dict(threads=0), 'invalid header: threads = 0, outside its legal range (1..255)'),
-    (dict(tokens=2 ** 40, size=2 ** 41), 'invalid header: tokens = 1099511627776, more than a '
-                                         'payload of'),
-    (dict(block_size=4096), "windows of 4096 tokens are longer than the model's context"),
-    (dict(prefix=2, tokens=30), '2 special tokens before the text and 0 after it'),
-    (dict(version=7), 'format version 7; this program reads versions 1 and 2'),
-], ids=['threads', 'tokens', 'block size', 'prefix', 'version'])
-def test_a_crafted_file_is_refused_before_the_model_loads(changes, message, folder,
-                                                          tiny_model_dir, monkeypatch, capsys):
+@pytest.mark.parametrize(
+    'changes, message',
+    [
+        (dict(threads=0), 'invalid header: threads = 0, outside its legal range (1..255)'),
+        (dict(tokens=2**40, size=2**41), 'invalid header: tokens = 1099511627776, more than a payload of'),
+        (dict(block_size=4096), "windows of 4096 tokens are longer than the model's context"),
+        (dict(prefix=2, tokens=30), '2 special tokens before the text and 0 after it'),
+        (dict(version=7), 'format version 7; this program reads versions 1 and 2'),
+    ],
+    ids=['threads', 'tokens', 'block size', 'prefix', 'version'],
+)
+def test_a_crafted_file_is_refused_before_the_model_loads(
+    changes, message, folder, tiny_model_dir, monkeypatch, capsys
+):
     from test_zip import craft
-    assert zip_main('compress', '--model', tiny_model_dir, *FAST, folder / 'in.txt',
-                    folder / 'good.lmz') == 0
+
+    assert zip_main('compress', '--model', tiny_model_dir, *FAST, folder / 'in.txt', folder / 'good.lmz') == 0
     forbid_model(monkeypatch)
     crafted = folder / 'in.lmz'
     crafted.write_bytes(craft((folder / 'good.lmz').read_bytes(), **changes))
@@ -417,19 +439,20 @@ def test_a_crafted_file_is_refused_before_the_model_loads(changes, message, fold
 def test_a_damaged_file_is_refused_and_kept(folder, tiny_model_dir, no_model, capsys):
     (folder / 'in.lmz').write_bytes(b'\x89LMZ\x01' + bytes(199))
     assert zip_main('decompress', '--model', tiny_model_dir, '-q', folder / 'in.lmz') == 1
-    assert capsys.readouterr().err == ('llmcompression-zip: error: corrupted file: its CRC-32 '
-                                       'does not match its contents, and its header announces '
-                                       '119 bytes where the file has 204: it was truncated or '
-                                       'had bytes added, or its header is damaged\n')
+    assert capsys.readouterr().err == (
+        'llmcompression-zip: error: corrupted file: its CRC-32 '
+        'does not match its contents, and its header announces '
+        '119 bytes where the file has 204: it was truncated or '
+        'had bytes added, or its header is damaged\n'
+    )
     assert listing(folder) == ['in.lmz', 'in.txt']
 
 
-def test_the_summary_names_the_segments_used_and_the_escaped_bytes(folder, tiny_model_dir,
-                                                                   capsys):
+def test_the_summary_names_the_segments_used_and_the_escaped_bytes(folder, tiny_model_dir, capsys):
     from opencompass_llmcompression.zip.coder import segment_groups
+
     (folder / 'gs1.txt').write_bytes(b'(01)09501101530003\x1d(17)140704\x1d(10)AB-123\n')
-    assert zip_main('compress', '--model', tiny_model_dir, *FAST, '--segments', '50',
-                    folder / 'gs1.txt') == 0
+    assert zip_main('compress', '--model', tiny_model_dir, *FAST, '--segments', '50', folder / 'gs1.txt') == 0
     printed = capsys.readouterr().out
     tokens = int(printed.split('tokens')[1].split()[0])
     used = sum(len(firsts) for firsts, _ in segment_groups(tokens, 50))
@@ -443,17 +466,23 @@ def test_hard_links_and_c_with_an_output(folder, tiny_model_dir, no_model, capsy
     os.link(folder / 'in.txt', folder / 'twin.txt')
     assert zip_main('compress', '--model', tiny_model_dir, *FAST, folder / 'in.txt') == 2
     assert 'in.txt: Input file has more than one hard link, skipping' in capsys.readouterr().err
-    assert zip_main('compress', '--model', tiny_model_dir, *FAST, '-c', folder / 'in.txt',
-                    folder / 'out.lmz') == 1
-    assert capsys.readouterr().err == ('llmcompression-zip: -c writes to standard output: give '
-                                       f'no OUT (got {folder / "out.lmz"})\n')
+    assert (
+        zip_main('compress', '--model', tiny_model_dir, *FAST, '-c', folder / 'in.txt', folder / 'out.lmz')
+        == 1
+    )
+    assert capsys.readouterr().err == (
+        f'llmcompression-zip: -c writes to standard output: give no OUT (got {folder / "out.lmz"})\n'
+    )
     assert listing(folder) == ['in.txt', 'twin.txt']
 
 
 def test_a_file_from_another_cpu_is_refused_before_the_model_loads_unless_forced(
-        folder, tiny_model_dir, monkeypatch, capsys):
+    folder, tiny_model_dir, monkeypatch, capsys
+):
     from dataclasses import replace
+
     from opencompass_llmcompression.zip.container import pack
+
     assert zip_main('compress', '--model', tiny_model_dir, *FAST, folder / 'in.txt') == 0
     header, payload = unpack((folder / 'in.txt.lmz').read_bytes())
     (folder / 'in.txt.lmz').write_bytes(pack(replace(header, software=b'\0' * 8), payload))
@@ -461,10 +490,13 @@ def test_a_file_from_another_cpu_is_refused_before_the_model_loads_unless_forced
         forbid_model(patched)
         assert zip_main('decompress', '--model', tiny_model_dir, '-q', folder / 'in.txt.lmz') == 1
     err = capsys.readouterr().err
-    assert err.startswith('llmcompression-zip: error: the file was compressed with other '
-                          'software or on another kind of CPU') and '(-f;' in err
+    assert (
+        err.startswith(
+            'llmcompression-zip: error: the file was compressed with other software or on another kind of CPU'
+        )
+        and '(-f;' in err
+    )
     assert listing(folder) == ['in.txt.lmz']
-    assert zip_main('decompress', '--model', tiny_model_dir, '-q', '-f',
-                    folder / 'in.txt.lmz') == 0
+    assert zip_main('decompress', '--model', tiny_model_dir, '-q', '-f', folder / 'in.txt.lmz') == 0
     assert listing(folder) == ['in.txt']
     assert (folder / 'in.txt').read_bytes() == TEXT.encode()

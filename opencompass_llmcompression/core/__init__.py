@@ -11,10 +11,21 @@ from .corpus_files import CorpusError, load_corpus
 from .metrics import compression_metrics, text_size
 from .scorer import WindowScorer
 from .scoring_loop import score_documents
-from .token_stream import TokenStream, build_stream, load_or_build_stream
 from .settings import PAPER, MeasurementSettings
+from .token_stream import TokenStream, build_stream, load_or_build_stream
 from .windows import sliding_windows
 
-__all__ = ['CorpusError', 'load_corpus', 'compression_metrics', 'text_size',
-           'WindowScorer', 'score_documents', 'TokenStream', 'build_stream',
-           'load_or_build_stream', 'MeasurementSettings', 'PAPER', 'sliding_windows']
+__all__ = [
+    'CorpusError',
+    'load_corpus',
+    'compression_metrics',
+    'text_size',
+    'WindowScorer',
+    'score_documents',
+    'TokenStream',
+    'build_stream',
+    'load_or_build_stream',
+    'MeasurementSettings',
+    'PAPER',
+    'sliding_windows',
+]

@@ -61,8 +61,7 @@ class AtomicFile:
                 raise
             except OSError:  # a file system without hard links: check, then rename
                 if os.path.lexists(self.target):
-                    raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST),
-                                          self.target) from None
+                    raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), self.target) from None
                 os.replace(self.path, self.target)
             else:
                 os.remove(self.path)
@@ -105,8 +104,9 @@ def atomic_folder(target: str, replace: bool = False) -> Iterator[str]:
     If ``target`` exists by then: ``replace=True`` sets it aside and removes it (a folder left
     incomplete before); otherwise the existing one is kept and the new one removed (another
     process built it meanwhile: the caller reads, and checks, what is there)."""
-    tmp = tempfile.mkdtemp(prefix=f'.{os.path.basename(target)}.',
-                           suffix='.tmp', dir=os.path.dirname(os.path.abspath(target)))
+    tmp = tempfile.mkdtemp(
+        prefix=f'.{os.path.basename(target)}.', suffix='.tmp', dir=os.path.dirname(os.path.abspath(target))
+    )
     try:
         yield tmp
         if replace and os.path.lexists(target):

@@ -27,8 +27,9 @@ MARGIN = 1.5  # on the per-window estimate
 
 def check_batch_size(batch_size) -> None:
     """Raise ValueError unless ``batch_size`` is a positive integer or ``'auto'``."""
-    if batch_size == 'auto' or (isinstance(batch_size, int) and not isinstance(batch_size, bool)
-                                and batch_size >= 1):
+    if batch_size == 'auto' or (
+        isinstance(batch_size, int) and not isinstance(batch_size, bool) and batch_size >= 1
+    ):
         return
     raise ValueError(f'batch_size must be a positive integer or \'auto\', got {batch_size!r}.')
 
@@ -53,8 +54,9 @@ def window_bytes(config, block_size: int, dtype: torch.dtype) -> int:
     return int(MARGIN * block_size * per_position * element)
 
 
-def auto_batch_size(model: torch.nn.Module, block_size: int, num_windows: int,
-                    logger: logging.Logger = LOGGER) -> int:
+def auto_batch_size(
+    model: torch.nn.Module, block_size: int, num_windows: int, logger: logging.Logger = LOGGER
+) -> int:
     """Windows per forward pass for ``model`` on its device, logged (info) with how it was
     found.
 
@@ -70,8 +72,10 @@ def auto_batch_size(model: torch.nn.Module, block_size: int, num_windows: int,
         per_window = window_bytes(model.config, block_size, next(model.parameters()).dtype)
         usable = free * USABLE_FRACTION - 2 * FP32_CHUNK_BYTES
         size = max(1, min(MAX_BATCH_SIZE, int(usable // per_window)))
-        how = (f'{free / 2**30:.1f} GiB free, about {per_window / 2**20:.0f} MiB per window '
-               f'of {block_size} tokens')
+        how = (
+            f'{free / 2**30:.1f} GiB free, about {per_window / 2**20:.0f} MiB per window '
+            f'of {block_size} tokens'
+        )
     size = max(1, min(size, num_windows))
     logger.info(f'batch_size=auto: {size} windows per forward pass ({how})')
     return size

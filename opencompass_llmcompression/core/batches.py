@@ -17,15 +17,13 @@ from .windows import END, SCORE_FROM, START
 
 def window_shapes(windows: np.ndarray) -> np.ndarray:
     """(length, num_scored) of each window row: only windows of one shape share a batch."""
-    return np.stack([windows[:, END] - windows[:, START],
-                     windows[:, END] - windows[:, SCORE_FROM]], axis=1)
+    return np.stack([windows[:, END] - windows[:, START], windows[:, END] - windows[:, SCORE_FROM]], axis=1)
 
 
 def batch_end(shapes: np.ndarray, first: int, size: int) -> int:
     """End of the batch that starts at window ``first``: up to ``size`` windows of its shape."""
     end = first + 1
-    while (end < len(shapes) and end - first < size
-           and np.array_equal(shapes[end], shapes[first])):
+    while end < len(shapes) and end - first < size and np.array_equal(shapes[end], shapes[first]):
         end += 1
     return end
 
@@ -42,14 +40,15 @@ def to_device(token_ids: np.ndarray, batch: np.ndarray, device: torch.device) ->
 def one_window_too_big(err: torch.OutOfMemoryError, block_size: int) -> torch.OutOfMemoryError:
     failure = torch.OutOfMemoryError(
         f'one window of {block_size} tokens does not fit in memory ({err}). Use a smaller '
-        'dtype (bfloat16), more GPUs for the model or a smaller block_size.')
+        'dtype (bfloat16), more GPUs for the model or a smaller block_size.'
+    )
     failure.__cause__ = err
     return failure
 
 
-def scored_batches(scorer, token_ids: np.ndarray, windows: np.ndarray, size: int,
-                   block_size: int,
-                   logger: logging.Logger) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
+def scored_batches(
+    scorer, token_ids: np.ndarray, windows: np.ndarray, size: int, block_size: int, logger: logging.Logger
+) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
     """``(batch, losses)`` for all ``windows`` (rows ``[start, end, score_from]`` over
     ``token_ids``) in order: the batch's rows and its float64 ``(len(batch), num_scored)``
     losses on the host.
@@ -60,10 +59,9 @@ def scored_batches(scorer, token_ids: np.ndarray, windows: np.ndarray, size: int
     shapes = window_shapes(windows)
     launched, pending, failure = 0, None, None
     while launched < len(windows):
-        batch = windows[launched:batch_end(shapes, launched, size)]
+        batch = windows[launched : batch_end(shapes, launched, size)]
         try:
-            queued = (batch, scorer(to_device(token_ids, batch, scorer.device),
-                                    int(shapes[launched, 1])))
+            queued = (batch, scorer(to_device(token_ids, batch, scorer.device), int(shapes[launched, 1])))
         except torch.OutOfMemoryError as err:
             if len(batch) == 1:
                 failure = one_window_too_big(err, block_size)
@@ -71,8 +69,7 @@ def scored_batches(scorer, token_ids: np.ndarray, windows: np.ndarray, size: int
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
             size = max(1, len(batch) // 2)
-            logger.warning(f'out of memory with {len(batch)} windows per forward pass; going '
-                           f'on with {size}')
+            logger.warning(f'out of memory with {len(batch)} windows per forward pass; going on with {size}')
             continue
         except BaseException as err:  # Ctrl-C included: the queued batch is still handed out
             failure = err

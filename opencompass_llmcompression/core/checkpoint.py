@@ -45,9 +45,13 @@ def model_fingerprint(model) -> dict:
     config = getattr(model, 'config', None)
     source = model_source(model)
     config_text = config.to_json_string() if hasattr(config, 'to_json_string') else repr(config)
-    return dict(path=source.name_or_path, revision=source.revision,
-                weights=weight_files(source.name_or_path),
-                config=hashlib.sha256(config_text.encode()).hexdigest(), dtype=source.dtype)
+    return dict(
+        path=source.name_or_path,
+        revision=source.revision,
+        weights=weight_files(source.name_or_path),
+        config=hashlib.sha256(config_text.encode()).hexdigest(),
+        dtype=source.dtype,
+    )
 
 
 def _checksum(done: int, index: np.ndarray, nll: np.ndarray, tokens: np.ndarray) -> str:
@@ -62,11 +66,11 @@ class Checkpoint:
     (JSON, values that are not JSON as their ``str``); a checkpoint not used, or not saved,
     is a warning to ``logger``."""
 
-    def __init__(self, path: str, fingerprint: dict, interval_s: float = 30.0,
-                 logger: logging.Logger = LOGGER):
+    def __init__(
+        self, path: str, fingerprint: dict, interval_s: float = 30.0, logger: logging.Logger = LOGGER
+    ):
         self.path, self.interval_s, self.logger = path, interval_s, logger
-        self.fingerprint = json.dumps(dict(fingerprint, format=FORMAT), sort_keys=True,
-                                      default=str)
+        self.fingerprint = json.dumps(dict(fingerprint, format=FORMAT), sort_keys=True, default=str)
         self.last_save = time.monotonic()
 
     def load(self, num_docs: int) -> Optional[Tuple[int, np.ndarray, np.ndarray]]:
@@ -88,13 +92,24 @@ class Checkpoint:
                 return done, nll, tokens
             ours = json.loads(self.fingerprint)
             changed = sorted(k for k, v in json.loads(fingerprint).items() if ours.get(k) != v)
-            self.logger.warning(f'checkpoint {self.path} was made with other settings '
-                                f'({", ".join(changed)} differ); not used, the shard starts over')
-        except (OSError, EOFError, zipfile.BadZipFile, ValueError, KeyError, TypeError,
-                AttributeError) as err:  # cut off, not a zip, a bad CRC, a missing or odd
+            self.logger.warning(
+                f'checkpoint {self.path} was made with other settings '
+                f'({", ".join(changed)} differ); not used, the shard starts over'
+            )
+        except (
+            OSError,
+            EOFError,
+            zipfile.BadZipFile,
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,
+        ) as err:  # cut off, not a zip, a bad CRC, a missing or odd
             # array, a fingerprint that is not JSON: never trusted, never fatal
-            self.logger.warning(f'checkpoint {self.path} is unreadable '
-                                f'({type(err).__name__}: {err}); not used, the shard starts over')
+            self.logger.warning(
+                f'checkpoint {self.path} is unreadable '
+                f'({type(err).__name__}: {err}); not used, the shard starts over'
+            )
         return None
 
     def save(self, done: int, nll: np.ndarray, tokens: np.ndarray, force: bool = False) -> None:
@@ -106,10 +121,15 @@ class Checkpoint:
         try:
             os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
             with atomic_write(self.path, 'wb') as f:
-                np.savez(f, fingerprint=np.array(self.fingerprint), done=np.array(done),
-                         index=index, nll=values, tokens=counts,
-                         checksum=np.array(_checksum(done, index, values, counts)))
+                np.savez(
+                    f,
+                    fingerprint=np.array(self.fingerprint),
+                    done=np.array(done),
+                    index=index,
+                    nll=values,
+                    tokens=counts,
+                    checksum=np.array(_checksum(done, index, values, counts)),
+                )
         except OSError as err:  # a full disk must not stop the scoring itself
-            self.logger.warning(f'could not save the checkpoint {self.path} ({err}); '
-                                'scoring goes on')
+            self.logger.warning(f'could not save the checkpoint {self.path} ({err}); scoring goes on')
         self.last_save = time.monotonic()

@@ -27,9 +27,11 @@ COMPRESSED = ('.gz', '.bz2', '.xz', '.zst')
 # script writes (commoncraw.jsonl, python.jsonl, arxiv_math.jsonl), where they differ.
 OPENCOMPASS_NAMES = {'cc': 'commoncraw'}
 HUB_ID = re.compile(r'^[\w.-]+/[\w.-]+$')
-HOW_TO_GET = ('Download the paper\'s corpora with `huggingface-cli download '
-              'hkust-nlp/llm-compression --repo-type dataset --local-dir data/llm-compression`, '
-              'or build your own with the same fields.')
+HOW_TO_GET = (
+    'Download the paper\'s corpora with `huggingface-cli download '
+    'hkust-nlp/llm-compression --repo-type dataset --local-dir data/llm-compression`, '
+    'or build your own with the same fields.'
+)
 
 
 class CorpusNotFound(CorpusError):
@@ -67,6 +69,7 @@ def manifest_path(filename: str) -> str:
 @dataclass(frozen=True)
 class CorpusFile:
     """A corpus file and the manifest ``llmcompression-corpus`` wrote beside it (None: none)."""
+
     path: str
     manifest: Optional[str] = None
 
@@ -80,16 +83,18 @@ class CorpusFile:
         return corpus
 
 
-def locate_corpus(path: str, name: str, logger: Optional[logging.Logger] = LOGGER,
-                  check: bool = True) -> Optional[CorpusFile]:
+def locate_corpus(
+    path: str, name: str, logger: Optional[logging.Logger] = LOGGER, check: bool = True
+) -> Optional[CorpusFile]:
     """Corpus ``name`` of the data folder ``path``: its file and manifest, the manifest checked
     unless told; None where the folder (or, for a relative path, ``resolve_folder``'s) holds no
     such file. Where there is no ``{name}.*`` but the file OpenCompass's built-in config names
     (``commoncraw.jsonl`` for ``cc``), that file is the corpus, and ``logger`` (if any) says so.
     CorpusError for a name that is not a plain file name, or a file that fails its manifest."""
     if not name or os.sep in name or '/' in name or name in ('.', '..'):
-        raise CorpusError(f'corpus name {name!r} must be a plain file name such as "cc", '
-                          '"python" or "arxiv_math".')
+        raise CorpusError(
+            f'corpus name {name!r} must be a plain file name such as "cc", "python" or "arxiv_math".'
+        )
     folder = resolve_folder(path)
     if not os.path.isdir(folder):
         return None
@@ -98,8 +103,10 @@ def locate_corpus(path: str, name: str, logger: Optional[logging.Logger] = LOGGE
     if filename is None and builtin:
         filename = find_corpus_file(folder, builtin)
         if filename is not None and logger is not None:
-            logger.warning(f'corpus "{name}": reading {filename}, the file OpenCompass\'s '
-                           f'built-in llm_compression config names (there is no {name}.jsonl)')
+            logger.warning(
+                f'corpus "{name}": reading {filename}, the file OpenCompass\'s '
+                f'built-in llm_compression config names (there is no {name}.jsonl)'
+            )
     return None if filename is None else CorpusFile.at(filename, check)
 
 
@@ -113,8 +120,9 @@ def find_corpus_file(folder: str, name: str) -> Optional[str]:
     return None
 
 
-def documents_from(located, source: str, subset: str, samples: Optional[int] = None,
-                   records: Optional[int] = None) -> List[dict]:
+def documents_from(
+    located, source: str, subset: str, samples: Optional[int] = None, records: Optional[int] = None
+) -> List[dict]:
     """``[(where, record)]`` -> the non-empty documents ``{content, subset, meta}``, in order;
     the first record without a ``content`` string stops with the record and the fix.
 
@@ -129,14 +137,17 @@ def documents_from(located, source: str, subset: str, samples: Optional[int] = N
         check_record(record, where, source)
         if record['content']:
             meta = record.get('meta')
-            documents.append(dict(content=tokenizable(record['content']),
-                                  subset=str(record.get('subset') or subset),
-                                  meta=meta if isinstance(meta, str) else json.dumps(meta)))
+            documents.append(
+                dict(
+                    content=tokenizable(record['content']),
+                    subset=str(record.get('subset') or subset),
+                    meta=meta if isinstance(meta, str) else json.dumps(meta),
+                )
+            )
         if samples is not None and len(documents) >= samples:
             break
     if not documents:
-        where = (f'the first {records} records of {source} hold' if records is not None
-                 else f'{source} has')
+        where = f'the first {records} records of {source} hold' if records is not None else f'{source} has'
         raise CorpusError(f'{where} no non-empty document: every "content" is "".')
     return documents
 
@@ -144,30 +155,47 @@ def documents_from(located, source: str, subset: str, samples: Optional[int] = N
 def check_record(record, where: str, source: str) -> None:
     """A record whose ``content`` is a string passes; anything else is named with its fix."""
     if not isinstance(record, dict):
-        raise CorpusError(f'{source}, {where}: {_kind(record)}, not a JSON object; each '
-                          'record must be an object such as {"content": "..."}.')
+        raise CorpusError(
+            f'{source}, {where}: {_kind(record)}, not a JSON object; each '
+            'record must be an object such as {"content": "..."}.'
+        )
     content = record.get('content')
     if isinstance(content, str):
         return
     if 'content' not in record:
         others = [k for k in ('text', 'document', 'body', 'code', 'raw_content') if k in record]
-        hint = (f'; it has "{others[0]}": rename that field to "content" (e.g. `jq -c '
-                f'\'{{content: .{others[0]}}} + del(.{others[0]})\'`), or build the corpus with '
-                f'llmcompression-corpus --records FILE, which reads "text"' if others else '')
-        raise CorpusError(f'{source}, {where}: no "content" field (fields: '
-                          f'{", ".join(sorted(map(str, record))[:8]) or "none"}){hint}. Every '
-                          'record needs "content" (a string), as in hkust-nlp/llm-compression.')
-    fix = ('join the pieces into one string' if isinstance(content, list) else
-           'use "" for an empty document or drop the record' if content is None else
-           'write the text as a JSON string')
-    raise CorpusError(f'{source}, {where}: "content" is {_kind(content)}, not a string; '
-                      f'{fix}.')
+        hint = (
+            f'; it has "{others[0]}": rename that field to "content" (e.g. `jq -c '
+            f'\'{{content: .{others[0]}}} + del(.{others[0]})\'`), or build the corpus with '
+            f'llmcompression-corpus --records FILE, which reads "text"'
+            if others
+            else ''
+        )
+        raise CorpusError(
+            f'{source}, {where}: no "content" field (fields: '
+            f'{", ".join(sorted(map(str, record))[:8]) or "none"}){hint}. Every '
+            'record needs "content" (a string), as in hkust-nlp/llm-compression.'
+        )
+    fix = (
+        'join the pieces into one string'
+        if isinstance(content, list)
+        else 'use "" for an empty document or drop the record'
+        if content is None
+        else 'write the text as a JSON string'
+    )
+    raise CorpusError(f'{source}, {where}: "content" is {_kind(content)}, not a string; {fix}.')
 
 
 def _kind(value) -> str:
-    return {type(None): 'null', bool: 'a boolean', int: 'a number', float: 'a number',
-            list: 'a list', dict: 'an object', str: 'a string'}.get(type(value),
-                                                                   type(value).__name__)
+    return {
+        type(None): 'null',
+        bool: 'a boolean',
+        int: 'a number',
+        float: 'a number',
+        list: 'a list',
+        dict: 'an object',
+        str: 'a string',
+    }.get(type(value), type(value).__name__)
 
 
 def check_manifest(corpus: CorpusFile) -> None:
@@ -177,11 +205,14 @@ def check_manifest(corpus: CorpusFile) -> None:
     if corpus.manifest is None:
         return
     manifest = _read_manifest(corpus)
-    if manifest.get('file') == os.path.basename(corpus.path) and \
-            manifest.get('sha256') != file_sha256(corpus.path):
-        raise CorpusError(f'{corpus.path} does not match its manifest {corpus.manifest} '
-                          '(checksum differs): the corpus changed after it was built. Rebuild '
-                          'it, or delete the manifest if the change is intended.')
+    if manifest.get('file') == os.path.basename(corpus.path) and manifest.get('sha256') != file_sha256(
+        corpus.path
+    ):
+        raise CorpusError(
+            f'{corpus.path} does not match its manifest {corpus.manifest} '
+            '(checksum differs): the corpus changed after it was built. Rebuild '
+            'it, or delete the manifest if the change is intended.'
+        )
 
 
 def _read_manifest(corpus: CorpusFile) -> dict:
@@ -192,9 +223,11 @@ def _read_manifest(corpus: CorpusFile) -> dict:
     except ValueError as e:  # not UTF-8, not JSON
         problem = f'{type(e).__name__}: {e}'
     if problem:
-        raise CorpusError(f'{corpus.manifest}, the manifest of {corpus.path}, is not the JSON '
-                          f'object llmcompression-corpus writes ({problem}): rebuild the corpus, '
-                          'or delete the manifest to read the file unchecked.')
+        raise CorpusError(
+            f'{corpus.manifest}, the manifest of {corpus.path}, is not the JSON '
+            f'object llmcompression-corpus writes ({problem}): rebuild the corpus, '
+            'or delete the manifest to read the file unchecked.'
+        )
     return manifest
 
 
@@ -203,30 +236,45 @@ def read_hub(repo: str, name: str) -> List[tuple]:
     ``repo``; CorpusNotFound when it cannot be loaded."""
     try:
         from datasets import load_dataset
+
         rows = load_dataset(repo, name=name, split='test')
     except (OSError, ValueError, ImportError) as e:  # not found (a FileNotFoundError),
         # offline or refused (OSErrors), no such config (ValueError), no `datasets` package
-        raise CorpusNotFound(f'corpus "{name}" not found: {resolve_folder(repo)} is not a '
-                             f'folder and the hub dataset {repo} could not be loaded '
-                             f'({type(e).__name__}: {e}). {HOW_TO_GET}') from None
+        raise CorpusNotFound(
+            f'corpus "{name}" not found: {resolve_folder(repo)} is not a '
+            f'folder and the hub dataset {repo} could not be loaded '
+            f'({type(e).__name__}: {e}). {HOW_TO_GET}'
+        ) from None
     return [(f'row {i}', r) for i, r in enumerate(rows, start=1)]
 
 
 def not_found(path: str, name: str) -> str:
     """Where corpus ``name`` was looked for in the data folder ``path``, and how to get it."""
     folder, builtin = resolve_folder(path), OPENCOMPASS_NAMES.get(name)
-    looked = [os.path.join(folder, s, f'{n}.{x}') for n in (name, builtin) if n
-              for s in ('', 'data') for x in EXTENSIONS]
+    looked = [
+        os.path.join(folder, s, f'{n}.{x}')
+        for n in (name, builtin)
+        if n
+        for s in ('', 'data')
+        for x in EXTENSIONS
+    ]
     ours = {v: k for k, v in OPENCOMPASS_NAMES.items()}.get(name)
-    hint = (f' "{name}" is the name OpenCompass\'s built-in config gives the paper\'s '
-            f'"{ours}" corpus; this plugin calls it "{ours}", and reads {name}.jsonl for it.'
-            if ours else '')
+    hint = (
+        f' "{name}" is the name OpenCompass\'s built-in config gives the paper\'s '
+        f'"{ours}" corpus; this plugin calls it "{ours}", and reads {name}.jsonl for it.'
+        if ours
+        else ''
+    )
     return f'corpus "{name}" not found; looked for: {", ".join(looked)}.{hint} {HOW_TO_GET}'
 
 
-def load_corpus(path: str, name: str, samples: Optional[int] = None,
-                records: Optional[int] = None,
-                logger: logging.Logger = LOGGER) -> List[dict]:
+def load_corpus(
+    path: str,
+    name: str,
+    samples: Optional[int] = None,
+    records: Optional[int] = None,
+    logger: logging.Logger = LOGGER,
+) -> List[dict]:
     """The corpus's non-empty documents as ``{content, subset, meta}`` dicts, in order.
 
     The file is ``locate_corpus``'s (its manifest checked); where the folder does not exist

@@ -15,11 +15,16 @@ from typing import Callable, List, Optional, Tuple
 
 Located = List[Tuple[str, object]]
 CONTENT = 'content'  # the text field of the paper's corpora
-BOMS = [(b'\xef\xbb\xbf', 'utf-8'), (b'\xff\xfe\x00\x00', 'utf-32-le'),
-        (b'\x00\x00\xfe\xff', 'utf-32-be'), (b'\xff\xfe', 'utf-16-le'),
-        (b'\xfe\xff', 'utf-16-be')]
-REENCODE = ('re-encode it as UTF-8, e.g. `iconv -f cp1252 -t utf-8 IN > OUT` (or the encoding '
-            'it was written in)')
+BOMS = [
+    (b'\xef\xbb\xbf', 'utf-8'),
+    (b'\xff\xfe\x00\x00', 'utf-32-le'),
+    (b'\x00\x00\xfe\xff', 'utf-32-be'),
+    (b'\xff\xfe', 'utf-16-le'),
+    (b'\xfe\xff', 'utf-16-be'),
+]
+REENCODE = (
+    're-encode it as UTF-8, e.g. `iconv -f cp1252 -t utf-8 IN > OUT` (or the encoding it was written in)'
+)
 
 
 class CorpusError(ValueError):
@@ -28,20 +33,27 @@ class CorpusError(ValueError):
 
 def _decompress(filename: str, data: bytes) -> bytes:
     """The file's bytes, decompressed when its first bytes say it is compressed."""
-    openers = {b'\x1f\x8b': ('gzip', gzip.decompress), b'BZh': ('bzip2', bz2.decompress),
-               b'\xfd7zXZ\x00': ('xz', lzma.decompress),
-               b'\x28\xb5\x2f\xfd': ('zstd', _zstd_decompress)}
+    openers = {
+        b'\x1f\x8b': ('gzip', gzip.decompress),
+        b'BZh': ('bzip2', bz2.decompress),
+        b'\xfd7zXZ\x00': ('xz', lzma.decompress),
+        b'\x28\xb5\x2f\xfd': ('zstd', _zstd_decompress),
+    }
     for magic, (kind, decompress) in openers.items():
         if data.startswith(magic):
             try:
                 return decompress(data)
             except _decompression_errors() as e:
-                raise CorpusError(f'{filename} is {kind}-compressed but does not decompress '
-                                  f'({type(e).__name__}: {e}); the file looks cut off or '
-                                  f'damaged: copy or download it again.') from None
+                raise CorpusError(
+                    f'{filename} is {kind}-compressed but does not decompress '
+                    f'({type(e).__name__}: {e}); the file looks cut off or '
+                    f'damaged: copy or download it again.'
+                ) from None
     if data.startswith(b'PK\x03\x04'):
-        raise CorpusError(f'{filename} is a zip archive, which may hold several files: unzip '
-                          'it and point at the .jsonl, .json or .parquet file inside.')
+        raise CorpusError(
+            f'{filename} is a zip archive, which may hold several files: unzip '
+            'it and point at the .jsonl, .json or .parquet file inside.'
+        )
     return data
 
 
@@ -49,11 +61,13 @@ def _decompression_errors() -> tuple:
     """What a cut-off or corrupt archive raises: gzip EOFError or zlib.error, bzip2 ValueError
     or OSError, xz LZMAError, zstd ZstdError."""
     from zstandard import ZstdError
+
     return (EOFError, zlib.error, ValueError, OSError, lzma.LZMAError, ZstdError)
 
 
 def _zstd_decompress(data: bytes) -> bytes:
     import zstandard
+
     return zstandard.ZstdDecompressor().decompressobj().decompress(data)
 
 
@@ -62,40 +76,56 @@ def decode(filename: str, data: bytes) -> str:
     for bom, encoding in BOMS:
         if data.startswith(bom):
             try:
-                return data[len(bom):].decode(encoding)
+                return data[len(bom) :].decode(encoding)
             except UnicodeDecodeError as e:
-                raise CorpusError(f'{filename} starts with a {encoding} byte-order mark but '
-                                  f'byte {e.start + len(bom)} is not {encoding} ({e.reason}); '
-                                  f'{REENCODE}.') from None
+                raise CorpusError(
+                    f'{filename} starts with a {encoding} byte-order mark but '
+                    f'byte {e.start + len(bom)} is not {encoding} ({e.reason}); '
+                    f'{REENCODE}.'
+                ) from None
     if b'\x00' in data[:4096]:
-        raise CorpusError(f'{filename} holds NUL bytes, which JSON text never does: it looks '
-                          'like UTF-16 or UTF-32 without a byte-order mark; re-encode it as '
-                          'UTF-8, e.g. `iconv -f utf-16le -t utf-8 IN > OUT`.')
+        raise CorpusError(
+            f'{filename} holds NUL bytes, which JSON text never does: it looks '
+            'like UTF-16 or UTF-32 without a byte-order mark; re-encode it as '
+            'UTF-8, e.g. `iconv -f utf-16le -t utf-8 IN > OUT`.'
+        )
     try:
         return data.decode('utf-8')
     except UnicodeDecodeError as e:
         line = data.count(b'\n', 0, e.start) + 1
         column = e.start - (data.rfind(b'\n', 0, e.start) + 1) + 1
-        raise CorpusError(f'{filename}, line {line}, byte {column} of the line (byte {e.start} '
-                          f'of the file): {data[e.start:e.end + 3]!r} is not UTF-8 ({e.reason}); '
-                          f'the file is probably Latin-1 or Windows-1252: {REENCODE}.') from None
+        raise CorpusError(
+            f'{filename}, line {line}, byte {column} of the line (byte {e.start} '
+            f'of the file): {data[e.start : e.end + 3]!r} is not UTF-8 ({e.reason}); '
+            f'the file is probably Latin-1 or Windows-1252: {REENCODE}.'
+        ) from None
 
 
 def _json_problem(filename: str, where: str, e: json.JSONDecodeError, at_end: bool) -> str:
     end = len(e.doc.rstrip())
-    if at_end and (e.pos >= end or e.msg.startswith('Unterminated string') or
-                   (e.msg.startswith('Invalid \\uXXXX') and e.pos + 6 > end)):
-        return (f'{filename}, {where}: the JSON stops in the middle ({e.msg}); the file looks '
-                'cut off (an interrupted download or copy?): get it again.')
+    if at_end and (
+        e.pos >= end
+        or e.msg.startswith('Unterminated string')
+        or (e.msg.startswith('Invalid \\uXXXX') and e.pos + 6 > end)
+    ):
+        return (
+            f'{filename}, {where}: the JSON stops in the middle ({e.msg}); the file looks '
+            'cut off (an interrupted download or copy?): get it again.'
+        )
     if e.msg == 'Extra data':
-        return (f'{filename}, {where}: more than one JSON value on one line; JSON Lines needs '
-                'one record per line.')
-    return (f'{filename}, {where}, column {e.colno}: not JSON ({e.msg}); every line must be '
-            'one JSON object such as {"content": "..."} (or the file one JSON array of them).')
+        return (
+            f'{filename}, {where}: more than one JSON value on one line; JSON Lines needs '
+            'one record per line.'
+        )
+    return (
+        f'{filename}, {where}, column {e.colno}: not JSON ({e.msg}); every line must be '
+        'one JSON object such as {"content": "..."} (or the file one JSON array of them).'
+    )
 
 
-def parse_json_text(filename: str, text: str, field: str = CONTENT,
-                    on_bad_line: Optional[Callable[[str], None]] = None) -> Located:
+def parse_json_text(
+    filename: str, text: str, field: str = CONTENT, on_bad_line: Optional[Callable[[str], None]] = None
+) -> Located:
     """Records of a JSON Lines text, or of one JSON value that spans the file.
 
     ``field`` is the text field, which tells a column layout from a record. With
@@ -129,8 +159,10 @@ def _lines(text: str) -> List[str]:
 def _parse_strict(filename: str, text: str, field: str) -> Located:
     stripped = text.strip()
     if not stripped:
-        raise CorpusError(f'{filename} is empty: it holds no record. Write one JSON object per '
-                          'line, each with a "content" text field.')
+        raise CorpusError(
+            f'{filename} is empty: it holds no record. Write one JSON object per '
+            'line, each with a "content" text field.'
+        )
     lines = _lines(text)
     if not stripped.startswith('['):
         records: Located = []
@@ -141,9 +173,8 @@ def _parse_strict(filename: str, text: str, field: str) -> Located:
                 records.append((f'line {number}', json.loads(line)))
             except json.JSONDecodeError as e:
                 if records:  # JSON Lines so far: this line is broken
-                    last = number == max(i for i, l in enumerate(lines, 1) if l.strip())
-                    raise CorpusError(_json_problem(filename, f'line {number}', e, last)) \
-                        from None
+                    last = number == max(i for i, line in enumerate(lines, 1) if line.strip())
+                    raise CorpusError(_json_problem(filename, f'line {number}', e, last)) from None
                 break  # the first record spans lines: one JSON value, tried below
         else:  # one line holding one value may be a whole-file layout
             return unwrap(filename, *records[0], field) if len(records) == 1 else records
@@ -178,20 +209,23 @@ def unwrap(filename: str, where: str, value, field: str = CONTENT) -> Located:
     if isinstance(value, list):
         return [(f'element {i} of the array', r) for i, r in enumerate(value, start=1)]
     if not isinstance(value, dict):
-        raise CorpusError(f'{filename} holds a single JSON {type(value).__name__}, not records; '
-                          'write one JSON object per line, each with a "content" field.')
+        raise CorpusError(
+            f'{filename} holds a single JSON {type(value).__name__}, not records; '
+            'write one JSON object per line, each with a "content" field.'
+        )
     if isinstance(value.get(field), (list, dict)):
         return _columns(value, field)
     if field in value:
         return [(where, value)]
-    lists = [k for k, v in value.items()
-             if isinstance(v, list) and v and all(isinstance(r, dict) for r in v)]
+    lists = [k for k, v in value.items() if isinstance(v, list) and v and all(isinstance(r, dict) for r in v)]
     if len(lists) == 1:
         key = lists[0]
         return [(f'element {i} of "{key}"', r) for i, r in enumerate(value[key], start=1)]
     if len(lists) > 1:
-        raise CorpusError(f'{filename} is one JSON object whose keys {lists} each hold a list of '
-                          'records: keep the one to measure, as one JSON object per line.')
+        raise CorpusError(
+            f'{filename} is one JSON object whose keys {lists} each hold a list of '
+            'records: keep the one to measure, as one JSON object per line.'
+        )
     if value and all(isinstance(r, dict) and field in r for r in value.values()):
         return [(f'record "{k}"', r) for k, r in value.items()]  # pandas' orient='index'
     return [(where, value)]  # one record without the field: the record check says so
@@ -216,21 +250,27 @@ def _columns(value: dict, field: str) -> Located:
 def read_parquet(filename: str, field: str = CONTENT) -> Located:
     import pyarrow
     import pyarrow.parquet as pq
+
     try:
         table = pq.read_table(filename)
     except (pyarrow.ArrowException, OSError) as e:  # ArrowInvalid for a cut-off or non-parquet
         # file, OSError for damaged pages
-        raise CorpusError(f'{filename} is not a readable Parquet file ({type(e).__name__}: '
-                          f'{e}); if it was cut off, copy or download it again.') from None
+        raise CorpusError(
+            f'{filename} is not a readable Parquet file ({type(e).__name__}: '
+            f'{e}); if it was cut off, copy or download it again.'
+        ) from None
     if field not in table.column_names:
-        raise CorpusError(f'{filename} has no "{field}" column (it has '
-                          f'{", ".join(table.column_names) or "none"}); rename the column '
-                          f'holding the text to "{field}".')
+        raise CorpusError(
+            f'{filename} has no "{field}" column (it has '
+            f'{", ".join(table.column_names) or "none"}); rename the column '
+            f'holding the text to "{field}".'
+        )
     return [(f'row {i}', r) for i, r in enumerate(table.to_pylist(), start=1)]
 
 
-def read_located_records(filename: str, field: str = CONTENT,
-                         on_bad_line: Optional[Callable[[str], None]] = None) -> Located:
+def read_located_records(
+    filename: str, field: str = CONTENT, on_bad_line: Optional[Callable[[str], None]] = None
+) -> Located:
     """``[(where, record)]`` of a ``.jsonl``/``.json`` (possibly compressed) or ``.parquet``.
 
     ``field`` is the text field (a Parquet file without that column is refused); with
@@ -243,7 +283,8 @@ def read_located_records(filename: str, field: str = CONTENT,
     with open(filename, 'rb') as f:
         data = f.read()
     if not data:
-        raise CorpusError(f'{filename} is empty (0 bytes): it holds no record. Was it cut off '
-                          'or never written? Write one JSON object per line with "content".')
-    return parse_json_text(filename, decode(filename, _decompress(filename, data)), field,
-                           on_bad_line)
+        raise CorpusError(
+            f'{filename} is empty (0 bytes): it holds no record. Was it cut off '
+            'or never written? Write one JSON object per line with "content".'
+        )
+    return parse_json_text(filename, decode(filename, _decompress(filename, data)), field, on_bad_line)

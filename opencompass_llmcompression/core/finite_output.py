@@ -47,8 +47,9 @@ def non_finite(value: Any, where: str = '') -> Optional[str]:
     else:
         return None
     for key, item in items:
-        found = non_finite(item, (f'{where}.{key}' if where else key) if isinstance(key, str)
-                           else f'{where}[{key}]')
+        found = non_finite(
+            item, (f'{where}.{key}' if where else key) if isinstance(key, str) else f'{where}[{key}]'
+        )
         if found:
             return found
     return None
@@ -62,10 +63,12 @@ def check_finite(value: Any, what: str) -> None:
 
 
 def _refusal(what: str, found: str) -> str:
-    return (f'{what} would hold {found}: NaN and Infinity are not JSON (strict parsers refuse '
-            'them) and mean nothing in a table, so it was not written. Every number the '
-            'package computes is finite; please report this as a bug, with the command that '
-            'made it.')
+    return (
+        f'{what} would hold {found}: NaN and Infinity are not JSON (strict parsers refuse '
+        'them) and mean nothing in a table, so it was not written. Every number the '
+        'package computes is finite; please report this as a bug, with the command that '
+        'made it.'
+    )
 
 
 def dump_json(value: Any, f: IO[str], what: str, **kwargs) -> None:
@@ -83,8 +86,7 @@ def check_table(header: Sequence[Any], rows: Sequence[Sequence[Any]], what: str)
             continue  # a text column: document snippets, model names, notes
         for row, (cell, numbers) in enumerate(zip(cells, parsed), start=1):
             if not all(math.isfinite(x) for x in numbers):
-                raise NonFiniteError(_refusal(what, f'{str(cell).strip()!r} in column '
-                                                    f'"{name}" of row {row}'))
+                raise NonFiniteError(_refusal(what, f'{str(cell).strip()!r} in column "{name}" of row {row}'))
 
 
 def _numbers(cell: Any) -> Optional[List[float]]:
@@ -106,8 +108,10 @@ def check_text(name: str, text: str) -> None:
     ``.json`` file read strictly, a ``.csv`` file's table, each table of a ``.md`` file;
     other files are not looked at."""
     if name.endswith('.json'):
+
         def refuse(constant):
             raise NonFiniteError(_refusal(name, constant))
+
         json.loads(text, parse_constant=refuse)
     elif name.endswith('.csv'):
         table = list(csv.reader(io.StringIO(text)))

@@ -51,11 +51,12 @@ def compression_metrics(nll: float, tokens: int, chars: int, num_bytes: int) -> 
     Raises ValueError when no token was scored or there is no text (a BPC of 0 would then
     mean nothing; callers name the corpus and why first), or when ``nll`` is not finite."""
     if tokens <= 0 or chars <= 0 or num_bytes <= 0:
-        raise ValueError(f'nothing was measured ({tokens} tokens scored, {chars} characters, '
-                         f'{num_bytes} bytes): there is no bits per character to compute.')
+        raise ValueError(
+            f'nothing was measured ({tokens} tokens scored, {chars} characters, '
+            f'{num_bytes} bytes): there is no bits per character to compute.'
+        )
     if not math.isfinite(nll):
-        raise ValueError(f'the summed loss is {nll}: only a finite loss has a bits per '
-                         'character.')
+        raise ValueError(f'the summed loss is {nll}: only a finite loss has a bits per character.')
     return {
         'bpc': bits_per(nll, chars),
         'bpb': bits_per(nll, num_bytes),

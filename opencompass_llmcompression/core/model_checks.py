@@ -34,6 +34,7 @@ class ForeignTokenizer(ValueError):
 
 def _is_vllm_engine(model) -> bool:
     from .vllm_scorer import is_vllm_engine
+
     return is_vllm_engine(model)
 
 
@@ -65,22 +66,35 @@ def check_window_fits(model, block_size: int, max_seq_len: Optional[int] = None)
     context = context_length(model)
     if _is_vllm_engine(model):
         from .vllm_scorer import MaxModelLenTooShort
+
         needed = block_size + 2
         if needed > context:
             raise MaxModelLenTooShort(
                 f'the vLLM engine\'s max_model_len={context} is too short for a window of '
                 f'block_size + 1 = {block_size + 1} tokens, which vLLM takes whole as its '
                 f'prompt, and the one token it generates. Build the engine with max_model_len '
-                f'>= {needed} or use a smaller block_size.', needed, context)
+                f'>= {needed} or use a smaller block_size.',
+                needed,
+                context,
+            )
         return
-    limits = [(n, what, fix) for n, what, fix in (
-        (context, 'the model\'s context', 'a model with a longer context'),
-        (max_seq_len, 'max_seq_len', 'a larger max_seq_len')) if n]
+    limits = [
+        (n, what, fix)
+        for n, what, fix in (
+            (context, 'the model\'s context', 'a model with a longer context'),
+            (max_seq_len, 'max_seq_len', 'a larger max_seq_len'),
+        )
+        if n
+    ]
     if limits:
         limit, what, fix = min(limits)
         if block_size > limit:
-            raise WindowTooLong(f'block_size={block_size} is longer than {what} of {limit} '
-                                f'tokens. Use a smaller block_size or {fix}.', block_size, limit)
+            raise WindowTooLong(
+                f'block_size={block_size} is longer than {what} of {limit} '
+                f'tokens. Use a smaller block_size or {fix}.',
+                block_size,
+                limit,
+            )
 
 
 def check_token_ids(token_ids: np.ndarray, vocab_size: int) -> None:
@@ -90,7 +104,9 @@ def check_token_ids(token_ids: np.ndarray, vocab_size: int) -> None:
         raise ForeignTokenizer(
             f'the tokenizer produced token id {int(token_ids.max())}, outside the model\'s '
             f'vocabulary of {vocab_size} embeddings: the tokenizer does not belong to this '
-            'model. Pass the model\'s own tokenizer.')
+            'model. Pass the model\'s own tokenizer.'
+        )
+
 
 RELEASE_OF_ROPE_PARAMETERS = 5  # the transformers major that moved rope_theta there
 
@@ -112,18 +128,24 @@ def _ignored_fields(config, installed_major: int) -> list:
     notes = []
     in_file, used = rope.get('rope_theta'), _field(config, 'rope_theta')
     if in_file is not None and used != in_file:
-        using = (f'silently uses rope_theta {used}' if used is not None else
-                 'reads `rope_theta`, which the file lacks, so the model\'s default applies')
+        using = (
+            f'silently uses rope_theta {used}'
+            if used is not None
+            else 'reads `rope_theta`, which the file lacks, so the model\'s default applies'
+        )
         notes.append(f'`rope_parameters` (rope_theta {in_file} in the file): it {using}')
     rope_type = rope.get('rope_type', 'default')
     if rope_type != 'default' and not _field(config, 'rope_scaling'):
-        notes.append(f'`rope_parameters.rope_type` ({rope_type!r}): it reads `rope_scaling`, '
-                     'which is empty, so no RoPE scaling is applied')
+        notes.append(
+            f'`rope_parameters.rope_type` ({rope_type!r}): it reads `rope_scaling`, '
+            'which is empty, so no RoPE scaling is applied'
+        )
     return notes
 
 
-def check_transformers_version(config, logger: logging.Logger = LOGGER,
-                               installed: Optional[str] = None) -> Optional[str]:
+def check_transformers_version(
+    config, logger: logging.Logger = LOGGER, installed: Optional[str] = None
+) -> Optional[str]:
     """Warn when ``config`` (a model's config, or its config.json as a dict) was written by a
     newer transformers major than the installed one; silent when the majors agree or the file
     is older. Returns the message, or None.
@@ -133,6 +155,7 @@ def check_transformers_version(config, logger: logging.Logger = LOGGER,
     """
     if installed is None:
         import transformers
+
         installed = transformers.__version__
     written = _field(config, 'transformers_version')
     file_major, installed_major = _major(written), _major(installed)
@@ -142,20 +165,23 @@ def check_transformers_version(config, logger: logging.Logger = LOGGER,
     where = f'config.json of {name}' if name else 'The model\'s config.json'
     ignored = _ignored_fields(config, installed_major)
     if ignored:
-        effect = ('It ignores ' + '; '.join(ignored) + '. The model runs, and every logit '
-                  '(so the BPC) is wrong.')
+        effect = (
+            'It ignores ' + '; '.join(ignored) + '. The model runs, and every logit (so the BPC) is wrong.'
+        )
         rope = _field(config, 'rope_parameters')
         theta = rope.get('rope_theta') if isinstance(rope, dict) else None
-        resave = ('convert or save the model again from its source with transformers '
-                  f'{installed} (loading this folder and saving it again keeps the wrong value)'
-                  + (f', or set "rope_theta": {theta} in config.json' if theta is not None
-                     else ''))
+        resave = (
+            'convert or save the model again from its source with transformers '
+            f'{installed} (loading this folder and saving it again keeps the wrong value)'
+            + (f', or set "rope_theta": {theta} in config.json' if theta is not None else '')
+        )
     else:
-        effect = (f'Fields that transformers {file_major} added to config.json may be ignored '
-                  'silently.')
+        effect = f'Fields that transformers {file_major} added to config.json may be ignored silently.'
         resave = f'save the model again from its source with transformers {installed}'
-    message = (f'{where} was written by transformers {written} (its `transformers_version`), '
-               f'a newer major than the installed transformers {installed}. {effect} Fix: '
-               f'pip install "transformers>={file_major}", or {resave}.')
+    message = (
+        f'{where} was written by transformers {written} (its `transformers_version`), '
+        f'a newer major than the installed transformers {installed}. {effect} Fix: '
+        f'pip install "transformers>={file_major}", or {resave}.'
+    )
     logger.warning(message)
     return message

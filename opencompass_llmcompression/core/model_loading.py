@@ -25,21 +25,33 @@ def default_dtype(device: str) -> str:
     return 'float32' if device == 'cpu' else 'bfloat16'
 
 
-def load_model(name_or_folder: str, dtype: Optional[str] = None, device: str = 'cpu',
-               cache_dir: Optional[str] = None, trust_remote_code: bool = False,
-               flash: bool = False, logger: logging.Logger = LOGGER):
+def load_model(
+    name_or_folder: str,
+    dtype: Optional[str] = None,
+    device: str = 'cpu',
+    cache_dir: Optional[str] = None,
+    trust_remote_code: bool = False,
+    flash: bool = False,
+    logger: logging.Logger = LOGGER,
+):
     """The model (a hub id or a folder) in ``dtype`` (a torch dtype's name; None:
     ``default_dtype(device)``) on ``device``, in evaluation mode, its config checked.
     ``trust_remote_code``: let the model repository's own Python code run."""
     import torch
     from transformers import AutoModelForCausalLM
-    kwargs = dict(dtype=getattr(torch, dtype or default_dtype(device)), cache_dir=cache_dir,
-                  trust_remote_code=trust_remote_code)
+
+    kwargs = dict(
+        dtype=getattr(torch, dtype or default_dtype(device)),
+        cache_dir=cache_dir,
+        trust_remote_code=trust_remote_code,
+    )
     if flash:
         if importlib.util.find_spec('flash_attn') is None or device == 'cpu':
-            logger.warning('--flash: flash-attention 2 needs the flash-attn package and a GPU '
-                           '(pip install "opencompass-llmcompression[flash]"); using PyTorch '
-                           'SDPA.')
+            logger.warning(
+                '--flash: flash-attention 2 needs the flash-attn package and a GPU '
+                '(pip install "opencompass-llmcompression[flash]"); using PyTorch '
+                'SDPA.'
+            )
         else:
             kwargs['attn_implementation'] = 'flash_attention_2'
     model = AutoModelForCausalLM.from_pretrained(name_or_folder, **kwargs).to(device).eval()
@@ -47,22 +59,30 @@ def load_model(name_or_folder: str, dtype: Optional[str] = None, device: str = '
     return model
 
 
-def load_tokenizer(name_or_folder: str, cache_dir: Optional[str] = None,
-                   trust_remote_code: bool = False):
+def load_tokenizer(name_or_folder: str, cache_dir: Optional[str] = None, trust_remote_code: bool = False):
     from transformers import AutoTokenizer
-    return AutoTokenizer.from_pretrained(name_or_folder, cache_dir=cache_dir,
-                                         trust_remote_code=trust_remote_code)
+
+    return AutoTokenizer.from_pretrained(
+        name_or_folder, cache_dir=cache_dir, trust_remote_code=trust_remote_code
+    )
 
 
 CPU_KV_CACHE_BYTES = 2 * 2**30  # vLLM on a CPU otherwise reserves most of the machine's memory
 
 
-def load_vllm(name_or_folder: str, dtype: Optional[str] = None, *, tensor_parallel_size: int = 1,
-              max_model_len: Optional[int] = None,
-              gpu_memory_utilization: Optional[float] = None,
-              kv_cache_memory_bytes: Optional[int] = None, enforce_eager: bool = False,
-              cache_dir: Optional[str] = None, trust_remote_code: bool = False,
-              logger: logging.Logger = LOGGER):
+def load_vllm(
+    name_or_folder: str,
+    dtype: Optional[str] = None,
+    *,
+    tensor_parallel_size: int = 1,
+    max_model_len: Optional[int] = None,
+    gpu_memory_utilization: Optional[float] = None,
+    kv_cache_memory_bytes: Optional[int] = None,
+    enforce_eager: bool = False,
+    cache_dir: Optional[str] = None,
+    trust_remote_code: bool = False,
+    logger: logging.Logger = LOGGER,
+):
     """A vLLM engine (``vllm.LLM``) for the model, in ``dtype`` (None: ``default_dtype``),
     over ``tensor_parallel_size`` GPUs, prompts up to ``max_model_len`` tokens (None: the
     model's context). Memory: ``gpu_memory_utilization`` (vLLM's default 0.9) or
@@ -70,24 +90,33 @@ def load_vllm(name_or_folder: str, dtype: Optional[str] = None, *, tensor_parall
     ``CPU_KV_CACHE_BYTES`` unless given. Raises ``vllm_scorer.EngineError`` (a ValueError)
     when vLLM is missing or too old, before any weight is loaded."""
     from .vllm_scorer import INSTALL, EngineError, check_vllm_version
+
     try:
         import torch
         import vllm
     except ImportError as err:
-        raise EngineError(f'scoring with vLLM needs vLLM, which does not import here ({err}): '
-                          f'{INSTALL}.') from err
+        raise EngineError(
+            f'scoring with vLLM needs vLLM, which does not import here ({err}): {INSTALL}.'
+        ) from err
     check_vllm_version(str(getattr(vllm, '__version__', '0')))
     on_gpu = torch.cuda.is_available()
-    kwargs = dict(model=name_or_folder, dtype=dtype or default_dtype('cuda' if on_gpu else 'cpu'),
-                  tensor_parallel_size=tensor_parallel_size, max_model_len=max_model_len,
-                  enforce_eager=enforce_eager, download_dir=cache_dir,
-                  trust_remote_code=trust_remote_code)
+    kwargs = dict(
+        model=name_or_folder,
+        dtype=dtype or default_dtype('cuda' if on_gpu else 'cpu'),
+        tensor_parallel_size=tensor_parallel_size,
+        max_model_len=max_model_len,
+        enforce_eager=enforce_eager,
+        download_dir=cache_dir,
+        trust_remote_code=trust_remote_code,
+    )
     if gpu_memory_utilization is not None:
         kwargs['gpu_memory_utilization'] = gpu_memory_utilization
     if kv_cache_memory_bytes is None and not on_gpu:
         kv_cache_memory_bytes = CPU_KV_CACHE_BYTES
-        logger.info(f'vLLM on a CPU: a key/value cache of {kv_cache_memory_bytes / 2**30:g} GiB '
-                    '(--kv_cache_memory_bytes to change it)')
+        logger.info(
+            f'vLLM on a CPU: a key/value cache of {kv_cache_memory_bytes / 2**30:g} GiB '
+            '(--kv_cache_memory_bytes to change it)'
+        )
     if kv_cache_memory_bytes is not None:
         kwargs['kv_cache_memory_bytes'] = kv_cache_memory_bytes
     return vllm.LLM(**kwargs)

@@ -32,9 +32,10 @@ def plugin_version() -> str:
 
 class ModelSource(NamedTuple):
     """Where a Hugging Face torch model's numbers come from, as its config and weights say."""
-    name_or_path: str         # the folder or hub id it was loaded from; '' when unknown
-    revision: Optional[str]   # the hub commit it was loaded at (config._commit_hash), or None
-    dtype: Optional[str]      # its first parameter's dtype as torch writes it ('torch.float32')
+
+    name_or_path: str  # the folder or hub id it was loaded from; '' when unknown
+    revision: Optional[str]  # the hub commit it was loaded at (config._commit_hash), or None
+    dtype: Optional[str]  # its first parameter's dtype as torch writes it ('torch.float32')
 
 
 def model_source(model) -> ModelSource:
@@ -42,9 +43,11 @@ def model_source(model) -> ModelSource:
     fingerprint, the compressor's dtype); ``dtype`` is None for a model without parameters."""
     config = getattr(model, 'config', None)
     parameter = next(model.parameters(), None) if hasattr(model, 'parameters') else None
-    return ModelSource(str(getattr(config, '_name_or_path', '') or ''),
-                       getattr(config, '_commit_hash', None),
-                       str(parameter.dtype) if parameter is not None else None)
+    return ModelSource(
+        str(getattr(config, '_name_or_path', '') or ''),
+        getattr(config, '_commit_hash', None),
+        str(parameter.dtype) if parameter is not None else None,
+    )
 
 
 def model_identity(model) -> dict:
@@ -52,12 +55,16 @@ def model_identity(model) -> dict:
     (``engine``: ``{'name': 'transformers', 'version'}``) or of a vLLM engine (``engine``:
     ``{'name': 'vllm', 'version', 'tensor_parallel_size'}``)."""
     from .vllm_scorer import engine_identity, is_vllm_engine  # torch: only when a model is
+
     if is_vllm_engine(model):
         return engine_identity(model)
     source = model_source(model)
-    return {'name_or_path': source.name_or_path or None, 'revision': source.revision,
-            'dtype': source.dtype,
-            'engine': {'name': 'transformers', 'version': _version('transformers')}}
+    return {
+        'name_or_path': source.name_or_path or None,
+        'revision': source.revision,
+        'dtype': source.dtype,
+        'engine': {'name': 'transformers', 'version': _version('transformers')},
+    }
 
 
 def provenance(settings: Optional[MeasurementSettings] = None, model=None) -> dict:

@@ -74,6 +74,7 @@ def _last_hidden_state(output) -> torch.Tensor:
 
 class ForwardRoute(enum.Enum):
     """How ``WindowScorer`` gets the logits of the scored positions."""
+
     UNCHECKED = 'unchecked'  # decoder and head found; the first batch checks them
     DECODER_AND_HEAD = 'decoder and head'  # checked: the head on the scored positions only
     MODEL_FORWARD = 'model forward'  # the model's own forward, for every batch
@@ -92,8 +93,7 @@ class WindowScorer:
         self.decoder_takes_mask = bool(self.decoder) and takes_attention_mask(self.decoder)
         if not isinstance(self.head, torch.nn.Linear):
             self.head = None
-        self.route = (ForwardRoute.UNCHECKED if self.decoder and self.head
-                      else ForwardRoute.MODEL_FORWARD)
+        self.route = ForwardRoute.UNCHECKED if self.decoder and self.head else ForwardRoute.MODEL_FORWARD
 
     @property
     def vocab_size(self) -> int:
@@ -117,8 +117,7 @@ class WindowScorer:
         logits = self._model_logits(inputs, num_scored, no_padding)
         return self._nll(logits[:, -num_scored:], targets, None)
 
-    def _model_logits(self, inputs: torch.Tensor, num_scored: int,
-                      no_padding: torch.Tensor) -> torch.Tensor:
+    def _model_logits(self, inputs: torch.Tensor, num_scored: int, no_padding: torch.Tensor) -> torch.Tensor:
         """The model's own forward; on the first batch, also checks the decoder + head route."""
         kwargs = {self.keep_argument: num_scored} if self.keep_argument else {}
         if self.model_takes_mask:
@@ -130,8 +129,10 @@ class WindowScorer:
         def keep(name):  # a forward hook that records and returns None (keeps the output)
             return lambda module, args, out: seen.setdefault(name, (args, out)) and None
 
-        hooks = [self.decoder.register_forward_hook(keep('decoder')),
-                 self.head.register_forward_hook(keep('head'))]
+        hooks = [
+            self.decoder.register_forward_hook(keep('decoder')),
+            self.head.register_forward_hook(keep('head')),
+        ]
         try:
             logits = self.model(input_ids=inputs, use_cache=False, **kwargs).logits
         finally:
@@ -141,14 +142,16 @@ class WindowScorer:
         if 'decoder' in seen and 'head' in seen and seen['head'][0]:
             head_input, head_output = seen['head'][0][0], seen['head'][1]
             hidden = _last_hidden_state(seen['decoder'][1])
-            if (torch.equal(head_output, logits.to(head_output.device)) and head_input.dim() == 3
-                    and torch.equal(head_input, hidden[:, -head_input.shape[1]:])):
+            if (
+                torch.equal(head_output, logits.to(head_output.device))
+                and head_input.dim() == 3
+                and torch.equal(head_input, hidden[:, -head_input.shape[1] :])
+            ):
                 self.route = ForwardRoute.DECODER_AND_HEAD
         return logits
 
     @staticmethod
-    def _nll(states: torch.Tensor, targets: torch.Tensor,
-             head: Optional[torch.nn.Module]) -> torch.Tensor:
+    def _nll(states: torch.Tensor, targets: torch.Tensor, head: Optional[torch.nn.Module]) -> torch.Tensor:
         """Cross-entropy of ``head(states)`` (or of ``states``, already logits), by chunks."""
         batch, positions = targets.shape
         rows, flat_targets = states.reshape(batch * positions, -1), targets.reshape(-1)
@@ -156,9 +159,8 @@ class WindowScorer:
         chunk = max(1, FP32_CHUNK_BYTES // (4 * vocab))
         nll = torch.empty(batch * positions, dtype=torch.float32, device=states.device)
         for first in range(0, rows.shape[0], chunk):
-            part = rows[first:first + chunk]
+            part = rows[first : first + chunk]
             logits = (head(part) if head is not None else part).float()
-            targets = flat_targets[first:first + chunk].to(logits.device)  # head on another GPU
-            nll[first:first + chunk] = torch.nn.functional.cross_entropy(
-                logits, targets, reduction='none')
+            targets = flat_targets[first : first + chunk].to(logits.device)  # head on another GPU
+            nll[first : first + chunk] = torch.nn.functional.cross_entropy(logits, targets, reduction='none')
         return nll.view(batch, positions)

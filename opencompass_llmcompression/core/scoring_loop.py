@@ -26,18 +26,17 @@ from .document_sums import DocumentSums
 from .logs import LOGGER
 from .model_checks import check_token_ids, check_window_fits, context_length
 from .scorer import WindowScorer
-from .vllm_scorer import VLLMWindowScorer, is_vllm_engine
 from .settings import PAPER, MeasurementSettings
 from .token_stream import load_or_build_stream, stream_key
-from .windows import (END, SCORE_FROM, NothingToScore, sliding_windows, why_no_window,
-                      windows_touching)
-
+from .vllm_scorer import VLLMWindowScorer, is_vllm_engine
+from .windows import END, SCORE_FROM, NothingToScore, sliding_windows, why_no_window, windows_touching
 
 model_context_length = context_length  # its name before it moved to model_checks
 
 
-def check_fits_model(model: torch.nn.Module, block_size: int, token_ids: np.ndarray,
-                     max_seq_len: Optional[int] = None) -> None:
+def check_fits_model(
+    model: torch.nn.Module, block_size: int, token_ids: np.ndarray, max_seq_len: Optional[int] = None
+) -> None:
     """Raise ValueError (``WindowTooLong``, ``ForeignTokenizer``) when the windows or the
     token ids do not fit a Hugging Face model."""
     check_window_fits(model, block_size, max_seq_len)
@@ -52,15 +51,25 @@ def check_finite(losses: np.ndarray, batch: np.ndarray, dtype: torch.dtype) -> N
         raise FloatingPointError(
             f'the loss is not finite in the window over stream tokens [{start}, {end}) with '
             f'the model in {dtype}. float16 overflows in many models: run in bfloat16 or '
-            'float32.')
+            'float32.'
+        )
 
 
-def score_documents(model, tokenizer, contents: Sequence[str],
-                    wanted: Sequence[int], settings: MeasurementSettings = PAPER, *,
-                    batch_size: Union[int, str] = 1, token_cache_dir: Optional[str] = None,
-                    max_seq_len: Optional[int] = None, checkpoint_path: Optional[str] = None,
-                    checkpoint_interval: float = 30.0, progress: bool = True,
-                    logger: Optional[logging.Logger] = None):
+def score_documents(
+    model,
+    tokenizer,
+    contents: Sequence[str],
+    wanted: Sequence[int],
+    settings: MeasurementSettings = PAPER,
+    *,
+    batch_size: Union[int, str] = 1,
+    token_cache_dir: Optional[str] = None,
+    max_seq_len: Optional[int] = None,
+    checkpoint_path: Optional[str] = None,
+    checkpoint_interval: float = 30.0,
+    progress: bool = True,
+    logger: Optional[logging.Logger] = None,
+):
     """Summed NLL and count of scored tokens of each wanted document.
 
     ``contents`` is the whole corpus in order; ``wanted`` the indices of the documents to
@@ -95,25 +104,37 @@ def score_documents(model, tokenizer, contents: Sequence[str],
     sums = DocumentSums(stream.doc_offsets)
     checkpoint = None
     if checkpoint_path:
-        fingerprint = dict(stream=key, **settings.as_record(),
-                           model=scorer.fingerprint() if vllm else model_fingerprint(model),
-                           batch_size=batch_size,
-                           rows=hashlib.sha256(wanted.tobytes()).hexdigest())
+        fingerprint = dict(
+            stream=key,
+            **settings.as_record(),
+            model=scorer.fingerprint() if vllm else model_fingerprint(model),
+            batch_size=batch_size,
+            rows=hashlib.sha256(wanted.tobytes()).hexdigest(),
+        )
         checkpoint = Checkpoint(checkpoint_path, fingerprint, checkpoint_interval, logger=logger)
         resume(checkpoint, sums, len(windows), logger)
     size = batch_size
     if batch_size == 'auto':
         left = len(windows) - sums.windows_done
-        size = (vllm_batch_size(scorer, left, logger) if vllm else
-                auto_batch_size(model, settings.block_size, left, logger))
+        size = (
+            vllm_batch_size(scorer, left, logger)
+            if vllm
+            else auto_batch_size(model, settings.block_size, left, logger)
+        )
     scored = windows[:, END] - windows[:, SCORE_FROM]
     dtype = scorer.dtype if vllm else next(model.parameters()).dtype
-    with tqdm(total=int(scored.sum()), initial=int(scored[:sums.windows_done].sum()),
-              unit='tok', unit_scale=True, disable=not progress, desc='scoring') as bar:
+    with tqdm(
+        total=int(scored.sum()),
+        initial=int(scored[: sums.windows_done].sum()),
+        unit='tok',
+        unit_scale=True,
+        disable=not progress,
+        desc='scoring',
+    ) as bar:
         try:
-            for batch, losses in scored_batches(scorer, stream.token_ids,
-                                                windows[sums.windows_done:], size,
-                                                settings.block_size, logger):
+            for batch, losses in scored_batches(
+                scorer, stream.token_ids, windows[sums.windows_done :], size, settings.block_size, logger
+            ):
                 check_finite(losses, batch, dtype)
                 bar.update(sums.add(batch, losses))
                 if checkpoint:
@@ -124,24 +145,24 @@ def score_documents(model, tokenizer, contents: Sequence[str],
     return sums.nll[wanted], sums.scored_tokens[wanted]
 
 
-def vllm_batch_size(scorer: VLLMWindowScorer, num_windows: int,
-                    logger: logging.Logger) -> int:
+def vllm_batch_size(scorer: VLLMWindowScorer, num_windows: int, logger: logging.Logger) -> int:
     """``batch_size='auto'`` for vLLM: windows handed over at once, as many as its scheduler
     runs together (``max_num_seqs``), logged (info)."""
     size = max(1, min(scorer.max_num_seqs, num_windows))
-    logger.info(f'batch_size=auto: {size} windows per call to vLLM (its max_num_seqs is '
-                f'{scorer.max_num_seqs})')
+    logger.info(
+        f'batch_size=auto: {size} windows per call to vLLM (its max_num_seqs is {scorer.max_num_seqs})'
+    )
     return size
 
 
-def resume(checkpoint: Checkpoint, sums: DocumentSums, num_windows: int,
-           logger: logging.Logger) -> None:
+def resume(checkpoint: Checkpoint, sums: DocumentSums, num_windows: int, logger: logging.Logger) -> None:
     """Take up the sums a checkpoint of the same fingerprint saved, if there is one."""
     resumed = checkpoint.load(len(sums.nll))
     if resumed:
         sums.resume(*resumed)
-        logger.info(f'resuming from {checkpoint.path}: {sums.windows_done} of {num_windows} '
-                    'windows already scored')
+        logger.info(
+            f'resuming from {checkpoint.path}: {sums.windows_done} of {num_windows} windows already scored'
+        )
 
 
 def windows_to_score(stream, settings: MeasurementSettings, wanted: np.ndarray) -> np.ndarray:

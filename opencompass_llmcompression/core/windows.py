@@ -67,15 +67,25 @@ def why_no_window(settings: MeasurementSettings, num_tokens: Optional[int] = Non
     span = settings.block_size + 1
     count = f'{num_tokens} token{"s" * (num_tokens != 1)}'
     if settings.reference_compat:
-        size = (f'the corpus has {count}, fewer than' if num_tokens is not None
-                else 'the corpus has fewer tokens than')
-        return (f'{size} one window of block_size + 1 = {span}: the paper\'s method '
-                '(reference_compat) scores full windows only, so it scores nothing. Use '
-                'reference_compat=False or a smaller block_size.')
-    size = (f'the whole corpus tokenizes to {count}' if num_tokens is not None
-            else 'the whole corpus tokenizes to one token or none')
-    return (f'{size}, and a token is scored only when one precedes it: nothing can be scored '
-            '(a BPC of 0 would mean nothing). Measure a corpus of more text.')
+        size = (
+            f'the corpus has {count}, fewer than'
+            if num_tokens is not None
+            else 'the corpus has fewer tokens than'
+        )
+        return (
+            f'{size} one window of block_size + 1 = {span}: the paper\'s method '
+            '(reference_compat) scores full windows only, so it scores nothing. Use '
+            'reference_compat=False or a smaller block_size.'
+        )
+    size = (
+        f'the whole corpus tokenizes to {count}'
+        if num_tokens is not None
+        else 'the whole corpus tokenizes to one token or none'
+    )
+    return (
+        f'{size}, and a token is scored only when one precedes it: nothing can be scored '
+        '(a BPC of 0 would mean nothing). Measure a corpus of more text.'
+    )
 
 
 def scored_positions(windows: np.ndarray) -> np.ndarray:
@@ -85,8 +95,7 @@ def scored_positions(windows: np.ndarray) -> np.ndarray:
     return np.concatenate([np.arange(w[SCORE_FROM], w[END]) for w in windows])
 
 
-def windows_touching(windows: np.ndarray, doc_offsets: np.ndarray,
-                     wanted_docs: np.ndarray) -> np.ndarray:
+def windows_touching(windows: np.ndarray, doc_offsets: np.ndarray, wanted_docs: np.ndarray) -> np.ndarray:
     """Indices of the windows that score at least one token of a wanted document.
 
     ``doc_offsets`` has one entry per document plus one: document ``d`` owns stream positions

@@ -13,6 +13,12 @@ from .inferencer import SlidingWindowInferencer, SlidingWindowPPLInferencer
 from .mmlu_cloze import PooledMMLUClozeDataset
 from .summarizer import CompressionSummarizer
 
-__all__ = ['CompressionCorpusDataset', 'CompressionEvaluator', 'SlidingWindowPPLInferencer',
-           'SlidingWindowInferencer', 'CompressionSummarizer', 'announce_config',
-           'PooledMMLUClozeDataset']
+__all__ = [
+    'CompressionCorpusDataset',
+    'CompressionEvaluator',
+    'SlidingWindowPPLInferencer',
+    'SlidingWindowInferencer',
+    'CompressionSummarizer',
+    'announce_config',
+    'PooledMMLUClozeDataset',
+]

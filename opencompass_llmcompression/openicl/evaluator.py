@@ -28,48 +28,60 @@ class CompressionEvaluator(BaseEvaluator):
     def score(self, predictions: List[dict], test_set: Optional[list] = None) -> dict:
         if not predictions:
             return {'error': 'no predictions: the inference stage wrote nothing for this corpus.'}
-        malformed = [i for i, p in enumerate(predictions)
-                     if not isinstance(p, dict) or any(k not in p for k in FIELDS)]
+        malformed = [
+            i for i, p in enumerate(predictions) if not isinstance(p, dict) or any(k not in p for k in FIELDS)
+        ]
         if malformed:
-            return {'error': f'prediction {malformed[0]} is not a SlidingWindowPPLInferencer '
-                             f'result ({{nll, tokens, chars, bytes}}); the inferencer of this '
-                             'dataset must be SlidingWindowPPLInferencer.'}
-        expected = (list(range(len(predictions))) if test_set is None
-                    else list(test_set[DOC_INDEX_COLUMN]))
+            return {
+                'error': f'prediction {malformed[0]} is not a SlidingWindowPPLInferencer '
+                f'result ({{nll, tokens, chars, bytes}}); the inferencer of this '
+                'dataset must be SlidingWindowPPLInferencer.'
+            }
+        expected = list(range(len(predictions))) if test_set is None else list(test_set[DOC_INDEX_COLUMN])
         if [p.get(DOC_INDEX_COLUMN) for p in predictions] != expected:
-            return {'error': f'the predictions ({len(predictions)}) do not cover the '
-                             f'{len(expected)} documents of the corpus once each, in order: '
-                             'some shards are missing, repeated or come from another corpus. '
-                             'If the corpus changed, delete .cache/dataset_size.json and this '
-                             'model\'s predictions for the corpus, then run again.'}
+            return {
+                'error': f'the predictions ({len(predictions)}) do not cover the '
+                f'{len(expected)} documents of the corpus once each, in order: '
+                'some shards are missing, repeated or come from another corpus. '
+                'If the corpus changed, delete .cache/dataset_size.json and this '
+                'model\'s predictions for the corpus, then run again.'
+            }
         measured = {}  # the shards' settings, each with the first document measured so
         for p in predictions:
-            measured.setdefault(MeasurementSettings.from_record(p.get('measurement')),
-                                p[DOC_INDEX_COLUMN])
+            measured.setdefault(MeasurementSettings.from_record(p.get('measurement')), p[DOC_INDEX_COLUMN])
         clash = first_two_settings(measured)
         if clash:
             (first, a), (second, b) = clash
-            return {'error': f'the shards of this corpus were measured under different '
-                             f'settings: document {a} with {first or "settings not recorded"}, '
-                             f'document {b} with {second or "settings not recorded"}. Their '
-                             'sums cannot be pooled: delete this model\'s predictions for the '
-                             'corpus and run the inference again with one setting.'}
+            return {
+                'error': f'the shards of this corpus were measured under different '
+                f'settings: document {a} with {first or "settings not recorded"}, '
+                f'document {b} with {second or "settings not recorded"}. Their '
+                'sums cannot be pooled: delete this model\'s predictions for the '
+                'corpus and run the inference again with one setting.'
+            }
         for p in predictions:
             found = non_finite({k: p[k] for k in FIELDS})
             if found:
-                return {'error': f'the prediction of document {p[DOC_INDEX_COLUMN]} holds '
-                                 f'{found}, which the inferencer never writes: the file was '
-                                 'changed after it was written. Delete this model\'s '
-                                 'predictions for the corpus and run the inference again.'}
+                return {
+                    'error': f'the prediction of document {p[DOC_INDEX_COLUMN]} holds '
+                    f'{found}, which the inferencer never writes: the file was '
+                    'changed after it was written. Delete this model\'s '
+                    'predictions for the corpus and run the inference again.'
+                }
         sums = {k: sum(p[k] for p in predictions) for k in FIELDS}
         if sums['tokens'] == 0:
             settings = next(iter(measured))
-            why = (why_no_window(settings) if settings else
-                   'the corpus is too short for its window settings')
-            size = (f'{len(predictions)} document{"s" * (len(predictions) != 1)}, '
-                    f'{sums["chars"]} character{"s" * (sums["chars"] != 1)}')
+            why = why_no_window(settings) if settings else 'the corpus is too short for its window settings'
+            size = (
+                f'{len(predictions)} document{"s" * (len(predictions) != 1)}, '
+                f'{sums["chars"]} character{"s" * (sums["chars"] != 1)}'
+            )
             return {'error': f'no token of this corpus was scored ({size}): {why}'}
         record = {k: predictions[0][k] for k in RECORD if k in predictions[0]}
-        return dict(compression_metrics(float(sums['nll']), int(sums['tokens']),
-                                        int(sums['chars']), int(sums['bytes'])),
-                    **provenance(), **record)
+        return dict(
+            compression_metrics(
+                float(sums['nll']), int(sums['tokens']), int(sums['chars']), int(sums['bytes'])
+            ),
+            **provenance(),
+            **record,
+        )

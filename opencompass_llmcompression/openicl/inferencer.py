@@ -14,7 +14,6 @@ from typing import List, Optional, Union
 
 import numpy as np
 import torch
-
 from opencompass.openicl.icl_inferencer.icl_base_inferencer import BaseInferencer
 from opencompass.registry import ICL_INFERENCERS
 from opencompass.utils import get_logger
@@ -23,8 +22,7 @@ from ..core.atomic_files import atomic_write
 from ..core.batch_size import check_batch_size
 from ..core.finite_output import dump_json
 from ..core.metrics import text_size
-from ..core.model_checks import (ForeignTokenizer, WindowTooLong,
-                                  check_transformers_version)
+from ..core.model_checks import ForeignTokenizer, WindowTooLong, check_transformers_version
 from ..core.provenance import plugin_label, provenance
 from ..core.scoring_loop import score_documents
 from ..core.settings import PAPER, MeasurementSettings
@@ -56,25 +54,41 @@ class SlidingWindowPPLInferencer(BaseInferencer):
             a vLLM engine, its ``max_num_seqs``).
     """
 
-    def __init__(self, model, block_size: int = PAPER.block_size, stride: int = PAPER.stride,
-                 reference_compat: bool = PAPER.reference_compat,
-                 batch_size: Union[int, str, None] = 1, token_cache_dir: Optional[str] = None,
-                 max_seq_len: Optional[int] = None,
-                 checkpoint_interval: float = 30.0,
-                 output_json_filepath: Optional[str] = './icl_inference_output',
-                 output_json_filename: Optional[str] = 'predictions',
-                 cache_dir: Optional[str] = None, **kwargs) -> None:
-        super().__init__(model=model, max_seq_len=max_seq_len, batch_size=batch_size or 1,
-                         output_json_filepath=output_json_filepath,
-                         output_json_filename=output_json_filename)
+    def __init__(
+        self,
+        model,
+        block_size: int = PAPER.block_size,
+        stride: int = PAPER.stride,
+        reference_compat: bool = PAPER.reference_compat,
+        batch_size: Union[int, str, None] = 1,
+        token_cache_dir: Optional[str] = None,
+        max_seq_len: Optional[int] = None,
+        checkpoint_interval: float = 30.0,
+        output_json_filepath: Optional[str] = './icl_inference_output',
+        output_json_filename: Optional[str] = 'predictions',
+        cache_dir: Optional[str] = None,
+        **kwargs,
+    ) -> None:
+        super().__init__(
+            model=model,
+            max_seq_len=max_seq_len,
+            batch_size=batch_size or 1,
+            output_json_filepath=output_json_filepath,
+            output_json_filename=output_json_filename,
+        )
         self.settings = MeasurementSettings(block_size, stride, reference_compat)
         check_batch_size(self.batch_size)
         self.token_cache_dir = token_cache_dir or cache_dir
         self.checkpoint_interval = checkpoint_interval
 
-    def inference(self, retriever, ice_template=None, prompt_template=None,
-                  output_json_filepath: Optional[str] = None,
-                  output_json_filename: Optional[str] = None) -> List[dict]:
+    def inference(
+        self,
+        retriever,
+        ice_template=None,
+        prompt_template=None,
+        output_json_filepath: Optional[str] = None,
+        output_json_filename: Optional[str] = None,
+    ) -> List[dict]:
         module = scoring_model(self.model)
         logger = get_logger()
         if isinstance(module, torch.nn.Module):
@@ -83,23 +97,32 @@ class SlidingWindowPPLInferencer(BaseInferencer):
         column = retriever.dataset_reader.input_columns[0]
         corpus, shard = retriever.index_ds, retriever.test_ds  # train split: never sliced
         if DOC_INDEX_COLUMN not in shard.column_names:
-            raise ValueError(f'SlidingWindowPPLInferencer needs a dataset with a '
-                             f'`{DOC_INDEX_COLUMN}` column, such as CompressionCorpusDataset.')
+            raise ValueError(
+                f'SlidingWindowPPLInferencer needs a dataset with a '
+                f'`{DOC_INDEX_COLUMN}` column, such as CompressionCorpusDataset.'
+            )
         wanted = shard[DOC_INDEX_COLUMN]
         contents = shard[column]
-        logger.info(f'{plugin_label()}: scoring {len(wanted)} of {len(corpus)} documents '
-                          f'({self.settings})')
+        logger.info(f'{plugin_label()}: scoring {len(wanted)} of {len(corpus)} documents ({self.settings})')
         folder = output_json_filepath or self.output_json_filepath
         filename = output_json_filename or self.output_json_filename
         checkpoint = os.path.join(folder, f'tmp_{os.path.splitext(filename)[0]}.progress.npz')
         try:
             with with_advice():
                 nll, scored_tokens = score_documents(
-                    module, self.model.tokenizer, corpus[column], wanted, self.settings,
-                    batch_size=self.batch_size, token_cache_dir=self.token_cache_dir,
-                    max_seq_len=self.max_seq_len, progress=self.is_main_process,
+                    module,
+                    self.model.tokenizer,
+                    corpus[column],
+                    wanted,
+                    self.settings,
+                    batch_size=self.batch_size,
+                    token_cache_dir=self.token_cache_dir,
+                    max_seq_len=self.max_seq_len,
+                    progress=self.is_main_process,
                     checkpoint_path=checkpoint if self.is_main_process else None,
-                    checkpoint_interval=self.checkpoint_interval, logger=logger)
+                    checkpoint_interval=self.checkpoint_interval,
+                    logger=logger,
+                )
         except NothingToScore as err:
             # every shard of this corpus comes here: its rows say that no token was scored,
             # the evaluator names why, and the task's other datasets go on
@@ -107,9 +130,10 @@ class SlidingWindowPPLInferencer(BaseInferencer):
             nll, scored_tokens = np.zeros(len(wanted)), np.zeros(len(wanted), dtype=np.int64)
         sizes = [text_size(text) for text in contents]
         made_by = provenance(self.settings, module)
-        predictions = [dict(nll=float(n), tokens=int(t), chars=c, bytes=b, document_index=int(d),
-                            **made_by)
-                       for n, t, (c, b), d in zip(nll, scored_tokens, sizes, wanted)]
+        predictions = [
+            dict(nll=float(n), tokens=int(t), chars=c, bytes=b, document_index=int(d), **made_by)
+            for n, t, (c, b), d in zip(nll, scored_tokens, sizes, wanted)
+        ]
         if self.is_main_process:
             write_predictions(predictions, folder, filename, checkpoint)
             if os.path.exists(checkpoint):
@@ -120,20 +144,27 @@ class SlidingWindowPPLInferencer(BaseInferencer):
 def opencompass_advice(err: BaseException) -> str:
     """What to change in OpenCompass for one of core's errors ('' when nothing to add)."""
     if isinstance(err, WindowTooLong) and isinstance(err, EngineError):
-        return (f'In OpenCompass: model_kwargs=dict(max_model_len={err.needed}) in the VLLM '
-                f'model config, or --max-seq-len {err.needed} with --accelerator vllm.')
+        return (
+            f'In OpenCompass: model_kwargs=dict(max_model_len={err.needed}) in the VLLM '
+            f'model config, or --max-seq-len {err.needed} with --accelerator vllm.'
+        )
     if isinstance(err, WindowTooLong):
-        return ('In OpenCompass, block_size is set in the dataset config: '
-                'inferencer=dict(..., block_size=...).')
+        return (
+            'In OpenCompass, block_size is set in the dataset config: inferencer=dict(..., block_size=...).'
+        )
     if isinstance(err, ForeignTokenizer):
-        return ('In OpenCompass: tokenizer_path in the model config, or --tokenizer-path.')
+        return 'In OpenCompass: tokenizer_path in the model config, or --tokenizer-path.'
     if isinstance(err, EngineError):
-        return ('In OpenCompass, the transformers engine is a Hugging Face model config '
-                '(--hf-type base --hf-path MODEL, or type=HuggingFaceBaseModel).')
+        return (
+            'In OpenCompass, the transformers engine is a Hugging Face model config '
+            '(--hf-type base --hf-path MODEL, or type=HuggingFaceBaseModel).'
+        )
     if isinstance(err, FloatingPointError):
-        return ('In OpenCompass: model_kwargs=dict(torch_dtype=...) in the model config. '
-                'Nothing was written for this shard; the batches before it are kept in its '
-                'checkpoint.')
+        return (
+            'In OpenCompass: model_kwargs=dict(torch_dtype=...) in the model config. '
+            'Nothing was written for this shard; the batches before it are kept in its '
+            'checkpoint.'
+        )
     if isinstance(err, torch.OutOfMemoryError):
         return 'In OpenCompass: more GPUs per task with --hf-num-gpus (run_cfg=dict(num_gpus=...)).'
     return ''
@@ -157,7 +188,8 @@ def scoring_model(wrapper):
     ``--accelerator vllm`` builds); else a clear error."""
     module = getattr(wrapper, 'model', None)
     if getattr(wrapper, 'tokenizer', None) is not None and (
-            isinstance(module, torch.nn.Module) or is_vllm_engine(module)):
+        isinstance(module, torch.nn.Module) or is_vllm_engine(module)
+    ):
         return module
     raise TypeError(
         f'the compression datasets score with a Hugging Face torch module or a vLLM engine, '
@@ -166,28 +198,37 @@ def scoring_model(wrapper):
         'Hugging Face model config (opencompass --hf-type base --hf-path MODEL, or '
         'type=HuggingFaceBaseModel in a suite) or a vLLM one (type=VLLM, or --accelerator '
         'vllm) for the compression datasets; benchmarks of other kinds can keep this wrapper '
-        'in the same suite.')
+        'in the same suite.'
+    )
 
 
-def write_predictions(predictions: List[dict], folder: str, filename: str,
-                      checkpoint: Optional[str] = None) -> None:
+def write_predictions(
+    predictions: List[dict], folder: str, filename: str, checkpoint: Optional[str] = None
+) -> None:
     """OpenCompass's prediction file, whole or not at all (``core.atomic_files``)."""
     path = os.path.join(folder, filename)
-    records = {str(i): {'origin_prompt': f'document {p[DOC_INDEX_COLUMN]}', 'prediction': p}
-               for i, p in enumerate(predictions)}
+    records = {
+        str(i): {'origin_prompt': f'document {p[DOC_INDEX_COLUMN]}', 'prediction': p}
+        for i, p in enumerate(predictions)
+    }
     try:
         os.makedirs(folder, exist_ok=True)
         with atomic_write(path, 'w', encoding='utf-8') as f:
             dump_json(records, f, f'the predictions {path}', indent=1)
     except OSError as err:
-        kept = (f'the scored sums are kept in {checkpoint}, so the re-run does not score again'
-                if checkpoint and os.path.exists(checkpoint) else 'nothing partial was left')
-        raise OSError(err.errno, f'could not write the predictions {path} ({err.strerror or err}'
-                                 f'). Free space or fix permissions there, then run again with '
-                                 f'-r: {kept}.') from err
+        kept = (
+            f'the scored sums are kept in {checkpoint}, so the re-run does not score again'
+            if checkpoint and os.path.exists(checkpoint)
+            else 'nothing partial was left'
+        )
+        raise OSError(
+            err.errno,
+            f'could not write the predictions {path} ({err.strerror or err}'
+            f'). Free space or fix permissions there, then run again with '
+            f'-r: {kept}.',
+        ) from err
 
 
 # The name of releases up to 0.1.0, still accepted in configs (by class or by string).
 SlidingWindowInferencer = SlidingWindowPPLInferencer
-ICL_INFERENCERS.register_module(name='SlidingWindowInferencer',
-                                module=SlidingWindowPPLInferencer)
+ICL_INFERENCERS.register_module(name='SlidingWindowInferencer', module=SlidingWindowPPLInferencer)

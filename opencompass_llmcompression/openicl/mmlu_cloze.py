@@ -27,7 +27,6 @@ for character.
 from typing import Sequence
 
 from datasets import Dataset, DatasetDict
-
 from opencompass.datasets import MMLUDataset
 from opencompass.datasets.base import BaseDataset
 from opencompass.registry import LOAD_DATASET
@@ -37,31 +36,77 @@ SHOTS = 5
 SHOT_SEPARATOR = '\n\n'
 OPTIONS = 'ABCD'
 
-MMLU_MATH_SUBJECTS = ('abstract_algebra', 'college_mathematics', 'elementary_mathematics',
-                      'high_school_mathematics')
+MMLU_MATH_SUBJECTS = (
+    'abstract_algebra',
+    'college_mathematics',
+    'elementary_mathematics',
+    'high_school_mathematics',
+)
 
 MMLU_SUBJECTS = (
-    'abstract_algebra', 'anatomy', 'astronomy', 'business_ethics', 'clinical_knowledge',
-    'college_biology', 'college_chemistry', 'college_computer_science', 'college_mathematics',
-    'college_medicine', 'college_physics', 'computer_security', 'conceptual_physics',
-    'econometrics', 'electrical_engineering', 'elementary_mathematics', 'formal_logic',
-    'global_facts', 'high_school_biology', 'high_school_chemistry',
-    'high_school_computer_science', 'high_school_european_history', 'high_school_geography',
-    'high_school_government_and_politics', 'high_school_macroeconomics',
-    'high_school_mathematics', 'high_school_microeconomics', 'high_school_physics',
-    'high_school_psychology', 'high_school_statistics', 'high_school_us_history',
-    'high_school_world_history', 'human_aging', 'human_sexuality', 'international_law',
-    'jurisprudence', 'logical_fallacies', 'machine_learning', 'management', 'marketing',
-    'medical_genetics', 'miscellaneous', 'moral_disputes', 'moral_scenarios', 'nutrition',
-    'philosophy', 'prehistory', 'professional_accounting', 'professional_law',
-    'professional_medicine', 'professional_psychology', 'public_relations', 'security_studies',
-    'sociology', 'us_foreign_policy', 'virology', 'world_religions')
+    'abstract_algebra',
+    'anatomy',
+    'astronomy',
+    'business_ethics',
+    'clinical_knowledge',
+    'college_biology',
+    'college_chemistry',
+    'college_computer_science',
+    'college_mathematics',
+    'college_medicine',
+    'college_physics',
+    'computer_security',
+    'conceptual_physics',
+    'econometrics',
+    'electrical_engineering',
+    'elementary_mathematics',
+    'formal_logic',
+    'global_facts',
+    'high_school_biology',
+    'high_school_chemistry',
+    'high_school_computer_science',
+    'high_school_european_history',
+    'high_school_geography',
+    'high_school_government_and_politics',
+    'high_school_macroeconomics',
+    'high_school_mathematics',
+    'high_school_microeconomics',
+    'high_school_physics',
+    'high_school_psychology',
+    'high_school_statistics',
+    'high_school_us_history',
+    'high_school_world_history',
+    'human_aging',
+    'human_sexuality',
+    'international_law',
+    'jurisprudence',
+    'logical_fallacies',
+    'machine_learning',
+    'management',
+    'marketing',
+    'medical_genetics',
+    'miscellaneous',
+    'moral_disputes',
+    'moral_scenarios',
+    'nutrition',
+    'philosophy',
+    'prehistory',
+    'professional_accounting',
+    'professional_law',
+    'professional_medicine',
+    'professional_psychology',
+    'public_relations',
+    'security_studies',
+    'sociology',
+    'us_foreign_policy',
+    'virology',
+    'world_religions',
+)
 
 
 def subject_line(subject: str) -> str:
     """The line before the shots: ``The following are questions (with answers) about X.``"""
-    return f'The following are questions (with answers) about {subject.replace("_", " ")}.' \
-        + SHOT_SEPARATOR
+    return f'The following are questions (with answers) about {subject.replace("_", " ")}.' + SHOT_SEPARATOR
 
 
 def cloze_item(option: str) -> str:
@@ -90,8 +135,7 @@ class PooledMMLUClozeDataset(BaseDataset):
         for name in names:
             subject = MMLUDataset.load(path, name)
             if len(subject['dev']) < shots:
-                raise ValueError(f'MMLU {name}: {len(subject["dev"])} dev questions, {shots} '
-                                 'shots wanted')
+                raise ValueError(f'MMLU {name}: {len(subject["dev"])} dev questions, {shots} shots wanted')
             prefix = few_shot_prefix(name, subject['dev'].select(range(shots)))
             dev += [dict(row, subject=name) for row in subject['dev']]
             # `fewshot` first: OpenCompass fills a template's fields in the row's column order,

@@ -1,7 +1,7 @@
 """``summarizer = dict(type=CompressionSummarizer)``: OpenCompass's summary, then the report."""
 
-from datetime import datetime
 import os
+from datetime import datetime
 from typing import Dict, List, Optional, Sequence
 
 from opencompass.summarizers import DefaultSummarizer
@@ -12,8 +12,7 @@ from .. import CONFIG_DIR
 from ..report.benchmark_scores import read_scores_csv
 from ..report.collect import collect
 from ..report.intervals import RESAMPLES, SEED
-from ..report.results import (INFERENCER_NAME, OLD_INFERENCER_NAME, ResultsError,
-                              find_run_dirs)
+from ..report.results import INFERENCER_NAME, OLD_INFERENCER_NAME, ResultsError, find_run_dirs
 from ..report.writer import ReportOptions, write_report
 
 
@@ -32,36 +31,56 @@ class CompressionSummarizer(DefaultSummarizer):
         resamples, seed: the bootstrap over documents behind the intervals (0: none).
     """
 
-    def __init__(self, config, dataset_abbrs: Optional[List[str]] = None,
-                 summary_groups: Optional[List] = None, prompt_db=None,
-                 metrics: Sequence[str] = ('bpc',), baselines: bool = True,
-                 documents: int = 10, scores: Optional[str] = None,
-                 extra_results: Sequence[str] = (), areas: Optional[Dict[str, dict]] = None,
-                 resamples: int = RESAMPLES, seed: int = SEED):
+    def __init__(
+        self,
+        config,
+        dataset_abbrs: Optional[List[str]] = None,
+        summary_groups: Optional[List] = None,
+        prompt_db=None,
+        metrics: Sequence[str] = ('bpc',),
+        baselines: bool = True,
+        documents: int = 10,
+        scores: Optional[str] = None,
+        extra_results: Sequence[str] = (),
+        areas: Optional[Dict[str, dict]] = None,
+        resamples: int = RESAMPLES,
+        seed: int = SEED,
+    ):
         super().__init__(config, dataset_abbrs, summary_groups or [], prompt_db)
         self.dataset_cfgs = [with_current_inferencer_name(d) for d in self.dataset_cfgs]
         self.metrics, self.baselines, self.documents = tuple(metrics), baselines, documents
         self.scores, self.extra_results, self.areas = scores, list(extra_results), areas
         self.resamples, self.seed = resamples, seed
 
-    def summarize(self, output_path: Optional[str] = None,
-                  time_str: str = datetime.now().strftime('%Y%m%d_%H%M%S'), **kwargs):
+    def summarize(
+        self,
+        output_path: Optional[str] = None,
+        time_str: str = datetime.now().strftime('%Y%m%d_%H%M%S'),
+        **kwargs,
+    ):
         super().summarize(output_path=output_path, time_str=time_str, **kwargs)
         logger = get_logger()
         try:
-            models = [dict(m, abbr=model_abbr_from_cfg_used_in_summarizer(m))
-                      for m in self.model_cfgs]
+            models = [dict(m, abbr=model_abbr_from_cfg_used_in_summarizer(m)) for m in self.model_cfgs]
             datasets = [dict(d, abbr=dataset_abbr_from_cfg(d)) for d in self.dataset_cfgs]
-            run = collect(find_run_dirs(self.extra_results) + [self.work_dir], CONFIG_DIR,
-                          logger, {self.work_dir: dict(datasets=datasets, models=models)})
+            run = collect(
+                find_run_dirs(self.extra_results) + [self.work_dir],
+                CONFIG_DIR,
+                logger,
+                {self.work_dir: dict(datasets=datasets, models=models)},
+            )
             for failure in run.failures:
                 logger.warning(f'no result: {failure}')
-            out_dir = (os.path.dirname(output_path) if output_path
-                       else os.path.join(self.work_dir, 'summary'))
+            out_dir = os.path.dirname(output_path) if output_path else os.path.join(self.work_dir, 'summary')
             options = ReportOptions(
-                self.metrics, self.baselines, self.documents,
-                read_scores_csv(self.scores, self.areas) if self.scores else None, self.areas,
-                self.resamples, self.seed)
+                self.metrics,
+                self.baselines,
+                self.documents,
+                read_scores_csv(self.scores, self.areas) if self.scores else None,
+                self.areas,
+                self.resamples,
+                self.seed,
+            )
             text = write_report(run, options, out_dir, time_str, logger)
         except (ResultsError, ValueError) as err:
             logger.error(f'compression report not written: {err}')
@@ -77,5 +96,5 @@ def with_current_inferencer_name(dataset_cfg: dict) -> dict:
     name = kind if isinstance(kind, str) else getattr(kind, '__name__', '')
     if not name.endswith(OLD_INFERENCER_NAME):
         return dataset_cfg
-    renamed = dict(inferencer, type=name[:-len(OLD_INFERENCER_NAME)] + INFERENCER_NAME)
+    renamed = dict(inferencer, type=name[: -len(OLD_INFERENCER_NAME)] + INFERENCER_NAME)
     return dict(dataset_cfg, infer_cfg=dict(dataset_cfg['infer_cfg'], inferencer=renamed))

@@ -16,8 +16,7 @@ from ..core.metrics import compressed_bits_per
 from ..core.token_stream import default_cache_dir
 
 
-def baseline_rates(contents: Sequence[str],
-                   cache_dir: Optional[str] = None) -> Dict[str, Dict[str, float]]:
+def baseline_rates(contents: Sequence[str], cache_dir: Optional[str] = None) -> Dict[str, Dict[str, float]]:
     """``{compressor: {'bpc': ..., 'bpb': ...}}`` on the documents ``contents``, cached under
     ``cache_dir`` (default: the package's cache); ValueError when there is no text."""
     text = ''.join(contents)
@@ -40,6 +39,7 @@ def baseline_rates(contents: Sequence[str],
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with atomic_write(path, 'w', encoding='utf-8') as f:
             json.dump(dict(version=VERSION, bytes=len(data), sizes=sizes), f)
-    return {name: dict(bpc=compressed_bits_per(size, len(text)),
-                       bpb=compressed_bits_per(size, len(data)))
-            for name, size in sizes.items()}
+    return {
+        name: dict(bpc=compressed_bits_per(size, len(text)), bpb=compressed_bits_per(size, len(data)))
+        for name, size in sizes.items()
+    }

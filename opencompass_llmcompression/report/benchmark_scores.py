@@ -22,28 +22,37 @@ from typing import Dict, List, Optional
 from .results import is_compression_result, main_score
 
 DEFAULT_AREAS = {
-    'knowledge': dict(corpus='cc', benchmarks={
-        'HellaSwag': ['hellaswag'],
-        'ARC-C': ['ARC-c', 'ARC-c-test_*shot'],
-        'NQ': ['nq', 'nq_*shot'],
-        'TriviaQA': ['triviaqa', 'triviaqa_*shot', 'triviaqa_wiki_*'],
-        'MMLU': ['mmlu_cloze-*'],  # the paper's: the question alone (cloze style)
-        # OpenCompass's own MMLU shows the options: not the paper's MMLU (its Figure 10 finds
-        # it far less tied to BPC, rho -0.66), so it has no line of the paper; it still counts
-        # in a line through the run's own models
-        'MMLU (usual style)': ['lukaemon_mmlu_*'],
-    }),
-    'coding': dict(corpus='python', benchmarks={
-        'HumanEval': ['openai_humaneval'],
-        'MBPP': ['mbpp', 'sanitized_mbpp'],
-        'DS-1000': ['ds1000_*'],
-    }),
-    'mathematics': dict(corpus='arxiv_math', benchmarks={
-        'GSM8K': ['gsm8k', 'gsm8k_*shot'],
-        'MATH': ['math'],
-        'SAT-Math': ['agieval-sat-math'],
-        'MMLU-Math': ['mmlu_math_cloze'],
-    }),
+    'knowledge': dict(
+        corpus='cc',
+        benchmarks={
+            'HellaSwag': ['hellaswag'],
+            'ARC-C': ['ARC-c', 'ARC-c-test_*shot'],
+            'NQ': ['nq', 'nq_*shot'],
+            'TriviaQA': ['triviaqa', 'triviaqa_*shot', 'triviaqa_wiki_*'],
+            'MMLU': ['mmlu_cloze-*'],  # the paper's: the question alone (cloze style)
+            # OpenCompass's own MMLU shows the options: not the paper's MMLU (its Figure 10 finds
+            # it far less tied to BPC, rho -0.66), so it has no line of the paper; it still counts
+            # in a line through the run's own models
+            'MMLU (usual style)': ['lukaemon_mmlu_*'],
+        },
+    ),
+    'coding': dict(
+        corpus='python',
+        benchmarks={
+            'HumanEval': ['openai_humaneval'],
+            'MBPP': ['mbpp', 'sanitized_mbpp'],
+            'DS-1000': ['ds1000_*'],
+        },
+    ),
+    'mathematics': dict(
+        corpus='arxiv_math',
+        benchmarks={
+            'GSM8K': ['gsm8k', 'gsm8k_*shot'],
+            'MATH': ['math'],
+            'SAT-Math': ['agieval-sat-math'],
+            'MMLU-Math': ['mmlu_math_cloze'],
+        },
+    ),
 }
 OVERALL, AVERAGE = 'overall', 'Average'  # the overall line; an area's own score
 Scores = Dict[str, Dict[str, float]]  # {model: {benchmark, dataset abbr or area: percent}}
@@ -63,10 +72,15 @@ def check_areas(areas: Dict[str, dict]) -> Dict[str, dict]:
     if not isinstance(areas, dict) or not areas:
         raise ValueError(f'areas must map area names to settings, e.g. {example}')
     for area, spec in areas.items():
-        if (not isinstance(spec, dict) or not isinstance(spec.get('corpus'), str)
-                or not isinstance(spec.get('benchmarks'), (list, tuple, dict))):
-            raise ValueError(f'area {area!r} needs a "corpus" name and "benchmarks": a list of '
-                             f'patterns or a mapping of names to patterns, e.g. {example}')
+        if (
+            not isinstance(spec, dict)
+            or not isinstance(spec.get('corpus'), str)
+            or not isinstance(spec.get('benchmarks'), (list, tuple, dict))
+        ):
+            raise ValueError(
+                f'area {area!r} needs a "corpus" name and "benchmarks": a list of '
+                f'patterns or a mapping of names to patterns, e.g. {example}'
+            )
     return areas
 
 
@@ -74,8 +88,9 @@ def _matches(name: str, patterns: List[str]) -> bool:
     return any(fnmatch.fnmatchcase(name.lower(), p.lower()) for p in patterns)
 
 
-def benchmark_scores(results: Dict[str, dict], given: Dict[str, float],
-                     areas: Dict[str, dict]) -> Dict[str, Dict[str, float]]:
+def benchmark_scores(
+    results: Dict[str, dict], given: Dict[str, float], areas: Dict[str, dict]
+) -> Dict[str, Dict[str, float]]:
     """``{area: {benchmark: percent}}`` of one model: its run's results (``{abbr: result}``)
     and ``given`` scores (a scores CSV's row: benchmark names, dataset abbreviations or area
     names), a given benchmark name overriding the run's datasets; plus each area's score
@@ -122,16 +137,21 @@ def read_scores_csv(path: str, areas: Optional[Dict[str, dict]] = None) -> Score
     except (OSError, UnicodeDecodeError) as err:
         raise ValueError(f'cannot read the scores CSV {path}: {err}') from err
     if not rows or 'model' not in rows[0]:
-        raise ValueError(f'{path}: a scores CSV needs a header whose first column is `model`, '
-                         f'then one column per benchmark or area, e.g. model,MMLU,HumanEval')
-    _check_names(path, [n for n in rows[0] if n not in ('model', None)],
-                 areas if areas is not None else DEFAULT_AREAS)
+        raise ValueError(
+            f'{path}: a scores CSV needs a header whose first column is `model`, '
+            f'then one column per benchmark or area, e.g. model,MMLU,HumanEval'
+        )
+    _check_names(
+        path, [n for n in rows[0] if n not in ('model', None)], areas if areas is not None else DEFAULT_AREAS
+    )
     scores, lines, marked = {}, {}, set()
     for line, row in enumerate(rows, start=2):
         model = (row.get('model') or '').strip()
         if model in lines:
-            raise ValueError(f'{path}, line {line}: model {model!r} is listed twice (lines '
-                             f'{lines[model]} and {line}); keep one row per model')
+            raise ValueError(
+                f'{path}, line {line}: model {model!r} is listed twice (lines '
+                f'{lines[model]} and {line}); keep one row per model'
+            )
         lines[model] = line
         values = {}
         for name, cell in row.items():
@@ -145,9 +165,11 @@ def read_scores_csv(path: str, areas: Optional[Dict[str, dict]] = None) -> Score
             if text.endswith('%'):
                 marked.add((model, name))
             if not 0 <= values[name] <= 100:
-                raise ValueError(f'{path}, line {line}: {name}={cell!r} is not a percentage; '
-                                 'scores are percent, from 0 to 100, as OpenCompass reports '
-                                 'them')
+                raise ValueError(
+                    f'{path}, line {line}: {name}={cell!r} is not a percentage; '
+                    'scores are percent, from 0 to 100, as OpenCompass reports '
+                    'them'
+                )
         scores[model] = values
     _check_scale(path, scores, marked)
     return scores
@@ -168,7 +190,8 @@ def _check_names(path: str, names: List[str], areas: Dict[str, dict]) -> None:
             f'benchmark ({benchmarks}), an area ({", ".join(areas)}, {OVERALL}) or an '
             'OpenCompass dataset abbreviation that an area\'s patterns match (e.g. '
             'openai_humaneval, mmlu_cloze-anatomy). Rename the column, or pass areas= '
-            '(--areas) that name it')
+            '(--areas) that name it'
+        )
 
 
 def _check_scale(path: str, scores: Scores, marked: set) -> None:
@@ -177,13 +200,18 @@ def _check_scale(path: str, scores: Scores, marked: set) -> None:
         for name, value in values.items():
             if (model, name) not in marked:
                 columns.setdefault(name, []).append(value)
-    fractional = sorted(n for n, vs in columns.items()
-                        if all(v <= 1 for v in vs) and any(0 < v < 1 for v in vs))
+    fractional = sorted(
+        n for n, vs in columns.items() if all(v <= 1 for v in vs) and any(0 < v < 1 for v in vs)
+    )
     if not fractional:
         return
     if len(fractional) == len(columns):
-        raise ValueError(f'{path}: every score lies between 0 and 1; scores are percentages '
-                         '(OpenCompass reports 45.3, not 0.453): multiply them by 100')
-    raise ValueError(f'{path}: column(s) {", ".join(fractional)} lie between 0 and 1 while '
-                     'the others are percentages: multiply them by 100 (or, for a score that '
-                     'really is below 1%, write it as e.g. 0.5%)')
+        raise ValueError(
+            f'{path}: every score lies between 0 and 1; scores are percentages '
+            '(OpenCompass reports 45.3, not 0.453): multiply them by 100'
+        )
+    raise ValueError(
+        f'{path}: column(s) {", ".join(fractional)} lie between 0 and 1 while '
+        'the others are percentages: multiply them by 100 (or, for a score that '
+        'really is below 1%, write it as e.g. 0.5%)'
+    )

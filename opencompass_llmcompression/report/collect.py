@@ -1,7 +1,7 @@
 """The report's one way in: what a set of OpenCompass run folders holds, read once.
 
-    run folders ──> collect ──> RunData ──> writer.write_report
-    (llmcompression-summary and CompressionSummarizer both call collect)
+run folders ──> collect ──> RunData ──> writer.write_report
+(llmcompression-summary and CompressionSummarizer both call collect)
 """
 
 import logging
@@ -11,8 +11,7 @@ from typing import Dict, Optional, Sequence
 from ..core.logs import LOGGER
 from .builtin_runs import builtin_message, split_builtin
 from .failures import Failure, failed_datasets
-from .results import ResultsError, corpus_locations, is_compression_result, read_results, \
-    run_config
+from .results import ResultsError, corpus_locations, is_compression_result, read_results, run_config
 
 Results = Dict[str, Dict[str, dict]]  # {model: {abbr: result}}
 
@@ -20,6 +19,7 @@ Results = Dict[str, Dict[str, dict]]  # {model: {abbr: result}}
 @dataclass(frozen=True)
 class RunData:
     """What the run folders hold: results, where to find predictions, and what failed."""
+
     results: Results
     run_dirs: Sequence[str] = ()  # their predictions/ give the per-document rows, newest last
     models: Sequence[str] = ()  # the table's order (default: sorted)
@@ -33,8 +33,12 @@ class RunData:
         return self.abbr_order
 
 
-def collect(run_dirs: Sequence[str], config_dir: str, logger: logging.Logger = LOGGER,
-            configs: Optional[Dict[str, dict]] = None) -> RunData:
+def collect(
+    run_dirs: Sequence[str],
+    config_dir: str,
+    logger: logging.Logger = LOGGER,
+    configs: Optional[Dict[str, dict]] = None,
+) -> RunData:
     """The results of ``run_dirs`` (later folders override earlier ones), where each corpus
     lies, and each dataset of a run's config left without a usable result.
 
@@ -52,16 +56,14 @@ def collect(run_dirs: Sequence[str], config_dir: str, logger: logging.Logger = L
         model_abbrs = [m.get('abbr') for m in saved['models']]
         model_paths.update({m.get('abbr'): m.get('path') for m in saved['models']})
         models += [m for m in model_abbrs if m not in models]
-        failures += failed_datasets(run_dir, model_abbrs,
-                                    [d.get('abbr') for d in saved['datasets']], read)
+        failures += failed_datasets(run_dir, model_abbrs, [d.get('abbr') for d in saved['datasets']], read)
     if builtin:
         message = builtin_message(builtin, run_dirs, model_paths, config_dir)
         if not any(is_compression_result(r) for per in results.values() for r in per.values()):
             raise ResultsError(message)
         logger.warning(message)
     models = [m for m in models if m in results] + sorted(set(results) - set(models))
-    return RunData(results, list(run_dirs), models, list(locations), locations,
-                   _once(failures))
+    return RunData(results, list(run_dirs), models, list(locations), locations, _once(failures))
 
 
 def _once(failures: Sequence[Failure]) -> list:

@@ -27,18 +27,19 @@ def extremes(rows: Sequence[dict], count: int) -> List[dict]:
     scored = [row for row in scored if row['bpc'] is not None]
     scored.sort(key=lambda row: (row['bpc'], row[DOC_INDEX_COLUMN]))
     low = scored[:count]
-    high = scored[max(count, len(scored) - count):][::-1]
+    high = scored[max(count, len(scored) - count) :][::-1]
     return [dict(r, rank='lowest') for r in low] + [dict(r, rank='highest') for r in high]
 
 
 def snippet(text: str) -> str:
     """The start of a document on one line, safe inside a Markdown table."""
-    flat = ' '.join(text[:SNIPPET_CHARS * 2].split())[:SNIPPET_CHARS]
+    flat = ' '.join(text[: SNIPPET_CHARS * 2].split())[:SNIPPET_CHARS]
     return flat.replace('|', '\\|').replace('`', "'")
 
 
-def document_table(per_model: Dict[str, Dict[str, List[dict]]], count: int,
-                   texts: Optional[Dict[str, Sequence[str]]] = None):
+def document_table(
+    per_model: Dict[str, Dict[str, List[dict]]], count: int, texts: Optional[Dict[str, Sequence[str]]] = None
+):
     """``(header, rows)`` of ``per_model`` (``{model: {abbr: per-document rows}}``); ``texts``
     (``{abbr: documents}``) adds the start of each. The ``corpus`` column holds the abbr."""
     header = ['model', 'corpus', 'rank', 'document', 'bpc', 'tokens', 'chars', 'starts with']
@@ -49,6 +50,16 @@ def document_table(per_model: Dict[str, Dict[str, List[dict]]], count: int,
             for row in extremes(rows, count):
                 index = row[DOC_INDEX_COLUMN]
                 start = snippet(documents[index]) if documents and index < len(documents) else ''
-                table.append([model, abbr, row['rank'], str(index), f'{row["bpc"]:.4f}',
-                              str(row['tokens']), str(row['chars']), start])
+                table.append(
+                    [
+                        model,
+                        abbr,
+                        row['rank'],
+                        str(index),
+                        f'{row["bpc"]:.4f}',
+                        str(row['tokens']),
+                        str(row['chars']),
+                        start,
+                    ]
+                )
     return header, table

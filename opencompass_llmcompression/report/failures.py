@@ -10,7 +10,6 @@ import re
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence
 
-
 ERROR_LINE = re.compile(r'^\s*(\w+\.)*\w*(Error|Exception|Interrupt)\b.*')
 
 # Errors whose cause is known, by a piece of their text, with what to do.
@@ -19,14 +18,17 @@ KNOWN_FIXES = {
         'transformers dropped the use_flash_attention_2 argument (the model\'s constructor '
         'refuses it): pass --model-kwargs attn_implementation=flash_attention_2 on a GPU with '
         'the flash-attn package, or leave it out (PyTorch SDPA runs a FlashAttention kernel '
-        'on GPUs)'),
+        'on GPUs)'
+    ),
     'flash_attn': (
         'flash-attention 2 needs the flash-attn package and a CUDA GPU: pip install '
-        '"opencompass-llmcompression[flash]" there, or leave attn_implementation out'),
+        '"opencompass-llmcompression[flash]" there, or leave attn_implementation out'
+    ),
     'batch_encode_plus': (
         'transformers 5 removed batch_encode_plus, which OpenCompass 0.5\'s HuggingFace '
         'wrappers call for every PPL and generation benchmark: install transformers 4.x '
-        '(pip install "transformers>=4.56,<5")'),
+        '(pip install "transformers>=4.56,<5")'
+    ),
 }
 
 
@@ -44,8 +46,7 @@ class Failure:
 
     def __str__(self) -> str:
         where = f'log: {self.log}' if self.log else 'no log found under logs/'
-        fix = next((f'. Fix: {fix}' for key, fix in KNOWN_FIXES.items() if key in self.error),
-                   '')
+        fix = next((f'. Fix: {fix}' for key, fix in KNOWN_FIXES.items() if key in self.error), '')
         return f'{self.abbr} ({self.model}): {self.error or "no result"} ({where}){fix}'
 
 
@@ -82,8 +83,9 @@ def _head(path: str, lines: int = 20) -> str:
         return ''
 
 
-def failed_datasets(run_dir: str, models: Iterable[str], abbrs: Iterable[str],
-                    results: Dict[str, Dict[str, dict]]) -> List[Failure]:
+def failed_datasets(
+    run_dir: str, models: Iterable[str], abbrs: Iterable[str], results: Dict[str, Dict[str, dict]]
+) -> List[Failure]:
     """Each (model, abbr) of the run without a usable result among ``results`` (all the
     runs' results as ``results.read_results`` gives them: another run may hold one)."""
     failures = []
@@ -94,10 +96,8 @@ def failed_datasets(run_dir: str, models: Iterable[str], abbrs: Iterable[str],
                 continue
             logs = task_logs(run_dir, model, abbr)
             errors = [(log, last_error_line(log)) for log in logs]  # the first is the cause
-            log, logged = next(((log, e) for log, e in errors if e),
-                               (logs[0] if logs else None, ''))
-            failures.append(Failure(model, abbr, log,
-                                    str((result or {}).get('error') or '') or logged))
+            log, logged = next(((log, e) for log, e in errors if e), (logs[0] if logs else None, ''))
+            failures.append(Failure(model, abbr, log, str((result or {}).get('error') or '') or logged))
     return failures
 
 
@@ -106,7 +106,10 @@ def no_results_message(failures: Sequence[Failure]) -> str:
     result, each with its error and log (an evaluation that crashed leaves no result file,
     only its log), or, when none failed, that no compression dataset was evaluated."""
     if not failures:
-        return ('no compression results (no result with `bpc`) in the given runs: did the '
-                'evaluation stage of an llm_compression dataset finish?')
-    return ('no compression results in the given runs; the datasets without a result:\n'
-            + '\n'.join(f'- {failure}' for failure in failures))
+        return (
+            'no compression results (no result with `bpc`) in the given runs: did the '
+            'evaluation stage of an llm_compression dataset finish?'
+        )
+    return 'no compression results in the given runs; the datasets without a result:\n' + '\n'.join(
+        f'- {failure}' for failure in failures
+    )

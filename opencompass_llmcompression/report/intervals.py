@@ -34,8 +34,7 @@ class Interval(NamedTuple):
         return f'± {(self.high - self.low) / 2:.2g}'
 
 
-def resampled_sums(values: Sequence[np.ndarray], resamples: int = RESAMPLES,
-                   seed: int = SEED) -> list:
+def resampled_sums(values: Sequence[np.ndarray], resamples: int = RESAMPLES, seed: int = SEED) -> list:
     """For each array in ``values`` (one entry per document), its sum over each resample.
 
     Resample ``r`` is ``rng.integers(0, n, size=n)``, the ``r``-th such draw of
@@ -51,7 +50,7 @@ def resampled_sums(values: Sequence[np.ndarray], resamples: int = RESAMPLES,
         rows = min(step, resamples - start)
         index = rng.integers(0, n, size=(rows, n))
         for v, out in zip(values, sums):
-            out[start:start + rows] = v[index].sum(axis=1)
+            out[start : start + rows] = v[index].sum(axis=1)
     return sums
 
 
@@ -62,15 +61,21 @@ def percentile_interval(value: float, samples: np.ndarray, level: float = LEVEL)
     return Interval(float(value), float(low), float(high))
 
 
-def ratio_interval(nll: float, size: float, nll_sums: np.ndarray, size_sums: np.ndarray,
-                   level: float = LEVEL) -> Interval:
+def ratio_interval(
+    nll: float, size: float, nll_sums: np.ndarray, size_sums: np.ndarray, level: float = LEVEL
+) -> Interval:
     """Bits per character (or byte) from the totals, with the resampled totals' interval."""
     return percentile_interval(bits_per(nll, size), bits_per(nll_sums, size_sums), level)
 
 
-def difference_interval(nll_a: float, nll_b: float, size: float, a_sums: np.ndarray,
-                        b_sums: np.ndarray, size_sums: np.ndarray,
-                        level: float = LEVEL) -> Interval:
+def difference_interval(
+    nll_a: float,
+    nll_b: float,
+    size: float,
+    a_sums: np.ndarray,
+    b_sums: np.ndarray,
+    size_sums: np.ndarray,
+    level: float = LEVEL,
+) -> Interval:
     """A's bits per character minus B's from the totals, with the paired resamples' interval."""
-    return percentile_interval(bits_per(nll_a - nll_b, size),
-                               bits_per(a_sums - b_sums, size_sums), level)
+    return percentile_interval(bits_per(nll_a - nll_b, size), bits_per(a_sums - b_sums, size_sums), level)

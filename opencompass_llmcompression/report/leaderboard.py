@@ -16,11 +16,9 @@ MISSING = '-'
 SETTINGS_COLUMNS = tuple(f.name for f in fields(MeasurementSettings))
 
 
-def compression_abbrs(results: Dict[str, Dict[str, dict]],
-                      order: Sequence[str] = ()) -> List[str]:
+def compression_abbrs(results: Dict[str, Dict[str, dict]], order: Sequence[str] = ()) -> List[str]:
     """The abbrs holding compression results: ``order`` first, then sorted."""
-    found = {d for per_model in results.values() for d, r in per_model.items()
-             if is_compression_result(r)}
+    found = {d for per_model in results.values() for d, r in per_model.items() if is_compression_result(r)}
     listed = [d for d in order if d in found]
     return listed + sorted(found - set(listed))
 
@@ -34,10 +32,15 @@ def column_labels(abbrs: Sequence[str]) -> List[str]:
     return [a[cut:] or a for a in abbrs]
 
 
-def leaderboard(results: Dict[str, Dict[str, dict]], abbrs: Sequence[str],
-                metric: str = 'bpc', models: Sequence[str] = (),
-                baselines: Optional[Dict[str, Dict[str, Dict[str, float]]]] = None,
-                intervals: Optional[Dict[str, Dict[str, Interval]]] = None, pool: bool = True):
+def leaderboard(
+    results: Dict[str, Dict[str, dict]],
+    abbrs: Sequence[str],
+    metric: str = 'bpc',
+    models: Sequence[str] = (),
+    baselines: Optional[Dict[str, Dict[str, Dict[str, float]]]] = None,
+    intervals: Optional[Dict[str, Dict[str, Interval]]] = None,
+    pool: bool = True,
+):
     """``(header, rows)``: models sorted by their average over ``abbrs`` (lower first).
 
     A model lacking an abbr shows ``-`` there and has no average; such models come after the
@@ -50,30 +53,37 @@ def leaderboard(results: Dict[str, Dict[str, dict]], abbrs: Sequence[str],
     table = []
     for model, values, average in _sorted_models(results, abbrs, metric, models, pool):
         found = intervals.get(model, {})
-        table.append([model] + [f'{_cell(v)} {found[c].plus_minus()}' if c in found and
-                                v is not None else _cell(v) for c, v in zip(abbrs, values)]
-                     + [_cell(average)])
+        table.append(
+            [model]
+            + [
+                f'{_cell(v)} {found[c].plus_minus()}' if c in found and v is not None else _cell(v)
+                for c, v in zip(abbrs, values)
+            ]
+            + [_cell(average)]
+        )
     header = ['model'] + column_labels(abbrs) + ['average']
-    compressors = list(dict.fromkeys(c for per_abbr in (baselines or {}).values()
-                                     for c in per_abbr))
+    compressors = list(dict.fromkeys(c for per_abbr in (baselines or {}).values() for c in per_abbr))
     for compressor in compressors:
         values = [baselines.get(c, {}).get(compressor, {}).get(metric) for c in abbrs]
         table.append([f'({compressor})'] + [_cell(v) for v in values] + [_cell(_average(values))])
     return header, table
 
 
-def long_rows(results: Dict[str, Dict[str, dict]], abbrs: Sequence[str], metric: str = 'bpc',
-              models: Sequence[str] = (),
-              baselines: Optional[Dict[str, Dict[str, Dict[str, float]]]] = None,
-              intervals: Optional[Dict[str, Dict[str, Interval]]] = None,
-              measurements: Optional[Dict[str, Optional[MeasurementSettings]]] = None,
-              pool: bool = True):
+def long_rows(
+    results: Dict[str, Dict[str, dict]],
+    abbrs: Sequence[str],
+    metric: str = 'bpc',
+    models: Sequence[str] = (),
+    baselines: Optional[Dict[str, Dict[str, Dict[str, float]]]] = None,
+    intervals: Optional[Dict[str, Dict[str, Interval]]] = None,
+    measurements: Optional[Dict[str, Optional[MeasurementSettings]]] = None,
+    pool: bool = True,
+):
     """The leaderboard for the CSV: one row per model and abbr (the ``corpus`` column holds
     the abbr; and ``average``, unless not ``pool``), with the interval's bounds as
     ``<metric>_ci_low`` and ``<metric>_ci_high`` (blank where none), and on every model's row
     the settings ``measurements`` gives for its abbr (blank where not recorded)."""
-    header = ['model', 'corpus', metric, f'{metric}_ci_low', f'{metric}_ci_high',
-              *SETTINGS_COLUMNS]
+    header = ['model', 'corpus', metric, f'{metric}_ci_low', f'{metric}_ci_high', *SETTINGS_COLUMNS]
     measurements = measurements or {}
     known = [measurements[c] for c in abbrs if measurements.get(c) is not None]
     rows = []
@@ -81,18 +91,16 @@ def long_rows(results: Dict[str, Dict[str, dict]], abbrs: Sequence[str], metric:
         found = (intervals or {}).get(model, {})
         for abbr, value in zip(abbrs, values):
             if value is not None:
-                bounds = ([f'{found[abbr].low:.6f}', f'{found[abbr].high:.6f}']
-                          if abbr in found else ['', ''])
-                rows.append([model, abbr, f'{value:.6f}'] + bounds
-                            + _settings_cells(measurements.get(abbr)))
+                bounds = [f'{found[abbr].low:.6f}', f'{found[abbr].high:.6f}'] if abbr in found else ['', '']
+                rows.append([model, abbr, f'{value:.6f}'] + bounds + _settings_cells(measurements.get(abbr)))
         if average is not None:
-            rows.append([model, 'average', f'{average:.6f}', '', '']
-                        + _settings_cells(known[0] if known else None))
+            rows.append(
+                [model, 'average', f'{average:.6f}', '', ''] + _settings_cells(known[0] if known else None)
+            )
     for abbr, per_compressor in (baselines or {}).items():
         for compressor, rates in per_compressor.items():
             if abbr in abbrs and metric in rates:
-                rows.append([f'({compressor})', abbr, f'{rates[metric]:.6f}', '', '']
-                            + _settings_cells(None))
+                rows.append([f'({compressor})', abbr, f'{rates[metric]:.6f}', '', ''] + _settings_cells(None))
     return header, rows
 
 

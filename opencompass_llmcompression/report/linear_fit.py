@@ -20,9 +20,12 @@ def corpus_matches(abbr: str, corpus: str) -> bool:
     return abbr == corpus or abbr.endswith('-' + corpus)
 
 
-def area_points(results: Dict[str, Dict[str, dict]], areas: Dict[str, dict],
-                scores: Optional[Scores] = None,
-                metric: str = 'bpc') -> Dict[str, Dict[str, tuple]]:
+def area_points(
+    results: Dict[str, Dict[str, dict]],
+    areas: Dict[str, dict],
+    scores: Optional[Scores] = None,
+    metric: str = 'bpc',
+) -> Dict[str, Dict[str, tuple]]:
     """``{area: {model: (bpc, score)}}`` for the models that have both (``scores``: a scores
     CSV's ``{model: {name: percent}}``, see ``benchmark_scores``)."""
     points = {}
@@ -30,10 +33,16 @@ def area_points(results: Dict[str, Dict[str, dict]], areas: Dict[str, dict],
     for area, spec in areas.items():
         points[area] = {}
         for model in models:
-            found = {abbr: r for abbr, r in results.get(model, {}).items()
-                     if is_compression_result(r) and corpus_matches(abbr, spec['corpus'])}
-            score = benchmark_scores(results.get(model, {}), (scores or {}).get(model, {}),
-                                     {area: spec}).get(area, {}).get(AVERAGE)
+            found = {
+                abbr: r
+                for abbr, r in results.get(model, {}).items()
+                if is_compression_result(r) and corpus_matches(abbr, spec['corpus'])
+            }
+            score = (
+                benchmark_scores(results.get(model, {}), (scores or {}).get(model, {}), {area: spec})
+                .get(area, {})
+                .get(AVERAGE)
+            )
             if len(found) == 1 and score is not None:
                 points[area][model] = (next(iter(found.values()))[metric], score)
     return points
@@ -57,9 +66,12 @@ def fit_areas(points: Dict[str, Dict[str, tuple]]) -> Dict[str, dict]:
     for area, by_model in points.items():
         xs = [p[0] for p in by_model.values()]
         if len(by_model) < MIN_MODELS:
-            fits[area] = dict(models=len(by_model), reason=(
-                f'{len(by_model)} model(s) with both a BPC and a score; a fit needs at '
-                f'least {MIN_MODELS}'))
+            fits[area] = dict(
+                models=len(by_model),
+                reason=(
+                    f'{len(by_model)} model(s) with both a BPC and a score; a fit needs at least {MIN_MODELS}'
+                ),
+            )
         elif len(set(xs)) < 2:
             fits[area] = dict(models=len(by_model), reason='all models have the same BPC')
         else:
@@ -72,24 +84,45 @@ def fit_table(fits: Dict[str, dict], areas: Dict[str, dict]):
     rows = []
     for area, fit in fits.items():
         if 'reason' in fit:
-            rows.append([area, areas[area]['corpus'], str(fit['models']), '-', '-', '-', '-',
-                         f'no fit: {fit["reason"]}'])
+            rows.append(
+                [
+                    area,
+                    areas[area]['corpus'],
+                    str(fit['models']),
+                    '-',
+                    '-',
+                    '-',
+                    '-',
+                    f'no fit: {fit["reason"]}',
+                ]
+            )
         else:
             defined = math.isfinite(fit['pearson'])
-            rows.append([area, areas[area]['corpus'], str(fit['models']),
-                         f'{fit["slope"]:.3f}', f'{fit["intercept"]:.3f}',
-                         f'{fit["pearson"]:.4f}' if defined else '-', f'{fit["rmse"]:.3f}',
-                         '' if defined else 'r undefined: every model has the same score'])
+            rows.append(
+                [
+                    area,
+                    areas[area]['corpus'],
+                    str(fit['models']),
+                    f'{fit["slope"]:.3f}',
+                    f'{fit["intercept"]:.3f}',
+                    f'{fit["pearson"]:.4f}' if defined else '-',
+                    f'{fit["rmse"]:.3f}',
+                    '' if defined else 'r undefined: every model has the same score',
+                ]
+            )
     return header, rows
 
 
-def plot_fits(points: Dict[str, Dict[str, tuple]], fits: Dict[str, dict], path: str,
-              metric: str = 'bpc') -> None:
+def plot_fits(
+    points: Dict[str, Dict[str, tuple]], fits: Dict[str, dict], path: str, metric: str = 'bpc'
+) -> None:
     """One panel per area: a point per model, labelled, and the fitted line where there is one;
     written to ``path`` whole or not at all."""
     import matplotlib
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+
     figure, axes = plt.subplots(1, len(points), figsize=(4.5 * len(points), 4), squeeze=False)
     for ax, (area, by_model) in zip(axes[0], points.items()):
         xs = [p[0] for p in by_model.values()]
@@ -99,14 +132,12 @@ def plot_fits(points: Dict[str, Dict[str, tuple]], fits: Dict[str, dict], path: 
         fit = fits[area]
         if 'reason' in fit:
             ax.set_title(f'{area}: no fit', fontsize=10)
-            ax.text(0.5, 0.5, fit['reason'], transform=ax.transAxes, ha='center',
-                    fontsize=7, wrap=True)
+            ax.text(0.5, 0.5, fit['reason'], transform=ax.transAxes, ha='center', fontsize=7, wrap=True)
         else:
             line = np.linspace(min(xs), max(xs), 2)
             ax.plot(line, fit['slope'] * line + fit['intercept'], color='tab:red')
             r = f'{fit["pearson"]:.3f}' if math.isfinite(fit['pearson']) else 'undefined'
-            ax.set_title(f'{area}: r = {r}, RMSE {fit["rmse"]:.2f}',
-                         fontsize=10)
+            ax.set_title(f'{area}: r = {r}, RMSE {fit["rmse"]:.2f}', fontsize=10)
         ax.set_xlabel(metric.upper())
         ax.set_ylabel('score')
     figure.tight_layout()

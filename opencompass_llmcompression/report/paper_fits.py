@@ -29,22 +29,32 @@ from .benchmark_scores import AVERAGE, OVERALL
 from .linear_fit import fit_line
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SOURCE = ('"Compression Represents Intelligence Linearly" (Huang et al., COLM 2024, '
-          'arXiv 2404.09937v2), Appendix B, Tables 4, 6, 8')
+SOURCE = (
+    '"Compression Represents Intelligence Linearly" (Huang et al., COLM 2024, '
+    'arXiv 2404.09937v2), Appendix B, Tables 4, 6, 8'
+)
 AREA_CORPUS = {'knowledge': 'cc', 'coding': 'python', 'mathematics': 'arxiv_math'}
 LEVEL = 0.95
 QWEN = ('Qwen-7b', 'Qwen-14b', 'Qwen-72b')
 LEFT_OUT = {('mathematics', name): QWEN for name in ('GSM8K', 'MATH', 'SAT-Math', AVERAGE)}
 # (Pearson rho, RMSE on the 0-1 scale) as printed: Tables 5, 7, 9 and Figure 1 (left).
 REPORTED = {
-    ('knowledge', 'HellaSwag'): (-0.881, 0.016), ('knowledge', 'ARC-C'): (-0.913, 0.023),
-    ('knowledge', 'NQ'): (-0.925, 0.023), ('knowledge', 'TriviaQA'): (-0.951, 0.022),
-    ('knowledge', 'MMLU'): (-0.890, 0.021), ('knowledge', AVERAGE): (-0.935, 0.019),
-    ('coding', 'HumanEval'): (-0.903, 0.050), ('coding', 'MBPP'): (-0.916, 0.055),
-    ('coding', 'DS-1000'): (-0.946, 0.032), ('coding', AVERAGE): (-0.937, 0.040),
-    ('mathematics', 'GSM8K'): (-0.922, 0.068), ('mathematics', 'MATH'): (-0.899, 0.033),
-    ('mathematics', 'SAT-Math'): (-0.933, 0.044), ('mathematics', 'MMLU-Math'): (-0.916, 0.022),
-    ('mathematics', AVERAGE): (-0.953, 0.031), (OVERALL, AVERAGE): (-0.931, 0.031),
+    ('knowledge', 'HellaSwag'): (-0.881, 0.016),
+    ('knowledge', 'ARC-C'): (-0.913, 0.023),
+    ('knowledge', 'NQ'): (-0.925, 0.023),
+    ('knowledge', 'TriviaQA'): (-0.951, 0.022),
+    ('knowledge', 'MMLU'): (-0.890, 0.021),
+    ('knowledge', AVERAGE): (-0.935, 0.019),
+    ('coding', 'HumanEval'): (-0.903, 0.050),
+    ('coding', 'MBPP'): (-0.916, 0.055),
+    ('coding', 'DS-1000'): (-0.946, 0.032),
+    ('coding', AVERAGE): (-0.937, 0.040),
+    ('mathematics', 'GSM8K'): (-0.922, 0.068),
+    ('mathematics', 'MATH'): (-0.899, 0.033),
+    ('mathematics', 'SAT-Math'): (-0.933, 0.044),
+    ('mathematics', 'MMLU-Math'): (-0.916, 0.022),
+    ('mathematics', AVERAGE): (-0.953, 0.031),
+    (OVERALL, AVERAGE): (-0.931, 0.031),
 }
 
 
@@ -55,8 +65,7 @@ def paper_table(area: str) -> Tuple[Tuple[str, ...], Dict[str, Dict[str, float]]
     with open(os.path.join(HERE, f'paper_{area}.csv'), encoding='utf-8') as f:
         rows = list(csv.DictReader(line for line in f if not line.startswith('#')))
     benchmarks = tuple(k for k in rows[0] if k not in ('model', AVERAGE, 'BPC'))
-    return benchmarks, {r['model']: {k: float(v) for k, v in r.items() if k != 'model'}
-                        for r in rows}
+    return benchmarks, {r['model']: {k: float(v) for k, v in r.items() if k != 'model'} for r in rows}
 
 
 def benchmarks_of(area: str) -> Tuple[str, ...]:
@@ -71,6 +80,7 @@ class PaperLine:
     benchmarks or ``Average``; ``points`` the paper's models it is fitted on, and
     ``left_out`` those of the table it leaves out.
     """
+
     area: str
     benchmark: str
     points: Tuple[Tuple[str, float, float], ...]  # (model, bpc, score 0-1)
@@ -98,10 +108,14 @@ class PaperLine:
         """``(score, low, high)`` in percent at ``bpc``: the line and its 95% prediction
         interval (the spread of models around the line, not the uncertainty of the mean)."""
         from scipy.stats import t
+
         x = np.array([p[1] for p in self.points])
         spread = self.fit['rmse'] * np.sqrt(self.n / (self.n - 2))
-        half = t.ppf(0.5 + LEVEL / 2, self.n - 2) * spread * np.sqrt(
-            1 + 1 / self.n + (bpc - x.mean()) ** 2 / ((x - x.mean()) ** 2).sum())
+        half = (
+            t.ppf(0.5 + LEVEL / 2, self.n - 2)
+            * spread
+            * np.sqrt(1 + 1 / self.n + (bpc - x.mean()) ** 2 / ((x - x.mean()) ** 2).sum())
+        )
         score = self.fit['slope'] * bpc + self.fit['intercept']
         return 100 * score, 100 * (score - half), 100 * (score + half)
 
@@ -109,24 +123,37 @@ class PaperLine:
 def _area_line(area: str, benchmark: str) -> PaperLine:
     left_out = LEFT_OUT.get((area, benchmark), ())
     _, rows = paper_table(area)
-    return PaperLine(area, benchmark, tuple(
-        (model, row['BPC'], row[benchmark] / 100) for model, row in rows.items()
-        if model not in left_out), left_out)
+    return PaperLine(
+        area,
+        benchmark,
+        tuple(
+            (model, row['BPC'], row[benchmark] / 100) for model, row in rows.items() if model not in left_out
+        ),
+        left_out,
+    )
 
 
 def _overall_line() -> PaperLine:
     tables = {area: paper_table(area)[1] for area in AREA_CORPUS}
     models = [m for m in tables['knowledge'] if all(m in rows for rows in tables.values())]
-    return PaperLine(OVERALL, AVERAGE, tuple(
-        (m, float(np.mean([tables[a][m]['BPC'] for a in tables])),
-         float(np.mean([tables[a][m][AVERAGE] for a in tables])) / 100) for m in models))
+    return PaperLine(
+        OVERALL,
+        AVERAGE,
+        tuple(
+            (
+                m,
+                float(np.mean([tables[a][m]['BPC'] for a in tables])),
+                float(np.mean([tables[a][m][AVERAGE] for a in tables])) / 100,
+            )
+            for m in models
+        ),
+    )
 
 
 @lru_cache(maxsize=None)
 def paper_lines() -> Tuple[PaperLine, ...]:
     """Every line the paper reports: each area's benchmarks and average, then overall."""
-    lines = [_area_line(area, name) for area in AREA_CORPUS
-             for name in benchmarks_of(area) + (AVERAGE,)]
+    lines = [_area_line(area, name) for area in AREA_CORPUS for name in benchmarks_of(area) + (AVERAGE,)]
     return tuple(lines + [_overall_line()])
 
 
@@ -136,18 +163,40 @@ def line(area: str, benchmark: str = AVERAGE) -> PaperLine:
 
 def lines_table():
     """``(header, rows)``: each line's fit beside the paper's printed figures."""
-    header = ['area', 'benchmark', 'n', 'slope', 'intercept', 'r', 'RMSE', 'paper rho',
-              'paper RMSE', 'left out']
-    rows = [[li.area, li.benchmark, str(li.n), f'{li.fit["slope"]:.4f}',
-             f'{li.fit["intercept"]:.4f}', f'{li.fit["pearson"]:.4f}', f'{li.fit["rmse"]:.4f}',
-             f'{li.reported[0]:.3f}', f'{li.reported[1]:.3f}', ', '.join(li.left_out)]
-            for li in paper_lines()]
+    header = [
+        'area',
+        'benchmark',
+        'n',
+        'slope',
+        'intercept',
+        'r',
+        'RMSE',
+        'paper rho',
+        'paper RMSE',
+        'left out',
+    ]
+    rows = [
+        [
+            li.area,
+            li.benchmark,
+            str(li.n),
+            f'{li.fit["slope"]:.4f}',
+            f'{li.fit["intercept"]:.4f}',
+            f'{li.fit["pearson"]:.4f}',
+            f'{li.fit["rmse"]:.4f}',
+            f'{li.reported[0]:.3f}',
+            f'{li.reported[1]:.3f}',
+            ', '.join(li.left_out),
+        ]
+        for li in paper_lines()
+    ]
     return header, rows
 
 
 @dataclass(frozen=True)
 class Placement:
     """A model of a run on one of the paper's lines (scores in percent)."""
+
     model: str
     line: PaperLine
     bpc: float
@@ -177,8 +226,7 @@ class Placement:
         return not low <= self.bpc <= high
 
 
-def place(model: str, bpc: Dict[str, float],
-          measured: Dict[Tuple[str, str], float]) -> List[Placement]:
+def place(model: str, bpc: Dict[str, float], measured: Dict[Tuple[str, str], float]) -> List[Placement]:
     """The model on every line its BPC allows, in ``paper_lines`` order.
 
     ``bpc``: ``{area: bits}`` for the areas measured the paper's way (the overall line needs
@@ -192,6 +240,5 @@ def place(model: str, bpc: Dict[str, float],
             x = bpc[li.area]
         else:
             continue
-        placed.append(Placement(model, li, x, *li.predict(x),
-                                measured=measured.get((li.area, li.benchmark))))
+        placed.append(Placement(model, li, x, *li.predict(x), measured=measured.get((li.area, li.benchmark))))
     return placed

@@ -10,18 +10,40 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from ..core.atomic_files import atomic_write
 from ..core.settings import MeasurementSettings
 from .benchmark_scores import Scores, benchmark_scores
-from .paper_fits import (AREA_CORPUS, AVERAGE, LEVEL, OVERALL, Placement, benchmarks_of,
-                         paper_lines, paper_table, place)
+from .paper_fits import (
+    AREA_CORPUS,
+    AVERAGE,
+    LEVEL,
+    OVERALL,
+    Placement,
+    benchmarks_of,
+    paper_lines,
+    paper_table,
+    place,
+)
 from .paper_reference import measurement_problems, paper_corpus_of
 
 AREA_OF = {corpus: area for area, corpus in AREA_CORPUS.items()}
-CSV_HEADER = ['model', 'area', 'benchmark', 'bpc', 'predicted', 'pi_low', 'pi_high',
-              'line_n', 'line_rmse', 'measured', 'gap_rmse', 'flag', 'outside_fitted_bpc']
+CSV_HEADER = [
+    'model',
+    'area',
+    'benchmark',
+    'bpc',
+    'predicted',
+    'pi_low',
+    'pi_high',
+    'line_n',
+    'line_rmse',
+    'measured',
+    'gap_rmse',
+    'flag',
+    'outside_fitted_bpc',
+]
 
 
-def paper_corpora(abbrs: Sequence[str], locations: Dict[str, dict],
-                  measurements: Dict[str, Optional[MeasurementSettings]]
-                  ) -> Tuple[Dict[str, str], List[str]]:
+def paper_corpora(
+    abbrs: Sequence[str], locations: Dict[str, dict], measurements: Dict[str, Optional[MeasurementSettings]]
+) -> Tuple[Dict[str, str], List[str]]:
     """``({abbr: area}, reasons)``: the abbrs that measure a paper corpus the paper's way,
     each with the area its BPC predicts, and one line per other abbr saying why it predicts
     nothing."""
@@ -32,34 +54,43 @@ def paper_corpora(abbrs: Sequence[str], locations: Dict[str, dict],
         if corpus is None:
             problems = [f'not one of the paper\'s corpora ({", ".join(AREA_OF)})']
         if problems:
-            reasons.append(f'{abbr}: no prediction: {"; ".join(problems)}. The paper\'s lines '
-                           'hold only for BPC on its corpora with its window.')
+            reasons.append(
+                f'{abbr}: no prediction: {"; ".join(problems)}. The paper\'s lines '
+                'hold only for BPC on its corpora with its window.'
+            )
         else:
             eligible[abbr] = AREA_OF[corpus]
     return eligible, reasons
 
 
-def placements(results: Dict[str, Dict[str, dict]], models: Sequence[str],
-               eligible: Dict[str, str], scores: Optional[Scores],
-               areas: Dict[str, dict]) -> List[Placement]:
+def placements(
+    results: Dict[str, Dict[str, dict]],
+    models: Sequence[str],
+    eligible: Dict[str, str],
+    scores: Optional[Scores],
+    areas: Dict[str, dict],
+) -> List[Placement]:
     """Every model with a BPC on an ``eligible`` abbr, on every line that BPC allows."""
     placed = []
     for model in models:
         per = results.get(model, {})
-        bpc = {area: per[abbr]['bpc'] for abbr, area in eligible.items()
-               if isinstance(per.get(abbr), dict) and 'bpc' in per[abbr]}
+        bpc = {
+            area: per[abbr]['bpc']
+            for abbr, area in eligible.items()
+            if isinstance(per.get(abbr), dict) and 'bpc' in per[abbr]
+        }
         if not bpc:
             continue
         given = (scores or {}).get(model, {})
         found = complete_averages(benchmark_scores(per, given, areas), given)
-        measured = {(area, name): v for area, by_name in found.items()
-                    for name, v in by_name.items()}
+        measured = {(area, name): v for area, by_name in found.items() for name, v in by_name.items()}
         placed += place(model, bpc, measured)
     return placed
 
 
-def complete_averages(found: Dict[str, Dict[str, float]],
-                      given: Dict[str, float]) -> Dict[str, Dict[str, float]]:
+def complete_averages(
+    found: Dict[str, Dict[str, float]], given: Dict[str, float]
+) -> Dict[str, Dict[str, float]]:
     """``found`` with each area's average as the paper takes it: the mean of the paper's
     benchmarks of the area, only where all of them have a score (or the average was given by
     name); the overall one only where all three areas then have one."""
@@ -75,39 +106,68 @@ def complete_averages(found: Dict[str, Dict[str, float]],
             per[AVERAGE] = sum(scores) / len(scores)
     if OVERALL not in named:
         averages = [kept[area].get(AVERAGE) for area in AREA_CORPUS]
-        kept[OVERALL] = ({AVERAGE: sum(averages) / len(averages)}
-                         if None not in averages else {})
+        kept[OVERALL] = {AVERAGE: sum(averages) / len(averages)} if None not in averages else {}
     return kept
 
 
 def table(placed: Sequence[Placement]):
     """``(header, rows)`` for the report: area averages and overall, and each benchmark a
     score was measured for."""
-    header = ['model', 'line', 'BPC', 'predicted', f'{LEVEL:.0%} prediction interval',
-              'measured', 'measured - predicted', 'note']
+    header = [
+        'model',
+        'line',
+        'BPC',
+        'predicted',
+        f'{LEVEL:.0%} prediction interval',
+        'measured',
+        'measured - predicted',
+        'note',
+    ]
     rows = []
     for p in placed:
         if p.line.benchmark != AVERAGE and p.measured is None:
             continue
-        name = (f'{p.line.area} average' if p.line.benchmark == AVERAGE
-                else f'{p.line.area}: {p.line.benchmark}')
+        name = (
+            f'{p.line.area} average' if p.line.benchmark == AVERAGE else f'{p.line.area}: {p.line.benchmark}'
+        )
         notes = [p.flag] if p.flag else []
         if p.outside_fitted_range:
             low, high = p.line.bpc_range
             notes.append(f'BPC outside the paper\'s {low:.3f}-{high:.3f}: an extrapolation')
-        rows.append([p.model, name, f'{p.bpc:.4f}', f'{p.predicted:.1f}',
-                     f'{p.low:.1f} to {p.high:.1f}',
-                     '-' if p.measured is None else f'{p.measured:.1f}',
-                     '-' if p.gap is None else f'{p.gap:+.1f} RMSE', '; '.join(notes)])
+        rows.append(
+            [
+                p.model,
+                name,
+                f'{p.bpc:.4f}',
+                f'{p.predicted:.1f}',
+                f'{p.low:.1f} to {p.high:.1f}',
+                '-' if p.measured is None else f'{p.measured:.1f}',
+                '-' if p.gap is None else f'{p.gap:+.1f} RMSE',
+                '; '.join(notes),
+            ]
+        )
     return header, rows
 
 
 def csv_rows(placed: Sequence[Placement]) -> List[List[str]]:
-    return [[p.model, p.line.area, p.line.benchmark, f'{p.bpc:.6f}', f'{p.predicted:.4f}',
-             f'{p.low:.4f}', f'{p.high:.4f}', str(p.line.n), f'{100 * p.line.fit["rmse"]:.4f}',
-             '' if p.measured is None else f'{p.measured:.4f}',
-             '' if p.gap is None else f'{p.gap:.4f}', p.flag,
-             str(p.outside_fitted_range).lower()] for p in placed]
+    return [
+        [
+            p.model,
+            p.line.area,
+            p.line.benchmark,
+            f'{p.bpc:.6f}',
+            f'{p.predicted:.4f}',
+            f'{p.low:.4f}',
+            f'{p.high:.4f}',
+            str(p.line.n),
+            f'{100 * p.line.fit["rmse"]:.4f}',
+            '' if p.measured is None else f'{p.measured:.4f}',
+            '' if p.gap is None else f'{p.gap:.4f}',
+            p.flag,
+            str(p.outside_fitted_range).lower(),
+        ]
+        for p in placed
+    ]
 
 
 READING = [
@@ -132,9 +192,11 @@ def plot(placed: Sequence[Placement], path: str) -> None:
     in its own colour, at its measured score (a star) and at the line's prediction with its
     interval (a hollow circle), written to ``path`` whole or not at all."""
     import matplotlib
+
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     import numpy as np
+
     averages = [li for li in paper_lines() if li.benchmark == AVERAGE]
     models = list(dict.fromkeys(p.model for p in placed))
     colours = {m: plt.get_cmap('tab10')(i % 10) for i, m in enumerate(models)}
@@ -146,27 +208,49 @@ def plot(placed: Sequence[Placement], path: str) -> None:
         high = max(xs + [p.bpc for p in ours])
         grid = np.linspace(low - 0.01, high + 0.01, 50)
         bands = np.array([li.predict(x) for x in grid])
-        ax.fill_between(grid, bands[:, 1], bands[:, 2], color='tab:red', alpha=0.12,
-                        label=f'{LEVEL:.0%} prediction interval')
+        ax.fill_between(
+            grid,
+            bands[:, 1],
+            bands[:, 2],
+            color='tab:red',
+            alpha=0.12,
+            label=f'{LEVEL:.0%} prediction interval',
+        )
         ax.plot(grid, bands[:, 0], color='tab:red', linewidth=1)
-        ax.scatter(xs, [100 * p[2] for p in li.points], color='grey', s=14,
-                   label='the paper\'s models')
+        ax.scatter(xs, [100 * p[2] for p in li.points], color='grey', s=14, label='the paper\'s models')
         if li.left_out:
             _, rows = paper_table(li.area)
-            ax.scatter([rows[m]['BPC'] for m in li.left_out],
-                       [rows[m][li.benchmark] for m in li.left_out], facecolors='none',
-                       edgecolors='grey', s=14, label='left out of the fit')
+            ax.scatter(
+                [rows[m]['BPC'] for m in li.left_out],
+                [rows[m][li.benchmark] for m in li.left_out],
+                facecolors='none',
+                edgecolors='grey',
+                s=14,
+                label='left out of the fit',
+            )
             ax.legend(fontsize=7, loc='upper right')
         for p in ours:
             colour = colours[p.model]
-            ax.errorbar([p.bpc], [p.predicted], yerr=[[p.predicted - p.low],
-                                                      [p.high - p.predicted]],
-                        fmt='o', mfc='none', color=colour, capsize=3)
+            ax.errorbar(
+                [p.bpc],
+                [p.predicted],
+                yerr=[[p.predicted - p.low], [p.high - p.predicted]],
+                fmt='o',
+                mfc='none',
+                color=colour,
+                capsize=3,
+            )
             if p.measured is not None:
                 ax.scatter([p.bpc], [p.measured], color=colour, marker='*', s=90)
-            ax.annotate(p.model, (p.bpc, p.measured if p.measured is not None else p.predicted),
-                        fontsize=7, color=colour, xytext=(4, 4), textcoords='offset points')
-        corpus = ('mean of the three' if li.area == OVERALL else AREA_CORPUS[li.area])
+            ax.annotate(
+                p.model,
+                (p.bpc, p.measured if p.measured is not None else p.predicted),
+                fontsize=7,
+                color=colour,
+                xytext=(4, 4),
+                textcoords='offset points',
+            )
+        corpus = 'mean of the three' if li.area == OVERALL else AREA_CORPUS[li.area]
         ax.set_title(f'{li.area}: r = {li.fit["pearson"]:.3f}, n = {li.n}', fontsize=10)
         ax.set_xlabel(f'BPC ({corpus})')
         ax.set_ylabel('average score (%)')

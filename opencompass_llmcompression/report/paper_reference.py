@@ -16,8 +16,10 @@ from .linear_fit import corpus_matches
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'paper_leaderboard.csv')
 CORPORA = ('cc', 'python', 'arxiv_math')
-SOURCE = ('"Compression Represents Intelligence Linearly" (Huang et al., 2024, arXiv 2404.09937), '
-          'leaderboard in the README of https://github.com/hkust-nlp/llm-compression-intelligence')
+SOURCE = (
+    '"Compression Represents Intelligence Linearly" (Huang et al., 2024, arXiv 2404.09937), '
+    'leaderboard in the README of https://github.com/hkust-nlp/llm-compression-intelligence'
+)
 _SUFFIXES = re.compile(r'(-hf|-base|-v0\.1)+$')
 
 
@@ -40,8 +42,7 @@ def paper_rows() -> List[dict]:
 def paper_table():
     """``(header, rows)`` of the paper's leaderboard, as printed there."""
     header = ['model'] + list(CORPORA) + ['average']
-    return header, [[r['model']] + [f'{r[k]:.3f}' for k in CORPORA + ('average',)]
-                    for r in paper_rows()]
+    return header, [[r['model']] + [f'{r[k]:.3f}' for k in CORPORA + ('average',)] for r in paper_rows()]
 
 
 def match(model: str) -> Optional[dict]:
@@ -59,8 +60,7 @@ def paper_corpus_of(abbr: str, location: Optional[dict]) -> Optional[str]:
     return next((c for c in CORPORA if corpus_matches(abbr, c)), None)
 
 
-def measurement_problems(location: Optional[dict],
-                         measurement: Optional[MeasurementSettings]) -> List[str]:
+def measurement_problems(location: Optional[dict], measurement: Optional[MeasurementSettings]) -> List[str]:
     """Why a corpus's numbers are not on the paper's scale ([] when they are: the paper's
     corpus by its path and name, not built by ``llmcompression-corpus``, whole, measured
     with the paper's window in either mode)."""
@@ -73,13 +73,17 @@ def measurement_problems(location: Optional[dict],
     if not re.search(r'llm-compression|hkust-nlp', path) or name not in CORPORA:
         problems.append(f'corpus {path}/{name} is not the paper\'s (hkust-nlp/llm-compression)')
     elif built_here(path, name):
-        problems.append(f'corpus {path}/{name} was built by llmcompression-corpus (a manifest '
-                        'lies beside it), not downloaded from the paper')
+        problems.append(
+            f'corpus {path}/{name} was built by llmcompression-corpus (a manifest '
+            'lies beside it), not downloaded from the paper'
+        )
     if location.get('samples'):
         problems.append(f'only the first {location["samples"]} documents')
     if not measurement.is_paper:
-        problems.append(f'windows {measurement.block_size}/{measurement.stride}, the paper\'s '
-                        f'are {PAPER.block_size}/{PAPER.stride}')
+        problems.append(
+            f'windows {measurement.block_size}/{measurement.stride}, the paper\'s '
+            f'are {PAPER.block_size}/{PAPER.stride}'
+        )
     return problems
 
 
@@ -93,13 +97,17 @@ def compatibility(location: Optional[dict], measurement: Optional[MeasurementSet
         return 'different measurement (' + '; '.join(problems) + '): expect different numbers'
     path, name = location.get('path'), location.get('name')
     if measurement.reference_compat:
-        return (f'the paper\'s corpus by its path ({path}/{name}) and windows, '
-                'reference_compat=True: expect agreement to about the third decimal (model '
-                'precision and library versions aside)')
-    return (f'the paper\'s corpus by its path ({path}/{name}) and windows, '
-            'reference_compat=False: this run also scores the tail the paper\'s code drops, so '
-            'expect agreement to about the second decimal; set reference_compat=True for the '
-            'paper\'s exact measurement')
+        return (
+            f'the paper\'s corpus by its path ({path}/{name}) and windows, '
+            'reference_compat=True: expect agreement to about the third decimal (model '
+            'precision and library versions aside)'
+        )
+    return (
+        f'the paper\'s corpus by its path ({path}/{name}) and windows, '
+        'reference_compat=False: this run also scores the tail the paper\'s code drops, so '
+        'expect agreement to about the second decimal; set reference_compat=True for the '
+        'paper\'s exact measurement'
+    )
 
 
 def built_here(path: str, name: str) -> bool:
@@ -108,9 +116,13 @@ def built_here(path: str, name: str) -> bool:
     return corpus is not None and corpus.manifest is not None
 
 
-def reference_rows(results: Dict[str, Dict[str, dict]], abbrs: Sequence[str],
-                   models: Sequence[str], locations: Dict[str, dict],
-                   measurements: Dict[str, Optional[MeasurementSettings]]):
+def reference_rows(
+    results: Dict[str, Dict[str, dict]],
+    abbrs: Sequence[str],
+    models: Sequence[str],
+    locations: Dict[str, dict],
+    measurements: Dict[str, Optional[MeasurementSettings]],
+):
     """``((header, table), notes, (csv_header, csv_rows))``.
 
     ``table``: for each model that matches a paper row, three rows (this run, the paper,
@@ -135,14 +147,24 @@ def reference_rows(results: Dict[str, Dict[str, dict]], abbrs: Sequence[str],
         theirs = [paper[c] for c in abbr_of]
         table.append([model, 'this run'] + ['-' if v is None else f'{v:.4f}' for v in ours])
         table.append([paper['model'], 'paper'] + [f'{v:.3f}' for v in theirs])
-        table.append(['', 'difference'] + ['-' if v is None else f'{v - p:+.4f}'
-                                           for v, p in zip(ours, theirs)])
+        table.append(
+            ['', 'difference'] + ['-' if v is None else f'{v - p:+.4f}' for v, p in zip(ours, theirs)]
+        )
         for abbr, v, p in zip(abbr_of.values(), ours, theirs):
             if v is not None:
-                long.append([model, paper['model'], abbr, f'{v:.6f}', f'{p:.3f}', f'{v - p:+.6f}',
-                             compatibility(locations.get(abbr), measurements.get(abbr))])
-    notes = [f'- {abbr}: {compatibility(locations.get(abbr), measurements.get(abbr))}'
-             for abbr in abbr_of.values()]
-    csv_header = ['model', 'paper_model', 'corpus', 'bpc', 'paper_bpc', 'difference',
-                  'expectation']
+                long.append(
+                    [
+                        model,
+                        paper['model'],
+                        abbr,
+                        f'{v:.6f}',
+                        f'{p:.3f}',
+                        f'{v - p:+.6f}',
+                        compatibility(locations.get(abbr), measurements.get(abbr)),
+                    ]
+                )
+    notes = [
+        f'- {abbr}: {compatibility(locations.get(abbr), measurements.get(abbr))}' for abbr in abbr_of.values()
+    ]
+    csv_header = ['model', 'paper_model', 'corpus', 'bpc', 'paper_bpc', 'difference', 'expectation']
     return (header, table), notes, (csv_header, long)

@@ -36,23 +36,31 @@ def find_run_dirs(paths: Iterable[str]) -> List[str]:
     found = []
     for path in paths:
         if not os.path.isdir(path):
-            raise ResultsError(f'{path!r} is not a folder: give an OpenCompass run folder '
-                               f'(holding results/) or the work dir that holds run folders')
+            raise ResultsError(
+                f'{path!r} is not a folder: give an OpenCompass run folder '
+                f'(holding results/) or the work dir that holds run folders'
+            )
         if any(os.path.isdir(os.path.join(path, name)) for name in RUN_FOLDERS):
             found.append(path)
             continue
-        runs = sorted({os.path.dirname(p.rstrip(os.sep)) for name in RUN_FOLDERS
-                       for p in glob.glob(os.path.join(path, '*', name, ''))})
+        runs = sorted(
+            {
+                os.path.dirname(p.rstrip(os.sep))
+                for name in RUN_FOLDERS
+                for p in glob.glob(os.path.join(path, '*', name, ''))
+            }
+        )
         if not runs:
-            raise ResultsError(f'no results/ folder (nor the logs/ of a run) in {path!r} or its '
-                               'sub-folders: has OpenCompass run there? (opencompass -m eval '
-                               '-r TIME_STAMP evaluates a run whose inference is done)')
+            raise ResultsError(
+                f'no results/ folder (nor the logs/ of a run) in {path!r} or its '
+                'sub-folders: has OpenCompass run there? (opencompass -m eval '
+                '-r TIME_STAMP evaluates a run whose inference is done)'
+            )
         found += runs
     return found
 
 
-def read_results(run_dirs: Iterable[str],
-                 logger: logging.Logger = LOGGER) -> Dict[str, Dict[str, dict]]:
+def read_results(run_dirs: Iterable[str], logger: logging.Logger = LOGGER) -> Dict[str, Dict[str, dict]]:
     """``{model: {abbr: result}}``; later run folders override earlier ones.
 
     A result file that is not valid JSON is skipped with a warning naming it; a result
@@ -74,7 +82,8 @@ def read_results(run_dirs: Iterable[str],
             result.pop('details', None)
             problem = unusable(result)
             results.setdefault(model, {})[os.path.basename(path)[:-5]] = (
-                {'error': problem} if problem else result)
+                {'error': problem} if problem else result
+            )
     return results
 
 
@@ -85,9 +94,13 @@ def unusable(result: dict) -> Optional[str]:
     if result.get('error'):
         return str(result['error'])
     found = non_finite(result) if 'bpc' in result else None
-    return (f'the result holds {found}, not a number: a corpus that scored no token, or a '
-            'result edited since. Evaluate it again (opencompass CONFIG -m eval -r '
-            'TIME_STAMP); a corpus too short to score says so then.' if found else None)
+    return (
+        f'the result holds {found}, not a number: a corpus that scored no token, or a '
+        'result edited since. Evaluate it again (opencompass CONFIG -m eval -r '
+        'TIME_STAMP); a corpus too short to score says so then.'
+        if found
+        else None
+    )
 
 
 def is_compression_result(result: Optional[dict]) -> bool:
@@ -98,10 +111,14 @@ def main_score(result: Optional[dict]) -> Optional[float]:
     """A benchmark result's headline number, chosen the way OpenCompass's summary chooses it
     (imports OpenCompass's metric lists)."""
     from opencompass.summarizers.default import METRIC_BLACKLIST, METRIC_WHITELIST
+
     if not result or 'error' in result:
         return None
-    metrics = [m for m, v in result.items() if m not in METRIC_BLACKLIST
-               and isinstance(v, (int, float)) and not isinstance(v, bool)]
+    metrics = [
+        m
+        for m, v in result.items()
+        if m not in METRIC_BLACKLIST and isinstance(v, (int, float)) and not isinstance(v, bool)
+    ]
     if not metrics:
         return None
     rank = {m: i for i, m in enumerate(METRIC_WHITELIST)}
@@ -114,9 +131,15 @@ def read_document_rows(run_dir: str, model: str, abbr: str) -> List[dict]:
     folder = os.path.join(run_dir, 'predictions', model)
     whole = os.path.join(folder, f'{abbr}.json')
     shard = re.compile(re.escape(abbr) + r'_(\d+)\.json$')
-    paths = [whole] if os.path.isfile(whole) else [
-        p for p in glob.glob(os.path.join(folder, f'{glob.escape(abbr)}_*.json'))
-        if shard.search(os.path.basename(p))]
+    paths = (
+        [whole]
+        if os.path.isfile(whole)
+        else [
+            p
+            for p in glob.glob(os.path.join(folder, f'{glob.escape(abbr)}_*.json'))
+            if shard.search(os.path.basename(p))
+        ]
+    )
     rows = []
     for path in paths:
         try:
@@ -124,10 +147,13 @@ def read_document_rows(run_dir: str, model: str, abbr: str) -> List[dict]:
                 records = json.load(f)
             rows += [r['prediction'] for r in records.values()]
         except (OSError, ValueError, KeyError, AttributeError, TypeError) as err:
-            raise ResultsError(f'cannot read predictions {path}: {err}; re-run the inference '
-                               f'stage for this model and dataset') from err
-    return sorted((r for r in rows if isinstance(r, dict) and DOC_INDEX_COLUMN in r),
-                  key=lambda r: r[DOC_INDEX_COLUMN])
+            raise ResultsError(
+                f'cannot read predictions {path}: {err}; re-run the inference '
+                f'stage for this model and dataset'
+            ) from err
+    return sorted(
+        (r for r in rows if isinstance(r, dict) and DOC_INDEX_COLUMN in r), key=lambda r: r[DOC_INDEX_COLUMN]
+    )
 
 
 INFERENCER_NAME, OLD_INFERENCER_NAME = 'SlidingWindowPPLInferencer', 'SlidingWindowInferencer'
@@ -141,13 +167,15 @@ def corpus_locations(dataset_cfgs: Iterable[dict]) -> Dict[str, dict]:
     for cfg in dataset_cfgs:
         if _type_name(cfg.get('type')).endswith('CompressionCorpusDataset'):
             abbr = cfg.get('abbr') or f'llm_compression-{cfg.get("name", "cc")}'
-            locations[abbr] = dict(path=cfg.get('path', 'data/llm-compression'),
-                                   name=cfg.get('name', 'cc'), samples=cfg.get('samples'))
+            locations[abbr] = dict(
+                path=cfg.get('path', 'data/llm-compression'),
+                name=cfg.get('name', 'cc'),
+                samples=cfg.get('samples'),
+            )
     return locations
 
 
-def first_two_settings(found: Dict[Optional[MeasurementSettings], object]
-                       ) -> Optional[Tuple[tuple, tuple]]:
+def first_two_settings(found: Dict[Optional[MeasurementSettings], object]) -> Optional[Tuple[tuple, tuple]]:
     """``((settings, label), (settings, label))``: the first two entries of ``found`` (each
     setting with the first thing measured with it, in the order seen); None when ``found``
     holds fewer than two settings."""
@@ -157,8 +185,7 @@ def first_two_settings(found: Dict[Optional[MeasurementSettings], object]
     return first, second
 
 
-def corpus_measurements(results: Dict[str, Dict[str, dict]]
-                        ) -> Dict[str, Optional[MeasurementSettings]]:
+def corpus_measurements(results: Dict[str, Dict[str, dict]]) -> Dict[str, Optional[MeasurementSettings]]:
     """``{abbr: settings}``: the settings the results of each abbr record (None: none records
     any).
 
@@ -179,12 +206,14 @@ def corpus_measurements(results: Dict[str, Dict[str, dict]]
                 raise ResultsError(
                     f'{abbr} was measured under different settings and cannot be compared: '
                     f'{model_a} with {first}, {model_b} with {second}. Report the runs of '
-                    'each setting separately (llmcompression-summary RUN_DIR ...).')
+                    'each setting separately (llmcompression-summary RUN_DIR ...).'
+                )
     return {abbr: next(iter(seen), None) for abbr, seen in found.items()}
 
 
-def pooling_refusal(measurements: Dict[str, Optional[MeasurementSettings]],
-                    abbrs: Sequence[str]) -> Optional[str]:
+def pooling_refusal(
+    measurements: Dict[str, Optional[MeasurementSettings]], abbrs: Sequence[str]
+) -> Optional[str]:
     """Why the numbers of ``abbrs`` cannot be averaged (two settings, named), or None when
     they can."""
     seen: Dict[MeasurementSettings, str] = {}
@@ -195,8 +224,10 @@ def pooling_refusal(measurements: Dict[str, Optional[MeasurementSettings]],
     if not clash:
         return None
     (first, abbr_a), (second, abbr_b) = clash
-    return (f'{abbr_a} was measured with {first}, {abbr_b} with {second}: numbers of different '
-            'settings are not averaged')
+    return (
+        f'{abbr_a} was measured with {first}, {abbr_b} with {second}: numbers of different '
+        'settings are not averaged'
+    )
 
 
 def _type_name(kind) -> str:
@@ -204,8 +235,16 @@ def _type_name(kind) -> str:
 
 
 # What loading a saved config can raise: it is Python that imports the run's packages.
-CONFIG_ERRORS = (OSError, SyntaxError, ImportError, NameError, AttributeError, KeyError,
-                 TypeError, ValueError)
+CONFIG_ERRORS = (
+    OSError,
+    SyntaxError,
+    ImportError,
+    NameError,
+    AttributeError,
+    KeyError,
+    TypeError,
+    ValueError,
+)
 
 
 def run_config(run_dir: str) -> dict:
@@ -213,6 +252,7 @@ def run_config(run_dir: str) -> dict:
     lists if it saved no config, or one that no longer loads: tables work without it).
     Imports mmengine, which loads the saved config."""
     from mmengine.config import Config
+
     configs = sorted(glob.glob(os.path.join(run_dir, 'configs', '*.py')))
     saved = {'datasets': [], 'models': []}
     if configs:
@@ -222,4 +262,3 @@ def run_config(run_dir: str) -> dict:
         except CONFIG_ERRORS:  # the code or data it names moved: the report goes on without it
             pass
     return saved
-

@@ -12,8 +12,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..core.document_rows import DOC_INDEX_COLUMN
-from .intervals import (LEVEL, RESAMPLES, SEED, Interval, difference_interval, ratio_interval,
-                        resampled_sums)
+from .intervals import LEVEL, RESAMPLES, SEED, Interval, difference_interval, ratio_interval, resampled_sums
 from .results import is_compression_result
 
 Rows = Dict[str, Dict[str, List[dict]]]  # {model: {abbr: per-document rows}}
@@ -25,21 +24,32 @@ def _check_rows(rows: List[dict], result: dict) -> Optional[str]:
     for field in ('chars', 'bytes', 'tokens'):
         total = sum(r.get(field, 0) for r in rows)
         if field in result and total != result[field]:
-            return (f'its predictions add up to {total} {field}, its result has '
-                    f'{result[field]}: the prediction files are from another run')
+            return (
+                f'its predictions add up to {total} {field}, its result has '
+                f'{result[field]}: the prediction files are from another run'
+            )
     nll = math.fsum(r['nll'] for r in rows)
     if 'nll' in result and not math.isclose(nll, result['nll'], rel_tol=1e-6, abs_tol=1e-9):
-        return (f'its predictions add up to an NLL of {nll:.6g}, its result has '
-                f'{result["nll"]:.6g}: the prediction files are from another run')
+        return (
+            f'its predictions add up to an NLL of {nll:.6g}, its result has '
+            f'{result["nll"]:.6g}: the prediction files are from another run'
+        )
     return None
 
 
 class Bootstrap:
     """The resampled sums of every model x abbr that has usable per-document rows."""
 
-    def __init__(self, results: Dict[str, Dict[str, dict]], rows: Rows,
-                 abbrs: Sequence[str], models: Sequence[str], resamples: int = RESAMPLES,
-                 seed: int = SEED, level: float = LEVEL):
+    def __init__(
+        self,
+        results: Dict[str, Dict[str, dict]],
+        rows: Rows,
+        abbrs: Sequence[str],
+        models: Sequence[str],
+        resamples: int = RESAMPLES,
+        seed: int = SEED,
+        level: float = LEVEL,
+    ):
         self.level, self.rows, self.notes = level, {}, []
         self.sums: Dict[Tuple[str, str], Dict[str, np.ndarray]] = {}
         for model in models:
@@ -48,8 +58,11 @@ class Bootstrap:
                 if not is_compression_result(result):
                     continue
                 found = rows.get(model, {}).get(abbr)
-                reason = (_check_rows(found, result) if found else
-                          f'no per-document predictions (predictions/{model}/{abbr}*.json)')
+                reason = (
+                    _check_rows(found, result)
+                    if found
+                    else f'no per-document predictions (predictions/{model}/{abbr}*.json)'
+                )
                 if reason:
                     self.notes.append(f'{model} on {abbr}: no interval, {reason}.')
                     continue
@@ -58,21 +71,24 @@ class Bootstrap:
                 self.rows[model, abbr] = found
                 self.sums[model, abbr] = dict(
                     zip(fields, resampled_sums(arrays, resamples, seed)),
-                    **{f'total_{f}': a.sum() for f, a in zip(fields, arrays)})
+                    **{f'total_{f}': a.sum() for f, a in zip(fields, arrays)},
+                )
 
     def intervals(self, metric: str = 'bpc') -> Dict[str, Dict[str, Interval]]:
         """``{model: {abbr: Interval}}`` of ``metric`` (bpc or bpb)."""
         size, out = SIZE[metric], {}
         for (model, abbr), s in self.sums.items():
             out.setdefault(model, {})[abbr] = ratio_interval(
-                s['total_nll'], s[f'total_{size}'], s['nll'], s[size], self.level)
+                s['total_nll'], s[f'total_{size}'], s['nll'], s[size], self.level
+            )
         return out
 
     def difference(self, model_a: str, model_b: str, abbr: str) -> Interval:
         """BPC of A minus BPC of B on ``abbr``, paired over its documents."""
         a, b = self.sums[model_a, abbr], self.sums[model_b, abbr]
-        return difference_interval(a['total_nll'], b['total_nll'], a['total_chars'], a['nll'],
-                                   b['nll'], a['chars'], self.level)
+        return difference_interval(
+            a['total_nll'], b['total_nll'], a['total_chars'], a['nll'], b['nll'], a['chars'], self.level
+        )
 
     def documents_differ(self, model_a: str, model_b: str, abbr: str) -> Optional[str]:
         """How two models' documents of ``abbr`` differ (other documents, or the same ones
@@ -83,23 +99,26 @@ class Bootstrap:
         for ra, rb in zip(a, b):
             index = ra[DOC_INDEX_COLUMN]
             if index != rb[DOC_INDEX_COLUMN]:
-                return (f'different documents ({model_a} has document {index} '
-                        f'where {model_b} has {rb[DOC_INDEX_COLUMN]})')
+                return (
+                    f'different documents ({model_a} has document {index} '
+                    f'where {model_b} has {rb[DOC_INDEX_COLUMN]})'
+                )
             if ra['chars'] != rb['chars']:
-                return (f'document {index} has {ra["chars"]} characters for '
-                        f'{model_a}, {rb["chars"]} for {model_b}: not the same text')
+                return (
+                    f'document {index} has {ra["chars"]} characters for '
+                    f'{model_a}, {rb["chars"]} for {model_b}: not the same text'
+                )
         return None
 
     def comparison_table(self, abbrs: Sequence[str], models: Sequence[str]):
         """``(header, rows, refused)``: every pair of models with intervals on an abbr, the
         one with the lower BPC first; ``refused`` says which pairs could not be compared."""
-        header = ['corpus', 'model A', 'model B', 'BPC A - B',
-                  f'{self.level:.0%} interval', 'verdict']
+        header = ['corpus', 'model A', 'model B', 'BPC A - B', f'{self.level:.0%} interval', 'verdict']
         rows, refused = [], []
         for abbr in abbrs:
             present = [m for m in models if (m, abbr) in self.sums]
             for i, first in enumerate(present):
-                for second in present[i + 1:]:
+                for second in present[i + 1 :]:
                     reason = self.documents_differ(first, second, abbr)
                     if reason:
                         refused.append(f'{abbr}: {first} and {second} not compared, {reason}.')
@@ -108,8 +127,10 @@ class Bootstrap:
                     a, b = (first, second) if d.value <= 0 else (second, first)
                     if a != first:
                         d = Interval(-d.value, -d.high, -d.low)
-                    verdict = (f'{a} compresses better' if d.excludes_zero else
-                               'no clear difference (the interval holds 0)')
-                    rows.append([abbr, a, b, f'{d.value:+.4f}',
-                                 f'[{d.low:+.4f}, {d.high:+.4f}]', verdict])
+                    verdict = (
+                        f'{a} compresses better'
+                        if d.excludes_zero
+                        else 'no clear difference (the interval holds 0)'
+                    )
+                    rows.append([abbr, a, b, f'{d.value:+.4f}', f'[{d.low:+.4f}, {d.high:+.4f}]', verdict])
         return header, rows, refused

@@ -17,14 +17,14 @@ from ..core.corpus_files import CorpusError, load_corpus
 from ..core.finite_output import check_text
 from ..core.logs import LOGGER
 from ..core.settings import MeasurementSettings
+from . import paper_predictions
 from .baselines import baseline_rates
-from .documents import document_table
+from .benchmark_scores import DEFAULT_AREAS, check_areas
 from .collect import Results, RunData
+from .documents import document_table
 from .failures import Failure, no_results_message
 from .intervals import RESAMPLES, SEED
 from .leaderboard import compression_abbrs, leaderboard, long_rows, to_csv, to_markdown
-from . import paper_predictions
-from .benchmark_scores import DEFAULT_AREAS, check_areas
 from .linear_fit import area_points, fit_areas, fit_table, plot_fits
 from .paper_fits import SOURCE as TABLES_SOURCE
 from .paper_reference import SOURCE, reference_rows
@@ -35,6 +35,7 @@ from .uncertainty import Bootstrap
 @dataclass(frozen=True)
 class ReportOptions:
     """What the user asked of the report (the summarizer's arguments, the command's flags)."""
+
     metrics: Tuple[str, ...] = ('bpc',)
     baselines: bool = True  # gzip, bzip2, xz, zstd rows
     document_count: int = 10  # lowest and highest BPC documents per model and corpus (0: none)
@@ -65,8 +66,9 @@ class ReportFolder:
             f.write(text)
 
 
-def write_report(run: RunData, options: ReportOptions, out_dir: str, stamp: str,
-                 logger: logging.Logger = LOGGER) -> str:
+def write_report(
+    run: RunData, options: ReportOptions, out_dir: str, stamp: str, logger: logging.Logger = LOGGER
+) -> str:
     """Writes the report's files into ``out_dir`` and returns the text to print.
 
     Refuses (ResultsError) results that hold no compression result, or whose models were
@@ -80,20 +82,24 @@ def write_report(run: RunData, options: ReportOptions, out_dir: str, stamp: str,
     models = list(run.models) or sorted(run.results)
     folder = ReportFolder(out_dir, stamp)
     wants_documents = options.document_count > 0
-    texts = (corpus_texts(run.locations, abbrs, logger)  # read only for what needs them
-             if options.baselines or wants_documents else {})
-    rates = {abbr: baseline_rates(docs) for abbr, docs in texts.items()
-             if options.baselines and any(docs)}
-    rows = (document_rows(run.run_dirs, models, abbrs)
-            if options.resamples or wants_documents else {})
-    boot = (Bootstrap(run.results, rows, abbrs, models, options.resamples, options.seed)
-            if options.resamples else None)
+    texts = (
+        corpus_texts(run.locations, abbrs, logger)  # read only for what needs them
+        if options.baselines or wants_documents
+        else {}
+    )
+    rates = {abbr: baseline_rates(docs) for abbr, docs in texts.items() if options.baselines and any(docs)}
+    rows = document_rows(run.run_dirs, models, abbrs) if options.resamples or wants_documents else {}
+    boot = (
+        Bootstrap(run.results, rows, abbrs, models, options.resamples, options.seed)
+        if options.resamples
+        else None
+    )
     sections = measurement_lines(measurements, abbrs) + ['']
-    sections += leaderboard_sections(run.results, abbrs, models, rates, boot, options,
-                                     measurements, refusal, folder)
+    sections += leaderboard_sections(
+        run.results, abbrs, models, rates, boot, options, measurements, refusal, folder
+    )
     sections += comparison_section(boot, abbrs, models, folder)
-    sections += reference_section(run.results, abbrs, models, run.locations, measurements,
-                                  folder)
+    sections += reference_section(run.results, abbrs, models, run.locations, measurements, folder)
     write_document_tables(rows, options.document_count, texts, folder)
     sections += paper_lines_section(run, abbrs, models, measurements, options, folder)
     sections += failures_section(run.failures)
@@ -104,21 +110,26 @@ def write_report(run: RunData, options: ReportOptions, out_dir: str, stamp: str,
     return '\n'.join(printed)
 
 
-def measurement_lines(measurements: Dict[str, Optional[MeasurementSettings]],
-                      abbrs: Sequence[str]) -> List[str]:
+def measurement_lines(
+    measurements: Dict[str, Optional[MeasurementSettings]], abbrs: Sequence[str]
+) -> List[str]:
     """The settings the results record: one line when the abbrs share them."""
-    described = {abbr: str(measurements.get(abbr) or 'settings not recorded')
-                 for abbr in abbrs}
+    described = {abbr: str(measurements.get(abbr) or 'settings not recorded') for abbr in abbrs}
     if len(set(described.values())) == 1:
         shared = measurements.get(abbrs[0])
-        return ([f'Measured with {shared} (as the results record it).'] if shared else
-                ['Measured with window settings that the results do not record.'])
-    return (['Measured with, per corpus (as the results record it):']
-            + [f'- {abbr}: {text}' for abbr, text in described.items()])
+        return (
+            [f'Measured with {shared} (as the results record it).']
+            if shared
+            else ['Measured with window settings that the results do not record.']
+        )
+    return ['Measured with, per corpus (as the results record it):'] + [
+        f'- {abbr}: {text}' for abbr, text in described.items()
+    ]
 
 
-def corpus_texts(locations: Dict[str, dict], abbrs: Sequence[str],
-                 logger: logging.Logger) -> Dict[str, List[str]]:
+def corpus_texts(
+    locations: Dict[str, dict], abbrs: Sequence[str], logger: logging.Logger
+) -> Dict[str, List[str]]:
     """``{abbr: documents}`` of the corpora that can still be loaded (for baselines and
     snippets)."""
     texts = {}
@@ -129,13 +140,15 @@ def corpus_texts(locations: Dict[str, dict], abbrs: Sequence[str],
             where = {k: locations[abbr].get(k) for k in ('path', 'name', 'samples')}
             texts[abbr] = [r['content'] for r in load_corpus(**where)]
         except (CorpusError, OSError, ValueError) as err:  # moved or changed since the run
-            logger.warning(f'{abbr}: corpus not loadable now, so no compressor baselines or '
-                           f'snippets for it ({err})')
+            logger.warning(
+                f'{abbr}: corpus not loadable now, so no compressor baselines or snippets for it ({err})'
+            )
     return texts
 
 
-def document_rows(run_dirs: Sequence[str], models: Sequence[str],
-                  abbrs: Sequence[str]) -> Dict[str, Dict[str, List[dict]]]:
+def document_rows(
+    run_dirs: Sequence[str], models: Sequence[str], abbrs: Sequence[str]
+) -> Dict[str, Dict[str, List[dict]]]:
     """``{model: {abbr: per-document rows}}`` from the newest run that has them."""
     found = {}
     for model in models:
@@ -148,23 +161,39 @@ def document_rows(run_dirs: Sequence[str], models: Sequence[str],
     return found
 
 
-def leaderboard_sections(results: Results, abbrs, models, rates, boot: Optional[Bootstrap],
-                         options: ReportOptions, measurements, refusal: str,
-                         folder: ReportFolder) -> List[str]:
+def leaderboard_sections(
+    results: Results,
+    abbrs,
+    models,
+    rates,
+    boot: Optional[Bootstrap],
+    options: ReportOptions,
+    measurements,
+    refusal: str,
+    folder: ReportFolder,
+) -> List[str]:
     lines = []
     for metric in options.metrics:
         intervals = boot.intervals(metric) if boot else {}
-        header, rows = leaderboard(results, abbrs, metric, models, rates, intervals,
-                                   pool=not refusal)
-        lines += [f'## {metric.upper()} (lower is better; compressors in parentheses)', '',
-                  to_markdown(header, rows)]
+        header, rows = leaderboard(results, abbrs, metric, models, rates, intervals, pool=not refusal)
+        lines += [
+            f'## {metric.upper()} (lower is better; compressors in parentheses)',
+            '',
+            to_markdown(header, rows),
+        ]
         if intervals:
-            lines += [f'`± x`: half the width of the {boot.level:.0%} bootstrap interval over '
-                      f'documents ({options.resamples} resamples, seed {options.seed}); the '
-                      f'bounds are `{metric}_ci_low`/`{metric}_ci_high` in the CSV.', '']
-        folder.write(f'compression_{metric}_{{stamp}}.csv', to_csv(*long_rows(
-            results, abbrs, metric, models, rates, intervals, measurements,
-            pool=not refusal)))
+            lines += [
+                f'`± x`: half the width of the {boot.level:.0%} bootstrap interval over '
+                f'documents ({options.resamples} resamples, seed {options.seed}); the '
+                f'bounds are `{metric}_ci_low`/`{metric}_ci_high` in the CSV.',
+                '',
+            ]
+        folder.write(
+            f'compression_{metric}_{{stamp}}.csv',
+            to_csv(
+                *long_rows(results, abbrs, metric, models, rates, intervals, measurements, pool=not refusal)
+            ),
+        )
     if refusal:
         lines += [f'No average over the corpora: {refusal}.', '']
     if boot and boot.notes:
@@ -172,8 +201,7 @@ def leaderboard_sections(results: Results, abbrs, models, rates, boot: Optional[
     return lines
 
 
-def comparison_section(boot: Optional[Bootstrap], abbrs, models,
-                       folder: ReportFolder) -> List[str]:
+def comparison_section(boot: Optional[Bootstrap], abbrs, models, folder: ReportFolder) -> List[str]:
     if not boot:
         return []
     header, rows, refused = boot.comparison_table(abbrs, models)
@@ -186,47 +214,71 @@ def comparison_section(boot: Optional[Bootstrap], abbrs, models,
     return lines + [f'- {reason}' for reason in refused] + [''] * bool(refused)
 
 
-def reference_section(results: Results, abbrs, models, locations,
-                      measurements: Dict[str, Optional[MeasurementSettings]],
-                      folder: ReportFolder) -> List[str]:
+def reference_section(
+    results: Results,
+    abbrs,
+    models,
+    locations,
+    measurements: Dict[str, Optional[MeasurementSettings]],
+    folder: ReportFolder,
+) -> List[str]:
     (header, table), notes, (csv_header, csv_rows) = reference_rows(
-        results, abbrs, models, locations, measurements)
+        results, abbrs, models, locations, measurements
+    )
     if not table:
         return []
     folder.write('compression_reference_{stamp}.csv', to_csv(csv_header, csv_rows))
-    return ['## The paper\'s published BPC beside this run\'s', '', to_markdown(header, table),
-            'What to expect, per corpus:', *notes, '', f'Source: {SOURCE}.', '']
+    return [
+        '## The paper\'s published BPC beside this run\'s',
+        '',
+        to_markdown(header, table),
+        'What to expect, per corpus:',
+        *notes,
+        '',
+        f'Source: {SOURCE}.',
+        '',
+    ]
 
 
 def write_document_tables(rows, count: int, texts, folder: ReportFolder) -> None:
     if count <= 0 or not rows:
         return
     header, table = document_table(rows, count, texts)
-    folder.write('compression_documents_{stamp}.md',
-                 f'# Documents with the lowest and highest BPC ({count} each)\n\n'
-                 'A very low BPC hints that the model saw the document in training.\n\n'
-                 + to_markdown(header, table))
+    folder.write(
+        'compression_documents_{stamp}.md',
+        f'# Documents with the lowest and highest BPC ({count} each)\n\n'
+        'A very low BPC hints that the model saw the document in training.\n\n' + to_markdown(header, table),
+    )
     folder.write('compression_documents_{stamp}.csv', to_csv(header, table))
 
 
-def paper_lines_section(run: RunData, abbrs, models,
-                        measurements: Dict[str, Optional[MeasurementSettings]],
-                        options: ReportOptions, folder: ReportFolder) -> List[str]:
+def paper_lines_section(
+    run: RunData,
+    abbrs,
+    models,
+    measurements: Dict[str, Optional[MeasurementSettings]],
+    options: ReportOptions,
+    folder: ReportFolder,
+) -> List[str]:
     """Each model measured the paper's way on the paper's lines (table, CSV, plot); for
     the other abbrs, one line each saying why they predict nothing."""
     eligible, reasons = paper_predictions.paper_corpora(abbrs, run.locations, measurements)
-    placed = paper_predictions.placements(run.results, models, eligible, options.scores,
-                                          _areas(options))
+    placed = paper_predictions.placements(run.results, models, eligible, options.scores, _areas(options))
     paper_predictions.plot(placed, folder.path('compression_paper_lines_{stamp}.png'))
     lines = ['## What the BPC predicts: the paper\'s lines', '']
     if placed:
         lines += [to_markdown(*paper_predictions.table(placed)), *paper_predictions.READING]
-        folder.write('compression_paper_predictions_{stamp}.csv', to_csv(
-            paper_predictions.CSV_HEADER, paper_predictions.csv_rows(placed)))
+        folder.write(
+            'compression_paper_predictions_{stamp}.csv',
+            to_csv(paper_predictions.CSV_HEADER, paper_predictions.csv_rows(placed)),
+        )
     else:
         lines += ['No model of this run is placed on the paper\'s lines:']
-    return lines + [f'- {reason}' for reason in reasons] + [
-        f'- Lines fitted on {TABLES_SOURCE}; llmcompression-summary --paper prints them.', '']
+    return (
+        lines
+        + [f'- {reason}' for reason in reasons]
+        + [f'- Lines fitted on {TABLES_SOURCE}; llmcompression-summary --paper prints them.', '']
+    )
 
 
 def _areas(options: ReportOptions) -> Dict[str, dict]:
@@ -236,22 +288,27 @@ def _areas(options: ReportOptions) -> Dict[str, dict]:
 def failures_section(failures: Sequence[Failure]) -> List[str]:
     if not failures:
         return []
-    return ['## Datasets of the run without a result', '',
-            *[f'- {failure}' for failure in failures], '']
+    return ['## Datasets of the run without a result', '', *[f'- {failure}' for failure in failures], '']
 
 
-def fit_section(results: Results, options: ReportOptions, failed: bool,
-                folder: ReportFolder) -> List[str]:
+def fit_section(results: Results, options: ReportOptions, failed: bool, folder: ReportFolder) -> List[str]:
     metric = options.metrics[0]
     areas = _areas(options)
     points = area_points(results, areas, options.scores, metric)
     if any(points.values()):
         fits = fit_areas(points)
         plot_fits(points, fits, folder.path('compression_fit_{stamp}.png'), metric)
-        return [f'## Benchmark score against {metric.upper()}, fitted per area', '',
-                to_markdown(*fit_table(fits, areas))]
+        return [
+            f'## Benchmark score against {metric.upper()}, fitted per area',
+            '',
+            to_markdown(*fit_table(fits, areas)),
+        ]
     if failed:
-        return ['No benchmark scores next to the BPC results, so no fit: the datasets listed '
-                'above failed; their logs say why.']
-    return ['No benchmark scores next to the BPC results, so no fit: run benchmarks (e.g. '
-            'mmlu, humaneval, gsm8k) in the same suite, or pass a scores CSV.']
+        return [
+            'No benchmark scores next to the BPC results, so no fit: the datasets listed '
+            'above failed; their logs say why.'
+        ]
+    return [
+        'No benchmark scores next to the BPC results, so no fit: run benchmarks (e.g. '
+        'mmlu, humaneval, gsm8k) in the same suite, or pass a scores CSV.'
+    ]

@@ -29,8 +29,14 @@ from ..core.model_loading import load_model, load_tokenizer
 from ..core.settings import PAPER, PAPER_BLOCK_SIZE, PAPER_STRIDE, MeasurementSettings
 from ..exit_codes import ERROR, INTERRUPTED, WARNING, ArgumentParser
 from .coder import segment_groups
-from .compressor import Compressed, check_options, check_software, check_tokenizer, \
-    compress_bytes, decompress_payload
+from .compressor import (
+    Compressed,
+    check_options,
+    check_software,
+    check_tokenizer,
+    compress_bytes,
+    decompress_payload,
+)
 from .container import DTYPES, Header, ZipError, model_bounds, unpack
 
 PROG = 'llmcompression-zip'
@@ -48,6 +54,7 @@ class Stop(Exception):
 
 def model_config(folder: str):
     from transformers import AutoConfig
+
     return AutoConfig.from_pretrained(folder)
 
 
@@ -56,8 +63,12 @@ def check_file_fits(folder: str, header: Header, payload: bytes, tokenizer) -> N
     check_tokenizer(header, tokenizer)
     config = model_config(folder)
     vocab = getattr(config, 'vocab_size', None)
-    model_bounds(header, len(payload), context_length(config),
-                 vocab if isinstance(vocab, int) and vocab > 1 else 2 ** 24 - 1)
+    model_bounds(
+        header,
+        len(payload),
+        context_length(config),
+        vocab if isinstance(vocab, int) and vocab > 1 else 2**24 - 1,
+    )
 
 
 def check_block_size_fits(folder: str, block_size: int) -> None:
@@ -65,8 +76,10 @@ def check_block_size_fits(folder: str, block_size: int) -> None:
     try:
         check_window_fits(model_config(folder), block_size)
     except WindowTooLong as err:
-        raise ZipError(f'--block-size {block_size} is longer than the model\'s context of '
-                       f'{err.context} tokens: use --block-size {err.context} or less') from None
+        raise ZipError(
+            f'--block-size {block_size} is longer than the model\'s context of '
+            f'{err.context} tokens: use --block-size {err.context} or less'
+        ) from None
 
 
 def output_mode(source_stat: Optional[os.stat_result]) -> int:
@@ -93,8 +106,7 @@ class Output:
             self.file = AtomicFile(target, replace=force)
         except OSError as err:
             folder = os.path.dirname(os.path.abspath(target))
-            raise Stop(f'{target}: cannot write in the folder {folder}: '
-                       f'{err.strerror or err}') from None
+            raise Stop(f'{target}: cannot write in the folder {folder}: {err.strerror or err}') from None
 
     def commit(self, data: bytes) -> None:
         if self.file is None:
@@ -118,14 +130,15 @@ class Output:
 
 @dataclass
 class Plan:
-    source: str                  # a path, or '-' for standard input
-    target: str                  # a path, or '-' for standard output
-    remove_source: bool          # xz's way: IN alone, without -k
+    source: str  # a path, or '-' for standard input
+    target: str  # a path, or '-' for standard output
+    remove_source: bool  # xz's way: IN alone, without -k
     source_stat: Optional[os.stat_result]
 
 
-def plan(command: str, source: Optional[str], target: Optional[str], to_stdout: bool,
-         keep: bool, force: bool) -> Plan:
+def plan(
+    command: str, source: Optional[str], target: Optional[str], to_stdout: bool, keep: bool, force: bool
+) -> Plan:
     """Where to read and write, as xz decides it; Stop(..., 2) for a file xz would skip with a
     warning, Stop(..., 1) for an error. Checks only names, metadata and terminals."""
     source = source or '-'
@@ -142,7 +155,7 @@ def plan(command: str, source: Optional[str], target: Optional[str], to_stdout: 
         else:
             if not source.endswith(SUFFIX) or os.path.basename(source) == SUFFIX:
                 raise Stop(f'{source}: Filename has an unknown suffix, skipping', WARNING)
-            target = source[:-len(SUFFIX)]
+            target = source[: -len(SUFFIX)]
     source_stat = None
     if source != '-':
         try:
@@ -162,9 +175,11 @@ def plan(command: str, source: Optional[str], target: Optional[str], to_stdout: 
         if command == 'compress' and sys.stdout.isatty() and not force:
             raise Stop('Compressed data cannot be written to a terminal (redirect it, or -f)')
     else:
-        if source_stat is not None and os.path.exists(target) and (
-                os.path.samefile(source, target)
-                or os.path.realpath(source) == os.path.realpath(target)):
+        if (
+            source_stat is not None
+            and os.path.exists(target)
+            and (os.path.samefile(source, target) or os.path.realpath(source) == os.path.realpath(target))
+        ):
             raise Stop(f'{target}: the output is the input file; refusing to overwrite it')
         if os.path.isdir(target):
             raise Stop(f'{target}: Is a directory')
@@ -197,33 +212,48 @@ def report(result: Compressed, seconds: float, baselines: dict) -> List[str]:
         f'header + {result.payload_bytes} payload)',
         f'file bits/char    {result.file_bits_per_char:.4f}',
         f'payload bits/char {compressed_bits_per(result.payload_bytes, chars):.4f}',
-        f'escaped bytes     {result.escaped}' + (
+        f'escaped bytes     {result.escaped}'
+        + (
             f' in {result.spans} spans, 8 bits a byte (bytes that are not UTF-8 or that the '
-            'tokenizer does not reproduce)' if result.escaped else ''),
+            'tokenizer does not reproduce)'
+            if result.escaped
+            else ''
+        ),
     ]
     if result.segments == 1:
         lines += [
             f'evaluator BPC     {result.model_bits / chars:.4f} (sum of -log2 p over tokens '
             f'1..N-1, the {"coded " if result.escaped else ""}text scored as one document)',
             f'-log2 p coded     {result.bits.sum():.1f} bits (first token '
-            f'{result.bits[:1].sum():.1f}, uniform; the model\'s {result.model_bits:.1f})']
+            f'{result.bits[:1].sum():.1f}, uniform; the model\'s {result.model_bits:.1f})',
+        ]
     else:
-        used = sum(len(firsts) for firsts, _ in segment_groups(len(result.bits),
-                                                                result.segments))
+        used = sum(len(firsts) for firsts, _ in segment_groups(len(result.bits), result.segments))
         asked = f' (of {result.segments} asked for)' if used != result.segments else ''
-        lines.append(f'-log2 p coded     {result.bits.sum():.1f} bits in {used} segments'
-                     f'{asked}, each with its first token uniform and its own context (the '
-                     'evaluator\'s BPC is that of --segments 1)')
-    lines += [f'{name:<17} {size} bytes ({compressed_bits_per(size, chars):.4f} bits/char)'
-              for name, size in baselines.items()]
-    lines.append(f'time              {seconds:.1f} s ({result.chars / max(seconds, 1e-9):.1f} '
-                 'chars/s)')
+        lines.append(
+            f'-log2 p coded     {result.bits.sum():.1f} bits in {used} segments'
+            f'{asked}, each with its first token uniform and its own context (the '
+            'evaluator\'s BPC is that of --segments 1)'
+        )
+    lines += [
+        f'{name:<17} {size} bytes ({compressed_bits_per(size, chars):.4f} bits/char)'
+        for name, size in baselines.items()
+    ]
+    lines.append(f'time              {seconds:.1f} s ({result.chars / max(seconds, 1e-9):.1f} chars/s)')
     return lines
 
 
-def _compress(model_dir: str, data: bytes, output: Output, settings: MeasurementSettings,
-              dtype: str, threads: int, segments: int, progress: bool,
-              tokenizer=None) -> Compressed:
+def _compress(
+    model_dir: str,
+    data: bytes,
+    output: Output,
+    settings: MeasurementSettings,
+    dtype: str,
+    threads: int,
+    segments: int,
+    progress: bool,
+    tokenizer=None,
+) -> Compressed:
     if tokenizer is None:
         tokenizer = load_tokenizer(model_dir)
     model = load_model(model_dir, dtype)
@@ -244,22 +274,36 @@ def open_compressed(model_dir: str, blob: bytes, force: bool = False):
     return header, payload, tokenizer
 
 
-def _decompress(model_dir: str, header: Header, payload: bytes, output: Output, progress: bool,
-                tokenizer, force: bool = False) -> bytes:
-    data = decompress_payload(header, payload, load_model(model_dir, header.dtype), tokenizer,
-                              progress, force)
+def _decompress(
+    model_dir: str,
+    header: Header,
+    payload: bytes,
+    output: Output,
+    progress: bool,
+    tokenizer,
+    force: bool = False,
+) -> bytes:
+    data = decompress_payload(
+        header, payload, load_model(model_dir, header.dtype), tokenizer, progress, force
+    )
     output.commit(data)
     return data
 
 
-def compress_file(model_dir: str, source: str, target: str,
-                  settings: MeasurementSettings = PAPER, dtype: str = 'float32',
-                  threads: int = 1, segments: int = 1, progress: bool = False) -> Compressed:
+def compress_file(
+    model_dir: str,
+    source: str,
+    target: str,
+    settings: MeasurementSettings = PAPER,
+    dtype: str = 'float32',
+    threads: int = 1,
+    segments: int = 1,
+    progress: bool = False,
+) -> Compressed:
     """``source`` compressed into ``target`` (replaced if it exists), atomically."""
     output = Output(target, True, output_mode(os.stat(source)))
     try:
-        return _compress(model_dir, read_input(source), output, settings, dtype, threads,
-                         segments, progress)
+        return _compress(model_dir, read_input(source), output, settings, dtype, threads, segments, progress)
     finally:
         output.discard()
 
@@ -277,47 +321,77 @@ def decompress_file(model_dir: str, source: str, target: str, progress: bool = F
 def parser() -> argparse.ArgumentParser:
     """Usage errors exit with 1, as xz's do (``exit_codes.ArgumentParser``)."""
     main_parser = ArgumentParser(
-        prog=PROG, description='Lossless compression with a language model: a range coder '
+        prog=PROG,
+        description='Lossless compression with a language model: a range coder '
         'driven by the model over the sliding windows of the BPC measurement. Exit status as '
-        'xz\'s: 0 done, 1 error, 2 warning (a file skipped), 130 interrupted.')
+        'xz\'s: 0 done, 1 error, 2 warning (a file skipped), 130 interrupted.',
+    )
     commands = main_parser.add_subparsers(dest='command', required=True)
-    compress = commands.add_parser('compress',
-                                   help=f'IN (any bytes; text compresses) -> IN{SUFFIX}')
+    compress = commands.add_parser('compress', help=f'IN (any bytes; text compresses) -> IN{SUFFIX}')
     decompress = commands.add_parser('decompress', help=f'IN{SUFFIX} -> IN')
     for command, (read, written, default) in (
-            (compress, ('text', 'compressed file', 'IN' + SUFFIX)),
-            (decompress, ('compressed file', 'text', 'IN without ' + SUFFIX))):
-        command.add_argument('--model', required=True,
-                             help='Hugging Face model folder (or hub id) with its tokenizer')
-        command.add_argument('-c', '--stdout', action='store_true',
-                             help=f'write the {written} to standard output; keep IN')
-        command.add_argument('-k', '--keep', action='store_true',
-                             help='keep IN (it is removed after success when OUT is not given)')
-        command.add_argument('-f', '--force', action='store_true',
-                             help='replace an existing OUT; follow a symbolic link IN'
-                             + ('' if command is compress else '; decode a file from other '
-                                'software or another kind of CPU'))
-        command.add_argument('-q', '--quiet', action='store_true',
-                             help='no progress bars')
-        command.add_argument('input', nargs='?', metavar='IN',
-                             help=f'the {read}; none or - for standard input')
-        command.add_argument('output', nargs='?', metavar='OUT',
-                             help=f'where to write the {written}; - for standard output '
-                             f'(default: {default}, or standard output for standard input); '
-                             'giving OUT keeps IN')
-    compress.add_argument('--block-size', type=int, default=PAPER_BLOCK_SIZE,
-                          help='tokens per window, at most the model\'s context (default '
-                          f'{PAPER_BLOCK_SIZE})')
-    compress.add_argument('--stride', type=int, default=PAPER_STRIDE,
-                          help='tokens between window starts, at most --block-size '
-                          f'(default {PAPER_STRIDE})')
-    compress.add_argument('--dtype', default='float32', choices=DTYPES,
-                          help='the model\'s dtype while coding (default float32)')
-    compress.add_argument('--threads', type=int, default=1,
-                          help='torch CPU threads while coding (kept in the header; default 1)')
-    compress.add_argument('--segments', type=int, default=1,
-                          help='code the token stream as this many pieces in one batch: '
-                          'faster, larger (default 1: the file is the measurement)')
+        (compress, ('text', 'compressed file', 'IN' + SUFFIX)),
+        (decompress, ('compressed file', 'text', 'IN without ' + SUFFIX)),
+    ):
+        command.add_argument(
+            '--model', required=True, help='Hugging Face model folder (or hub id) with its tokenizer'
+        )
+        command.add_argument(
+            '-c', '--stdout', action='store_true', help=f'write the {written} to standard output; keep IN'
+        )
+        command.add_argument(
+            '-k',
+            '--keep',
+            action='store_true',
+            help='keep IN (it is removed after success when OUT is not given)',
+        )
+        command.add_argument(
+            '-f',
+            '--force',
+            action='store_true',
+            help='replace an existing OUT; follow a symbolic link IN'
+            + ('' if command is compress else '; decode a file from other software or another kind of CPU'),
+        )
+        command.add_argument('-q', '--quiet', action='store_true', help='no progress bars')
+        command.add_argument(
+            'input', nargs='?', metavar='IN', help=f'the {read}; none or - for standard input'
+        )
+        command.add_argument(
+            'output',
+            nargs='?',
+            metavar='OUT',
+            help=f'where to write the {written}; - for standard output '
+            f'(default: {default}, or standard output for standard input); '
+            'giving OUT keeps IN',
+        )
+    compress.add_argument(
+        '--block-size',
+        type=int,
+        default=PAPER_BLOCK_SIZE,
+        help=f'tokens per window, at most the model\'s context (default {PAPER_BLOCK_SIZE})',
+    )
+    compress.add_argument(
+        '--stride',
+        type=int,
+        default=PAPER_STRIDE,
+        help=f'tokens between window starts, at most --block-size (default {PAPER_STRIDE})',
+    )
+    compress.add_argument(
+        '--dtype', default='float32', choices=DTYPES, help='the model\'s dtype while coding (default float32)'
+    )
+    compress.add_argument(
+        '--threads',
+        type=int,
+        default=1,
+        help='torch CPU threads while coding (kept in the header; default 1)',
+    )
+    compress.add_argument(
+        '--segments',
+        type=int,
+        default=1,
+        help='code the token stream as this many pieces in one batch: '
+        'faster, larger (default 1: the file is the measurement)',
+    )
     return main_parser
 
 
@@ -336,6 +410,7 @@ def plan_and_read(args) -> tuple:
     where = plan(args.command, args.input, args.output, args.stdout, args.keep, args.force)
     if args.quiet:
         from transformers.utils import logging
+
         logging.disable_progress_bar()
     return where, read_input(where.source)
 
@@ -344,9 +419,12 @@ def write_output(where: Plan, force: bool, produce) -> tuple:
     """(``produce(output)``, seconds it took), the output written atomically and the input
     removed after it where xz would; Ctrl-C leaves no output (Stop, 130)."""
     regular = where.source_stat is not None and stat.S_ISREG(where.source_stat.st_mode)
-    output = Output(where.target, force, output_mode(where.source_stat),
-                    (where.source_stat.st_atime_ns, where.source_stat.st_mtime_ns)
-                    if regular else None)
+    output = Output(
+        where.target,
+        force,
+        output_mode(where.source_stat),
+        (where.source_stat.st_atime_ns, where.source_stat.st_mtime_ns) if regular else None,
+    )
     started = time.perf_counter()
     try:
         result = produce(output)
@@ -372,9 +450,21 @@ def compress_command(args) -> int:
     where, data = plan_and_read(args)
     tokenizer = load_tokenizer(args.model)
     check_block_size_fits(args.model, settings.block_size)
-    result, seconds = write_output(where, args.force, lambda output: _compress(
-        args.model, data, output, settings, args.dtype, args.threads, args.segments,
-        not args.quiet, tokenizer))
+    result, seconds = write_output(
+        where,
+        args.force,
+        lambda output: _compress(
+            args.model,
+            data,
+            output,
+            settings,
+            args.dtype,
+            args.threads,
+            args.segments,
+            not args.quiet,
+            tokenizer,
+        ),
+    )
     print('\n'.join(report(result, seconds, compressed_sizes(data))), file=summary_stream(where))
     return 0
 
@@ -384,12 +474,19 @@ def decompress_command(args) -> int:
     0, or Stop / ZipError."""
     where, blob = plan_and_read(args)
     header, payload, tokenizer = open_compressed(args.model, blob, args.force)
-    data, seconds = write_output(where, args.force, lambda output: _decompress(
-        args.model, header, payload, output, not args.quiet, tokenizer, args.force))
+    data, seconds = write_output(
+        where,
+        args.force,
+        lambda output: _decompress(
+            args.model, header, payload, output, not args.quiet, tokenizer, args.force
+        ),
+    )
     chars = len(data.decode('utf-8', 'surrogateescape'))
-    print(f'{len(data)} bytes, {chars} characters in {seconds:.1f} s '
-          f'({chars / max(seconds, 1e-9):.1f} chars/s); SHA-256 checked',
-          file=summary_stream(where))
+    print(
+        f'{len(data)} bytes, {chars} characters in {seconds:.1f} s '
+        f'({chars / max(seconds, 1e-9):.1f} chars/s); SHA-256 checked',
+        file=summary_stream(where),
+    )
     return 0
 
 

@@ -86,9 +86,14 @@ def segment_groups(num_tokens: int, segments: int) -> List[Tuple[List[int], int]
 
 
 @torch.inference_mode()
-def code_tokens(model: torch.nn.Module, num_tokens: int, settings: MeasurementSettings,
-                code: Callable[[int, Optional[tuple]], int], segments: int = 1,
-                progress: bool = False) -> List[int]:
+def code_tokens(
+    model: torch.nn.Module,
+    num_tokens: int,
+    settings: MeasurementSettings,
+    code: Callable[[int, Optional[tuple]], int],
+    segments: int = 1,
+    progress: bool = False,
+) -> List[int]:
     """Call ``code(position, dist)`` for every position; it returns the token there.
 
     ``dist`` is None for the first position of a segment (uniform over the vocabulary), else
@@ -106,7 +111,7 @@ def code_tokens(model: torch.nn.Module, num_tokens: int, settings: MeasurementSe
                 tokens[first] = code(first, None)
             bar.update(len(firsts))
             for start, end, score_from in sliding_windows(length, settings):
-                logits = runner.start([tokens[f + start:f + score_from] for f in firsts])
+                logits = runner.start([tokens[f + start : f + score_from] for f in firsts])
                 for offset in range(score_from, end):
                     for row, first in enumerate(firsts):
                         tokens[first + offset] = code(first + offset, distribution(logits[row]))
@@ -121,8 +126,9 @@ def vocabulary_size(model: torch.nn.Module) -> int:
     return model.get_input_embeddings().num_embeddings
 
 
-def encode_tokens(model, tokens: List[int], settings: MeasurementSettings, segments: int = 1,
-                  progress: bool = False):
+def encode_tokens(
+    model, tokens: List[int], settings: MeasurementSettings, segments: int = 1, progress: bool = False
+):
     """(payload bytes, -log2 p of each token in bits) for ``tokens``."""
     encoder = constriction.stream.queue.RangeEncoder()
     vocab = vocabulary_size(model)
@@ -143,8 +149,14 @@ def encode_tokens(model, tokens: List[int], settings: MeasurementSettings, segme
     return encoder.get_compressed().astype('<u4').tobytes(), bits
 
 
-def decode_tokens(model, payload: bytes, num_tokens: int, settings: MeasurementSettings,
-                  segments: int = 1, progress: bool = False) -> List[int]:
+def decode_tokens(
+    model,
+    payload: bytes,
+    num_tokens: int,
+    settings: MeasurementSettings,
+    segments: int = 1,
+    progress: bool = False,
+) -> List[int]:
     """The ``num_tokens`` tokens that ``encode_tokens`` coded into ``payload``."""
     words = np.frombuffer(payload, dtype='<u4').astype(np.uint32)
     decoder = constriction.stream.queue.RangeDecoder(words)

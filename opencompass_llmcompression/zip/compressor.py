@@ -20,28 +20,30 @@ import numpy as np
 import torch
 
 from ..core.metrics import compressed_bits_per
-from ..core.provenance import model_source
 from ..core.model_checks import context_length
+from ..core.provenance import model_source
 from ..core.scoring_loop import check_fits_model
-from ..core.token_stream import encode_documents, tokenizer_fingerprint
 from ..core.settings import PAPER, MeasurementSettings
+from ..core.token_stream import encode_documents, tokenizer_fingerprint
 from .coder import decode_tokens, encode_tokens, vocabulary_size
 from .container import DTYPES, HEADER_SIZE, Header, ZipError, model_bounds, pack, unpack
 
-SAME_SETUP = ('Decoding needs the model and tokenizer the file was compressed with, and the '
-              'same software and hardware class as encoding (the probabilities are floating '
-              'point: torch and numpy versions, CPU instruction set, thread count).')
+SAME_SETUP = (
+    'Decoding needs the model and tokenizer the file was compressed with, and the '
+    'same software and hardware class as encoding (the probabilities are floating '
+    'point: torch and numpy versions, CPU instruction set, thread count).'
+)
 
 
 @dataclass(frozen=True)
 class Compressed:
-    blob: bytes        # the whole file
+    blob: bytes  # the whole file
     chars: int
-    size: int          # input bytes
-    bits: np.ndarray   # -log2 p of each coded token (float64), the first one uniform
+    size: int  # input bytes
+    bits: np.ndarray  # -log2 p of each coded token (float64), the first one uniform
     segments: int = 1
-    escaped: int = 0   # input bytes that took the escape, not the model
-    spans: int = 0     # ... in that many spans
+    escaped: int = 0  # input bytes that took the escape, not the model
+    spans: int = 0  # ... in that many spans
 
     @property
     def payload_bytes(self) -> int:
@@ -60,25 +62,27 @@ class Compressed:
 
 
 def detokenize(tokenizer, ids: List[int], prefix: int, suffix: int) -> str:
-    return tokenizer.decode(ids[prefix:len(ids) - suffix], skip_special_tokens=False,
-                            clean_up_tokenization_spaces=False)
+    return tokenizer.decode(
+        ids[prefix : len(ids) - suffix], skip_special_tokens=False, clean_up_tokenization_spaces=False
+    )
 
 
 def _encode(text: str, tokenizer) -> Tuple[List[int], int, int, str]:
     """(token ids as the evaluator has them, prefix, suffix, what they decode to)."""
     ids = [int(t) for t in next(iter(encode_documents([text], tokenizer)))]
     plain = list(tokenizer(text, add_special_tokens=False, verbose=False)['input_ids'])
-    starts = [p for p in range(len(ids) - len(plain) + 1) if ids[p:p + len(plain)] == plain]
+    starts = [p for p in range(len(ids) - len(plain) + 1) if ids[p : p + len(plain)] == plain]
     if not starts or starts[0] > 255 or len(ids) - len(plain) - starts[0] > 255:
-        raise ZipError('the tokenizer\'s special tokens are not only before and after the text; '
-                       'its token stream cannot be decoded back to the text.')
+        raise ZipError(
+            'the tokenizer\'s special tokens are not only before and after the text; '
+            'its token stream cannot be decoded back to the text.'
+        )
     prefix, suffix = starts[0], len(ids) - len(plain) - starts[0]
     return ids, prefix, suffix, detokenize(tokenizer, ids, prefix, suffix)
 
 
 def first_difference(text: str, decoded: str) -> int:
-    return next((i for i, (a, b) in enumerate(zip(text, decoded)) if a != b),
-                min(len(text), len(decoded)))
+    return next((i for i, (a, b) in enumerate(zip(text, decoded)) if a != b), min(len(text), len(decoded)))
 
 
 def tokenize(text: str, tokenizer) -> Tuple[List[int], int, int]:
@@ -90,11 +94,12 @@ def tokenize(text: str, tokenizer) -> Tuple[List[int], int, int]:
         line = text.count('\n', 0, at) + 1
         raise ZipError(
             f'the tokenizer does not reproduce this text: decode(encode(text)) first differs at '
-            f'character {at} (line {line}): {text[at:at + 12]!r} comes back as '
-            f'{decoded[at:at + 12]!r}. The tokenizer normalises text (whitespace, Unicode '
+            f'character {at} (line {line}): {text[at : at + 12]!r} comes back as '
+            f'{decoded[at : at + 12]!r}. The tokenizer normalises text (whitespace, Unicode '
             'forms or unknown characters), so a file of its tokens would not decompress to '
             'the same bytes; nothing was written. Use a model whose tokenizer is lossless '
-            '(byte-level BPE).')
+            '(byte-level BPE).'
+        )
     return ids, prefix, suffix
 
 
@@ -103,6 +108,7 @@ class Split:
     """The input as the model codes it: ``text`` (tokenized as ``ids``), and the spans of
     bytes it cannot code, taken out of it (``escapes``: (bytes of ``text`` since the previous
     span, the span's bytes))."""
+
     text: str
     escapes: Tuple[Tuple[int, bytes], ...]
     ids: List[int]
@@ -160,7 +166,7 @@ def join(text: str, escapes) -> bytes:
     """The input again: ``text`` with the escaped spans put back."""
     coded, parts, at = text.encode('utf-8'), [], 0
     for gap, raw in escapes:
-        parts += [coded[at:at + gap], raw]
+        parts += [coded[at : at + gap], raw]
         at += gap
     parts.append(coded[at:])
     return b''.join(parts)
@@ -168,16 +174,40 @@ def join(text: str, escapes) -> bytes:
 
 # configuration keys that change the numbers (norm epsilons, RoPE, sizes, activations ...), not
 # generation settings or metadata, which differ between transformers versions
-_NUMERIC_KEYS = ('eps', 'rope', 'theta', 'hidden', 'head', 'layer', 'act', 'vocab', 'position',
-                 'window', 'scal', 'norm', 'attention', 'bias', 'tie_', 'intermediate', 'expert',
-                 'softcap', 'partial', 'mlp', 'model_type', 'sliding')
+_NUMERIC_KEYS = (
+    'eps',
+    'rope',
+    'theta',
+    'hidden',
+    'head',
+    'layer',
+    'act',
+    'vocab',
+    'position',
+    'window',
+    'scal',
+    'norm',
+    'attention',
+    'bias',
+    'tie_',
+    'intermediate',
+    'expert',
+    'softcap',
+    'partial',
+    'mlp',
+    'model_type',
+    'sliding',
+)
 
 
 def numeric_config(model: torch.nn.Module) -> dict:
     config = getattr(model, 'config', None)
     items = config.to_dict() if hasattr(config, 'to_dict') else {}
-    return {key: value for key, value in items.items()
-            if not key.startswith(('_', 'output_')) and any(k in key for k in _NUMERIC_KEYS)}
+    return {
+        key: value
+        for key, value in items.items()
+        if not key.startswith(('_', 'output_')) and any(k in key for k in _NUMERIC_KEYS)
+    }
 
 
 def model_fingerprints(model: torch.nn.Module) -> Tuple[bytes, bytes]:
@@ -200,8 +230,7 @@ def weights_fingerprint(model: torch.nn.Module) -> bytes:
     return model_fingerprints(model)[0]
 
 
-_KERNEL_FLAGS = ('avx', 'avx2', 'fma', 'f16c', 'avx512', 'amx', 'avx_vnni', 'sve', 'neon',
-                 'asimd')
+_KERNEL_FLAGS = ('avx', 'avx2', 'fma', 'f16c', 'avx512', 'amx', 'avx_vnni', 'sve', 'neon', 'asimd')
 
 
 def cpu_kind() -> List[str]:
@@ -213,11 +242,16 @@ def cpu_kind() -> List[str]:
     except OSError:
         return []
     fields = {k.strip(): v.strip() for k, _, v in (line.partition(':') for line in lines)}
-    flags = sorted(flag for flag in (fields.get('flags') or fields.get('Features') or '').split()
-                   if flag.startswith(_KERNEL_FLAGS))
-    return [f'{key} {fields[key]}' for key in
-            ('vendor_id', 'cpu family', 'model', 'CPU implementer', 'CPU part')
-            if key in fields] + flags
+    flags = sorted(
+        flag
+        for flag in (fields.get('flags') or fields.get('Features') or '').split()
+        if flag.startswith(_KERNEL_FLAGS)
+    )
+    return [
+        f'{key} {fields[key]}'
+        for key in ('vendor_id', 'cpu family', 'model', 'CPU implementer', 'CPU part')
+        if key in fields
+    ] + flags
 
 
 def software_fingerprints() -> Tuple[bytes, bytes]:
@@ -225,8 +259,10 @@ def software_fingerprints() -> Tuple[bytes, bytes]:
     and torch's kernel level, the CPU's kind and its instruction-set flags; the same without
     the CPU's kind, as files written before it counted have it), 8 bytes each."""
     parts = [platform.machine(), torch.backends.cpu.get_cpu_capability()]
-    parts += [f'{name} {importlib.metadata.version(name)}'
-              for name in ('torch', 'numpy', 'transformers', 'constriction')]
+    parts += [
+        f'{name} {importlib.metadata.version(name)}'
+        for name in ('torch', 'numpy', 'transformers', 'constriction')
+    ]
     legacy = hashlib.sha256('\n'.join(parts).encode()).digest()[:8]
     return hashlib.sha256('\n'.join(parts + cpu_kind()).encode()).digest()[:8], legacy
 
@@ -238,18 +274,21 @@ def software_fingerprint() -> bytes:
 def check_software(header: Header) -> None:
     """ZipError unless this machine's software and CPU kind are the encoder's."""
     if header.software not in software_fingerprints():
-        raise ZipError('the file was compressed with other software or on another kind of CPU '
-                       '(torch, numpy, transformers or constriction version, CPU instruction '
-                       'set or model): the decoder must reproduce the encoder\'s floating '
-                       'point bit for bit, which is unlikely here, so nothing was decoded. '
-                       'Decompress it where it was compressed, or force it (-f; the SHA-256 '
-                       'check still guards the output).')
+        raise ZipError(
+            'the file was compressed with other software or on another kind of CPU '
+            '(torch, numpy, transformers or constriction version, CPU instruction '
+            'set or model): the decoder must reproduce the encoder\'s floating '
+            'point bit for bit, which is unlikely here, so nothing was decoded. '
+            'Decompress it where it was compressed, or force it (-f; the SHA-256 '
+            'check still guards the output).'
+        )
 
 
 def check_model(model: torch.nn.Module) -> None:
     if model.training:
-        raise ZipError('the model is in training mode (dropout would make every run differ): '
-                       'call model.eval() first')
+        raise ZipError(
+            'the model is in training mode (dropout would make every run differ): call model.eval() first'
+        )
 
 
 def model_dtype(model: torch.nn.Module) -> str:
@@ -280,16 +319,23 @@ def check_options(settings: MeasurementSettings, threads: int, segments: int) ->
     if not 1 <= segments <= 65535:
         raise ZipError(f'segments must be between 1 and 65535, got {segments}')
     if settings.reference_compat:
-        raise ZipError('reference_compat drops the tail of the stream, which a lossless file '
-                       'cannot: compress with reference_compat=False')
-    if settings.block_size >= 2 ** 32:
-        raise ZipError(f'block size must be between 1 and {2 ** 32 - 1}, got '
-                       f'{settings.block_size}')
+        raise ZipError(
+            'reference_compat drops the tail of the stream, which a lossless file '
+            'cannot: compress with reference_compat=False'
+        )
+    if settings.block_size >= 2**32:
+        raise ZipError(f'block size must be between 1 and {2**32 - 1}, got {settings.block_size}')
 
 
-def compress_bytes(data: bytes, model: torch.nn.Module, tokenizer,
-                   settings: MeasurementSettings = PAPER, threads: int = 1, segments: int = 1,
-                   progress: bool = False) -> Compressed:
+def compress_bytes(
+    data: bytes,
+    model: torch.nn.Module,
+    tokenizer,
+    settings: MeasurementSettings = PAPER,
+    threads: int = 1,
+    segments: int = 1,
+    progress: bool = False,
+) -> Compressed:
     """The compressed file of any ``data``: what the tokenizer reproduces coded by the model,
     the rest escaped (``split``). ``threads`` is torch's CPU thread count while coding, kept
     in the header for the decoder (1 by default, the most portable choice). ``segments > 1``
@@ -302,77 +348,110 @@ def compress_bytes(data: bytes, model: torch.nn.Module, tokenizer,
     parts = split(data, tokenizer)
     ids, prefix, suffix = parts.ids, parts.prefix, parts.suffix
     if len(ids) - prefix - suffix > len(parts.text.encode('utf-8')):
-        raise ZipError('the tokenizer gives tokens that decode to no bytes at all: the file\'s '
-                       'header could not bound the token count by the size')
+        raise ZipError(
+            'the tokenizer gives tokens that decode to no bytes at all: the file\'s '
+            'header could not bound the token count by the size'
+        )
     check_model(model)
     dtype = model_dtype(model)
     if ids:
         check_fits_model(model, settings.block_size, np.asarray(ids))
     with torch_threads(threads):
         payload, bits = encode_tokens(model, ids, settings, segments, progress)
-    header = Header(dtype, threads, settings.block_size, settings.stride, segments, len(ids),
-                    prefix, suffix, len(data), weights_fingerprint(model),
-                    bytes.fromhex(tokenizer_fingerprint(tokenizer))[:16],
-                    software_fingerprint(), hashlib.sha256(data).digest(), parts.escapes)
-    return Compressed(pack(header, payload), parts.chars, len(data), bits, segments,
-                      header.escaped, len(parts.escapes))
+    header = Header(
+        dtype,
+        threads,
+        settings.block_size,
+        settings.stride,
+        segments,
+        len(ids),
+        prefix,
+        suffix,
+        len(data),
+        weights_fingerprint(model),
+        bytes.fromhex(tokenizer_fingerprint(tokenizer))[:16],
+        software_fingerprint(),
+        hashlib.sha256(data).digest(),
+        parts.escapes,
+    )
+    return Compressed(
+        pack(header, payload), parts.chars, len(data), bits, segments, header.escaped, len(parts.escapes)
+    )
 
 
 def check_setup(header: Header, model: torch.nn.Module, tokenizer) -> None:
     """ZipError unless ``model`` and ``tokenizer`` are the ones the file was written with."""
     check_model(model)
     if model_dtype(model) != header.dtype:
-        raise ZipError(f'the file was compressed with the model in {header.dtype}, this one is '
-                       f'in {model_dtype(model)}. {SAME_SETUP}')
+        raise ZipError(
+            f'the file was compressed with the model in {header.dtype}, this one is '
+            f'in {model_dtype(model)}. {SAME_SETUP}'
+        )
     fingerprints = model_fingerprints(model)
     if header.model not in fingerprints:
-        raise ZipError(f'the file was compressed with another model, or with its configuration '
-                       f'changed (fingerprint of the weights and the configuration that changes '
-                       f'the numbers {header.model.hex()}, this model\'s is '
-                       f'{fingerprints[0].hex()}). {SAME_SETUP}')
+        raise ZipError(
+            f'the file was compressed with another model, or with its configuration '
+            f'changed (fingerprint of the weights and the configuration that changes '
+            f'the numbers {header.model.hex()}, this model\'s is '
+            f'{fingerprints[0].hex()}). {SAME_SETUP}'
+        )
     check_tokenizer(header, tokenizer)
 
 
 def check_tokenizer(header: Header, tokenizer) -> None:
     """ZipError unless ``tokenizer`` is the file's and adds as many special tokens."""
     if bytes.fromhex(tokenizer_fingerprint(tokenizer))[:16] != header.tokenizer:
-        raise ZipError(f'the file was compressed with another tokenizer (fingerprint '
-                       f'{header.tokenizer.hex()}). {SAME_SETUP}')
+        raise ZipError(
+            f'the file was compressed with another tokenizer (fingerprint '
+            f'{header.tokenizer.hex()}). {SAME_SETUP}'
+        )
     _, prefix, suffix = tokenize('x', tokenizer)
     if (header.prefix, header.suffix) != (prefix, suffix):
-        raise ZipError(f'invalid header: {header.prefix} special tokens before the text and '
-                       f'{header.suffix} after it, where this tokenizer adds {prefix} and '
-                       f'{suffix}; the file was not written by this program, though its CRC '
-                       'matches')
+        raise ZipError(
+            f'invalid header: {header.prefix} special tokens before the text and '
+            f'{header.suffix} after it, where this tokenizer adds {prefix} and '
+            f'{suffix}; the file was not written by this program, though its CRC '
+            'matches'
+        )
 
 
-def decompress_bytes(blob: bytes, model: torch.nn.Module, tokenizer,
-                     progress: bool = False, force: bool = False) -> bytes:
+def decompress_bytes(
+    blob: bytes, model: torch.nn.Module, tokenizer, progress: bool = False, force: bool = False
+) -> bytes:
     """The original bytes, checked against the header's SHA-256; ZipError otherwise. A file
     from other software or another CPU kind is refused before decoding unless ``force``."""
     header, payload = unpack(blob)
     return decompress_payload(header, payload, model, tokenizer, progress, force)
 
 
-def decompress_payload(header: Header, payload: bytes, model: torch.nn.Module, tokenizer,
-                       progress: bool = False, force: bool = False) -> bytes:
+def decompress_payload(
+    header: Header,
+    payload: bytes,
+    model: torch.nn.Module,
+    tokenizer,
+    progress: bool = False,
+    force: bool = False,
+) -> bytes:
     """``decompress_bytes`` of a file whose ``container.unpack`` is already at hand."""
     if not force:
         check_software(header)
     check_setup(header, model, tokenizer)
     model_bounds(header, len(payload), context_length(model), vocabulary_size(model))
     with torch_threads(header.threads):
-        ids = decode_tokens(model, payload, header.tokens, header.settings, header.segments,
-                            progress)
+        ids = decode_tokens(model, payload, header.tokens, header.settings, header.segments, progress)
     try:
         data = join(detokenize(tokenizer, ids, header.prefix, header.suffix), header.escapes)
     except (ValueError, TypeError, KeyError, IndexError, OverflowError):
         data = None  # tokens from diverging probabilities may not even decode (ids a slow
         # tokenizer lacks, text that is no longer UTF-8 after the escapes)
     if data is None or len(data) != header.size or hashlib.sha256(data).digest() != header.sha256:
-        hint = ('this machine\'s software or hardware class differs from the encoder\'s'
-                if header.software not in software_fingerprints() else
-                'the file may be damaged in a way its CRC did not catch')
-        raise ZipError(f'the decompressed bytes do not match the original\'s SHA-256 '
-                       f'({hint}); nothing was written. {SAME_SETUP}')
+        hint = (
+            'this machine\'s software or hardware class differs from the encoder\'s'
+            if header.software not in software_fingerprints()
+            else 'the file may be damaged in a way its CRC did not catch'
+        )
+        raise ZipError(
+            f'the decompressed bytes do not match the original\'s SHA-256 '
+            f'({hint}); nothing was written. {SAME_SETUP}'
+        )
     return data

@@ -42,8 +42,8 @@ from typing import Tuple
 from ..core.settings import MeasurementSettings
 
 MAGIC = b'\x89LMZ'
-FORMAT_VERSION = 2          # what this program writes when the input has escaped bytes ...
-PLAIN_VERSION = 1           # ... and without them: the same bytes as before escapes existed
+FORMAT_VERSION = 2  # what this program writes when the input has escaped bytes ...
+PLAIN_VERSION = 1  # ... and without them: the same bytes as before escapes existed
 VERSIONS = (PLAIN_VERSION, FORMAT_VERSION)
 DTYPES = ('float32', 'bfloat16', 'float16', 'float64')
 _LAYOUT = struct.Struct('<4sBBBIIHQBBQ16s16s8s32sQ')
@@ -129,9 +129,8 @@ def unpack_escapes(table: bytes) -> Tuple[Tuple[int, bytes], ...]:
     while at < len(table):
         gap, length = varint(), varint()
         if not 1 <= length <= len(table) - at:
-            raise ZipError(f'invalid escape table: a span of {length} bytes where '
-                           f'{len(table) - at} remain')
-        spans.append((gap, table[at:at + length]))
+            raise ZipError(f'invalid escape table: a span of {length} bytes where {len(table) - at} remain')
+        spans.append((gap, table[at : at + length]))
         at += length
     if not spans:
         raise ZipError(f'invalid header: format version {FORMAT_VERSION} without escaped bytes')
@@ -145,11 +144,24 @@ def pack(header: Header, payload: bytes) -> bytes:
     if header.escapes:
         table = pack_escapes(header.escapes)
         payload = payload + table + _varint(len(table))[::-1]  # read from the end
-    head = _LAYOUT.pack(MAGIC, version, DTYPES.index(header.dtype), header.threads,
-                        header.block_size, header.stride, header.segments, header.tokens,
-                        header.prefix,
-                        header.suffix, header.size, header.model, header.tokenizer,
-                        header.software, header.sha256, len(payload))
+    head = _LAYOUT.pack(
+        MAGIC,
+        version,
+        DTYPES.index(header.dtype),
+        header.threads,
+        header.block_size,
+        header.stride,
+        header.segments,
+        header.tokens,
+        header.prefix,
+        header.suffix,
+        header.size,
+        header.model,
+        header.tokenizer,
+        header.software,
+        header.sha256,
+        len(payload),
+    )
     return head + _CRC.pack(zlib.crc32(payload, zlib.crc32(head))) + payload
 
 
@@ -163,52 +175,92 @@ def unpack(blob: bytes):
     Nothing but the magic and the length decides before the CRC matches (the version and the
     announced size only word the error when it does not); then every field must lie in its
     legal range (``check_fields``)."""
-    if blob[:len(MAGIC)] != MAGIC:
-        raise ZipError('not an llmcompression-zip file: it does not start with the format\'s '
-                       f'magic bytes {MAGIC!r}')
+    if blob[: len(MAGIC)] != MAGIC:
+        raise ZipError(
+            f'not an llmcompression-zip file: it does not start with the format\'s magic bytes {MAGIC!r}'
+        )
     if len(blob) < HEADER_SIZE:
-        raise ZipError(f'truncated file: {len(blob)} bytes, shorter than the {HEADER_SIZE}-byte '
-                       'header')
+        raise ZipError(f'truncated file: {len(blob)} bytes, shorter than the {HEADER_SIZE}-byte header')
     (crc,) = _CRC.unpack_from(blob, _LAYOUT.size)
-    if crc != zlib.crc32(blob[HEADER_SIZE:], zlib.crc32(blob[:_LAYOUT.size])):
+    if crc != zlib.crc32(blob[HEADER_SIZE:], zlib.crc32(blob[: _LAYOUT.size])):
         version = blob[len(MAGIC)]
         if version not in VERSIONS:
-            raise ZipError(f'corrupted file, or one of another format: its CRC-32 does not '
-                           f'match its contents and its version byte says {version} (this '
-                           f'program reads format versions {PLAIN_VERSION} and '
-                           f'{FORMAT_VERSION})')
+            raise ZipError(
+                f'corrupted file, or one of another format: its CRC-32 does not '
+                f'match its contents and its version byte says {version} (this '
+                f'program reads format versions {PLAIN_VERSION} and '
+                f'{FORMAT_VERSION})'
+            )
         if _announced(blob) != len(blob):
-            raise ZipError(f'corrupted file: its CRC-32 does not match its contents, and its '
-                           f'header announces {_announced(blob)} bytes where the file has '
-                           f'{len(blob)}: it was truncated or had bytes added, or its header '
-                           'is damaged')
+            raise ZipError(
+                f'corrupted file: its CRC-32 does not match its contents, and its '
+                f'header announces {_announced(blob)} bytes where the file has '
+                f'{len(blob)}: it was truncated or had bytes added, or its header '
+                'is damaged'
+            )
         raise ZipError('corrupted file: its CRC-32 does not match its contents')
     fields = _LAYOUT.unpack_from(blob)
     if fields[1] not in VERSIONS:
-        raise ZipError(f'format version {fields[1]}; this program reads versions '
-                       f'{PLAIN_VERSION} and {FORMAT_VERSION}: use the version of '
-                       'llmcompression-zip that wrote it')
+        raise ZipError(
+            f'format version {fields[1]}; this program reads versions '
+            f'{PLAIN_VERSION} and {FORMAT_VERSION}: use the version of '
+            'llmcompression-zip that wrote it'
+        )
     if _announced(blob) != len(blob):
-        raise ZipError(f'invalid header: it announces a payload of {fields[-1]} bytes, the '
-                       f'file has {len(blob) - HEADER_SIZE}')
+        raise ZipError(
+            f'invalid header: it announces a payload of {fields[-1]} bytes, the '
+            f'file has {len(blob) - HEADER_SIZE}'
+        )
     payload, escapes = blob[HEADER_SIZE:], ()
     if fields[1] == FORMAT_VERSION:
         table_size, used = _varint_from_end(payload)
         if table_size > len(payload) - used:
-            raise ZipError(f'invalid escape table: {table_size} bytes announced, '
-                           f'{len(payload) - used} in the payload')
+            raise ZipError(
+                f'invalid escape table: {table_size} bytes announced, {len(payload) - used} in the payload'
+            )
         words = len(payload) - used - table_size
-        escapes = unpack_escapes(payload[words:words + table_size])
+        escapes = unpack_escapes(payload[words : words + table_size])
         payload = payload[:words]
     if len(payload) % 4:
-        raise ZipError(f'invalid header: a coded payload of {len(payload)} bytes, not a whole '
-                       'number of 4-byte words')
-    (_, _, dtype, threads, block_size, stride, segments, tokens, prefix, suffix, size, model,
-     tokenizer, software, sha256, _) = fields
+        raise ZipError(
+            f'invalid header: a coded payload of {len(payload)} bytes, not a whole number of 4-byte words'
+        )
+    (
+        _,
+        _,
+        dtype,
+        threads,
+        block_size,
+        stride,
+        segments,
+        tokens,
+        prefix,
+        suffix,
+        size,
+        model,
+        tokenizer,
+        software,
+        sha256,
+        _,
+    ) = fields
     if dtype >= len(DTYPES):
         raise ZipError(f'invalid header: dtype code {dtype} (legal: 0..{len(DTYPES) - 1})')
-    header = Header(DTYPES[dtype], threads, block_size, stride, segments, tokens, prefix,
-                    suffix, size, model, tokenizer, software, sha256, escapes)
+    header = Header(
+        DTYPES[dtype],
+        threads,
+        block_size,
+        stride,
+        segments,
+        tokens,
+        prefix,
+        suffix,
+        size,
+        model,
+        tokenizer,
+        software,
+        sha256,
+        escapes,
+    )
     check_fields(header, len(payload))
     return header, payload
 
@@ -217,9 +269,12 @@ def check_fields(header: Header, payload_size: int) -> None:
     """ZipError unless every field lies in its legal range, on its own and against the others.
     A file this program wrote always passes; one that fails was crafted or written by another
     program, though its CRC matches. (The ranges that depend on the model: ``model_bounds``.)"""
+
     def bad(field, value, legal):
-        raise ZipError(f'invalid header: {field} = {value}, outside its legal range ({legal}); '
-                       'the file was not written by this program, though its CRC matches')
+        raise ZipError(
+            f'invalid header: {field} = {value}, outside its legal range ({legal}); '
+            'the file was not written by this program, though its CRC matches'
+        )
 
     if not 1 <= header.threads <= 255:
         bad('threads', header.threads, '1..255')
@@ -234,17 +289,22 @@ def check_fields(header: Header, payload_size: int) -> None:
         bad('size', header.size, f'at least the {header.escaped} escaped bytes')
     coded = header.size - header.escaped  # bytes of the text the model codes
     if sum(gap for gap, _ in header.escapes) > coded:
-        bad('escape positions', sum(gap for gap, _ in header.escapes),
-            f'at most the {coded} bytes of coded text')
+        bad(
+            'escape positions',
+            sum(gap for gap, _ in header.escapes),
+            f'at most the {coded} bytes of coded text',
+        )
     if header.tokens < specials:
         bad('tokens', header.tokens, f'at least the {specials} special tokens around the text')
     # every token of the text decodes to at least one byte (the compressor checks it)
     if header.tokens > coded + specials:
-        bad('tokens', header.tokens, f'at most the {coded} bytes of the text plus the '
-            f'{specials} special tokens around it')
+        bad(
+            'tokens',
+            header.tokens,
+            f'at most the {coded} bytes of the text plus the {specials} special tokens around it',
+        )
     if coded and header.tokens == specials:
-        bad('size', header.size, f'{header.escaped}, the escaped bytes, when no text token is '
-            'coded')
+        bad('size', header.size, f'{header.escaped}, the escaped bytes, when no text token is coded')
     if header.tokens and not payload_size:
         bad('payload size', payload_size, f'{header.tokens} tokens: at least 4 bytes')
 
@@ -255,15 +315,19 @@ def model_bounds(header: Header, payload_size: int, context, vocab: int) -> None
     token costing at least -log2 of the largest probability the coder can give (every other
     token of the vocabulary keeps at least 2**-24), with a twofold margin."""
     if context and header.block_size > context:
-        raise ZipError(f'the file\'s windows of {header.block_size} tokens are longer than the '
-                       f'model\'s context of {context} tokens: it was not compressed with this '
-                       'model, or its header was crafted')
-    if vocab < 2 or vocab >= 2 ** 24:
+        raise ZipError(
+            f'the file\'s windows of {header.block_size} tokens are longer than the '
+            f'model\'s context of {context} tokens: it was not compressed with this '
+            'model, or its header was crafted'
+        )
+    if vocab < 2 or vocab >= 2**24:
         raise ZipError(f'a vocabulary of {vocab} tokens cannot be coded (2 to 2**24 - 1)')
-    least = -math.log2(1 - (vocab - 1) / 2 ** 24)  # bits for the likeliest token, at best
+    least = -math.log2(1 - (vocab - 1) / 2**24)  # bits for the likeliest token, at best
     most = int(2 * (8 * payload_size + 64) / least) + 1
     if header.tokens > most:
-        raise ZipError(f'invalid header: tokens = {header.tokens}, more than a payload of '
-                       f'{payload_size} bytes can code with a vocabulary of {vocab} (at most '
-                       f'{most}); the file was not written by this program, though its CRC '
-                       'matches')
+        raise ZipError(
+            f'invalid header: tokens = {header.tokens}, more than a payload of '
+            f'{payload_size} bytes can code with a vocabulary of {vocab} (at most '
+            f'{most}); the file was not written by this program, though its CRC '
+            'matches'
+        )

@@ -10,8 +10,9 @@
 from opencompass_llmcompression import CompressionSummarizer
 
 # One log line when OpenCompass loads this file (see the dataset config for why `__import__`).
-__import__('opencompass_llmcompression.openicl.announce', fromlist=['announce_config']) \
-    .announce_config('summarizer llm_compression: the compression report after the summary')
+__import__('opencompass_llmcompression.openicl.announce', fromlist=['announce_config']).announce_config(
+    'summarizer llm_compression: the compression report after the summary'
+)
 
 summarizer = dict(
     type=CompressionSummarizer,

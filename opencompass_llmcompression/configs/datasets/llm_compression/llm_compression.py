@@ -9,15 +9,18 @@
 from opencompass.openicl.icl_prompt_template import PromptTemplate
 from opencompass.openicl.icl_retriever import ZeroRetriever
 
-from opencompass_llmcompression import (CompressionCorpusDataset, CompressionEvaluator,
-                                        SlidingWindowPPLInferencer)
+from opencompass_llmcompression import (
+    CompressionCorpusDataset,
+    CompressionEvaluator,
+    SlidingWindowPPLInferencer,
+)
 
 # One log line when OpenCompass loads this file: this plugin, its version, this file's path
 # (OpenCompass's built-in config has the same name). A call by `__import__` because mmengine
 # turns a config's imports into lazy placeholders that cannot be called while it loads.
-__import__('opencompass_llmcompression.openicl.announce', fromlist=['announce_config']) \
-    .announce_config('dataset config llm_compression: exact sliding-window BPC of cc, python, '
-                     'arxiv_math')
+__import__('opencompass_llmcompression.openicl.announce', fromlist=['announce_config']).announce_config(
+    'dataset config llm_compression: exact sliding-window BPC of cc, python, arxiv_math'
+)
 
 llm_compression_reader_cfg = dict(input_columns=['content'], output_column=None)
 

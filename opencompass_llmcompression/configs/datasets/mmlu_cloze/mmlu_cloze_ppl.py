@@ -19,31 +19,42 @@ from opencompass.openicl.icl_retriever import FixKRetriever
 # called while it loads.
 _cloze = __import__('opencompass_llmcompression.openicl.mmlu_cloze', fromlist=['cloze_item'])
 
-mmlu_cloze_reader_cfg = dict(input_columns=['input', 'A', 'B', 'C', 'D'],
-                             output_column='target', train_split='dev')
+mmlu_cloze_reader_cfg = dict(
+    input_columns=['input', 'A', 'B', 'C', 'D'], output_column='target', train_split='dev'
+)
 
 mmlu_cloze_datasets = []
 for _name in _cloze.MMLU_SUBJECTS:
-    mmlu_cloze_datasets.append(dict(
-        abbr=f'mmlu_cloze-{_name}',
-        type=MMLUDataset,
-        path='opencompass/mmlu',
-        name=_name,
-        reader_cfg=mmlu_cloze_reader_cfg,
-        infer_cfg=dict(
-            # a shot: its question, answered with the text of its correct option
-            ice_template=dict(type=PromptTemplate,
-                              template={o: _cloze.cloze_item(o) for o in _cloze.OPTIONS}),
-            prompt_template=dict(
-                type=PromptTemplate,
-                template={o: _cloze.subject_line(_name) + '</E>' + _cloze.cloze_item(o)
-                          for o in _cloze.OPTIONS},
-                ice_token='</E>'),
-            retriever=dict(type=FixKRetriever, fix_id_list=list(range(_cloze.SHOTS)),
-                           ice_separator=_cloze.SHOT_SEPARATOR,
-                           ice_eos_token=_cloze.SHOT_SEPARATOR),
-            # alone: in a batch OpenCompass's perplexity depends on the other prompts
-            inferencer=dict(type=PPLInferencer, batch_size=1)),
-        eval_cfg=dict(evaluator=dict(type=AccwithDetailsEvaluator))))
+    mmlu_cloze_datasets.append(
+        dict(
+            abbr=f'mmlu_cloze-{_name}',
+            type=MMLUDataset,
+            path='opencompass/mmlu',
+            name=_name,
+            reader_cfg=mmlu_cloze_reader_cfg,
+            infer_cfg=dict(
+                # a shot: its question, answered with the text of its correct option
+                ice_template=dict(
+                    type=PromptTemplate, template={o: _cloze.cloze_item(o) for o in _cloze.OPTIONS}
+                ),
+                prompt_template=dict(
+                    type=PromptTemplate,
+                    template={
+                        o: _cloze.subject_line(_name) + '</E>' + _cloze.cloze_item(o) for o in _cloze.OPTIONS
+                    },
+                    ice_token='</E>',
+                ),
+                retriever=dict(
+                    type=FixKRetriever,
+                    fix_id_list=list(range(_cloze.SHOTS)),
+                    ice_separator=_cloze.SHOT_SEPARATOR,
+                    ice_eos_token=_cloze.SHOT_SEPARATOR,
+                ),
+                # alone: in a batch OpenCompass's perplexity depends on the other prompts
+                inferencer=dict(type=PPLInferencer, batch_size=1),
+            ),
+            eval_cfg=dict(evaluator=dict(type=AccwithDetailsEvaluator)),
+        )
+    )
 
 del _name, _cloze

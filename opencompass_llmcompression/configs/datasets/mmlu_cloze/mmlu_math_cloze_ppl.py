@@ -19,16 +19,19 @@ mmlu_math_cloze_datasets = [
         type=PooledMMLUClozeDataset,
         path='opencompass/mmlu',
         names=list(_cloze.MMLU_MATH_SUBJECTS),
-        reader_cfg=dict(input_columns=['fewshot', 'input', 'A', 'B', 'C', 'D'],
-                        output_column='target', train_split='dev'),
+        reader_cfg=dict(
+            input_columns=['fewshot', 'input', 'A', 'B', 'C', 'D'], output_column='target', train_split='dev'
+        ),
         infer_cfg=dict(
             # a row's `fewshot`: its subject's line and five shots, written by the dataset
             prompt_template=dict(
-                type=PromptTemplate,
-                template={o: '{fewshot}' + _cloze.cloze_item(o) for o in _cloze.OPTIONS}),
+                type=PromptTemplate, template={o: '{fewshot}' + _cloze.cloze_item(o) for o in _cloze.OPTIONS}
+            ),
             retriever=dict(type=ZeroRetriever),
-            inferencer=dict(type=PPLInferencer, batch_size=1)),  # see mmlu_cloze_ppl.py
-        eval_cfg=dict(evaluator=dict(type=AccwithDetailsEvaluator))),
+            inferencer=dict(type=PPLInferencer, batch_size=1),
+        ),  # see mmlu_cloze_ppl.py
+        eval_cfg=dict(evaluator=dict(type=AccwithDetailsEvaluator)),
+    )
 ]
 
 del _cloze
