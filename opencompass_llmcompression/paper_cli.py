@@ -264,7 +264,7 @@ def main(argv=None) -> int:
         documents = load_documents(args)
         model, tokenizer = load_model_and_tokenizer(args)
         contents = [d['content'] for d in documents]
-        nll, tokens = score_documents(
+        nll, scored_tokens = score_documents(
             model, tokenizer, contents, range(len(contents)), settings, batch_size=args.batch_size
         )
     except NothingToScore as e:
@@ -278,7 +278,7 @@ def main(argv=None) -> int:
         return INTERRUPTED
     sizes = [text_size(c) for c in contents]
     result = compression_metrics(
-        float(nll.sum()), int(tokens.sum()), sum(c for c, _ in sizes), sum(b for _, b in sizes)
+        float(nll.sum()), int(scored_tokens.sum()), sum(c for c, _ in sizes), sum(b for _, b in sizes)
     )
     print_result(result)
     return write_result(

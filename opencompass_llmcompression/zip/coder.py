@@ -64,8 +64,8 @@ class _Model:
         self.past = out.past_key_values
         return out.logits[:, -1]
 
-    def step(self, tokens: List[int]) -> torch.Tensor:
-        ids = torch.tensor(tokens, dtype=torch.long, device=self.device)[:, None]
+    def step(self, token_ids: List[int]) -> torch.Tensor:
+        ids = torch.tensor(token_ids, dtype=torch.long, device=self.device)[:, None]
         out = self.model(input_ids=ids, past_key_values=self.past, use_cache=True)
         self.past = out.past_key_values
         return out.logits[:, -1]
@@ -101,25 +101,25 @@ def code_tokens(
     measurement's windows; with one segment (the default) that is the whole stream, in
     order, with the windows and positions the evaluator scores (the evaluator's loss of a
     token agrees to rounding: it runs each window in one pass, not with the cache). Returns
-    the tokens.
+    the token ids.
     """
-    tokens = [0] * num_tokens
+    token_ids = [0] * num_tokens
     runner = _Model(model)
     with tqdm(total=num_tokens, unit='tok', disable=not progress, leave=False) as bar:
         for firsts, length in segment_groups(num_tokens, segments):
             for first in firsts:
-                tokens[first] = code(first, None)
+                token_ids[first] = code(first, None)
             bar.update(len(firsts))
             for start, end, score_from in sliding_windows(length, settings):
-                logits = runner.start([tokens[f + start : f + score_from] for f in firsts])
+                logits = runner.start([token_ids[f + start : f + score_from] for f in firsts])
                 for offset in range(score_from, end):
                     for row, first in enumerate(firsts):
-                        tokens[first + offset] = code(first + offset, distribution(logits[row]))
+                        token_ids[first + offset] = code(first + offset, distribution(logits[row]))
                     bar.update(len(firsts))
                     if offset + 1 < end:
-                        logits = runner.step([tokens[f + offset] for f in firsts])
+                        logits = runner.step([token_ids[f + offset] for f in firsts])
                 runner.past = None
-    return tokens
+    return token_ids
 
 
 def vocabulary_size(model: torch.nn.Module) -> int:
@@ -127,15 +127,15 @@ def vocabulary_size(model: torch.nn.Module) -> int:
 
 
 def encode_tokens(
-    model, tokens: List[int], settings: MeasurementSettings, segments: int = 1, progress: bool = False
+    model, token_ids: List[int], settings: MeasurementSettings, segments: int = 1, progress: bool = False
 ):
-    """(payload bytes, -log2 p of each token in bits) for ``tokens``."""
+    """(payload bytes, -log2 p of each token in bits) for ``token_ids``."""
     encoder = constriction.stream.queue.RangeEncoder()
     vocab = vocabulary_size(model)
-    bits = np.zeros(len(tokens), dtype=np.float64)
+    bits = np.zeros(len(token_ids), dtype=np.float64)
 
     def code(position, dist):
-        token = tokens[position]
+        token = token_ids[position]
         if dist is None:
             encoder.encode(token, Uniform(vocab))
             bits[position] = math.log2(vocab)
@@ -145,7 +145,7 @@ def encode_tokens(
             bits[position] = neg_log2(token)
         return token
 
-    code_tokens(model, len(tokens), settings, code, segments, progress)
+    code_tokens(model, len(token_ids), settings, code, segments, progress)
     return encoder.get_compressed().astype('<u4').tobytes(), bits
 
 
