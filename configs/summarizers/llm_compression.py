@@ -3,4 +3,5 @@
 from mmengine.config import read_base
 
 with read_base():
-    from opencompass_llmcompression.configs.summarizers.llm_compression import summarizer  # noqa: F401
+    from opencompass_llmcompression.configs.summarizers.llm_compression import \
+        summarizer  # noqa: F401

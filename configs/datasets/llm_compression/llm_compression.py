@@ -4,6 +4,5 @@
 from mmengine.config import read_base
 
 with read_base():
-    from opencompass_llmcompression.configs.datasets.llm_compression.llm_compression import (
-        llm_compression_datasets,  # noqa: F401
-    )
+    from opencompass_llmcompression.configs.datasets.llm_compression.llm_compression import \
+        llm_compression_datasets  # noqa: F401

@@ -4,6 +4,5 @@
 from mmengine.config import read_base
 
 with read_base():
-    from opencompass_llmcompression.configs.datasets.llm_compression_paper_suite.llm_compression_paper_suite import (  # noqa: E501
-        llm_compression_paper_suite_datasets,  # noqa: F401
-    )
+    from opencompass_llmcompression.configs.datasets.llm_compression_paper_suite.llm_compression_paper_suite import \
+        llm_compression_paper_suite_datasets  # noqa: F401

@@ -4,4 +4,5 @@
 from mmengine.config import read_base
 
 with read_base():
-    from opencompass_llmcompression.configs.datasets.mmlu_cloze.mmlu_cloze_ppl import mmlu_cloze_datasets  # noqa: F401
+    from opencompass_llmcompression.configs.datasets.mmlu_cloze.mmlu_cloze_ppl import \
+        mmlu_cloze_datasets  # noqa: F401
