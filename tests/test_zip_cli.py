@@ -390,11 +390,14 @@ def test_a_pipeline_and_ctrl_c_in_real_processes(folder, tiny_model_dir):
     assert 'SHA-256 checked' in run.stderr and 'output bytes' in run.stderr
     (folder / 'back.txt').unlink()
     (folder / 'long.txt').write_text(TEXT * 400)
+    # SIGINT as a terminal sends it, even when this run is a background job that ignores it
+    # (a Python started with SIGINT ignored installs no KeyboardInterrupt handler)
     process = subprocess.Popen(
         COMMAND + ['compress', '--model', tiny_model_dir, '-q', 'long.txt'],
         cwd=folder,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.time() + 120
     while time.time() < deadline and not any(n.endswith('.tmp') for n in os.listdir(folder)):
