@@ -1,0 +1,42 @@
+"""What every part of the corpus builder hands to the next: a ``Document``, the build's
+``Report`` of what was kept and skipped, and ``BuildError`` for a build that cannot go on."""
+
+import collections
+import datetime
+from dataclasses import dataclass, field
+from typing import Dict, Optional
+
+
+@dataclass
+class Document:
+    """One candidate document. ``source`` says where it was found (a path, ``path:N`` for a
+    record, ``archive!member``); ``date`` is the document's own date and ``date_source`` what
+    it is (e.g. ``crawl``, ``published``, ``first-commit``, ``first-version``, ``mtime``);
+    ``meta`` holds what the corpus row's ``meta`` should carry besides those (url, dump, id)."""
+
+    content: str
+    source: str
+    date: Optional[datetime.date] = None
+    licence: Optional[str] = None
+    date_source: Optional[str] = None
+    meta: Dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class Report:
+    """What a build kept and left out: documents kept; documents skipped, by reason, with one
+    example source per reason; and the characters a ``budget`` asked for beyond what was left
+    after filtering (0 when the budget was met or there was none)."""
+
+    kept: int = 0
+    skipped: Dict[str, int] = field(default_factory=collections.Counter)
+    examples: Dict[str, str] = field(default_factory=dict)
+    chars_short_of_budget: int = 0
+
+    def skip(self, reason: str, source: str) -> None:
+        self.skipped[reason] += 1
+        self.examples.setdefault(reason, source)
+
+
+class BuildError(ValueError):
+    """A build that cannot produce a corpus: the message says why and what to change."""
