@@ -6,6 +6,8 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Dict, Optional
 
+FAULT_PREFIX = 'fault: '
+
 
 @dataclass
 class Document:
@@ -26,7 +28,13 @@ class Document:
 class Report:
     """What a build kept and left out: documents kept; documents skipped, by reason, with one
     example source per reason; and the characters a ``budget`` asked for beyond what was left
-    after filtering (0 when the budget was met or there was none)."""
+    after filtering (0 when the budget was met or there was none).
+
+    Two kinds of skip: a filter's (the input is fine, the recipe leaves it out) and a fault's
+    (the input is damaged or hostile: a cut gzip member, a tar member named ``../x``, an
+    archive past its size bound, pandoc past its time limit). ``fault`` records the second
+    kind under a reason starting with ``FAULT_PREFIX`` (``'fault: '``); ``faults`` counts
+    them, so that a command line can say by its exit status that input was damaged."""
 
     kept: int = 0
     skipped: Dict[str, int] = field(default_factory=collections.Counter)
@@ -36,6 +44,15 @@ class Report:
     def skip(self, reason: str, source: str) -> None:
         self.skipped[reason] += 1
         self.examples.setdefault(reason, source)
+
+    def fault(self, reason: str, source: str) -> None:
+        """Skip for damaged or hostile input: counted under ``'fault: ' + reason``."""
+        self.skip(FAULT_PREFIX + reason, source)
+
+    @property
+    def faults(self) -> int:
+        """How many skips were for faults (reasons starting with ``FAULT_PREFIX``)."""
+        return sum(n for reason, n in self.skipped.items() if reason.startswith(FAULT_PREFIX))
 
 
 class BuildError(ValueError):
