@@ -4,7 +4,7 @@
 import collections
 import datetime
 from dataclasses import dataclass, field
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 FAULT_PREFIX = 'fault: '
 
@@ -40,6 +40,7 @@ class Report:
     skipped: Dict[str, int] = field(default_factory=collections.Counter)
     examples: Dict[str, str] = field(default_factory=dict)
     chars_short_of_budget: int = 0
+    filters: List[dict] = field(default_factory=list)
 
     def skip(self, reason: str, source: str) -> None:
         self.skipped[reason] += 1
@@ -53,6 +54,16 @@ class Report:
     def faults(self) -> int:
         """How many skips were for faults (reasons starting with ``FAULT_PREFIX``)."""
         return sum(n for reason, n in self.skipped.items() if reason.startswith(FAULT_PREFIX))
+
+    def filter_ran(self, name: str, parameters: dict, removed: int) -> None:
+        """Record a filter for the manifest: its name, its parameters, documents it removed."""
+        self.filters.append({'name': name, 'parameters': parameters, 'removed': removed})
+
+    def merge(self, other: 'Report') -> None:
+        """Add ``other``'s skips (a worker's, that read one input file) to this report."""
+        for reason, count in other.skipped.items():
+            self.skipped[reason] += count
+            self.examples.setdefault(reason, other.examples[reason])
 
 
 class BuildError(ValueError):
