@@ -171,11 +171,22 @@ def test_date_cut_off(tmp_path):
     old = write(str(tmp_path / 's' / 'old.txt'), 'old words here ' * 30)
     write(str(tmp_path / 's' / 'new.txt'), 'new words here ' * 30)
     os.utime(old, (0, 0))
+    # A plain file has no date of its own: its modification time counts only when asked for.
+    with pytest.raises(builder.BuildError, match='undated'):
+        builder.build(
+            'cc', 'text', [str(tmp_path / 's')], str(tmp_path / 'o'), after=datetime.date(2020, 1, 1)
+        )
     report = builder.build(
-        'cc', 'text', [str(tmp_path / 's')], str(tmp_path / 'o'), after=datetime.date(2020, 1, 1)
+        'cc',
+        'text',
+        [str(tmp_path / 's')],
+        str(tmp_path / 'o'),
+        after=datetime.date(2020, 1, 1),
+        date_from='mtime',
     )
     assert [os.path.basename(r['meta']['source']) for r in rows(str(tmp_path / 'o'), 'cc')] == ['new.txt']
     assert sum(report.skipped.values()) == 1
+    assert rows(str(tmp_path / 'o'), 'cc')[0]['meta']['date_source'] == 'mtime'
 
 
 def test_the_loader_checks_the_manifest(tmp_path):

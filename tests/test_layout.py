@@ -17,7 +17,7 @@ import opencompass_llmcompression
 
 PACKAGE = os.path.dirname(opencompass_llmcompression.__file__)
 NAME = 'opencompass_llmcompression'
-COMMAND_LINES = {'paper_cli', 'summary_cli', 'corpus_builder', 'demo', '__main__', 'zip'}
+COMMAND_LINES = {'paper_cli', 'summary_cli', 'corpus_builder', 'demo', '__main__', 'zip', 'corpus'}
 # wing -> what it must never import: wings of this package, and outside packages
 FORBIDDEN = {
     'core': ({'openicl', 'report', 'configs'} | COMMAND_LINES, {'opencompass', 'mmengine'}),
@@ -25,6 +25,8 @@ FORBIDDEN = {
     'openicl': (COMMAND_LINES, set()),
     # the compressor: core and its own modules only, and no OpenCompass
     'zip': ({'openicl', 'report', 'configs'} | COMMAND_LINES - {'zip'}, {'opencompass', 'mmengine'}),
+    # the corpus builder: core and its own modules only; its third-party readers imported lazily
+    'corpus': ({'openicl', 'report', 'configs'} | COMMAND_LINES - {'corpus'}, {'opencompass', 'mmengine'}),
 }
 
 # What the GPU machine lacks: OpenCompass and its configuration library.

@@ -1,0 +1,318 @@
+"""One build: inputs found and recognised, read, dated, cleaned by their kind's recipe,
+sampled, written.
+
+    build('cc', 'text', ['crawl/'], 'data/llm-compression', after=date(2026, 1, 1)) -> Report
+
+By input (``sources``):
+
+    wet, warc     web.read_web -> --after/--before -> >= 300 characters -> lines seen before out
+                  (dedup) -> English (lid.176 >= 0.5) -> KenLM head bucket, or quality rules
+    git           git_sources.read_git_sources -> --after/--before -> code_cleaning.clean_code
+    arxiv         arxiv.read_arxiv -> --after/--before
+    plain, records local_files -> --after/--before -> local_cleaning.clean -> exact and near
+                  duplicates out (dedup.drop_duplicates)
+
+then all kept documents (plain and records first, then git, arXiv and web inputs, each in
+path order) -> whole documents in a seeded order up to ``budget`` -> manifest.write_corpus.
+
+Web files are read in parallel, one process per file up to ``jobs``; each writes what it
+read to a private temporary file, read back in input order, so memory holds one document at
+a time besides the kept ones and the set of line hashes, and the output does not depend on
+``jobs``.
+"""
+
+import array
+import datetime
+import os
+import pickle
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from typing import Iterator, List, Optional, Sequence, Tuple
+
+from .dates import DATE_FROM, DateWindow, keep_window
+from .dedup import LineDeduplicator, drop_duplicates, line_hashes
+from .documents import BuildError, Document, Report
+from .local_cleaning import KINDS, clean
+from .local_files import read_file, read_records
+from .manifest import input_record, write_corpus
+from .sampling import sample
+from .sources import Input, find_inputs
+from .text_cleaning import MIN_CHARS, LanguageFilter, quality_filter
+
+WEB = ('wet', 'warc')
+PLAIN_MIN_CHARS = 200
+
+
+@dataclass
+class WebOptions:
+    """What each process reading a web file needs to know."""
+
+    window: DateWindow = field(default_factory=DateWindow)
+    min_chars: int = MIN_CHARS
+    max_chars: Optional[int] = None
+
+    def length_reason(self, doc: Document) -> Optional[str]:
+        if len(doc.content) < self.min_chars:
+            return f'shorter than {self.min_chars} characters'
+        if self.max_chars is not None and len(doc.content) > self.max_chars:
+            return f'longer than {self.max_chars} characters'
+        return None
+
+
+def _read_web_file(task: Tuple[str, str, WebOptions]) -> Tuple[str, Report, List[str], dict]:
+    """Read one web file into ``spool`` (pickled documents with their line hashes): returns the
+    spool, this file's report, its dump ids, and how many documents were read and how many
+    left out by the date window and by length."""
+    from .web import read_web
+
+    path, spool, options = task
+    report, dumps, counts = Report(), set(), dict(read=0, window=0, length=0)
+    with open(spool, 'wb') as f:
+        for doc in read_web(path, report):
+            counts['read'] += 1
+            if doc.meta.get('dump'):
+                dumps.add(doc.meta['dump'])
+            reason, step = (options.window.reason_out(doc) if options.window else None), 'window'
+            if reason is None:
+                reason, step = options.length_reason(doc), 'length'
+            if reason:
+                report.skip(reason, doc.source)
+                counts[step] += 1
+                continue
+            hashes = array.array('Q', line_hashes(doc.content)).tobytes()
+            pickle.dump((doc, hashes), f, protocol=pickle.HIGHEST_PROTOCOL)
+    return spool, report, sorted(dumps), counts
+
+
+def _spooled(spool: str) -> Iterator[Tuple[Document, List[int]]]:
+    with open(spool, 'rb') as f:
+        while True:
+            try:
+                doc, hashes = pickle.load(f)
+            except EOFError:
+                return
+            yield doc, array.array('Q', hashes).tolist()
+
+
+def _web_documents(
+    paths: List[str], report: Report, options: WebOptions, jobs: int, quality, dumps: set
+) -> List[Document]:
+    lines, language = LineDeduplicator(), LanguageFilter()
+    quality_name, quality_check = quality
+    counts = dict(read=0, window=0, length=0, dedup=0, language=0, quality=0)
+    kept: List[Document] = []
+    with tempfile.TemporaryDirectory(prefix='llmcompression-corpus-') as tmp:
+        tasks = [(path, os.path.join(tmp, f'{i}.pickle'), options) for i, path in enumerate(paths)]
+        if jobs > 1 and len(tasks) > 1:
+            pool = ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=get_context('fork'))
+            results = pool.map(_read_web_file, tasks)
+        else:
+            pool, results = None, map(_read_web_file, tasks)
+        try:
+            for spool, file_report, file_dumps, file_counts in results:
+                report.merge(file_report)
+                dumps.update(file_dumps)
+                for key, value in file_counts.items():
+                    counts[key] += value
+                for doc, hashes in _spooled(spool):
+                    text = lines.keep_new_lines(doc.content, hashes)
+                    if text is None:
+                        report.skip('every line seen before (line deduplication)', doc.source)
+                        counts['dedup'] += 1
+                        continue
+                    doc.content = text
+                    for name, check in (('language', language), ('quality', quality_check)):
+                        reason = check.reason_out(doc)
+                        if reason:
+                            report.skip(reason, doc.source)
+                            counts[name] += 1
+                            break
+                    else:
+                        kept.append(doc)
+                os.remove(spool)
+        finally:
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
+    report.filter_ran('web_records', {'read': counts['read']}, 0)
+    if options.window:
+        report.filter_ran('date_window', options.window.parameters(), counts['window'])
+    length = {'min_chars': options.min_chars, 'max_chars': options.max_chars, 'title_line': 'left out'}
+    report.filter_ran('length', length, counts['length'])
+    dedup = {'normalised': 'stripped, lower-cased, digits 0, punctuation out', 'hash': 'SHA-1, 8 bytes'}
+    dedup.update(lines_seen=lines.lines, lines_kept=lines.lines_kept)
+    report.filter_ran('line_deduplication', dedup, counts['dedup'])
+    report.filter_ran('language', language.parameters(), counts['language'])
+    report.filter_ran(quality_name, quality_check.parameters(), counts['quality'])
+    return kept
+
+
+def _git_documents(paths, report, window, date_from, seed, tokenizer, suffixes) -> List[Document]:
+    from .code_cleaning import clean_code, code_filters
+    from .git_sources import read_git_sources
+
+    origin = 'first-commit' if date_from == 'auto' else date_from
+    if origin not in ('first-commit', 'repo-created'):
+        raise BuildError(
+            f'--date-from {date_from} does not date git sources: use first-commit or repo-created'
+        )
+    docs = list(keep_window(read_git_sources(paths, report, origin, suffixes=suffixes), window, report))
+    cleaned = clean_code(docs, report, seed, tokenizer)
+    report.filter_ran('code', code_filters(tokenizer), len(docs) - len(cleaned))
+    return cleaned
+
+
+def _arxiv_documents(paths, report, window, metadata, keep_latex, pandoc_timeout) -> List[Document]:
+    from . import arxiv
+
+    docs = list(
+        keep_window(arxiv.read_arxiv(paths, report, metadata, keep_latex, pandoc_timeout), window, report)
+    )
+    report.filter_ran('arxiv', dict(getattr(arxiv, 'ARXIV_FILTERS', {})), 0)
+    return docs
+
+
+def _local_documents(
+    plain: List[str],
+    records: List[str],
+    kind: str,
+    report: Report,
+    window: DateWindow,
+    date_from: str,
+    text_field: str,
+    date_field: Optional[str],
+    min_chars: int,
+    max_chars: Optional[int],
+    near_duplicate: float,
+) -> List[Document]:
+    docs = [d for d in (read_file(p, report, date_from) for p in plain) if d]
+    for path in records:
+        docs += read_records(path, text_field, date_field, report)
+    inside = list(keep_window(docs, window, report))
+    if window:
+        report.filter_ran(
+            'date_window', dict(window.parameters(), date_from=date_from), len(docs) - len(inside)
+        )
+    cleaned = [
+        c for c in (clean(d, kind, report, min_chars=min_chars, max_chars=max_chars) for d in inside) if c
+    ]
+    rules = {'kind': kind, 'min_chars': min_chars, 'max_chars': max_chars}
+    report.filter_ran('local_rules', rules, len(inside) - len(cleaned))
+    unique = drop_duplicates(cleaned, report, near_duplicate)
+    report.filter_ran(
+        'duplicates',
+        {'exact': 'whitespace-normalised SHA-256', 'near_jaccard': near_duplicate},
+        len(cleaned) - len(unique),
+    )
+    return unique
+
+
+def build(
+    name: str,
+    kind: str,
+    sources: List[str],
+    out: str,
+    budget: Optional[int] = None,
+    seed: int = 0,
+    after: Optional[datetime.date] = None,
+    records: Sequence[str] = (),
+    text_field: str = 'text',
+    date_field: Optional[str] = None,
+    near_duplicate: float = 0.8,
+    min_chars: Optional[int] = None,
+    max_chars: Optional[int] = None,
+    subset: Optional[str] = None,
+    *,
+    before: Optional[datetime.date] = None,
+    date_from: str = 'auto',
+    kenlm_model: Optional[str] = None,
+    sentencepiece_model: Optional[str] = None,
+    tokenizer=None,
+    arxiv_metadata: Optional[str] = None,
+    keep_latex: bool = False,
+    pandoc_timeout: float = 10.0,
+    jobs: Optional[int] = None,
+    suffixes: Optional[Sequence[str]] = None,
+) -> Report:
+    """Build ``{out}/{name}.jsonl`` and its manifest; returns what was kept and skipped
+    (``report.faults`` > 0 when input was damaged). ``min_chars`` defaults to 300 for web
+    records (cc_net's) and 200 for plain files and records. BuildError when nothing can be
+    built, naming why and what to change."""
+    if kind not in KINDS:
+        raise BuildError(f'kind must be one of {", ".join(KINDS)}, got {kind!r}')
+    if date_from not in DATE_FROM:
+        raise BuildError(f'date_from must be one of {", ".join(DATE_FROM)}, got {date_from!r}')
+    if after and before and after >= before:
+        raise BuildError(f'--after {after} is not before --before {before}: no day is in between')
+    for path in records:
+        if not os.path.isfile(path):
+            raise BuildError(f'records file {path} does not exist')
+    inputs = find_inputs(sources, kind, text_field) + [Input(p, 'records') for p in records]
+    if not inputs:
+        raise BuildError(
+            f'no files match the sources {list(sources)}; give folders, globs (quote them) or --records FILE.'
+        )
+    by_kind = {
+        k: [i.path for i in inputs if i.kind == k]
+        for k in ('wet', 'warc', 'git', 'arxiv', 'records', 'plain')
+    }
+    web = sorted(by_kind['wet'] + by_kind['warc'])
+    if web and kind != 'text':
+        raise BuildError(f'{web[0]} is a WARC/WET file of web pages: build it with --kind text')
+    if date_from == 'mtime' and (web or by_kind['git'] or by_kind['arxiv']):
+        raise BuildError(
+            '--date-from mtime dates plain files only; web records, git and arXiv sources carry dates '
+            'of their own: leave --date-from at auto'
+        )
+    window = DateWindow(after, before)
+    report = Report()
+    docs = (
+        _local_documents(
+            by_kind['plain'],
+            by_kind['records'],
+            kind,
+            report,
+            window,
+            date_from,
+            text_field,
+            date_field,
+            PLAIN_MIN_CHARS if min_chars is None else min_chars,
+            max_chars,
+            near_duplicate,
+        )
+        if by_kind['plain'] or by_kind['records']
+        else []
+    )
+    if by_kind['git']:
+        docs += _git_documents(by_kind['git'], report, window, date_from, seed, tokenizer, suffixes)
+    if by_kind['arxiv']:
+        docs += _arxiv_documents(by_kind['arxiv'], report, window, arxiv_metadata, keep_latex, pandoc_timeout)
+    dumps: set = set()
+    if web:
+        options = WebOptions(window, MIN_CHARS if min_chars is None else min_chars, max_chars)
+        quality = quality_filter(kenlm_model, sentencepiece_model)
+        docs += _web_documents(web, report, options, jobs or os.cpu_count() or 1, quality, dumps)
+    docs = sample(docs, budget, seed, report)
+    if not docs:
+        raise BuildError(
+            f'no document is left for corpus "{name}"; skipped: '
+            f'{dict(report.skipped)}. Check the sources and filters.'
+        )
+    settings = dict(
+        kind=kind,
+        sources=list(sources),
+        records=list(records),
+        budget=budget,
+        seed=seed,
+        after=after.isoformat() if after else None,
+        before=before.isoformat() if before else None,
+        date_from=date_from,
+        near_duplicate=near_duplicate,
+        min_chars=min_chars,
+        max_chars=max_chars,
+    )
+    provenance = {'inputs': [input_record(i.path, i.kind) for i in inputs], 'dumps': sorted(dumps)}
+    report.kept = len(docs)
+    write_corpus(docs, out, name, subset or name, report, settings, provenance)
+    return report

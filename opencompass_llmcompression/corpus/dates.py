@@ -1,0 +1,113 @@
+"""A document's own date, and the window ``--after`` / ``--before`` keep.
+
+Where dates come from (``Document.date_source``):
+
+    crawl          a WARC record's ``WARC-Date`` (when Common Crawl fetched the page)
+    published      the publication date the page's HTML states (meta tags, structured data,
+                   the URL; found by htmldate), which takes precedence over the crawl date
+    first-commit   a code file's first commit; ``repo-created``: its repository's first commit
+    first-version  an arXiv paper's first version
+    record         the ``--date-field`` of a records file
+    mtime          a plain file's modification time, only with ``--date-from mtime`` (a copy or
+                   a clone sets it to the day it was made, so it says nothing by default)
+
+All dates are calendar days in UTC. A window keeps a document dated on or after ``after`` and
+before ``before``; an undated document is left out of any window, with its reason.
+"""
+
+import collections
+import datetime
+import os
+from dataclasses import dataclass
+from typing import Iterable, Iterator, List, Optional
+
+from .documents import Document, Report
+
+DATE_FROM = ('auto', 'mtime', 'first-commit', 'repo-created')
+
+
+def parse_date(value) -> Optional[datetime.date]:
+    """The UTC calendar day of ``value``: a date, a datetime (naive ones taken as UTC), or a
+    string starting with an ISO date (``2026-01-05``, ``2026-01-05T22:21:08Z``,
+    ``2026-01-05 10:00:00+02:00``). None for anything else."""
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(datetime.timezone.utc)
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if len(text) > 10 and text[10] in 'T ':
+        try:
+            return parse_date(datetime.datetime.fromisoformat(text.replace('Z', '+00:00')))
+        except ValueError:
+            pass
+    try:
+        return datetime.date.fromisoformat(text[:10])
+    except ValueError:
+        return None
+
+
+def iso_day(value: str) -> datetime.date:
+    """A command-line YYYY-MM-DD; ValueError naming the format otherwise."""
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f'{value!r} is not a date as YYYY-MM-DD') from None
+
+
+def file_mtime(path: str) -> datetime.date:
+    """The UTC day of the file's modification time. OSError when it cannot be read."""
+    return datetime.datetime.fromtimestamp(os.path.getmtime(path), datetime.timezone.utc).date()
+
+
+@dataclass(frozen=True)
+class DateWindow:
+    """Documents dated on or after ``after`` and before ``before`` (either may be None)."""
+
+    after: Optional[datetime.date] = None
+    before: Optional[datetime.date] = None
+
+    def __bool__(self) -> bool:
+        return self.after is not None or self.before is not None
+
+    def reason_out(self, doc: Document) -> Optional[str]:
+        """Why ``doc`` is outside the window, or None when it is inside."""
+        if doc.date is None:
+            return 'undated, outside --after/--before (no date of its own; see --date-from)'
+        if self.after is not None and doc.date < self.after:
+            return f'dated before {self.after} (--after)'
+        if self.before is not None and doc.date >= self.before:
+            return f'dated on or after {self.before} (--before)'
+        return None
+
+    def parameters(self) -> dict:
+        return {
+            'after': self.after.isoformat() if self.after else None,
+            'before': self.before.isoformat() if self.before else None,
+        }
+
+
+def keep_window(docs: Iterable[Document], window: DateWindow, report: Report) -> Iterator[Document]:
+    """The documents inside ``window``; each left out is skipped in ``report`` with its reason."""
+    for doc in docs:
+        reason = window.reason_out(doc) if window else None
+        if reason:
+            report.skip(reason, doc.source)
+        else:
+            yield doc
+
+
+def period(docs: List[Document]) -> dict:
+    """The span of the documents' dates: ``first`` and ``last`` day (ISO, None when no document
+    is dated), ``undated`` (how many have no date), and how many are dated by each source."""
+    dates = [d.date for d in docs if d.date is not None]
+    sources = collections.Counter(d.date_source or 'unknown' for d in docs if d.date is not None)
+    return {
+        'first': min(dates).isoformat() if dates else None,
+        'last': max(dates).isoformat() if dates else None,
+        'undated': len(docs) - len(dates),
+        'date_sources': dict(sorted(sources.items())),
+    }

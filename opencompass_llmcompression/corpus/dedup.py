@@ -1,0 +1,107 @@
+"""Duplicates out: lines seen before (cc_net's, for web text) and whole documents seen before
+(exact, then near by MinHash, for plain files and records).
+
+    LineDeduplicator().keep_new_lines(text, line_hashes(text)) -> text without seen lines
+
+cc_net (the paper's cc pipeline, ``cc_net/dedup.py`` and ``text_normalizer.py``) hashes every
+line of every document after normalising it (stripped, lower-cased, every digit made ``0``,
+punctuation and control characters removed), keeps the first 8 bytes of its SHA-1, and drops
+a line whose hash it has seen, in that document or an earlier one; a document with no line left
+is dropped. We do the same across the whole build, documents taken in input order. What
+differs: cc_net removes only its list of Unicode punctuation (full-width and CJK marks), we
+remove every character of Unicode's punctuation categories; cc_net shares the hashes of a
+group of shards, we share them across all inputs of one build. Memory: one Python int per
+distinct line (about 70 bytes).
+"""
+
+import hashlib
+import sys
+import unicodedata
+from functools import lru_cache
+from typing import Dict, List, Optional
+
+from .documents import Document, Report
+
+HASH_BYTES = 8
+
+
+@lru_cache(maxsize=1)
+def _normalising_table() -> Dict[int, Optional[str]]:
+    table: Dict[int, Optional[str]] = {}
+    for code in range(sys.maxunicode + 1):
+        category = unicodedata.category(chr(code))
+        if category[0] == 'P' or category == 'Cc':
+            table[code] = None
+        elif category == 'Nd':
+            table[code] = '0'
+    return table
+
+
+def normalize_line(line: str) -> str:
+    """A line as the deduplication compares it: stripped, lower-cased, digits made 0,
+    punctuation and control characters removed."""
+    return line.strip().lower().translate(_normalising_table())
+
+
+def line_hashes(text: str) -> List[int]:
+    """One hash per line of ``text`` (split on ``\\n``): the first 8 bytes of the SHA-1 of the
+    normalised line, as an unsigned integer."""
+    return [
+        int.from_bytes(
+            hashlib.sha1(normalize_line(line).encode('utf-8', 'surrogatepass')).digest()[:HASH_BYTES], 'big'
+        )
+        for line in text.split('\n')
+    ]
+
+
+class LineDeduplicator:
+    """The lines seen so far in a build; ``keep_new_lines`` drops those seen before."""
+
+    def __init__(self) -> None:
+        self.seen: set = set()
+        self.lines = self.lines_kept = 0
+
+    def keep_new_lines(self, text: str, hashes: List[int]) -> Optional[str]:
+        """``text`` without its lines whose hash was seen before (in it or an earlier text);
+        None when no line is left. The hashes become seen."""
+        kept = []
+        for line, h in zip(text.split('\n'), hashes):
+            if h not in self.seen:
+                self.seen.add(h)
+                kept.append(line)
+        self.lines += len(hashes)
+        self.lines_kept += len(kept)
+        return '\n'.join(kept) if kept else None
+
+
+def drop_duplicates(docs: List[Document], report: Report, threshold: float = 0.8) -> List[Document]:
+    """Exact duplicates (whitespace-normalised) and near duplicates (MinHash, Jaccard of
+    word 5-grams above ``threshold``); the first in source order is kept."""
+    try:
+        from datasketch import MinHash, MinHashLSH
+    except ImportError:
+        from .documents import BuildError
+
+        raise BuildError(
+            'near-duplicate removal needs the Python package "datasketch", which is not installed: '
+            "pip install 'opencompass-llmcompression[corpus]'"
+        ) from None
+
+    seen, kept = set(), []
+    lsh = MinHashLSH(threshold=threshold, num_perm=128)
+    for i, doc in enumerate(docs):
+        words = doc.content.split()
+        digest = hashlib.sha256(' '.join(words).encode('utf-8', 'surrogatepass')).hexdigest()
+        if digest in seen:
+            report.skip('exact duplicate', doc.source)
+            continue
+        seen.add(digest)
+        shingles = {' '.join(words[j : j + 5]) for j in range(max(1, len(words) - 4))}
+        signature = MinHash(num_perm=128, seed=1)
+        signature.update_batch([s.encode('utf-8', 'surrogatepass') for s in shingles])
+        if lsh.query(signature):
+            report.skip('near duplicate', doc.source)
+            continue
+        lsh.insert(str(i), signature)
+        kept.append(doc)
+    return kept

@@ -1,0 +1,85 @@
+"""The corpus file and its manifest, both written whole or not at all.
+
+    write_corpus(docs, out, name, subset, report, settings, provenance) -> {out}/{name}.jsonl
+
+A row is ``{content, subset, meta}``; ``meta`` holds the document's ``source``, its
+``license`` and ``date`` when known, the date's ``date_source``, and what its reader found
+(``url``, ``dump``, ``repo``...). The manifest (``NAME.manifest.json``) holds:
+
+    file, sha256, documents, chars, bytes   the corpus file, checked when it is read
+    skipped, faults                          documents left out by reason; how many for a fault
+    chars_short_of_budget                    characters --budget asked for beyond what was left
+    settings                                 the build's arguments
+    inputs                                   every input: path, kind, bytes and SHA-256 (files)
+    dumps                                    Common Crawl dump ids of the web inputs
+    period                                   first and last day of the kept documents, by source
+    filters                                  every filter that ran: name, parameters, removed
+
+Nothing in it depends on the time or place of the build: the same inputs and seed give the
+same bytes.
+"""
+
+import json
+import os
+from typing import List
+
+from ..core.atomic_files import atomic_write
+from ..core.checksums import file_sha256
+from ..core.corpus_files import manifest_path
+from .dates import period
+from .documents import Document, Report
+
+
+def row_meta(doc: Document) -> dict:
+    meta = {'source': doc.source}
+    if doc.licence:
+        meta['license'] = doc.licence
+    if doc.date:
+        meta['date'] = doc.date.isoformat()
+        if doc.date_source:
+            meta['date_source'] = doc.date_source
+    meta.update(doc.meta)
+    return meta
+
+
+def input_record(path: str, kind: str) -> dict:
+    """An input as the manifest lists it: a file with its bytes and SHA-256, a folder as such."""
+    if os.path.isfile(path):
+        return {'path': path, 'kind': kind, 'bytes': os.path.getsize(path), 'sha256': file_sha256(path)}
+    return {'path': path, 'kind': kind, 'folder': True}
+
+
+def write_corpus(
+    docs: List[Document], out: str, name: str, subset: str, report: Report, settings: dict, provenance: dict
+) -> str:
+    """``{out}/{name}.jsonl`` and its manifest; returns the corpus file's path. OSError when
+    either cannot be written (then neither is left behind)."""
+    os.makedirs(out, exist_ok=True)
+    target = os.path.join(out, f'{name}.jsonl')
+    with atomic_write(target, 'w', encoding='utf-8') as f:
+        for doc in docs:
+            f.write(
+                json.dumps(
+                    {'content': doc.content, 'subset': subset, 'meta': row_meta(doc)}, ensure_ascii=False
+                )
+                + '\n'
+            )
+        f.flush()
+        manifest = {
+            'file': os.path.basename(target),
+            'sha256': file_sha256(f.name),
+            'documents': len(docs),
+            'chars': sum(len(d.content) for d in docs),
+            'bytes': sum(len(d.content.encode('utf-8', 'surrogatepass')) for d in docs),
+            'skipped': dict(sorted(report.skipped.items())),
+            'faults': report.faults,
+            'chars_short_of_budget': report.chars_short_of_budget,
+            'settings': settings,
+            'inputs': provenance.get('inputs', []),
+            'dumps': provenance.get('dumps', []),
+            'period': period(docs),
+            'filters': report.filters,
+        }
+        with atomic_write(manifest_path(target), 'w', encoding='utf-8') as m:
+            json.dump(manifest, m, indent=1, ensure_ascii=False)
+    return target
