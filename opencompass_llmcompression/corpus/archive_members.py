@@ -8,7 +8,8 @@ most ``total_bytes`` of reading.
 Names come back normalised (``a/./b`` -> ``a/b``), relative, ``/``-separated. Members that are
 not regular files are passed over, links included (never followed); a link whose target lies
 outside the archive and a name that leaves it are recorded as faults (``Report.fault``), and
-so is an archive whose reading passes ``total_bytes``: its remaining members are not read.
+so is an archive whose reading passes ``total_bytes`` (its remaining members are not read), and
+a tar cut short.
 """
 
 import gzip
@@ -69,6 +70,13 @@ def read_bounded(f, limit: int) -> bytes:
     return data
 
 
+def tar_cut_short(tar: tarfile.TarFile) -> bool:
+    """Whether a tar whose members were all iterated ends without its end-of-archive block:
+    cut short (``tarfile`` ends its iteration silently at a cut header)."""
+    tar.fileobj.seek(tar.offset)
+    return tar.fileobj.read(tarfile.BLOCKSIZE) != tarfile.NUL * tarfile.BLOCKSIZE
+
+
 def tar_files(
     tar: tarfile.TarFile,
     source: str,
@@ -104,6 +112,8 @@ def tar_files(
             report.fault(f'archive expands past {total_bytes} bytes (the rest not read)', where)
             return
         yield name, tar.extractfile(info).read(info.size)
+    if tar_cut_short(tar):
+        report.fault('archive cut short (the rest not read)', source)
 
 
 def zip_files(

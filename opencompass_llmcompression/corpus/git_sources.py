@@ -42,6 +42,7 @@ import zipfile
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from .archive_members import ARCHIVE_ERRORS, tar_files, zip_files
+from .arxiv import arxiv_id
 from .code_cleaning import MAX_FILE_BYTES, SIZE_REASON
 from .documents import BuildError, Document, Report
 
@@ -85,7 +86,8 @@ def find_repositories(path: str) -> List[str]:
 
 def _archive_kind(path: str) -> Optional[str]:
     """'zip' or 'tar.gz' when the file's content is a repository archive: a commit id in its
-    comment (GitHub and ``git archive`` write one), or every member under one top folder."""
+    comment (GitHub and ``git archive`` write one), or every member under one top folder
+    (for a gzipped tar, its first member a top folder, and a name that is no arXiv id)."""
     try:
         with open(path, 'rb') as f:
             magic = f.read(4)
@@ -102,6 +104,8 @@ def _archive_kind(path: str) -> Optional[str]:
                     return None
                 if COMMIT_ID.match(t.pax_headers.get('comment', '').encode()):
                     return 'tar.gz'
+                if arxiv_id(os.path.basename(path)):  # an arXiv e-print: a paper's sources
+                    return None
                 return 'tar.gz' if first.isdir() and '/' not in first.name.strip('/') else None
     except ARCHIVE_ERRORS:
         return None

@@ -1,0 +1,604 @@
+"""Mathematics from arXiv sources, made as the paper's ``arxiv_math`` was: each paper's main
+``.tex`` converted to Markdown by pandoc, of papers whose first category is mathematics.
+
+    read_arxiv(['arXiv_src_2601_001.tar'], report, 'arxiv-metadata-oai-snapshot.json',
+               keep_latex=False, pandoc_timeout=10.0) -> Documents
+
+Sources, recognised by content (``is_arxiv_source``):
+
+- a bulk source tar as arXiv's S3 bucket serves it, ``arXiv_src_YYMM_NNN.tar``, holding
+  ``YYMM/<id>.gz`` (a gzipped tar of the paper's sources, or a gzipped single ``.tex``) and
+  ``YYMM/<id>.pdf`` (papers submitted as PDF only);
+- a folder of per-paper e-print downloads (``https://arxiv.org/e-print/<id>``), each file named
+  by its id (``2601.01234``, ``2601.01234v2``, with or without ``.gz``/``.tar.gz``/``.pdf``);
+  or one such file.
+
+The paper's pipeline (hkust-nlp/llm-compression-intelligence, ``code/data_collection/arxiv``,
+after The Pile's arXiv script), step by step, and what is done here:
+
+1. Categories from arXiv's metadata snapshot (JSON lines with ``id``, ``categories``,
+   ``versions``; ``data_tag_filter.py``): a paper is kept when the archive of its first
+   category is ``math`` (``math.AG``... kept; ``math-ph`` first is not). Here the same, given
+   ``metadata``; without it no category filter runs (every paper is kept) and the log says so.
+2. Each paper's ``.gz`` unpacked (``arxiv_extractor.py``): a tar of sources, or a single
+   ``.tex``; anything else (PDF) dropped. Here read in memory, never extracted to disk, with
+   every read bounded (``archive_members``); a PDF-only paper is skipped with that reason.
+3. The main ``.tex``, among the files at the top of the paper's sources: the first whose name
+   holds ``main``, ``Main``, ``MAIN``, ``paper`` or ``Paper`` (in that order of words); else
+   the only ``.tex``; else every ``.tex`` holding ``\\title`` (each its own document, as the
+   paper's loop yields them all).
+4. pandoc, run in the paper's folder so that ``\\input``/``\\include`` reach the other files:
+   ``pandoc -s FILE -o OUT.md --wrap=none`` under ``timeout 10s``; a failure drops the paper.
+   Here ``\\input`` and ``\\include`` are followed by this module (outside comments, from the
+   paper's own files only, 20 levels deep at most) and the whole text is given to pandoc on
+   standard input with ``--sandbox`` (it reads no file), from an empty private folder, with
+   ``pandoc_timeout`` seconds (killed past it: a fault) and a heap bound; ``keep_latex`` keeps
+   the LaTeX (inputs followed) and runs no pandoc.
+5. Lines that start with ``:::`` (after leading spaces) removed (``data_clean.py``: pandoc's
+   fenced divs).
+6. No deduplication and no other filter.
+
+Dates: with ``metadata``, the first version's date (``versions[0].created``, in UTC),
+``date_source`` ``first-version``; without it, the first day of the month the id names
+(``2601.01234`` -> 2026-01-01), ``date_source`` ``id-month``. The source text is read as
+UTF-8, else as Latin-1 (the paper guessed the encoding with chardet). Each document's
+``meta`` holds ``id``, ``main_tex`` and, with metadata, ``categories`` and ``title``.
+"""
+
+import datetime
+import email.utils
+import gzip
+import importlib.util
+import io
+import json
+import os
+import posixpath
+import re
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from typing import Callable, Dict, Iterator, List, Optional, Set, Tuple
+
+from ..core.logs import LOGGER
+from .archive_members import ARCHIVE_ERRORS, TooLarge, gunzip, read_bounded, tar_cut_short, tar_files
+from .documents import BuildError, Document, Report
+
+PAPER_PANDOC_TIMEOUT = 10.0  # seconds, the paper's `timeout 10s`
+PANDOC_ARGS = ('--from=latex', '--to=markdown', '--standalone', '--wrap=none', '--sandbox')
+PANDOC_HEAP = '2G'  # pandoc's own memory bound (+RTS -M), as its manual advises for untrusted input
+MAX_PAPER_BYTES = 256 * 1024**2  # one paper's sources, unpacked
+MAX_LATEX_CHARS = 64 * 1024**2  # one paper's LaTeX with its inputs followed
+MAX_INPUT_DEPTH = 20
+MAIN_WORDS = ('main', 'Main', 'MAIN', 'paper', 'Paper')
+FIRST_CATEGORY_ARCHIVE = 'math'
+
+# arXiv ids as files are named: 2601.01234 (new style), math0601001 (old style, no slash)
+NEW_ID = r'\d{4}\.\d{4,5}'
+OLD_ID = r'[a-z][a-z-]*(?:\.[A-Z]{2})?\d{7}'
+ID_FILE = re.compile(
+    rf'^(?P<id>{NEW_ID}|{OLD_ID})(?P<version>v\d+)?(?P<ext>\.tar\.gz|\.tgz|\.gz|\.tar|\.pdf|\.tex)?$'
+)
+BULK_MEMBER = re.compile(rf'^\d{{4}}/(?:{NEW_ID}|{OLD_ID})(?:v\d+)?\.(?:gz|pdf)$')
+OLD_SPLIT = re.compile(r'^([a-z][a-z-]*(?:\.[A-Z]{2})?)(\d{7})$')
+INPUT = re.compile(r'\\(?:input|include)(?![A-Za-z@])\s*(?:\{([^{}]*)\}|([^\s{}%\\]+))')
+COMMENT = re.compile(r'(?<!\\)((?:\\\\)*)%')
+TEX_MARKERS = re.compile(r'\\(documentclass|documentstyle|begin\s*\{document\}|input|section|title)\b')
+ID_IN_METADATA = re.compile(r'"id"\s*:\s*"([^"]+)"')
+
+GZIP_MAGIC = b'\x1f\x8b'
+SINGLE_TEX = 'main.tex'  # the name a paper submitted as one .tex goes by (``meta['main_tex']``)
+
+
+def arxiv_id(filename: str) -> Optional[str]:
+    """The paper id a file is named by, as the metadata writes it (``2601.01234``,
+    ``math/0601001``), or None when the name is no arXiv id."""
+    match = ID_FILE.match(filename)
+    if not match:
+        return None
+    paper = match.group('id')
+    old = OLD_SPLIT.match(paper)
+    return f'{old.group(1)}/{old.group(2)}' if old else paper
+
+
+def id_month(paper: str) -> datetime.date:
+    """The first day of the month an id names: ``2601.01234`` -> 2026-01-01 (new ids began
+    in April 2007), ``math/9901001`` -> 1999-01-01."""
+    digits = paper.split('/')[-1]
+    yy, mm = int(digits[:2]), int(digits[2:4])
+    return datetime.date(1900 + yy if yy >= 91 else 2000 + yy, mm, 1)
+
+
+# ---- what a source is -------------------------------------------------------------------
+
+
+def _is_bulk_tar(path: str) -> bool:
+    try:
+        with tarfile.open(path, 'r:') as tar:
+            for _, info in zip(range(8), tar):
+                if BULK_MEMBER.match(info.name):
+                    return True
+    except ARCHIVE_ERRORS:
+        return False
+    return False
+
+
+def _is_eprint(path: str) -> bool:
+    if arxiv_id(os.path.basename(path)) is None:
+        return False
+    try:
+        with open(path, 'rb') as f:
+            head = f.read(8)
+    except OSError:
+        return False
+    return head.startswith((GZIP_MAGIC, b'%PDF')) or head[:1] in (b'\\', b'%')
+
+
+def is_arxiv_source(path: str) -> bool:
+    """Whether ``read_arxiv`` reads ``path``: an arXiv bulk source tar (its members named
+    ``YYMM/<id>.gz`` or ``.pdf``), a per-paper e-print file named by its id (gzip, PDF or TeX
+    inside), or a folder holding such files."""
+    if os.path.isdir(path):
+        try:
+            names = sorted(os.listdir(path))
+        except OSError:
+            return False
+        return any(_is_eprint(os.path.join(path, n)) for n in names if arxiv_id(n))
+    if not os.path.isfile(path):
+        return False
+    return _is_eprint(path) or _is_bulk_tar(path)
+
+
+# ---- papers in a source -----------------------------------------------------------------
+
+
+@dataclass
+class _Paper:
+    id: str
+    source: str
+    read: Callable[[], bytes]
+
+
+def _papers(path: str, report: Report) -> Iterator[_Paper]:
+    """Each paper of a source, in name order for a folder, archive order for a bulk tar."""
+    if os.path.isdir(path):
+        for name in sorted(os.listdir(path)):
+            full = os.path.join(path, name)
+            paper = arxiv_id(name)
+            if paper and os.path.isfile(full):
+                yield _Paper(paper, full, lambda full=full: _read_file(full))
+        return
+    if _is_eprint(path):
+        yield _Paper(arxiv_id(os.path.basename(path)), path, lambda: _read_file(path))
+        return
+    try:
+        with tarfile.open(path, 'r:') as tar:
+            for info in tar:
+                where = f'{path}!{info.name}'
+                paper = arxiv_id(posixpath.basename(info.name))
+                if not info.isfile() or paper is None:
+                    if info.issym() or info.islnk():
+                        report.fault('link member in a bulk source tar (not followed)', where)
+                    continue
+                if info.size > MAX_PAPER_BYTES:
+                    report.fault(f'paper larger than {MAX_PAPER_BYTES} bytes (not read)', where)
+                    continue
+                yield _Paper(paper, where, lambda info=info, tar=tar: tar.extractfile(info).read())
+            if tar_cut_short(tar):
+                report.fault('archive cut short (the rest not read)', path)
+    except ARCHIVE_ERRORS as e:
+        report.fault(f'damaged tar ({type(e).__name__})', path)
+
+
+def _read_file(path: str) -> bytes:
+    with open(path, 'rb') as f:
+        return read_bounded(f, MAX_PAPER_BYTES)
+
+
+# ---- metadata ---------------------------------------------------------------------------
+
+
+@dataclass
+class PaperInfo:
+    categories: str
+    first_version: Optional[datetime.date]
+    title: Optional[str]
+    licence: Optional[str]
+
+    @property
+    def first_category_archive(self) -> str:
+        first = self.categories.split()
+        return first[0].split('.')[0] if first else ''
+
+
+def _first_version(versions) -> Optional[datetime.date]:
+    try:
+        created = email.utils.parsedate_to_datetime(versions[0]['created'])
+    except (TypeError, KeyError, IndexError, ValueError):
+        return None
+    if created.tzinfo is not None:
+        created = created.astimezone(datetime.timezone.utc)
+    return created.date()
+
+
+def load_metadata(path: str, wanted: Set[str]) -> Dict[str, PaperInfo]:
+    """The ``wanted`` papers' entries of an arXiv metadata snapshot (JSON lines, plain or
+    gzipped, as Kaggle's ``arxiv-metadata-oai-snapshot.json``), by id; lines that are not
+    JSON objects with an ``id`` are passed over. BuildError for a file that cannot be read."""
+    found: Dict[str, PaperInfo] = {}
+    try:
+        with open(path, 'rb') as f:
+            gzipped = f.read(2) == GZIP_MAGIC
+        opener = gzip.open if gzipped else open
+        with opener(path, 'rt', encoding='utf-8', errors='replace') as f:
+            for line in f:
+                match = ID_IN_METADATA.search(line[:200])
+                if not match or match.group(1) not in wanted:
+                    continue
+                try:
+                    row = json.loads(line)
+                except ValueError:
+                    continue
+                if not isinstance(row, dict) or not isinstance(row.get('categories'), str):
+                    continue
+                found[row['id']] = PaperInfo(
+                    row['categories'],
+                    _first_version(row.get('versions')),
+                    row.get('title'),
+                    row.get('license'),
+                )
+    except (OSError, EOFError) as e:
+        raise BuildError(
+            f'cannot read the arXiv metadata {path} ({e}); give the JSON-lines snapshot '
+            '(arxiv-metadata-oai-snapshot.json, plain or gzipped)'
+        ) from None
+    return found
+
+
+# ---- one paper's sources ----------------------------------------------------------------
+
+
+def _decode_tex(data: bytes) -> str:
+    try:
+        return data.decode('utf-8')
+    except UnicodeDecodeError:
+        return data.decode('latin-1')
+
+
+def _looks_like_tex(text: str) -> bool:
+    return bool(TEX_MARKERS.search(text[:100_000]))
+
+
+def _is_tar(payload: bytes) -> bool:
+    if payload[257:262] == b'ustar':
+        return True
+    try:
+        with tarfile.open(fileobj=io.BytesIO(payload), mode='r:') as tar:
+            return tar.next() is not None
+    except ARCHIVE_ERRORS:
+        return False
+
+
+def _tar_sources(payload: bytes, where: str, report: Report) -> Dict[str, str]:
+    """The text files of a paper's tar, by normalised name (binary files left out)."""
+    files = {}
+    with tarfile.open(fileobj=io.BytesIO(payload), mode='r:') as tar:
+        for name, data in tar_files(tar, where, report, MAX_PAPER_BYTES, MAX_PAPER_BYTES):
+            if data is not None and b'\0' not in data[:8192]:
+                files[name] = _decode_tex(data)
+    return files
+
+
+def main_tex_files(files: Dict[str, str]) -> List[str]:
+    """The paper's main ``.tex`` files among ``files`` (name -> text), chosen as the paper's
+    pipeline chose them (step 3 of the module's docstring): one name, or every top-level
+    ``.tex`` holding ``\\title`` when neither a main/paper name nor a single file decides."""
+    top = sorted(name for name in files if '/' not in name and name.endswith('.tex'))
+    for word in MAIN_WORDS:
+        for name in top:
+            if word in name:
+                return [name]
+    if len(top) == 1:
+        return top
+    return [name for name in top if '\\title' in files[name]]
+
+
+class _Expansion:
+    """``\\input``/``\\include`` followed from a paper's own files."""
+
+    def __init__(self, files: Dict[str, str]):
+        self.files = files
+        self.chars = 0
+
+    def resolve(self, target: str) -> Optional[str]:
+        target = target.strip().strip('"')
+        for candidate in (target, target + '.tex'):
+            if candidate.startswith('/'):
+                return None
+            name = posixpath.normpath(candidate)
+            if name in self.files and not name.startswith('../'):
+                return name
+        return None
+
+    def expand(self, name: str, stack: Tuple[str, ...] = ()) -> str:
+        out = []
+        for line in self.files[name].splitlines(keepends=True):
+            comment = COMMENT.search(line)
+            cut = comment.end(1) if comment else len(line)
+            code, rest = line[:cut], line[cut:]
+            out.append(INPUT.sub(lambda m, stack=stack + (name,): self._inline(m, stack), code) + rest)
+        text = ''.join(out)
+        self.chars += len(text)
+        if self.chars > MAX_LATEX_CHARS:
+            raise TooLarge(f'inputs expand past {MAX_LATEX_CHARS} characters')
+        return text
+
+    def _inline(self, match: re.Match, stack: Tuple[str, ...]) -> str:
+        target = self.resolve(match.group(1) if match.group(1) is not None else match.group(2))
+        if target is None or target in stack or len(stack) > MAX_INPUT_DEPTH:
+            return match.group(0)
+        return self.expand(target, stack)
+
+
+def follow_inputs(files: Dict[str, str], main: str) -> str:
+    """``main``'s text with each ``\\input{name}`` / ``\\include{name}`` outside comments
+    replaced by that file's text (``name`` or ``name.tex``, from the paper's top folder),
+    recursively; an input that is not among ``files`` (or would loop) stays as written.
+    TooLarge past ``MAX_LATEX_CHARS``."""
+    return _Expansion(files).expand(main)
+
+
+# ---- pandoc -----------------------------------------------------------------------------
+
+
+def pandoc_binary() -> str:
+    """The pandoc that ``pypandoc-binary`` ships, else one on the PATH. BuildError if none."""
+    spec = importlib.util.find_spec('pypandoc')
+    if spec is not None and spec.origin:
+        shipped = os.path.join(os.path.dirname(spec.origin), 'files', 'pandoc')
+        if os.access(shipped, os.X_OK):
+            return shipped
+    found = shutil.which('pandoc')
+    if found:
+        return found
+    raise BuildError(
+        'pandoc is not installed: pip install pypandoc-binary (it ships pandoc), or keep the papers as LaTeX'
+    )
+
+
+def pandoc_version() -> str:
+    """pandoc's first ``--version`` line (``pandoc 3.9``), or why there is none."""
+    try:
+        out = subprocess.run([pandoc_binary(), '--version'], capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f'unknown ({type(e).__name__})'
+    return out.stdout.decode('utf-8', 'replace').split('\n', 1)[0].strip()
+
+
+class PandocFailed(Exception):
+    def __init__(self, reason: str, fault: bool):
+        super().__init__(reason)
+        self.reason, self.fault = reason, fault
+
+
+def to_markdown(latex: str, timeout: float, folder: str) -> str:
+    """pandoc's Markdown of ``latex`` (``PANDOC_ARGS``, run in ``folder``), with the lines that
+    start with ``:::`` removed. PandocFailed: past ``timeout`` seconds (pandoc killed) or its
+    heap bound (faults), or pandoc could not convert it."""
+    command = [pandoc_binary(), *PANDOC_ARGS, '+RTS', f'-M{PANDOC_HEAP}', '-RTS']
+    try:
+        done = subprocess.run(
+            command,
+            input=latex.encode('utf-8', 'surrogatepass'),
+            capture_output=True,
+            timeout=timeout,
+            cwd=folder,
+        )
+    except subprocess.TimeoutExpired:
+        raise PandocFailed(f'pandoc ran past {timeout:g} s (killed)', fault=True) from None
+    if done.returncode == 251:  # the GHC runtime's exit status for an exhausted heap
+        raise PandocFailed(f'pandoc ran past its {PANDOC_HEAP} heap bound', fault=True)
+    if done.returncode != 0:
+        raise PandocFailed('pandoc could not convert it', fault=False)
+    markdown = done.stdout.decode('utf-8', 'replace')
+    return ''.join(line for line in markdown.splitlines(keepends=True) if not line.strip().startswith(':::'))
+
+
+# ---- the reader -------------------------------------------------------------------------
+
+REASONS = {
+    'first_category': f'first category is not {FIRST_CATEGORY_ARCHIVE}.*',
+    'no_metadata_entry': 'not in the arXiv metadata',
+    'pdf_only': 'PDF only (no TeX source)',
+    'not_tex': 'neither TeX nor a tar of sources',
+    'no_main_tex': 'no main .tex at the top of its sources',
+    'pandoc': 'pandoc could not convert it',
+    'empty': 'empty after conversion',
+}
+
+
+def arxiv_filters(metadata: Optional[str], keep_latex: bool, pandoc_timeout: float) -> Dict[str, object]:
+    """``ARXIV_FILTERS`` with a call's choices: whether the category filter ran, whether
+    pandoc ran (with its version, time limit and heap bound). For the manifest."""
+    filters = {step: dict(parameters) for step, parameters in ARXIV_FILTERS.items()}
+    filters['first_category']['ran'] = (
+        f'yes, with {os.path.basename(metadata)}' if metadata else 'no: no metadata given, every paper kept'
+    )
+    filters['dates']['used'] = 'first-version' if metadata else 'id-month'
+    if keep_latex:
+        filters['pandoc'] = {'ran': 'no: LaTeX kept (inputs followed)'}
+    else:
+        filters['pandoc'].update(ran='yes', version=pandoc_version(), timeout_s=pandoc_timeout)
+    return filters
+
+
+ARXIV_FILTERS: Dict[str, Dict[str, object]] = {
+    'first_category': {
+        'rule': "categories.split()[0].split('.')[0] == 'math' (math.* kept; math-ph first is not)",
+        'needs': 'the arXiv metadata snapshot',
+    },
+    'pdf_only': {'rule': 'papers without TeX source dropped'},
+    'main_tex': {
+        'rule': 'top-level .tex named with main/Main/MAIN/paper/Paper, else the only one, '
+        'else every one holding \\title',
+        'inputs': f'\\input and \\include followed from the paper\'s files, {MAX_INPUT_DEPTH} deep at most',
+        'encoding': 'UTF-8, else Latin-1',
+    },
+    'pandoc': {
+        'args': list(PANDOC_ARGS),
+        'timeout_s': PAPER_PANDOC_TIMEOUT,
+        'heap': PANDOC_HEAP,
+        'drop_lines_starting': ':::',
+    },
+    'bounds': {'max_paper_bytes': MAX_PAPER_BYTES, 'max_latex_chars': MAX_LATEX_CHARS},
+    'dates': {
+        'first-version': 'versions[0].created of the metadata, UTC',
+        'id-month': "the id's YYMM, day 1",
+    },
+    'deduplication': {'rule': 'none (the paper did none)'},
+}
+
+
+class _Reader:
+    def __init__(
+        self, report: Report, info: Optional[Dict[str, PaperInfo]], keep_latex: bool, timeout: float
+    ):
+        self.report, self.info, self.keep_latex, self.timeout = report, info, keep_latex, timeout
+        self.removed = {step: 0 for step in REASONS}
+        self.folder = None
+
+    def skip(self, step: str, where: str) -> None:
+        self.removed[step] += 1
+        self.report.skip(REASONS[step], where)
+
+    def documents(self, paper: _Paper) -> Iterator[Document]:
+        info = None
+        if self.info is not None:
+            info = self.info.get(paper.id)
+            if info is None:
+                return self.skip('no_metadata_entry', paper.source)
+            if info.first_category_archive != FIRST_CATEGORY_ARCHIVE:
+                return self.skip('first_category', paper.source)
+        files = self._sources(paper)
+        if files is None:
+            return
+        mains = main_tex_files(files)
+        if not mains:
+            return self.skip('no_main_tex', paper.source)
+        single = files.keys() == {SINGLE_TEX}
+        for main in mains:
+            where = paper.source if single else f'{paper.source}!{main}'
+            content = self._convert(files, main, where)
+            if content is None:
+                continue
+            meta = {'id': paper.id, 'main_tex': main}
+            if info is not None:
+                meta.update(categories=info.categories, title=info.title)
+                date, date_source = info.first_version, 'first-version' if info.first_version else None
+            else:
+                date, date_source = id_month(paper.id), 'id-month'
+            licence = info.licence if info is not None else None
+            yield Document(content, where, date, licence, date_source, meta)
+
+    def _sources(self, paper: _Paper) -> Optional[Dict[str, str]]:
+        """The paper's text files by name, or None (and why, in the report)."""
+        try:
+            raw = paper.read()
+        except TooLarge as e:
+            return self.report.fault(f'paper {e} (not read)', paper.source)
+        except ARCHIVE_ERRORS as e:
+            return self.report.fault(f'damaged tar ({type(e).__name__})', paper.source)
+        payload = raw
+        if raw.startswith(GZIP_MAGIC):
+            try:
+                payload = gunzip(raw, MAX_PAPER_BYTES)
+            except TooLarge as e:
+                return self.report.fault(f'paper {e} unpacked (not read)', paper.source)
+            except ARCHIVE_ERRORS as e:
+                return self.report.fault(f'damaged gzip ({type(e).__name__})', paper.source)
+        if payload.startswith(b'%PDF'):
+            return self.skip('pdf_only', paper.source)
+        if _is_tar(payload):
+            try:
+                return _tar_sources(payload, paper.source, self.report)
+            except ARCHIVE_ERRORS as e:
+                return self.report.fault(f'damaged tar ({type(e).__name__})', paper.source)
+        text = _decode_tex(payload)
+        if not _looks_like_tex(text):
+            return self.skip('not_tex', paper.source)
+        return {SINGLE_TEX: text}
+
+    def _convert(self, files: Dict[str, str], main: str, where: str) -> Optional[str]:
+        try:
+            latex = follow_inputs(files, main)
+        except TooLarge as e:
+            return self.report.fault(str(e), where)
+        if self.keep_latex:
+            content = latex
+        else:
+            if self.folder is None:
+                self.folder = tempfile.mkdtemp(prefix='llmcompression-pandoc-')
+            try:
+                content = to_markdown(latex, self.timeout, self.folder)
+            except PandocFailed as e:
+                if e.fault:
+                    return self.report.fault(e.reason, where)
+                return self.skip('pandoc', where)
+        if not content.strip():
+            return self.skip('empty', where)
+        return content
+
+    def close(self) -> None:
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def read_arxiv(
+    paths: List[str],
+    report: Report,
+    metadata: Optional[str] = None,
+    keep_latex: bool = False,
+    pandoc_timeout: float = PAPER_PANDOC_TIMEOUT,
+) -> Iterator[Document]:
+    """The documents of every paper in ``paths`` (bulk source tars, e-print files or folders
+    of them), made as the module's docstring says: with ``metadata`` (the arXiv snapshot,
+    JSON lines), papers whose first category's archive is ``math``, dated by their first
+    version; without it every paper, dated by its id's month. Markdown by pandoc (at most
+    ``pandoc_timeout`` seconds a paper), or LaTeX with ``keep_latex``. Papers left out are
+    counted in ``report`` (faults for damaged or hostile input); each step is recorded with
+    ``report.filter_ran`` once all is read. BuildError for a path that is no arXiv source, a
+    metadata file that cannot be read, or no pandoc when it is needed."""
+    for path in paths:
+        if not is_arxiv_source(path):
+            raise BuildError(
+                f'{path} is not an arXiv source: give bulk source tars (arXiv_src_YYMM_NNN.tar), '
+                'e-print files named by their id, or folders of them'
+            )
+    if not keep_latex:
+        pandoc_binary()
+    info = None
+    if metadata is not None:
+        wanted = {paper.id for path in paths for paper in _papers(path, Report())}
+        info = load_metadata(metadata, wanted)
+    else:
+        LOGGER.warning(
+            'arXiv: no metadata given, so no category filter runs (every paper is kept) and each '
+            "paper is dated by its id's month; give the metadata snapshot to keep the paper's math papers"
+        )
+    reader = _Reader(report, info, keep_latex, pandoc_timeout)
+    try:
+        for path in paths:
+            for paper in _papers(path, report):
+                yield from reader.documents(paper)
+    finally:
+        reader.close()
+    filters = arxiv_filters(metadata, keep_latex, pandoc_timeout)
+    for step in ('first_category', 'pdf_only', 'main_tex', 'pandoc'):
+        removed = {
+            'first_category': reader.removed['first_category'] + reader.removed['no_metadata_entry'],
+            'pdf_only': reader.removed['pdf_only'] + reader.removed['not_tex'],
+            'main_tex': reader.removed['no_main_tex'],
+            'pandoc': reader.removed['pandoc'] + reader.removed['empty'],
+        }[step]
+        report.filter_ran(f'arxiv: {step}', filters[step], removed)
