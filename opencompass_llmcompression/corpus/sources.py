@@ -42,8 +42,9 @@ class Input:
 
 
 def head(path: str, size: int = HEAD_BYTES) -> bytes:
-    """Up to ``size`` bytes of the file's content, gunzipped when it is gzipped (only as far as
-    the first bytes go: a damaged file gives what could be read). b'' when unreadable."""
+    """Up to ``size`` bytes of the file's content, gunzipped when it is gzipped (member after
+    member, as far as the first ``size`` bytes of the file go; a damaged file gives what could be
+    read). b'' when unreadable."""
     try:
         with open(path, 'rb') as f:
             raw = f.read(size)
@@ -51,10 +52,17 @@ def head(path: str, size: int = HEAD_BYTES) -> bytes:
         return b''
     if raw[:2] != b'\x1f\x8b':
         return raw
+    out = b''
     try:
-        return zlib.decompressobj(wbits=31).decompress(raw, size)
+        while raw[:2] == b'\x1f\x8b' and len(out) < size:  # member after member (WARC files)
+            member = zlib.decompressobj(wbits=31)
+            out += member.decompress(raw, size - len(out))
+            if not member.eof:
+                break
+            raw = member.unused_data
     except zlib.error:
-        return raw
+        return out or raw
+    return out
 
 
 def sniff_warc(data: bytes) -> str:
