@@ -142,12 +142,10 @@ def test_smollm2_segments(smollm2):
 
 
 @pytest.mark.slow  # over 10 s on 2 cores
-def test_smollm2_random_inputs_and_a_real_text_with_odd_characters(smollm2):
-    """SmolLM2 itself on random inputs and on prose with a few characters its tokenizer drops:
-    byte for byte; ordinary text pays nothing for the escape."""
+def test_smollm2_on_a_real_text_with_odd_characters(smollm2):
+    """SmolLM2 itself on prose with a few characters its tokenizer drops: byte for byte;
+    ordinary text pays nothing for the escape (random inputs through SmolLM2: below)."""
     model, tokenizer = smollm2
-    for data in random_inputs(12, seed=2):
-        round_trip(data, model, tokenizer, settings=MeasurementSettings(48, 16))
     prose = real_documents('prose', 1, 400)[0]
     odd = prose[:100] + '\x1d' + prose[100:200] + '\x04\U00050000' + prose[200:]
     result = round_trip(odd.encode(), model, tokenizer, settings=MeasurementSettings(48, 16))
@@ -261,19 +259,20 @@ FUZZ_WINDOWS = [SMALL, MeasurementSettings(1, 1), MeasurementSettings(4, 4), Mea
 
 
 @pytest.mark.slow  # over 10 s on 2 cores
-def test_thousands_of_random_inputs_round_trip_through_the_coder(fuzz_model, tokenizer, monkeypatch):
-    """3,000 random inputs, each its own file, compressed and decompressed end to end (split,
+def test_a_thousand_random_inputs_round_trip_through_the_coder(fuzz_model, tokenizer, monkeypatch):
+    """1,000 random inputs, each its own file, compressed and decompressed end to end (split,
     coder, container, SHA-256, join), with windows from one token to 16 and some in 3
-    segments. The file's fingerprints of the model, the tokenizer and the software are
-    computed once instead of twice per file (the same values: the same objects, the same
-    process), or they would take about four times as long as the coding (hashing 6 MB of
-    weights, serialising the tokenizer, reading package metadata); other tests check them."""
+    segments: each of the 28 combinations of windows and segments about 35 times. The file's
+    fingerprints of the model, the tokenizer and the software are computed once instead of
+    twice per file (the same values: the same objects, the same process), or they would take
+    about four times as long as the coding (hashing 6 MB of weights, serialising the
+    tokenizer, reading package metadata); other tests check them."""
     from opencompass_llmcompression.zip import compressor
 
     for name in ('model_fingerprints', 'tokenizer_fingerprint', 'software_fingerprints'):
         monkeypatch.setattr(compressor, name, computed_once(getattr(compressor, name)))
     versions, escaped, tokens = {1: 0, 2: 0}, 0, 0
-    for i, data in enumerate(random_inputs(3000, seed=1)):
+    for i, data in enumerate(random_inputs(1000, seed=1)):
         result = compress_bytes(
             data, fuzz_model, tokenizer, FUZZ_WINDOWS[i % 4], segments=3 if i % 7 == 6 else 1
         )
@@ -283,25 +282,29 @@ def test_thousands_of_random_inputs_round_trip_through_the_coder(fuzz_model, tok
         tokens += len(result.bits)
     # the corpus is what it claims: files of both formats, thousands of bytes escaped and of
     # tokens coded
-    assert min(versions.values()) > 500 and escaped > 10000 and tokens > 20000, (versions, escaped, tokens)
+    assert min(versions.values()) > 150 and escaped > 3500 and tokens > 6500, (versions, escaped, tokens)
 
 
 @pytest.mark.slow
-def test_hundreds_of_random_inputs_round_trip_through_smollm2(smollm2, monkeypatch):
-    """300 random inputs (5,000 bytes), each its own file, through SmolLM2 itself: its
-    distributions are sharp where the tiny model's are not. Fingerprints computed once per
-    model, as above (hashing SmolLM2's weights takes about a second)."""
+def test_dozens_of_random_inputs_round_trip_through_smollm2(smollm2, monkeypatch):
+    """30 random inputs (500 bytes, 270 tokens, both formats), each its own file, through
+    SmolLM2 itself: its distributions are sharp where the tiny model's are not. The time is
+    SmolLM2's forward pass for each token (the thousand inputs above test the bookkeeping);
+    fingerprints computed once per model, as above (hashing SmolLM2's weights takes about a
+    second)."""
     from opencompass_llmcompression.zip import compressor
 
     for name in ('model_fingerprints', 'tokenizer_fingerprint', 'software_fingerprints'):
         monkeypatch.setattr(compressor, name, computed_once(getattr(compressor, name)))
     model, tokenizer = smollm2
     escaped = 0
-    for i, data in enumerate(random_inputs(300, seed=7)):
+    versions = {1: 0, 2: 0}
+    for i, data in enumerate(random_inputs(30, seed=7)):
         result = compress_bytes(data, model, tokenizer, MeasurementSettings(48, 16))
         assert decompress_bytes(result.blob, model, tokenizer) == data, (i, data)
         escaped += result.escaped
-    assert escaped > 1000
+        versions[result.blob[4]] += 1
+    assert escaped > 150 and min(versions.values()) > 5, (escaped, versions)  # both formats
 
 
 @pytest.fixture(scope='module')
