@@ -177,6 +177,7 @@ def test_arxiv_ids_and_months():
     assert arxiv_id('math0601001.gz') == 'math/0601001'
     assert arxiv_id('README') is None and arxiv_id('2601.1') is None
     assert str(arxiv.id_month('math/9901001')) == '1999-01-01'
+    assert arxiv.id_month('2613.00001') is None
 
 
 def test_main_tex_as_the_paper_chose_it():
@@ -252,7 +253,7 @@ def test_hostile_papers_are_skipped_as_faults_and_the_build_goes_on(tmp_path, mo
     assert os.listdir(work) == [] and sorted(os.listdir(tmp_path)) == ['broken.tar', 'good.tar', 'work']
 
 
-def test_pandoc_reads_no_file_and_a_hanging_pandoc_is_killed(tmp_path, monkeypatch):
+def test_pandoc_reads_no_file_and_is_bounded_in_memory_and_time(tmp_path, monkeypatch):
     folder = tmp_path / 'eprints'
     write(
         folder / '2601.00001',
@@ -263,6 +264,15 @@ def test_pandoc_reads_no_file_and_a_hanging_pandoc_is_killed(tmp_path, monkeypat
         hostname = f.read().strip()
     assert len(docs) == 1 and '# Result' in docs[0].content
     assert not hostname or hostname not in docs[0].content
+
+    deep = (
+        '\\documentclass{article}\n\\begin{document}\n' + '$x^{' * 3000 + '}$' * 3000 + '\n\\end{document}\n'
+    )
+    write(folder / '2601.00001', gzip.compress(deep.encode()))
+    monkeypatch.setattr(arxiv, 'PANDOC_HEAP', '20m')
+    report = Report()
+    assert list(read_arxiv([str(folder)], report, None, keep_latex=False, pandoc_timeout=30)) == []
+    assert report.skipped == {'fault: pandoc ran past its 20m heap bound': 1}
 
     hang = write(tmp_path / 'bin' / 'pandoc', '#!/bin/sh\nexec sleep 60\n')
     os.chmod(hang, 0o755)

@@ -102,11 +102,13 @@ def arxiv_id(filename: str) -> Optional[str]:
     return f'{old.group(1)}/{old.group(2)}' if old else paper
 
 
-def id_month(paper: str) -> datetime.date:
+def id_month(paper: str) -> Optional[datetime.date]:
     """The first day of the month an id names: ``2601.01234`` -> 2026-01-01 (new ids began
-    in April 2007), ``math/9901001`` -> 1999-01-01."""
+    in April 2007), ``math/9901001`` -> 1999-01-01; None for a month that does not exist."""
     digits = paper.split('/')[-1]
     yy, mm = int(digits[:2]), int(digits[2:4])
+    if not 1 <= mm <= 12:
+        return None
     return datetime.date(1900 + yy if yy >= 91 else 2000 + yy, mm, 1)
 
 
@@ -497,7 +499,8 @@ class _Reader:
                 meta.update(categories=info.categories, title=info.title)
                 date, date_source = info.first_version, 'first-version' if info.first_version else None
             else:
-                date, date_source = id_month(paper.id), 'id-month'
+                date = id_month(paper.id)
+                date_source = 'id-month' if date else None
             licence = info.licence if info is not None else None
             yield Document(content, where, date, licence, date_source, meta)
 
