@@ -183,7 +183,7 @@ def _heuristic_step(text: str, digest: str, seed: int, tokenizer) -> Optional[st
         return 'max_line_length'
     if sum(lengths) / len(lengths) > MAX_MEAN_LINE:
         return 'max_mean_line_length'
-    if sum(c.isalnum() for c in text) / len(text) < MIN_ALPHANUMERIC:
+    if sum(map(str.isalnum, text)) / len(text) < MIN_ALPHANUMERIC:
         return 'min_alphanumeric_fraction'
     if tokenizer is not None and _chars_per_token(text, tokenizer) < MIN_CHARS_PER_TOKEN:
         return 'chars_per_token'
@@ -201,7 +201,7 @@ def _heuristic_step(text: str, digest: str, seed: int, tokenizer) -> Optional[st
 
 def code_tokens(text: str) -> List[str]:
     """The text's non-empty pieces between characters outside ``[A-Za-z_0-9]``, in order."""
-    return [t for t in NON_IDENTIFIER.split(text) if t.strip()]
+    return list(filter(None, NON_IDENTIFIER.split(text)))  # pieces hold no whitespace: none blank
 
 
 def drop_near_duplicates(docs: List[Document], report: Report) -> List[Document]:
