@@ -352,3 +352,21 @@ def test_commit_dates_of_files_given_one_by_one(origin, tmp_path):
     assert (
         git_sources.commit_dates([str(clone(origin, tmp_path / 'shallow', '--depth', '1') / 'old.py')]) == {}
     )
+
+
+def test_a_damaged_repository_is_a_fault_and_an_empty_one_is_not(origin, tmp_path):
+    damaged = clone(origin, tmp_path / 'damaged')
+    (pack,) = (damaged / '.git' / 'objects' / 'pack').glob('*.pack')
+    data = pack.read_bytes()
+    pack.chmod(0o644)
+    pack.write_bytes(data[: len(data) // 2])
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    git(empty, 'init', '-q')
+    good = clone(origin, tmp_path / 'good')
+    report = Report()
+    docs = list(read_git_sources([str(damaged), str(empty), str(good)], report, 'first-commit'))
+    assert {d.meta['repo'] for d in docs} == {'good'}
+    assert report.skipped['fault: git could not read the repository'] == 1
+    assert report.skipped['git repository without a commit'] == 1
+    assert report.faults == 1

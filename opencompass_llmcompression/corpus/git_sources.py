@@ -43,6 +43,7 @@ import tarfile
 import zipfile
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
+from ..core.logs import LOGGER
 from .archive_members import ARCHIVE_ERRORS, tar_files, zip_files
 from .arxiv import arxiv_id
 from .code_cleaning import MAX_FILE_BYTES, SIZE_REASON
@@ -260,11 +261,24 @@ def _wanted(path: str, suffixes: Optional[Sequence[str]]) -> bool:
     return suffixes is None or path.endswith(tuple(suffixes))
 
 
+def _unreadable(repo: str, error: GitError, report: Report) -> None:
+    """A repository git refuses or cannot read: a fault, git's own words in the log."""
+    advice = ''
+    if 'safe.directory' in str(error):  # owned by another user
+        advice = f' (git config --global --add safe.directory {repo} trusts it)'
+    LOGGER.warning('git could not read %s: %s%s', repo, error, advice)
+    report.fault('git could not read the repository', repo)
+
+
 def _read_repository(
     repo: str, name: str, report: Report, date_from: str, suffixes: Optional[Sequence[str]]
 ) -> Iterator[Document]:
     try:
-        _git(repo, 'rev-parse', '--verify', '--quiet', 'HEAD^{commit}')
+        _git(repo, 'rev-parse', '--git-dir')
+    except GitError as e:
+        return _unreadable(repo, e, report)
+    try:  # HEAD names a commit id (reading the commit itself comes next: a fault if it fails)
+        _git(repo, 'rev-parse', '--verify', '--quiet', 'HEAD')
     except GitError:
         report.skip('git repository without a commit', repo)
         return
@@ -279,8 +293,7 @@ def _read_repository(
         else:
             dates, unknown = first_commit_dates(repo), None
     except GitError as e:
-        report.fault(f'git could not read the repository ({e})', repo)
-        return
+        return _unreadable(repo, e, report)
     blobs = _Blobs(repo)
     try:
         for path, blob, size in files:
@@ -293,7 +306,8 @@ def _read_repository(
             try:
                 data = blobs.read(blob)
             except (GitError, OSError) as e:
-                report.fault(f'git could not read a file ({e})', where)
+                LOGGER.warning('git could not read %s: %s', where, e)
+                report.fault('git could not read a file', where)
                 continue
             text = _decode(data, where, report)
             if text is None:
