@@ -370,3 +370,35 @@ def test_a_damaged_repository_is_a_fault_and_an_empty_one_is_not(origin, tmp_pat
     assert report.skipped['fault: git could not read the repository'] == 1
     assert report.skipped['git repository without a commit'] == 1
     assert report.faults == 1
+
+
+def test_an_archive_of_a_clone_with_its_git_folder_is_dated(origin, tmp_path, monkeypatch):
+    repo = clone(origin, tmp_path / 'clone')
+    zipped, tarred = tmp_path / 'clone.zip', tmp_path / 'clone.tar.gz'
+    with zipfile.ZipFile(zipped, 'w') as z, tarfile.open(tarred, 'w:gz') as t:
+        for root, _, names in os.walk(repo):
+            for name in names:
+                full = os.path.join(root, name)
+                relative = os.path.relpath(full, repo)
+                z.write(full, f'proj/{relative}')
+                t.add(full, relative)
+    work = tmp_path / 'work'
+    work.mkdir()
+    monkeypatch.chdir(work)
+    for archive, label in ((zipped, 'proj/'), (tarred, '')):
+        report = Report()
+        docs = by_path(read_git_sources([str(archive)], report, 'first-commit'))
+        assert sorted(docs) == ['old.py', 'pkg_moved.py', 'sub/new.py']
+        assert str(docs['old.py'].date) == '2020-03-01' and str(docs['sub/new.py'].date) == '2026-01-04'
+        assert docs['old.py'].source == f'{archive}!{label}old.py'
+        assert docs['old.py'].meta['repo'] == ('proj' if label else 'clone')
+        assert report.faults == 0
+    assert os.listdir(work) == []
+
+
+def test_a_git_folder_without_head_is_not_read_as_code(tmp_path):
+    path = tmp_path / 'a.zip'
+    with zipfile.ZipFile(path, 'w') as z:
+        z.writestr('top/ok.py', GOOD)
+        z.writestr('top/.git/config', '[core]\n')
+    assert [d.meta['path'] for d in read_git_sources([str(path)], Report(), 'first-commit')] == ['ok.py']

@@ -23,8 +23,10 @@ read; symbolic links and submodules are passed over. Dates, by ``date_from``:
 
 A shallow clone (``git clone --depth``, as the paper's ``clone_repo.sh`` made) has no history
 to date by: its documents have no date (``date`` None) and ``meta['date_unknown']`` says why;
-``git fetch --unshallow`` fetches the history. An archive has no history either: its documents
-are undated (``meta['commit']`` holds the commit id the archive records, when it does).
+``git fetch --unshallow`` fetches the history. An archive as GitHub serves it has no history
+either: its documents are undated (``meta['commit']`` holds the commit id the archive
+records); an archive of a clone that holds its ``.git`` is read as that repository (its
+``.git`` alone written, under checked names, into a private temporary folder).
 
 Files given one by one (a glob over clones) are dated the same way by ``commit_dates``.
 
@@ -40,11 +42,12 @@ import os
 import re
 import subprocess
 import tarfile
+import tempfile
 import zipfile
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from ..core.logs import LOGGER
-from .archive_members import ARCHIVE_ERRORS, tar_files, zip_files
+from .archive_members import ARCHIVE_ERRORS, safe_name, tar_files, zip_files
 from .arxiv import arxiv_id
 from .code_cleaning import MAX_FILE_BYTES, SIZE_REASON
 from .documents import BuildError, Document, Report
@@ -89,8 +92,9 @@ def find_repositories(path: str) -> List[str]:
 
 def _archive_kind(path: str) -> Optional[str]:
     """'zip' or 'tar.gz' when the file's content is a repository archive: a commit id in its
-    comment (GitHub and ``git archive`` write one), or every member under one top folder
-    (for a gzipped tar, its first member a top folder, and a name that is no arXiv id)."""
+    comment (GitHub and ``git archive`` write one), every member under one top folder (for a
+    gzipped tar, its first member a top folder, and a name that is no arXiv id), or a clone's
+    ``.git`` inside."""
     try:
         with open(path, 'rb') as f:
             magic = f.read(4)
@@ -98,8 +102,10 @@ def _archive_kind(path: str) -> Optional[str]:
             with zipfile.ZipFile(path) as z:
                 if COMMIT_ID.match(z.comment.strip()):
                     return 'zip'
-                tops = {n.split('/', 1)[0] for n in z.namelist()}
-                return 'zip' if len(tops) == 1 and all('/' in n for n in z.namelist()) else None
+                names = z.namelist()
+                tops = {n.split('/', 1)[0] for n in names}
+                one_top = len(tops) == 1 and all('/' in n for n in names)
+                return 'zip' if one_top or _git_prefix(names) is not None else None
         if magic[:2] == b'\x1f\x8b':
             with tarfile.open(path, 'r:gz') as t:
                 first = t.next()
@@ -109,7 +115,9 @@ def _archive_kind(path: str) -> Optional[str]:
                     return 'tar.gz'
                 if arxiv_id(os.path.basename(path)):  # an arXiv e-print: a paper's sources
                     return None
-                return 'tar.gz' if first.isdir() and '/' not in first.name.strip('/') else None
+                if first.isdir() and '/' not in first.name.strip('/'):
+                    return 'tar.gz'
+            return 'tar.gz' if _git_prefix(_archive_names(path, 'tar.gz')) is not None else None
     except ARCHIVE_ERRORS:
         return None
     return None
@@ -271,8 +279,17 @@ def _unreadable(repo: str, error: GitError, report: Report) -> None:
 
 
 def _read_repository(
-    repo: str, name: str, report: Report, date_from: str, suffixes: Optional[Sequence[str]]
+    repo: str,
+    name: str,
+    report: Report,
+    date_from: str,
+    suffixes: Optional[Sequence[str]],
+    label: Optional[str] = None,
 ) -> Iterator[Document]:
+    """HEAD's files as Documents; each one's source is ``label`` + its path (``label``:
+    ``<repo>/`` by default)."""
+    label = label if label is not None else repo.rstrip(os.sep) + '/'
+
     try:
         _git(repo, 'rev-parse', '--git-dir')
     except GitError as e:
@@ -297,7 +314,7 @@ def _read_repository(
     blobs = _Blobs(repo)
     try:
         for path, blob, size in files:
-            where = f'{repo.rstrip(os.sep)}/{path}'
+            where = f'{label}{path}'
             if not _wanted(path, suffixes):
                 continue
             if size > MAX_FILE_BYTES:
@@ -324,32 +341,98 @@ def _read_repository(
 # ---- archives ---------------------------------------------------------------------------
 
 
-def _read_archive(
-    path: str, kind: str, report: Report, suffixes: Optional[Sequence[str]]
+def _archive_names(path: str, kind: str) -> List[str]:
+    """The member names of an archive (of a gzipped tar, those within ``MAX_ARCHIVE_BYTES``)."""
+    if kind == 'zip':
+        with zipfile.ZipFile(path) as archive:
+            return archive.namelist()
+    names = []
+    with tarfile.open(path, 'r:gz') as archive:
+        for info in archive:
+            if info.offset_data > MAX_ARCHIVE_BYTES:
+                break
+            names.append(info.name)
+    return names
+
+
+def _git_prefix(names: List[str]) -> Optional[str]:
+    """The folder (``''`` or ``top/``) whose ``.git`` an archive holds, or None."""
+    for name in names:
+        name = safe_name(name) or ''
+        if name == '.git/HEAD':
+            return ''
+        if name.endswith('/.git/HEAD') and name.count('/') == 2:
+            return name[: -len('.git/HEAD')]
+    return None
+
+
+def _in_git_folder(name: str) -> bool:
+    return '.git' in name.split('/')
+
+
+def _open_archive(path: str, kind: str):
+    return zipfile.ZipFile(path) if kind == 'zip' else tarfile.open(path, 'r:gz')
+
+
+def _members(archive, kind: str, path: str, report: Report, member_bytes: int, wanted):
+    read = zip_files if kind == 'zip' else tar_files
+    return read(archive, path, report, member_bytes, MAX_ARCHIVE_BYTES, wanted)
+
+
+def _read_archived_repository(
+    path: str, kind: str, prefix: str, report: Report, date_from: str, suffixes: Optional[Sequence[str]]
 ) -> Iterator[Document]:
-    repo = os.path.basename(path)
+    """An archive holding a clone with its ``.git``: that folder alone written, under its
+    normalised names, into a private temporary folder, and read as a repository."""
+    with tempfile.TemporaryDirectory(prefix='llmcompression-git-') as folder:
+        repo = os.path.join(folder, 'repo')
+        with _open_archive(path, kind) as archive:
+            inside = _members(
+                archive, kind, path, report, MAX_ARCHIVE_BYTES, lambda n, size: n.startswith(prefix + '.git/')
+            )
+            for name, data in inside:
+                if data is None:
+                    continue
+                target = os.path.join(repo, *name[len(prefix) :].split('/'))
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                with open(target, 'wb') as f:
+                    f.write(data)
+        name = prefix.rstrip('/') or _archive_stem(path)
+        yield from _read_repository(repo, name, report, date_from, suffixes, label=f'{path}!{prefix}')
+
+
+def _archive_stem(path: str) -> str:
+    stem = os.path.basename(path)
     for ending in ('.tar.gz', '.tgz', '.zip'):
-        if repo.endswith(ending):
-            repo = repo[: -len(ending)]
+        if stem.endswith(ending):
+            return stem[: -len(ending)]
+    return stem
 
-    def wanted(name: str, size: int) -> bool:
-        return _wanted(name, suffixes)
 
+def _read_archive(
+    path: str, kind: str, report: Report, date_from: str, suffixes: Optional[Sequence[str]]
+) -> Iterator[Document]:
     try:
-        archive = zipfile.ZipFile(path) if kind == 'zip' else tarfile.open(path, 'r:gz')
+        prefix = _git_prefix(_archive_names(path, kind))
+        if prefix is not None:
+            yield from _read_archived_repository(path, kind, prefix, report, date_from, suffixes)
+            return
+        archive = _open_archive(path, kind)
     except ARCHIVE_ERRORS as e:
         report.fault(f'damaged archive ({type(e).__name__})', path)
         return
+
+    def wanted(name: str, size: int) -> bool:
+        return _wanted(name, suffixes) and not _in_git_folder(name)
+
     with archive:
         if kind == 'zip':
             comment = archive.comment.strip()
-            members = zip_files(archive, path, report, MAX_FILE_BYTES, MAX_ARCHIVE_BYTES, wanted)
         else:  # git archive's pax global header, read when the archive was opened
             comment = archive.pax_headers.get('comment', '').encode()
-            members = tar_files(archive, path, report, MAX_FILE_BYTES, MAX_ARCHIVE_BYTES, wanted)
         meta_extra = {'commit': comment.decode()} if COMMIT_ID.match(comment) else {}
         try:
-            for name, data in members:
+            for name, data in _members(archive, kind, path, report, MAX_FILE_BYTES, wanted):
                 where = f'{path}!{name}'
                 if data is None:
                     report.skip(SIZE_REASON, where)
@@ -358,7 +441,7 @@ def _read_archive(
                 if text is None:
                     continue
                 top, _, inner = name.partition('/')
-                meta = {'repo': top if inner else repo, 'path': inner or name, **meta_extra}
+                meta = {'repo': top if inner else _archive_stem(path), 'path': inner or name, **meta_extra}
                 meta['date_unknown'] = 'repository archive: no history'
                 yield Document(text, where, None, meta=meta)
         except ARCHIVE_ERRORS as e:
@@ -396,7 +479,7 @@ def read_git_sources(
             raise BuildError(
                 f'{path} is neither a git repository, a folder of them, nor a .zip/.tar.gz repository archive'
             )
-        yield from _read_archive(path, kind, report, suffixes)
+        yield from _read_archive(path, kind, report, date_from, suffixes)
 
 
 # ---- dates for files given one by one ---------------------------------------------------
