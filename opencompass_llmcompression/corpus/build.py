@@ -22,6 +22,7 @@ a time besides the kept ones and the set of line hashes, and the output does not
 """
 
 import array
+import collections
 import datetime
 import os
 import pickle
@@ -32,13 +33,14 @@ from multiprocessing import get_context
 from typing import Iterator, List, Optional, Sequence, Tuple
 
 from .dates import DATE_FROM, DateWindow, keep_window
-from .dedup import LineDeduplicator, drop_duplicates, line_hashes
+from .dedup import LineDeduplicator, _normalising_table, drop_duplicates, line_hashes
 from .documents import BuildError, Document, Report
 from .local_cleaning import KINDS, clean
 from .local_files import read_file, read_records
 from .manifest import input_record, write_corpus
 from .sampling import sample
 from .sources import Input, find_inputs
+from .spool import DocumentSpool, SpooledDocument
 from .text_cleaning import MIN_CHARS, LanguageFilter, quality_filter
 
 WEB = ('wet', 'warc')
@@ -96,45 +98,97 @@ def _spooled(spool: str) -> Iterator[Tuple[Document, List[int]]]:
             yield doc, array.array('Q', hashes).tolist()
 
 
+_CHECKS: dict = {}
+BATCH_CHARS = 4_000_000
+
+
+def _checks(models: Tuple[Optional[str], Optional[str]]):
+    """This process's language and quality filters (loaded once per process)."""
+    if models not in _CHECKS:
+        _CHECKS[models] = (LanguageFilter(), quality_filter(*models)[1])
+    return _CHECKS[models]
+
+
+def _check_batch(
+    task: Tuple[Tuple[Optional[str], Optional[str]], List[str]],
+) -> List[Optional[Tuple[str, str]]]:
+    """For each text: None when it passes the language and quality filters, else
+    ``(filter, reason)`` for the first that leaves it out."""
+    models, texts = task
+    language, quality = _checks(models)
+    verdicts = []
+    for text in texts:
+        doc = Document(text, '')
+        reason = language.reason_out(doc)
+        if reason:
+            verdicts.append(('language', reason))
+            continue
+        reason = quality.reason_out(doc)
+        verdicts.append(('quality', reason) if reason else None)
+    return verdicts
+
+
 def _web_documents(
-    paths: List[str], report: Report, options: WebOptions, jobs: int, quality, dumps: set
-) -> List[Document]:
-    lines, language = LineDeduplicator(), LanguageFilter()
-    quality_name, quality_check = quality
+    paths: List[str], report: Report, options: WebOptions, jobs: int, models: tuple, dumps: set, tmp: str
+) -> List[SpooledDocument]:
+    """Stage 1, a process per file: read, window, length, line hashes (``_read_web_file``).
+    Stage 2, here, in input order: line deduplication. Stage 3, in batches over the processes:
+    language and quality (``_check_batch``). Results are taken in order, so ``jobs`` changes
+    nothing in the output; at most ``2 * jobs`` batches are in flight, which bounds memory."""
+    quality_name, quality_check = quality_filter(*models)
+    language, _ = _checks(models)
+    _normalising_table()  # built once, before the processes are forked
+    lines = LineDeduplicator()
     counts = dict(read=0, window=0, length=0, dedup=0, language=0, quality=0)
-    kept: List[Document] = []
-    with tempfile.TemporaryDirectory(prefix='llmcompression-corpus-') as tmp:
-        tasks = [(path, os.path.join(tmp, f'{i}.pickle'), options) for i, path in enumerate(paths)]
-        if jobs > 1 and len(tasks) > 1:
-            pool = ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=get_context('fork'))
-            results = pool.map(_read_web_file, tasks)
-        else:
-            pool, results = None, map(_read_web_file, tasks)
-        try:
-            for spool, file_report, file_dumps, file_counts in results:
-                report.merge(file_report)
-                dumps.update(file_dumps)
-                for key, value in file_counts.items():
-                    counts[key] += value
-                for doc, hashes in _spooled(spool):
-                    text = lines.keep_new_lines(doc.content, hashes)
-                    if text is None:
-                        report.skip('every line seen before (line deduplication)', doc.source)
-                        counts['dedup'] += 1
-                        continue
-                    doc.content = text
-                    for name, check in (('language', language), ('quality', quality_check)):
-                        reason = check.reason_out(doc)
-                        if reason:
-                            report.skip(reason, doc.source)
-                            counts[name] += 1
-                            break
-                    else:
-                        kept.append(doc)
-                os.remove(spool)
-        finally:
-            if pool is not None:
-                pool.shutdown(cancel_futures=True)
+    kept: List[SpooledDocument] = []
+    spool = DocumentSpool(tmp)
+    in_flight: collections.deque = collections.deque()
+
+    def settle(limit: int) -> None:
+        while len(in_flight) > limit:
+            docs, verdicts = in_flight.popleft()
+            for doc, verdict in zip(docs, verdicts.result() if hasattr(verdicts, 'result') else verdicts):
+                if verdict is None:
+                    kept.append(spool.add(doc))
+                else:
+                    report.skip(verdict[1], doc.source)
+                    counts[verdict[0]] += 1
+
+    tasks = [(path, os.path.join(tmp, f'{i}.pickle'), options) for i, path in enumerate(paths)]
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context('fork')) if jobs > 1 else None
+    results = pool.map(_read_web_file, tasks) if pool else map(_read_web_file, tasks)
+
+    def check(docs: List[Document]) -> None:
+        task = (models, [d.content for d in docs])
+        in_flight.append((docs, pool.submit(_check_batch, task) if pool else _check_batch(task)))
+        settle(2 * jobs)
+
+    try:
+        batch, batch_chars = [], 0
+        for read, file_report, file_dumps, file_counts in results:
+            report.merge(file_report)
+            dumps.update(file_dumps)
+            for key, value in file_counts.items():
+                counts[key] += value
+            for doc, hashes in _spooled(read):
+                text = lines.keep_new_lines(doc.content, hashes)
+                if text is None:
+                    report.skip('every line seen before (line deduplication)', doc.source)
+                    counts['dedup'] += 1
+                    continue
+                doc.content = text
+                batch.append(doc)
+                batch_chars += len(text)
+                if batch_chars >= BATCH_CHARS:
+                    check(batch)
+                    batch, batch_chars = [], 0
+            os.remove(read)
+        if batch:
+            check(batch)
+        settle(0)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     report.filter_ran('web_records', {'read': counts['read']}, 0)
     if options.window:
         report.filter_ran('date_window', options.window.parameters(), counts['window'])
@@ -288,31 +342,32 @@ def build(
         docs += _git_documents(by_kind['git'], report, window, date_from, seed, tokenizer, suffixes)
     if by_kind['arxiv']:
         docs += _arxiv_documents(by_kind['arxiv'], report, window, arxiv_metadata, keep_latex, pandoc_timeout)
-    dumps: set = set()
-    if web:
-        options = WebOptions(window, MIN_CHARS if min_chars is None else min_chars, max_chars)
-        quality = quality_filter(kenlm_model, sentencepiece_model)
-        docs += _web_documents(web, report, options, jobs or os.cpu_count() or 1, quality, dumps)
-    docs = sample(docs, budget, seed, report)
-    if not docs:
-        raise BuildError(
-            f'no document is left for corpus "{name}"; skipped: '
-            f'{dict(report.skipped)}. Check the sources and filters.'
+    with tempfile.TemporaryDirectory(prefix='llmcompression-corpus-') as tmp:  # web records' spools
+        dumps: set = set()
+        if web:
+            options = WebOptions(window, MIN_CHARS if min_chars is None else min_chars, max_chars)
+            models = (kenlm_model, sentencepiece_model)
+            docs += _web_documents(web, report, options, jobs or os.cpu_count() or 1, models, dumps, tmp)
+        docs = sample(docs, budget, seed, report)
+        if not docs:
+            raise BuildError(
+                f'no document is left for corpus "{name}"; skipped: '
+                f'{dict(report.skipped)}. Check the sources and filters.'
+            )
+        settings = dict(
+            kind=kind,
+            sources=list(sources),
+            records=list(records),
+            budget=budget,
+            seed=seed,
+            after=after.isoformat() if after else None,
+            before=before.isoformat() if before else None,
+            date_from=date_from,
+            near_duplicate=near_duplicate,
+            min_chars=min_chars,
+            max_chars=max_chars,
         )
-    settings = dict(
-        kind=kind,
-        sources=list(sources),
-        records=list(records),
-        budget=budget,
-        seed=seed,
-        after=after.isoformat() if after else None,
-        before=before.isoformat() if before else None,
-        date_from=date_from,
-        near_duplicate=near_duplicate,
-        min_chars=min_chars,
-        max_chars=max_chars,
-    )
-    provenance = {'inputs': [input_record(i.path, i.kind) for i in inputs], 'dumps': sorted(dumps)}
-    report.kept = len(docs)
-    write_corpus(docs, out, name, subset or name, report, settings, provenance)
+        provenance = {'inputs': [input_record(i.path, i.kind) for i in inputs], 'dumps': sorted(dumps)}
+        report.kept = len(docs)
+        write_corpus(docs, out, name, subset or name, report, settings, provenance)
     return report

@@ -15,7 +15,6 @@ distinct line (about 70 bytes).
 """
 
 import hashlib
-import sys
 import unicodedata
 from functools import lru_cache
 from typing import Dict, List, Optional
@@ -28,7 +27,7 @@ HASH_BYTES = 8
 @lru_cache(maxsize=1)
 def _normalising_table() -> Dict[int, Optional[str]]:
     table: Dict[int, Optional[str]] = {}
-    for code in range(sys.maxunicode + 1):
+    for code in range(0x20000):  # planes 2 and above hold no punctuation, control or digit
         category = unicodedata.category(chr(code))
         if category[0] == 'P' or category == 'Cc':
             table[code] = None

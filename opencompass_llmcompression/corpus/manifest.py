@@ -28,6 +28,7 @@ from ..core.checksums import file_sha256
 from ..core.corpus_files import manifest_path
 from .dates import period
 from .documents import Document, Report
+from .spool import loaded
 
 
 def row_meta(doc: Document) -> dict:
@@ -52,25 +53,29 @@ def input_record(path: str, kind: str) -> dict:
 def write_corpus(
     docs: List[Document], out: str, name: str, subset: str, report: Report, settings: dict, provenance: dict
 ) -> str:
-    """``{out}/{name}.jsonl`` and its manifest; returns the corpus file's path. OSError when
+    """``{out}/{name}.jsonl`` and its manifest (``docs``: Documents or SpooledDocuments, loaded
+    one at a time); returns the corpus file's path. OSError when
     either cannot be written (then neither is left behind)."""
     os.makedirs(out, exist_ok=True)
     target = os.path.join(out, f'{name}.jsonl')
+    n_chars = n_bytes = 0
     with atomic_write(target, 'w', encoding='utf-8') as f:
-        for doc in docs:
+        for doc in map(loaded, docs):
             f.write(
                 json.dumps(
                     {'content': doc.content, 'subset': subset, 'meta': row_meta(doc)}, ensure_ascii=False
                 )
                 + '\n'
             )
+            n_chars += len(doc.content)
+            n_bytes += len(doc.content.encode('utf-8', 'surrogatepass'))
         f.flush()
         manifest = {
             'file': os.path.basename(target),
             'sha256': file_sha256(f.name),
             'documents': len(docs),
-            'chars': sum(len(d.content) for d in docs),
-            'bytes': sum(len(d.content.encode('utf-8', 'surrogatepass')) for d in docs),
+            'chars': n_chars,
+            'bytes': n_bytes,
             'skipped': dict(sorted(report.skipped.items())),
             'faults': report.faults,
             'chars_short_of_budget': report.chars_short_of_budget,

@@ -35,6 +35,8 @@ LANGUAGE_THRESHOLD = 0.5
 PERPLEXITY_HEAD = 340.0
 LID_MODEL = os.path.join('resources', 'lid.176.ftz')
 STOP_WORDS = ('the', 'be', 'to', 'of', 'and', 'that', 'have', 'with')
+STOP_WORD = re.compile(r'\b(?:' + '|'.join(STOP_WORDS) + r')\b', re.IGNORECASE)
+NO_LETTER_WORD = re.compile(r'(?<!\S)(?:(?![^\W\d_])\S)+(?!\S)')  # no letter among its characters
 BULLETS = ('-', '*', '•', '‣', '◦', '·', '–')
 
 
@@ -173,12 +175,20 @@ class QualityFilter:
             return 'quality rules: over 90% of lines are bullets'
         if sum(line.rstrip().endswith(('...', '…')) for line in lines) > 0.3 * len(lines):
             return 'quality rules: over 30% of lines end with an ellipsis'
-        if sum(any(c.isalpha() for c in w) for w in words) < 0.8 * len(words):
+        if len(NO_LETTER_WORD.findall(text)) > 0.2 * len(words):
             return 'quality rules: under 80% of words hold a letter'
-        lowered = {w.lower().strip('.,;:!?"\'()') for w in words}
-        if sum(w in lowered for w in STOP_WORDS) < 2:
+        if not _two_stop_words(text):
             return 'quality rules: fewer than 2 English stop words'
         return None
+
+
+def _two_stop_words(text: str) -> bool:
+    found = set()
+    for match in STOP_WORD.finditer(text):
+        found.add(match.group(0).lower())
+        if len(found) == 2:
+            return True
+    return False
 
 
 def quality_filter(kenlm_model: Optional[str], sentencepiece_model: Optional[str]):
