@@ -32,8 +32,9 @@ from .core.logs import LOGGER, log_to_stderr
 from .core.metrics import PPL_OVERFLOW, compression_metrics, text_size
 from .core.model_loading import load_model, load_tokenizer, load_vllm
 from .core.provenance import model_identity, provenance
-from .core.scoring_loop import score_documents
+from .core.scoring_loop import corpus_text_check, score_documents
 from .core.settings import PAPER_BLOCK_SIZE, PAPER_STRIDE, MeasurementSettings
+from .core.text_check import result_record
 from .core.windows import NothingToScore
 from .exit_codes import ERROR, INTERRUPTED, OK, ArgumentParser
 
@@ -128,6 +129,13 @@ def parse_args(argv=None):
         '--trust_remote_code',
         action='store_true',
         help='allow the model repository\'s own Python code to run (off unless given)',
+    )
+    parser.add_argument(
+        '--allow_lossy_tokenizer',
+        action='store_true',
+        help='measure even when the tokenizer\'s ids do not decode to the text (characters '
+        'mapped to an unknown token, spaces dropped); the result records how many characters '
+        'the model did not see',
     )
     parser.add_argument('--output', default=None, help='JSON result file (default results/MODEL_TASK.json)')
     add_engine_arguments(parser)
@@ -265,8 +273,15 @@ def main(argv=None) -> int:
         model, tokenizer = load_model_and_tokenizer(args)
         contents = [d['content'] for d in documents]
         nll, scored_tokens = score_documents(
-            model, tokenizer, contents, range(len(contents)), settings, batch_size=args.batch_size
+            model,
+            tokenizer,
+            contents,
+            range(len(contents)),
+            settings,
+            batch_size=args.batch_size,
+            allow_lossy_tokenizer=args.allow_lossy_tokenizer,
         )
+        text = result_record(corpus_text_check(contents, tokenizer))
     except NothingToScore as e:
         print(f'{PROG}: error: {args.task_name}: nothing to score: {e}', file=sys.stderr)
         return ERROR
@@ -281,6 +296,11 @@ def main(argv=None) -> int:
         float(nll.sum()), int(scored_tokens.sum()), sum(c for c, _ in sizes), sum(b for _, b in sizes)
     )
     print_result(result)
+    if text['round_trip'] == 'allowed':
+        LOGGER.warning(
+            f'--allow_lossy_tokenizer: {text["chars_unseen"]} of {result["chars"]} characters were '
+            'not seen by the model as written; the BPC counts them all'
+        )
     return write_result(
         dict(
             result,
@@ -288,6 +308,7 @@ def main(argv=None) -> int:
             model=args.model_name,
             task=args.task_name,
             engine=model_identity(model)['engine'],
+            text_check=text,
             **provenance(settings),
         ),
         output_path(args),

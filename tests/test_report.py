@@ -259,10 +259,12 @@ def test_report_intervals_pairs_and_the_papers_rows(tmp_path, capsys):
     assert 'nopred on llm_compression-cc: no interval, no per-document predictions' in printed
     (bpc_csv,) = [f for f in os.listdir(out) if f.startswith('compression_bpc_')]
     lines = (out / bpc_csv).read_text().splitlines()
-    assert lines[0] == 'model,corpus,bpc,bpc_ci_low,bpc_ci_high,block_size,stride,reference_compat'
+    assert (
+        lines[0] == 'model,corpus,bpc,bpc_ci_low,bpc_ci_high,block_size,stride,reference_compat,chars_unseen'
+    )
     assert (
         f'llama-2-7b-hf,llm_compression-cc,{interval.value:.6f},{interval.low:.6f},'
-        f'{interval.high:.6f},1900,512,False' in lines
+        f'{interval.high:.6f},1900,512,False,' in lines
     )
     (bpb_csv,) = [f for f in os.listdir(out) if f.startswith('compression_bpb_')]
     assert (out / bpb_csv).read_text().startswith('model,corpus,bpb,bpb_ci_low,bpb_ci_high,')
@@ -403,7 +405,7 @@ def test_results_of_different_settings_are_neither_pooled_nor_compared(tmp_path,
     ) in printed
     (bpc_csv,) = [f for f in os.listdir(out) if f.startswith('compression_bpc_')]
     lines = (out / bpc_csv).read_text().splitlines()
-    assert 'b,llm_compression-python,0.450000,,,1900,256,False' in lines
+    assert 'b,llm_compression-python,0.450000,,,1900,256,False,' in lines
     assert not any(',average,' in line for line in lines)
 
     same = write_run(

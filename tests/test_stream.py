@@ -16,7 +16,7 @@ def test_stream_is_the_concatenation_of_encode(tokenizer, tmp_path):
     expect = [tokenizer.encode(d) for d in docs]
     assert s.token_ids.tolist() == [t for ids in expect for t in ids]
     assert np.diff(s.doc_offsets).tolist() == [len(x) for x in expect]
-    assert s.tokens is s.token_ids and s.num_tokens == len(s.token_ids)  # the earlier name
+    assert s.num_tokens == len(s.token_ids) and s.text_check.held
 
 
 def test_cache_is_reused_and_keyed_by_corpus(tokenizer, tmp_path, monkeypatch):
@@ -61,6 +61,8 @@ def test_a_stream_built_meanwhile_elsewhere_is_kept(tokenizer, tmp_path):
     first = load_or_build_stream(docs, tokenizer, str(tmp_path)).token_ids.tolist()
     folder = os.path.join(tmp_path, 'streams', stream_module.stream_key(docs, tokenizer))
     # the late builder checked before the folder existed and renames its own into place now
-    stream_module._write_stream(stream_module.build_stream(docs, tokenizer), folder, len(docs))
+    late = stream_module.build_stream(docs, tokenizer)
+    check = stream_module.check_round_trip(docs, late.token_ids, late.doc_offsets, tokenizer)
+    stream_module._write_stream(late, folder, len(docs), check)
     assert load_or_build_stream(docs, tokenizer, str(tmp_path)).token_ids.tolist() == first
     assert [n for n in os.listdir(tmp_path / 'streams') if n.startswith('.tmp')] == []

@@ -8,6 +8,7 @@ causal without a mask and, on a GPU in half precision, can use its FlashAttentio
 ``flash=True`` asks for flash-attention 2 instead, where the flash-attn package and a GPU
 are there (a warning and SDPA otherwise).
 
+``load_tokenizer`` repairs a known fault of transformers 5 (``tokenizer_repair``).
 ``load_vllm`` builds a vLLM engine instead (``vllm_scorer``): tensor parallel over
 ``tensor_parallel_size`` GPUs, prompts up to ``max_model_len``, its memory as asked.
 """
@@ -18,6 +19,7 @@ from typing import Optional
 
 from .logs import LOGGER
 from .model_checks import check_transformers_version
+from .tokenizer_repair import repair_tokenizer
 
 
 def default_dtype(device: str) -> str:
@@ -59,12 +61,20 @@ def load_model(
     return model
 
 
-def load_tokenizer(name_or_folder: str, cache_dir: Optional[str] = None, trust_remote_code: bool = False):
+def load_tokenizer(
+    name_or_folder: str,
+    cache_dir: Optional[str] = None,
+    trust_remote_code: bool = False,
+    logger: logging.Logger = LOGGER,
+):
+    """The model's tokenizer (``AutoTokenizer``), a Llama-labelled byte-level one under
+    transformers 5 loaded as its ``tokenizer.json`` defines it (``tokenizer_repair``)."""
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(
+    tokenizer = AutoTokenizer.from_pretrained(
         name_or_folder, cache_dir=cache_dir, trust_remote_code=trust_remote_code
     )
+    return repair_tokenizer(tokenizer, cache_dir, logger)
 
 
 CPU_KV_CACHE_BYTES = 2 * 2**30  # vLLM on a CPU otherwise reserves most of the machine's memory

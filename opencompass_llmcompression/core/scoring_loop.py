@@ -27,6 +27,7 @@ from .logs import LOGGER
 from .model_checks import check_token_ids, check_window_fits, context_length
 from .scorer import WindowScorer
 from .settings import PAPER, MeasurementSettings
+from .text_check import TextCheck, require_text_kept
 from .token_stream import load_or_build_stream, stream_key
 from .vllm_scorer import VLLMWindowScorer, is_vllm_engine
 from .windows import END, SCORE_FROM, NothingToScore, sliding_windows, why_no_window, windows_touching
@@ -68,6 +69,7 @@ def score_documents(
     checkpoint_path: Optional[str] = None,
     checkpoint_interval: float = 30.0,
     progress: bool = True,
+    allow_lossy_tokenizer: bool = False,
     logger: Optional[logging.Logger] = None,
 ):
     """Summed NLL and count of scored tokens of each wanted document.
@@ -83,8 +85,11 @@ def score_documents(
     (Hugging Face models only). With ``checkpoint_path``, progress is saved there every
     ``checkpoint_interval`` seconds (and when stopped, for any reason) and resumed from it, to
     the same bits. Warnings and progress notes go to ``logger`` (OpenCompass passes its own).
+    The corpus's token ids must decode to its documents (``text_check``) unless
+    ``allow_lossy_tokenizer``; ``corpus_text_check`` then says what the model did not see.
 
-    Raises, before any window is scored: ``NothingToScore`` when the whole corpus is too
+    Raises, before any window is scored: ``text_check.TextChanged`` when the tokenizer does
+    not give back the text (and that is not allowed); ``NothingToScore`` when the whole corpus is too
     short to score any token under ``settings``; ``model_checks.WindowTooLong`` when a window
     does not fit the model; ``model_checks.ForeignTokenizer`` for token ids outside its
     vocabulary; ``vllm_scorer.EngineError`` for a vLLM engine that cannot score (all
@@ -97,6 +102,7 @@ def score_documents(
     scorer = VLLMWindowScorer(model) if vllm else WindowScorer(model)
     key = stream_key(contents, tokenizer)
     stream = load_or_build_stream(contents, tokenizer, token_cache_dir, key=key, logger=logger)
+    require_text_kept(stream.text_check, tokenizer, allow_lossy_tokenizer)
     check_window_fits(model, settings.block_size, None if vllm else max_seq_len)
     check_token_ids(stream.token_ids, scorer.vocab_size)
     wanted = np.asarray(wanted, dtype=np.int64)
@@ -143,6 +149,14 @@ def score_documents(
             if checkpoint:
                 checkpoint.save(sums.windows_done, sums.nll, sums.scored_tokens, force=True)
     return sums.nll[wanted], sums.scored_tokens[wanted]
+
+
+def corpus_text_check(
+    contents: Sequence[str], tokenizer, token_cache_dir: Optional[str] = None, logger=None
+) -> TextCheck:
+    """The round trip of the corpus's token stream (``text_check.TextCheck``), from the token
+    cache that ``score_documents`` fills."""
+    return load_or_build_stream(contents, tokenizer, token_cache_dir, logger=logger or LOGGER).text_check
 
 
 def vllm_batch_size(scorer: VLLMWindowScorer, num_windows: int, logger: logging.Logger) -> int:

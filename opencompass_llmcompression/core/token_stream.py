@@ -7,7 +7,9 @@ Each document is encoded as ``tokenizer.encode(content)`` would (special tokens 
 corpus order. The cache is a folder of plain ``.npy`` arrays named by a digest of the
 tokenizer and the corpus text, shared by every shard and run; it is built once under a file
 lock and renamed into place whole (``atomic_files``). Its ``meta.json`` holds both arrays'
-SHA-256: a folder that does not match is set aside with a warning and built again.
+SHA-256 and the round trip of its documents (``text_check``: each document's ids decoded give
+it back), checked once when the stream is built: a folder that does not match is set aside
+with a warning and built again.
 
 A lone surrogate (possible in JSON text, not in UTF-8) reaches the tokenizer as U+FFFD;
 characters and bytes are still counted as written.
@@ -27,10 +29,12 @@ from filelock import FileLock
 from .atomic_files import atomic_folder, discard_folder
 from .checksums import file_sha256
 from .logs import LOGGER
+from .text_check import TextCheck, check_round_trip
 
 CACHE_ENV = 'LLMCOMPRESSION_CACHE'
 ENCODE_BATCH = 512  # documents handed to a fast tokenizer at once
 _SURROGATE = re.compile('[\ud800-\udfff]')
+STREAM_FORMAT = 2  # raised when the cache folder's content changes (2: the text check)
 _PROBE = 'Hello, world! {idx}\n\tdef f(x): return x ** 2  # π ≈ 3.14 数学'
 
 
@@ -38,6 +42,7 @@ _PROBE = 'Hello, world! {idx}\n\tdef f(x): return x ** 2  # π ≈ 3.14 数学'
 class TokenStream:
     token_ids: np.ndarray  # (num_tokens,) int32, memory-mapped when read from the cache
     doc_offsets: np.ndarray  # (num_docs + 1,) int64: document d owns token_ids[off[d]:off[d+1]]
+    text_check: Optional[TextCheck] = None  # the round trip, on a stream from load_or_build_stream
 
     @property
     def num_docs(self) -> int:
@@ -46,11 +51,6 @@ class TokenStream:
     @property
     def num_tokens(self) -> int:
         return int(self.token_ids.size)
-
-    @property
-    def tokens(self) -> np.ndarray:
-        """``token_ids``, under its earlier name (still accepted)."""
-        return self.token_ids
 
 
 def default_cache_dir() -> str:
@@ -117,7 +117,7 @@ def build_stream(contents: Sequence[str], tokenizer) -> TokenStream:
 def stream_key(contents: Sequence[str], tokenizer) -> str:
     """The cache key: a digest of the tokenizer and of the corpus text."""
     return hashlib.sha256(
-        (tokenizer_fingerprint(tokenizer) + corpus_fingerprint(contents)).encode()
+        f'{STREAM_FORMAT}:{tokenizer_fingerprint(tokenizer)}{corpus_fingerprint(contents)}'.encode()
     ).hexdigest()[:32]
 
 
@@ -128,8 +128,8 @@ def load_or_build_stream(
     key: Optional[str] = None,
     logger: logging.Logger = LOGGER,
 ) -> TokenStream:
-    """The corpus's token stream, from the on-disk cache when it is there and intact; a
-    damaged cache is rebuilt with a warning to ``logger``."""
+    """The corpus's token stream with its ``text_check``, from the on-disk cache when it is
+    there and intact; a damaged cache is rebuilt with a warning to ``logger``."""
     cache_dir = cache_dir or default_cache_dir()
     folder = os.path.join(cache_dir, 'streams', key or stream_key(contents, tokenizer))
     for attempt in range(2):
@@ -137,7 +137,9 @@ def load_or_build_stream(
             os.makedirs(os.path.dirname(folder), exist_ok=True)
             with FileLock(folder + '.lock'):
                 if not os.path.isdir(folder):  # another shard may have built it meanwhile
-                    _write_stream(build_stream(contents, tokenizer), folder, len(contents))
+                    stream = build_stream(contents, tokenizer)
+                    check = check_round_trip(contents, stream.token_ids, stream.doc_offsets, tokenizer)
+                    _write_stream(stream, folder, len(contents), check)
         try:
             return _read_stream(folder, len(contents))
         except CacheError as err:
@@ -156,7 +158,7 @@ class CacheError(ValueError):
     """A token cache folder that is not what its meta.json says."""
 
 
-def _write_stream(stream: TokenStream, folder: str, num_docs: int) -> None:
+def _write_stream(stream: TokenStream, folder: str, num_docs: int, check: TextCheck) -> None:
     # a folder built meanwhile by a process the lock did not reach (a shared filesystem whose
     # locks stay within one node) is kept: it is checked when read
     with atomic_folder(folder) as tmp:
@@ -165,6 +167,7 @@ def _write_stream(stream: TokenStream, folder: str, num_docs: int) -> None:
         meta = {
             'num_docs': num_docs,
             'num_tokens': stream.num_tokens,
+            'text_check': check.as_record(),
             'sha256': {
                 name: file_sha256(os.path.join(tmp, name)) for name in ('tokens.npy', 'doc_offsets.npy')
             },
@@ -182,6 +185,7 @@ def _read_stream(folder: str, num_docs: int) -> TokenStream:
                 raise ValueError(f'{name} does not match its checksum')
         token_ids = np.load(os.path.join(folder, 'tokens.npy'), mmap_mode='r', allow_pickle=False)
         offsets = np.load(os.path.join(folder, 'doc_offsets.npy'), allow_pickle=False)
+        check = TextCheck.from_record(meta['text_check'])
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
         raise CacheError(f'the token cache {folder} is damaged ({err})') from None
     if (
@@ -193,4 +197,4 @@ def _read_stream(folder: str, num_docs: int) -> TokenStream:
         or np.any(np.diff(offsets) < 0)
     ):
         raise CacheError(f'the token cache {folder} does not fit the corpus')
-    return TokenStream(token_ids, offsets)
+    return TokenStream(token_ids, offsets, check)

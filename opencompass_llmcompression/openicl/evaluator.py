@@ -14,7 +14,7 @@ from ..core.windows import why_no_window
 from ..report.results import first_two_settings
 
 FIELDS = ('nll', 'tokens', 'chars', 'bytes')
-RECORD = ('measurement', 'model')  # how the sums were made, from the rows to the result
+RECORD = ('measurement', 'model', 'text_check')  # how the sums were made, from the rows to the result
 
 
 @ICL_EVALUATORS.register_module()

@@ -1,7 +1,7 @@
 """The OpenCompass inferencer: one shard of a corpus's rows -> one prediction per row.
 
     whole corpus + the shard's document_index -> core.score_documents -> per row
-    {nll, tokens (scored tokens), chars, bytes, document_index, provenance}
+    {nll, tokens (scored tokens), chars, bytes, document_index, provenance, text_check}
 
 Only the windows that score a token of the shard's documents run; every token belongs to one
 document, so the shards' rows add up to the unsplit run's sums however OpenCompass splits
@@ -24,8 +24,10 @@ from ..core.finite_output import dump_json
 from ..core.metrics import text_size
 from ..core.model_checks import ForeignTokenizer, WindowTooLong, check_transformers_version
 from ..core.provenance import plugin_label, provenance
-from ..core.scoring_loop import score_documents
+from ..core.scoring_loop import corpus_text_check, score_documents
 from ..core.settings import PAPER, MeasurementSettings
+from ..core.text_check import TextChanged, result_record
+from ..core.tokenizer_repair import repair_tokenizer
 from ..core.vllm_scorer import EngineError, is_vllm_engine
 from ..core.windows import NothingToScore
 from .dataset import DOC_INDEX_COLUMN
@@ -52,6 +54,13 @@ class SlidingWindowPPLInferencer(BaseInferencer):
         batch_size: windows per forward pass; the model's ``batch_size`` unless set here.
             ``'auto'`` sizes it from the GPU's free memory (a small fixed size on a CPU; for
             a vLLM engine, its ``max_num_seqs``).
+        allow_lossy_tokenizer: measure even when the tokenizer's ids do not decode to the
+            documents (``core.text_check``); every row then records how many characters the
+            model did not see as written, and the report marks the BPC.
+
+    The wrapper's tokenizer is used as it is, except a Llama-labelled byte-level one that
+    transformers 5 loads without its spaces, which is loaded again as its ``tokenizer.json``
+    defines it (``core.tokenizer_repair``).
     """
 
     def __init__(
@@ -64,6 +73,7 @@ class SlidingWindowPPLInferencer(BaseInferencer):
         token_cache_dir: Optional[str] = None,
         max_seq_len: Optional[int] = None,
         checkpoint_interval: float = 30.0,
+        allow_lossy_tokenizer: bool = False,
         output_json_filepath: Optional[str] = './icl_inference_output',
         output_json_filename: Optional[str] = 'predictions',
         cache_dir: Optional[str] = None,
@@ -80,6 +90,7 @@ class SlidingWindowPPLInferencer(BaseInferencer):
         check_batch_size(self.batch_size)
         self.token_cache_dir = token_cache_dir or cache_dir
         self.checkpoint_interval = checkpoint_interval
+        self.allow_lossy_tokenizer = allow_lossy_tokenizer
 
     def inference(
         self,
@@ -107,11 +118,12 @@ class SlidingWindowPPLInferencer(BaseInferencer):
         folder = output_json_filepath or self.output_json_filepath
         filename = output_json_filename or self.output_json_filename
         checkpoint = os.path.join(folder, f'tmp_{os.path.splitext(filename)[0]}.progress.npz')
+        tokenizer = repair_tokenizer(self.model.tokenizer, logger=logger)
         try:
             with with_advice():
                 nll, scored_tokens = score_documents(
                     module,
-                    self.model.tokenizer,
+                    tokenizer,
                     corpus[column],
                     wanted,
                     self.settings,
@@ -121,6 +133,7 @@ class SlidingWindowPPLInferencer(BaseInferencer):
                     progress=self.is_main_process,
                     checkpoint_path=checkpoint if self.is_main_process else None,
                     checkpoint_interval=self.checkpoint_interval,
+                    allow_lossy_tokenizer=self.allow_lossy_tokenizer,
                     logger=logger,
                 )
         except NothingToScore as err:
@@ -129,7 +142,8 @@ class SlidingWindowPPLInferencer(BaseInferencer):
             logger.error(f'{plugin_label()}: nothing to score in this corpus: {err}')
             nll, scored_tokens = np.zeros(len(wanted)), np.zeros(len(wanted), dtype=np.int64)
         sizes = [text_size(text) for text in contents]
-        made_by = provenance(self.settings, module)
+        text = result_record(corpus_text_check(corpus[column], tokenizer, self.token_cache_dir, logger))
+        made_by = dict(provenance(self.settings, module), text_check=text)
         predictions = [
             dict(nll=float(n), tokens=int(t), chars=c, bytes=b, document_index=int(d), **made_by)
             for n, t, (c, b), d in zip(nll, scored_tokens, sizes, wanted)
@@ -151,6 +165,11 @@ def opencompass_advice(err: BaseException) -> str:
     if isinstance(err, WindowTooLong):
         return (
             'In OpenCompass, block_size is set in the dataset config: inferencer=dict(..., block_size=...).'
+        )
+    if isinstance(err, TextChanged):
+        return (
+            'In OpenCompass: tokenizer_path in the model config (--tokenizer-path), or '
+            'inferencer=dict(..., allow_lossy_tokenizer=True) in the dataset config.'
         )
     if isinstance(err, ForeignTokenizer):
         return 'In OpenCompass: tokenizer_path in the model config, or --tokenizer-path.'

@@ -13,6 +13,7 @@ from .intervals import Interval
 from .results import is_compression_result
 
 MISSING = '-'
+LOSSY_MARK = '†'  # a BPC measured with allow_lossy_tokenizer: the model did not see the text as written
 SETTINGS_COLUMNS = tuple(f.name for f in fields(MeasurementSettings))
 
 
@@ -21,6 +22,30 @@ def compression_abbrs(results: Dict[str, Dict[str, dict]], order: Sequence[str] 
     found = {d for per_model in results.values() for d, r in per_model.items() if is_compression_result(r)}
     listed = [d for d in order if d in found]
     return listed + sorted(found - set(listed))
+
+
+def chars_unseen(result: Optional[dict]) -> Optional[int]:
+    """Characters the model did not see as written, for a result measured with
+    ``allow_lossy_tokenizer`` whose tokenizer did not give back the text; else None."""
+    check = (result or {}).get('text_check') or {}
+    return int(check.get('chars_unseen', 0)) if check.get('round_trip') == 'allowed' else None
+
+
+def lossy_notes(results: Dict[str, Dict[str, dict]], abbrs: Sequence[str]) -> List[str]:
+    """One line per model and abbr whose BPC carries ``LOSSY_MARK``, saying what it left out."""
+    notes = []
+    for model in sorted(results):
+        for abbr in abbrs:
+            result = results[model].get(abbr)
+            unseen = chars_unseen(result)
+            if unseen is not None and is_compression_result(result):
+                notes.append(
+                    f'{LOSSY_MARK} {model} on {abbr}: measured with allow_lossy_tokenizer; its tokenizer '
+                    f'does not give back the text, and {unseen} of {result["chars"]} characters were not '
+                    'seen by the model as written (the BPC still counts them; it is not placed on '
+                    'the paper\'s lines).'
+                )
+    return notes
 
 
 def column_labels(abbrs: Sequence[str]) -> List[str]:
@@ -53,14 +78,13 @@ def leaderboard(
     table = []
     for model, values, average in _sorted_models(results, abbrs, metric, models, pool):
         found = intervals.get(model, {})
-        table.append(
-            [model]
-            + [
-                f'{_cell(v)} {found[c].plus_minus()}' if c in found and v is not None else _cell(v)
-                for c, v in zip(abbrs, values)
-            ]
-            + [_cell(average)]
-        )
+        cells = [
+            f'{_cell(v)} {found[c].plus_minus()}' if c in found and v is not None else _cell(v)
+            for c, v in zip(abbrs, values)
+        ]
+        lossy = [chars_unseen(results.get(model, {}).get(c)) is not None for c in abbrs]
+        cells = [f'{cell} {LOSSY_MARK}' if mark else cell for cell, mark in zip(cells, lossy)]
+        table.append([model] + cells + [_cell(average) + f' {LOSSY_MARK}' * any(lossy)])
     header = ['model'] + column_labels(abbrs) + ['average']
     compressors = list(dict.fromkeys(c for per_abbr in (baselines or {}).values() for c in per_abbr))
     for compressor in compressors:
@@ -82,8 +106,10 @@ def long_rows(
     """The leaderboard for the CSV: one row per model and abbr (the ``corpus`` column holds
     the abbr; and ``average``, unless not ``pool``), with the interval's bounds as
     ``<metric>_ci_low`` and ``<metric>_ci_high`` (blank where none), and on every model's row
-    the settings ``measurements`` gives for its abbr (blank where not recorded)."""
+    the settings ``measurements`` gives for its abbr (blank where not recorded), and
+    ``chars_unseen`` where the BPC carries ``LOSSY_MARK`` (blank elsewhere)."""
     header = ['model', 'corpus', metric, f'{metric}_ci_low', f'{metric}_ci_high', *SETTINGS_COLUMNS]
+    header.append('chars_unseen')
     measurements = measurements or {}
     known = [measurements[c] for c in abbrs if measurements.get(c) is not None]
     rows = []
@@ -92,15 +118,25 @@ def long_rows(
         for abbr, value in zip(abbrs, values):
             if value is not None:
                 bounds = [f'{found[abbr].low:.6f}', f'{found[abbr].high:.6f}'] if abbr in found else ['', '']
-                rows.append([model, abbr, f'{value:.6f}'] + bounds + _settings_cells(measurements.get(abbr)))
+                unseen = chars_unseen(results.get(model, {}).get(abbr))
+                rows.append(
+                    [model, abbr, f'{value:.6f}']
+                    + bounds
+                    + _settings_cells(measurements.get(abbr))
+                    + ['' if unseen is None else str(unseen)]
+                )
         if average is not None:
             rows.append(
-                [model, 'average', f'{average:.6f}', '', ''] + _settings_cells(known[0] if known else None)
+                [model, 'average', f'{average:.6f}', '', '']
+                + _settings_cells(known[0] if known else None)
+                + ['']
             )
     for abbr, per_compressor in (baselines or {}).items():
         for compressor, rates in per_compressor.items():
             if abbr in abbrs and metric in rates:
-                rows.append([f'({compressor})', abbr, f'{rates[metric]:.6f}', '', ''] + _settings_cells(None))
+                rows.append(
+                    [f'({compressor})', abbr, f'{rates[metric]:.6f}', '', ''] + _settings_cells(None) + ['']
+                )
     return header, rows
 
 

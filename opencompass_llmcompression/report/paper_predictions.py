@@ -10,6 +10,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from ..core.atomic_files import atomic_write
 from ..core.settings import MeasurementSettings
 from .benchmark_scores import Scores, benchmark_scores
+from .leaderboard import chars_unseen
 from .paper_fits import (
     AREA_CORPUS,
     AVERAGE,
@@ -70,14 +71,16 @@ def placements(
     scores: Optional[Scores],
     areas: Dict[str, dict],
 ) -> List[Placement]:
-    """Every model with a BPC on an ``eligible`` abbr, on every line that BPC allows."""
+    """Every model with a BPC on an ``eligible`` abbr, on every line that BPC allows; a BPC
+    measured with a tokenizer that does not give back the text (``leaderboard.chars_unseen``)
+    is of another text, and is not placed."""
     placed = []
     for model in models:
         per = results.get(model, {})
         bpc = {
             area: per[abbr]['bpc']
             for abbr, area in eligible.items()
-            if isinstance(per.get(abbr), dict) and 'bpc' in per[abbr]
+            if isinstance(per.get(abbr), dict) and 'bpc' in per[abbr] and chars_unseen(per[abbr]) is None
         }
         if not bpc:
             continue

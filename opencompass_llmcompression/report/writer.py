@@ -24,7 +24,7 @@ from .collect import Results, RunData
 from .documents import document_table
 from .failures import Failure, no_results_message
 from .intervals import RESAMPLES, SEED
-from .leaderboard import compression_abbrs, leaderboard, long_rows, to_csv, to_markdown
+from .leaderboard import compression_abbrs, leaderboard, long_rows, lossy_notes, to_csv, to_markdown
 from .linear_fit import area_points, fit_areas, fit_table, plot_fits
 from .paper_fits import SOURCE as TABLES_SOURCE
 from .paper_reference import SOURCE, reference_rows
@@ -196,6 +196,9 @@ def leaderboard_sections(
         )
     if refusal:
         lines += [f'No average over the corpora: {refusal}.', '']
+    lossy = lossy_notes(results, abbrs)
+    if lossy:
+        lines += [f'- {note}' for note in lossy] + ['']
     if boot and boot.notes:
         lines += [f'- {note}' for note in boot.notes] + ['']
     return lines

@@ -1,0 +1,229 @@
+"""The text measured is the text given: tokenizers that rewrite the text are refused before any
+window is scored, the known fault of transformers 5 is repaired where the tokenizer is loaded,
+and a lossy tokenizer, when allowed, is measured and marked.
+
+Runs under transformers 4 (.venv), 5.23 (.venv-transformers5) and 5.19 (.venv-vllm, where
+transformers itself loads a Llama-labelled byte-level tokenizer without its spaces)."""
+
+import json
+import logging
+import os
+import shutil
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import transformers
+from brute_force import brute_force_nll
+from conftest import real_documents, smollm2_tokenizer_dir, write_jsonl
+
+from opencompass_llmcompression import paper_cli, score_documents
+from opencompass_llmcompression.core.model_loading import load_tokenizer
+from opencompass_llmcompression.core.scoring_loop import corpus_text_check
+from opencompass_llmcompression.core.settings import MeasurementSettings
+from opencompass_llmcompression.core.text_check import TextChanged, check_round_trip, same_text
+from opencompass_llmcompression.report.leaderboard import LOSSY_MARK, leaderboard, long_rows, lossy_notes
+
+SETTINGS = MeasurementSettings(64, 16)
+TEXT = 'def f(x):\n    return x + 1  # hello world'
+
+
+def llama_labelled(tmp_path, edit_json=None) -> str:
+    """SmolLM2's byte-level tokenizer under the class name Deepseek-llm-7b's folder gives,
+    ``LlamaTokenizerFast`` (``tokenizer.json`` changed by ``edit_json`` if given)."""
+    folder = str(tmp_path / 'llama-labelled')
+    shutil.copytree(smollm2_tokenizer_dir(), folder)
+    config_path = os.path.join(folder, 'tokenizer_config.json')
+    with open(config_path) as f:
+        config = json.load(f)
+    with open(config_path, 'w') as f:
+        json.dump(dict(config, tokenizer_class='LlamaTokenizerFast'), f)
+    if edit_json:
+        path = os.path.join(folder, 'tokenizer.json')
+        with open(path) as f:
+            declared = json.load(f)
+        edit_json(declared)
+        with open(path, 'w') as f:
+            json.dump(declared, f)
+    return folder
+
+
+def transformers4_ids(folder: str):
+    """The ids transformers 4's LlamaTokenizerFast gives: its BOS token, then the byte-level
+    BPE of ``tokenizer.json`` run by the tokenizers library alone."""
+    from tokenizers import Tokenizer
+
+    backend = Tokenizer.from_file(os.path.join(folder, 'tokenizer.json'))
+    bos = backend.token_to_id('<|im_start|>')  # SmolLM2's BOS token
+    return lambda text: [bos] + backend.encode(text, add_special_tokens=False).ids
+
+
+def test_llama_labelled_byte_level_tokenizer_is_repaired(tmp_path, tiny_model, caplog):
+    """Under every transformers: the ids and the BPC of transformers 4.57. The BOS token before
+    each document is the Llama class's (tokenizer.json adds none): transformers 4 adds it, some
+    5.x releases do not, the repair adds it as the configuration says (add_bos_token, default
+    true), so the number is the one the paper's code made."""
+    folder = llama_labelled(tmp_path)
+    with caplog.at_level(logging.INFO, logger='opencompass_llmcompression'):
+        tokenizer = load_tokenizer(folder)
+    major = int(transformers.__version__.split('.')[0])
+    assert ('loaded as tokenizer.json defines it' in caplog.text) == (major >= 5)
+    expected = transformers4_ids(folder)
+    assert tokenizer.encode(TEXT) == expected(TEXT)
+    assert tokenizer.decode(tokenizer.encode(TEXT), skip_special_tokens=True) == TEXT
+    docs = real_documents('python', 3, 600) + [TEXT]
+    assert corpus_text_check(docs, tokenizer).held
+    nll, tokens = score_documents(tiny_model, tokenizer, docs, range(len(docs)), SETTINGS, progress=False)
+    want, want_tokens = brute_force_nll(tiny_model, SimpleNamespace(encode=expected), docs, 64, 16)
+    np.testing.assert_allclose(nll, want, rtol=1e-6)
+    assert tokens.tolist() == want_tokens.tolist()
+
+
+def metaspace_over_byte_level(declared: dict) -> None:
+    """The pipeline transformers 5.19's LlamaTokenizer puts over a byte-level tokenizer.json."""
+    declared['pre_tokenizer'] = {
+        'type': 'Metaspace',
+        'replacement': '▁',
+        'prepend_scheme': 'first',
+        'split': False,
+    }
+    declared['decoder'] = {
+        'type': 'Sequence',
+        'decoders': [
+            {'type': 'Replace', 'pattern': {'String': '▁'}, 'content': ' '},
+            {'type': 'ByteFallback'},
+            {'type': 'Fuse'},
+            {'type': 'Strip', 'content': ' ', 'start': 1, 'stop': 0},
+        ],
+    }
+
+
+def test_a_tokenizer_that_drops_spaces_is_refused_before_scoring(tmp_path, tiny_model):
+    from transformers import PreTrainedTokenizerFast
+
+    folder = llama_labelled(tmp_path, metaspace_over_byte_level)
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(folder)  # as the fault leaves it
+    docs = ['naïve text, well formed.'] + real_documents('python', 2, 400)
+    with pytest.raises(TextChanged) as refused:
+        score_documents(tiny_model, tokenizer, docs, range(3), SETTINGS, progress=False)
+    message = str(refused.value)
+    assert type(tokenizer).__name__ in message and folder in message
+    assert '3 of 3 documents differ' in message
+    assert "'naïve text, well formed.' decodes as 'naïvetext,wellformed.'" in message
+    assert 'load_tokenizer' in message and 'allow_lossy_tokenizer=True' in message
+
+
+def test_the_fault_of_the_installed_transformers_is_caught_unrepaired(tmp_path, tiny_model):
+    """Where the installed transformers has the fault (5.x before its own routing to
+    TokenizersBackend; CI runs this under 5.19), AutoTokenizer without the repair is refused."""
+    from transformers import AutoTokenizer
+
+    folder = llama_labelled(tmp_path)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    if tokenizer.decode(tokenizer.encode(TEXT), skip_special_tokens=True) == TEXT:
+        pytest.skip(f'transformers {transformers.__version__} loads this tokenizer with its spaces')
+    with pytest.raises(TextChanged, match=r'1 of 1 documents differ.*decodes as .deff\(x\):'):
+        score_documents(tiny_model, tokenizer, [TEXT], [0], SETTINGS, progress=False)
+
+
+def unknown_token_tokenizer():
+    """One token per ASCII character, '[UNK]' for any other, no byte fallback."""
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {'[UNK]': 0, '\n': 1, **{chr(c): c - 30 for c in range(32, 127)}}
+    backend = Tokenizer(models.WordLevel(vocab, unk_token='[UNK]'))
+    backend.pre_tokenizer = pre_tokenizers.Split(Regex('[\\s\\S]'), behavior='isolated')
+    backend.decoder = decoders.Fuse()
+    return PreTrainedTokenizerFast(tokenizer_object=backend, unk_token='[UNK]')
+
+
+LOSSY_DOCS = ['A naïve café, at the end of the street.\n' * 3, 'plain ASCII text, nothing lost here.\n' * 3]
+
+
+def test_unknown_tokens_are_refused_naming_the_character(tiny_model):
+    tokenizer = unknown_token_tokenizer()
+    check = check_round_trip(LOSSY_DOCS, *stream_of(LOSSY_DOCS, tokenizer), tokenizer)
+    assert (check.documents_differ, check.unknown_tokens, check.chars_unseen) == (1, 6, 6)
+    with pytest.raises(TextChanged, match=r"first 'ï' \(U\+00EF\).*allow_lossy_tokenizer=True"):
+        score_documents(tiny_model, tokenizer, LOSSY_DOCS, [0, 1], SETTINGS, progress=False)
+
+
+def stream_of(docs, tokenizer):
+    ids = [tokenizer.encode(d) for d in docs]
+    return np.array([t for x in ids for t in x]), np.cumsum([0] + [len(x) for x in ids])
+
+
+def test_an_allowed_lossy_tokenizer_is_measured_and_marked(tmp_path, tiny_model_dir, tiny_model):
+    """Through the paper's command line: refused without the flag, measured with it (the
+    brute-force scorer's BPC), the result recording what the model did not see; then the
+    report's leaderboard, CSV and notes mark it."""
+    model_dir = str(tmp_path / 'model')
+    shutil.copytree(tiny_model_dir, model_dir)
+    for name in ('tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'chat_template.jinja'):
+        if os.path.exists(os.path.join(model_dir, name)):
+            os.remove(os.path.join(model_dir, name))
+    tokenizer = unknown_token_tokenizer()
+    tokenizer.save_pretrained(model_dir)
+    corpus = write_jsonl(str(tmp_path / 'lossy.jsonl'), LOSSY_DOCS)
+    args = ['--model_name', model_dir, '--task_name', corpus, '--block_size', '64', '--stride', '16']
+    out = str(tmp_path / 'result.json')
+    assert paper_cli.main(args + ['--output', out]) == 1 and not os.path.exists(out)
+    assert paper_cli.main(args + ['--output', out, '--allow_lossy_tokenizer']) == 0
+    with open(out) as f:
+        result = json.load(f)
+    assert result['text_check'] == dict(
+        round_trip='allowed',
+        documents=2,
+        documents_differ=1,
+        chars_differ=result['text_check']['chars_differ'],
+        unknown_tokens=6,
+        chars_unseen=6,
+    )
+    nll, _ = brute_force_nll(tiny_model, tokenizer, LOSSY_DOCS, 64, 16)
+    chars = sum(len(d) for d in LOSSY_DOCS)
+    assert result['bpc'] == pytest.approx(nll.sum() / chars / np.log(2), rel=1e-6)
+
+    results = {'tiny': {'lossy': result}, 'other': {'lossy': dict(result, text_check={'round_trip': 'held'})}}
+    header, rows = leaderboard(results, ['lossy'])
+    cells = {row[0]: row[1] for row in rows}
+    assert cells['tiny'].endswith(LOSSY_MARK) and LOSSY_MARK not in cells['other']
+    header, rows = long_rows(results, ['lossy'])
+    unseen = {row[0]: row[header.index('chars_unseen')] for row in rows if row[1] == 'lossy'}
+    assert unseen == {'tiny': '6', 'other': ''}
+    assert lossy_notes(results, ['lossy']) == [
+        f'{LOSSY_MARK} tiny on lossy: measured with allow_lossy_tokenizer; its tokenizer does not give '
+        f'back the text, and 6 of {chars} characters were not seen by the model as written (the BPC '
+        "still counts them; it is not placed on the paper's lines)."
+    ]
+
+
+def test_one_leading_space_is_the_only_accepted_difference():
+    assert same_text(' hello', 'hello') and same_text('hello', ' hello') and same_text('a b', 'a b')
+    assert (
+        not same_text('  hello', 'hello') and not same_text('a  b', 'a b') and not same_text('a\r\n', 'a\n')
+    )
+
+
+def test_the_inferencer_repairs_the_wrappers_tokenizer(tmp_path, tiny_model):
+    """Inside OpenCompass the wrapper's tokenizer is AutoTokenizer's: the inferencer scores with
+    the repaired one (under transformers 5.23 AutoTokenizer alone gives no BOS, under 5.19 no
+    spaces), every row saying that the round trip held."""
+    pytest.importorskip('opencompass')
+    from opencompass.openicl.icl_retriever import ZeroRetriever
+    from transformers import AutoTokenizer
+
+    from opencompass_llmcompression import CompressionCorpusDataset, SlidingWindowPPLInferencer
+
+    folder = llama_labelled(tmp_path)
+    docs = real_documents('prose', 2, 600) + [TEXT]
+    write_jsonl(str(tmp_path / 'cc.jsonl'), docs)
+    reader = dict(input_columns=['content'], output_column=None)
+    dataset = CompressionCorpusDataset(path=str(tmp_path), name='cc', reader_cfg=reader)
+    wrapper = SimpleNamespace(model=tiny_model, tokenizer=AutoTokenizer.from_pretrained(folder))
+    out = str(tmp_path / 'out')
+    inferencer = SlidingWindowPPLInferencer(wrapper, block_size=64, stride=16, output_json_filepath=out)
+    rows = inferencer.inference(ZeroRetriever(dataset), output_json_filename='cc.json')
+    want, _ = brute_force_nll(tiny_model, SimpleNamespace(encode=transformers4_ids(folder)), docs, 64, 16)
+    np.testing.assert_allclose([r['nll'] for r in rows], want, rtol=1e-6)
+    assert all(r['text_check'] == {'round_trip': 'held'} for r in rows)
