@@ -149,6 +149,9 @@ def test_a_bulk_tar_the_papers_way(bulk):
     }
     pandoc = [f for f in report.filters if f['name'] == 'arxiv: pandoc'][0]['parameters']
     assert pandoc['version'].startswith('pandoc ') and '--wrap=none' in pandoc['args']
+    parallel = Report()  # pandoc processes side by side: the same documents, the same report
+    assert list(read_arxiv([path], parallel, meta, False, 30, jobs=3)) == docs
+    assert parallel == report
 
 
 def test_a_folder_of_eprints_without_metadata_keeps_latex(tmp_path, caplog):

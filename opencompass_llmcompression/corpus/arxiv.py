@@ -45,6 +45,7 @@ UTF-8, else as Latin-1 (the paper guessed the encoding with chardet). Each docum
 ``meta`` holds ``id``, ``main_tex`` and, with metadata, ``categories`` and ``title``.
 """
 
+import collections
 import datetime
 import email.utils
 import gzip
@@ -58,6 +59,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Dict, Iterator, List, Optional, Set, Tuple
 
@@ -463,18 +465,53 @@ ARXIV_FILTERS: Dict[str, Dict[str, object]] = {
 
 
 class _Reader:
+    """Papers to documents. Conversions run ``jobs`` at a time (pandoc is a process of its
+    own); their outcomes are taken, and reported, in the papers' order, so the result and the
+    report are the same for any ``jobs``."""
+
     def __init__(
-        self, report: Report, info: Optional[Dict[str, PaperInfo]], keep_latex: bool, timeout: float
+        self,
+        report: Report,
+        info: Optional[Dict[str, PaperInfo]],
+        keep_latex: bool,
+        timeout: float,
+        jobs: int,
     ):
         self.report, self.info, self.keep_latex, self.timeout = report, info, keep_latex, timeout
         self.removed = {step: 0 for step in REASONS}
-        self.folder = None
+        self.folder = None if keep_latex else tempfile.mkdtemp(prefix='llmcompression-pandoc-')
+        self.pool = ThreadPoolExecutor(max_workers=jobs) if jobs > 1 and not keep_latex else None
+        self.pending = collections.deque()
+        self.window = 2 * jobs
 
     def skip(self, step: str, where: str) -> None:
         self.removed[step] += 1
         self.report.skip(REASONS[step], where)
 
-    def documents(self, paper: _Paper) -> Iterator[Document]:
+    def add(self, paper: _Paper) -> Iterator[Document]:
+        """Start the paper's conversions; yield the documents of those finished, in order."""
+        for where, document, work in self._jobs(paper):
+            outcome = self.pool.submit(work) if self.pool else _Done(work())
+            self.pending.append((where, document, outcome))
+        while len(self.pending) > (self.window if self.pool else 0):
+            yield from self._take()
+
+    def finish(self) -> Iterator[Document]:
+        while self.pending:
+            yield from self._take()
+
+    def _take(self) -> Iterator[Document]:
+        where, document, outcome = self.pending.popleft()
+        kind, value = outcome.result()
+        if kind == 'fault':
+            self.report.fault(value, where)
+        elif kind == 'skip':
+            self.skip(value, where)
+        else:
+            document.content = value
+            yield document
+
+    def _jobs(self, paper: _Paper) -> Iterator[Tuple[str, Document, Callable[[], Tuple[str, str]]]]:
         info = None
         if self.info is not None:
             info = self.info.get(paper.id)
@@ -491,9 +528,6 @@ class _Reader:
         single = files.keys() == {SINGLE_TEX}
         for main in mains:
             where = paper.source if single else f'{paper.source}!{main}'
-            content = self._convert(files, main, where)
-            if content is None:
-                continue
             meta = {'id': paper.id, 'main_tex': main}
             if info is not None:
                 meta.update(categories=info.categories, title=info.title)
@@ -502,7 +536,8 @@ class _Reader:
                 date = id_month(paper.id)
                 date_source = 'id-month' if date else None
             licence = info.licence if info is not None else None
-            yield Document(content, where, date, licence, date_source, meta)
+            document = Document('', where, date, licence, date_source, meta)
+            yield where, document, lambda main=main: self._convert(files, main)
 
     def _sources(self, paper: _Paper) -> Optional[Dict[str, str]]:
         """The paper's text files by name, or None (and why, in the report)."""
@@ -532,29 +567,37 @@ class _Reader:
             return self.skip('not_tex', paper.source)
         return {SINGLE_TEX: text}
 
-    def _convert(self, files: Dict[str, str], main: str, where: str) -> Optional[str]:
+    def _convert(self, files: Dict[str, str], main: str) -> Tuple[str, str]:
+        """``('ok', content)``, ``('skip', step)`` or ``('fault', reason)``; touches no report
+        (it may run in a worker thread)."""
         try:
             latex = follow_inputs(files, main)
         except TooLarge as e:
-            return self.report.fault(str(e), where)
+            return 'fault', str(e)
         if self.keep_latex:
             content = latex
         else:
-            if self.folder is None:
-                self.folder = tempfile.mkdtemp(prefix='llmcompression-pandoc-')
             try:
                 content = to_markdown(latex, self.timeout, self.folder)
             except PandocFailed as e:
-                if e.fault:
-                    return self.report.fault(e.reason, where)
-                return self.skip('pandoc', where)
-        if not content.strip():
-            return self.skip('empty', where)
-        return content
+                return ('fault', e.reason) if e.fault else ('skip', 'pandoc')
+        return ('ok', content) if content.strip() else ('skip', 'empty')
 
     def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class _Done:
+    """A finished outcome, shaped as a Future's."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def result(self):
+        return self.value
 
 
 def read_arxiv(
@@ -563,13 +606,16 @@ def read_arxiv(
     metadata: Optional[str] = None,
     keep_latex: bool = False,
     pandoc_timeout: float = PAPER_PANDOC_TIMEOUT,
+    *,
+    jobs: int = 1,
 ) -> Iterator[Document]:
     """The documents of every paper in ``paths`` (bulk source tars, e-print files or folders
     of them), made as the module's docstring says: with ``metadata`` (the arXiv snapshot,
     JSON lines), papers whose first category's archive is ``math``, dated by their first
     version; without it every paper, dated by its id's month. Markdown by pandoc (at most
-    ``pandoc_timeout`` seconds a paper), or LaTeX with ``keep_latex``. Papers left out are
-    counted in ``report`` (faults for damaged or hostile input); each step is recorded with
+    ``pandoc_timeout`` seconds a paper, ``jobs`` pandoc processes at a time; the same result
+    for any ``jobs``), or LaTeX with ``keep_latex``. Papers left out are counted in
+    ``report`` (faults for damaged or hostile input); each step is recorded with
     ``report.filter_ran`` once all is read. BuildError for a path that is no arXiv source, a
     metadata file that cannot be read, or no pandoc when it is needed."""
     for path in paths:
@@ -589,19 +635,21 @@ def read_arxiv(
             'arXiv: no metadata given, so no category filter runs (every paper is kept) and each '
             "paper is dated by its id's month; give the metadata snapshot to keep the paper's math papers"
         )
-    reader = _Reader(report, info, keep_latex, pandoc_timeout)
+    reader = _Reader(report, info, keep_latex, pandoc_timeout, max(1, jobs))
     try:
         for path in paths:
             for paper in _papers(path, report):
-                yield from reader.documents(paper)
+                yield from reader.add(paper)
+        yield from reader.finish()
     finally:
         reader.close()
+    removed = reader.removed
+    steps = {
+        'first_category': removed['first_category'] + removed['no_metadata_entry'],
+        'pdf_only': removed['pdf_only'] + removed['not_tex'],
+        'main_tex': removed['no_main_tex'],
+        'pandoc': removed['pandoc'] + removed['empty'],
+    }
     filters = arxiv_filters(metadata, keep_latex, pandoc_timeout)
-    for step in ('first_category', 'pdf_only', 'main_tex', 'pandoc'):
-        removed = {
-            'first_category': reader.removed['first_category'] + reader.removed['no_metadata_entry'],
-            'pdf_only': reader.removed['pdf_only'] + reader.removed['not_tex'],
-            'main_tex': reader.removed['no_main_tex'],
-            'pandoc': reader.removed['pandoc'] + reader.removed['empty'],
-        }[step]
-        report.filter_ran(f'arxiv: {step}', filters[step], removed)
+    for step, count in steps.items():
+        report.filter_ran(f'arxiv: {step}', filters[step], count)
