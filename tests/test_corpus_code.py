@@ -402,3 +402,17 @@ def test_a_git_folder_without_head_is_not_read_as_code(tmp_path):
         z.writestr('top/ok.py', GOOD)
         z.writestr('top/.git/config', '[core]\n')
     assert [d.meta['path'] for d in read_git_sources([str(path)], Report(), 'first-commit')] == ['ok.py']
+
+
+def test_a_file_name_that_is_not_utf8(tmp_path):
+    repo = tmp_path / 'r'
+    repo.mkdir()
+    git(repo, 'init', '-q')
+    write(os.path.join(os.fsencode(repo), b'caf\xe9.py').decode('utf-8', 'surrogateescape'), GOOD)
+    write(str(repo / 'ok.py'), GOOD)
+    git(repo, 'add', '.')
+    git(repo, 'commit', '-q', '-m', 'one')
+    report = Report()
+    assert [d.meta['path'] for d in read_git_sources([str(repo)], report, 'first-commit')] == ['ok.py']
+    assert report.skipped == {'file name not UTF-8': 1}
+    assert report.examples['file name not UTF-8'].encode('utf-8')

@@ -244,6 +244,18 @@ class _Blobs:
         self.process.wait()
 
 
+NAME_REASON = 'file name not UTF-8'
+
+
+def _utf8_name(name: str) -> bool:
+    """Whether a path read with ``surrogateescape`` was UTF-8 (a corpus row must hold it)."""
+    try:
+        name.encode('utf-8')
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _decode(data: bytes, where: str, report: Report) -> Optional[str]:
     """The file's text, or None (and why, in ``report``): binary, or not UTF-8."""
     if b'\0' in data[:8192]:
@@ -315,6 +327,9 @@ def _read_repository(
     try:
         for path, blob, size in files:
             where = f'{label}{path}'
+            if not _utf8_name(path):
+                report.skip(NAME_REASON, where.encode('utf-8', 'replace').decode('utf-8'))
+                continue
             if not _wanted(path, suffixes):
                 continue
             if size > MAX_FILE_BYTES:
@@ -434,6 +449,9 @@ def _read_archive(
         try:
             for name, data in _members(archive, kind, path, report, MAX_FILE_BYTES, wanted):
                 where = f'{path}!{name}'
+                if not _utf8_name(name):
+                    report.skip(NAME_REASON, where.encode('utf-8', 'replace').decode('utf-8'))
+                    continue
                 if data is None:
                     report.skip(SIZE_REASON, where)
                     continue
