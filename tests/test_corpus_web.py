@@ -422,3 +422,21 @@ def test_the_builder_imports_without_the_corpus_extra(tmp_path, wet):
     )
     assert proc.returncode == 0, proc.stderr
     assert "pip install 'opencompass-llmcompression[corpus]'" in proc.stdout
+
+
+def test_the_hash_set_answers_as_a_python_set_would():
+    import random
+
+    import numpy as np
+
+    from opencompass_llmcompression.corpus.dedup import HashSet
+
+    table, reference, rng = HashSet(capacity=4), set(), random.Random(0)
+    for _ in range(500):
+        keys = [rng.choice((rng.randrange(300), rng.getrandbits(64))) for _ in range(rng.randrange(20))]
+        expected = []
+        for key in keys:
+            expected.append((key or 1) not in reference)
+            reference.add(key or 1)
+        assert table.add_new(np.array(keys, dtype=np.uint64)).tolist() == expected
+    assert table.size == len(reference) and 2 * table.size <= len(table.table)

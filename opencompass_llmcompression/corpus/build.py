@@ -21,7 +21,6 @@ a time besides the kept ones and the set of line hashes, and the output does not
 ``jobs``.
 """
 
-import array
 import collections
 import datetime
 import os
@@ -31,6 +30,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from typing import Iterator, List, Optional, Sequence, Tuple
+
+import numpy as np
 
 from .dates import DATE_FROM, DateWindow, keep_window
 from .dedup import LineDeduplicator, _normalising_table, drop_duplicates, line_hashes
@@ -83,19 +84,19 @@ def _read_web_file(task: Tuple[str, str, WebOptions]) -> Tuple[str, Report, List
                 report.skip(reason, doc.source)
                 counts[step] += 1
                 continue
-            hashes = array.array('Q', line_hashes(doc.content)).tobytes()
+            hashes = np.array(line_hashes(doc.content), dtype=np.uint64).tobytes()
             pickle.dump((doc, hashes), f, protocol=pickle.HIGHEST_PROTOCOL)
     return spool, report, sorted(dumps), counts
 
 
-def _spooled(spool: str) -> Iterator[Tuple[Document, List[int]]]:
+def _spooled(spool: str) -> Iterator[Tuple[Document, np.ndarray]]:
     with open(spool, 'rb') as f:
         while True:
             try:
                 doc, hashes = pickle.load(f)
             except EOFError:
                 return
-            yield doc, array.array('Q', hashes).tolist()
+            yield doc, np.frombuffer(hashes, dtype=np.uint64)
 
 
 _CHECKS: dict = {}

@@ -1,0 +1,157 @@
+"""Speed and memory of ``llmcompression-corpus`` on web text, on a WET file of Common Crawl's size.
+
+    python benchmarks/bench_corpus.py                     # 40,000 records, about 400 MB of text
+    python benchmarks/bench_corpus.py --records 2000      # a quick run
+    python benchmarks/bench_corpus.py --files 2 --jobs 2  # the records split over two files
+
+Generates WET files as Common Crawl writes them (a ``warcinfo`` record, then one gzip member
+per ``conversion`` record, headers in Common Crawl's order), each record's text about 10,000
+characters of lines of English words drawn from Python's reference prose (so that fastText
+calls them English) with a tenth of the lines taken from a small pool of boilerplate (so that
+line deduplication has work), seeded. Then builds a ``--kind text`` corpus from them in a
+child process (cc_net's steps: 300 characters, line deduplication, lid.176, the quality rules
+standing in for KenLM) and prints a table: records and characters read per second, the
+largest process's peak resident memory, and the time a corpus of the paper's size (131 M
+characters of cc, kept) would take at this rate and this synthetic text's yield.
+"""
+
+import argparse
+import datetime
+import gzip
+import json
+import os
+import platform
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+PAPER_CC_CHARS = 131_000_000
+BUILD = '''
+import json, sys, time
+from opencompass_llmcompression.corpus.build import build
+start = time.perf_counter()
+report = build('cc', 'text', sys.argv[1:-2], sys.argv[-2], jobs=int(sys.argv[-1]))
+print(json.dumps({'seconds': time.perf_counter() - start, 'kept': report.kept, 'faults': report.faults}))
+'''
+
+
+def vocabulary():
+    from pydoc_data.topics import topics
+
+    words = [w for text in topics.values() for w in text.split() if w.isalpha() and w.isascii()]
+    return words
+
+
+def member(headers, block):
+    head = (
+        'WARC/1.0\r\n'
+        + ''.join(f'{k}: {v}\r\n' for k, v in headers)
+        + f'Content-Length: {len(block)}\r\n\r\n'
+    )
+    return gzip.compress(head.encode() + block + b'\r\n\r\n', compresslevel=6, mtime=0)
+
+
+def write_wet(path, records, chars, rng, words, boilerplate):
+    written = 0
+    with open(path, 'wb') as f:
+        info = b'isPartOf: CC-MAIN-2026-05\r\noperator: benchmark\r\n'
+        f.write(member([('WARC-Type', 'warcinfo'), ('WARC-Date', '2026-01-20T00:00:00Z')], info))
+        for i in range(records):
+            lines, size = [f'Page {i}'], 0
+            while size < chars:
+                line = (
+                    rng.choice(boilerplate)
+                    if rng.random() < 0.1
+                    else ' '.join(rng.choices(words, k=14)) + '.'
+                )
+                lines.append(line)
+                size += len(line) + 1
+            block = '\n'.join(lines).encode()
+            written += len(block)
+            url = f'https://site{i % 997}.example/page/{i}'
+            f.write(
+                member(
+                    [
+                        ('WARC-Type', 'conversion'),
+                        ('WARC-Target-URI', url),
+                        ('WARC-Date', f'2026-01-{1 + i % 28:02d}T12:00:00Z'),
+                        ('WARC-Record-ID', f'<urn:uuid:{uuid.UUID(int=rng.getrandbits(128))}>'),
+                        ('WARC-Refers-To', f'<urn:uuid:{uuid.UUID(int=rng.getrandbits(128))}>'),
+                        ('WARC-Block-Digest', 'sha1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'),
+                        ('WARC-Identified-Content-Language', 'eng'),
+                        ('Content-Type', 'text/plain'),
+                    ],
+                    block,
+                )
+            )
+    return written
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        '--records', type=int, default=40000, help='conversion records in all (CC: about 40,000)'
+    )
+    parser.add_argument('--chars', type=int, default=10000, help='characters of text per record')
+    parser.add_argument('--files', type=int, default=1, help='WET files the records are split over')
+    parser.add_argument('--jobs', type=int, default=os.cpu_count(), help='the builder\'s --jobs')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--keep', help='folder to keep the generated files in (default: a temporary one)')
+    args = parser.parse_args(argv)
+    rng = random.Random(args.seed)
+    words = vocabulary()
+    boilerplate = [' '.join(rng.choices(words, k=6)) for _ in range(200)]
+    folder = args.keep or tempfile.mkdtemp(prefix='bench-corpus-')
+    os.makedirs(folder, exist_ok=True)
+    start = time.perf_counter()
+    files, text_bytes = [], 0
+    for n in range(args.files):
+        path = os.path.join(folder, f'CC-MAIN-2026-05-{n:05d}.warc.wet.gz')
+        count = args.records // args.files + (n < args.records % args.files)
+        text_bytes += write_wet(path, count, args.chars, rng, words, boilerplate)
+        files.append(path)
+    generated = time.perf_counter() - start
+    gz_bytes = sum(os.path.getsize(p) for p in files)
+    out = os.path.join(folder, 'out')
+    proc = subprocess.run(
+        [sys.executable, '-c', BUILD, *files, out, str(args.jobs)], capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        sys.exit(proc.stderr[-3000:])
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    with open(os.path.join(out, 'cc.manifest.json'), encoding='utf-8') as f:
+        manifest = json.load(f)
+    seconds, kept_chars = result['seconds'], manifest['chars']
+    estimate = PAPER_CC_CHARS / (kept_chars / seconds) if kept_chars else float('nan')
+    load = os.getloadavg()[0]
+    print(
+        f'# bench_corpus {datetime.date.today()}, {platform.machine()} {os.cpu_count()} CPUs, '
+        f'load {load:.1f}, Python {platform.python_version()}; files generated in {generated:.0f} s'
+    )
+    print(
+        '| records | files | jobs | text MB | gzip MB | build s | records/s | text MB/s | kept docs | '
+        'kept M chars | peak MB (largest process) | est. for 131 M chars kept |'
+    )
+    print('|---|---|---|---|---|---|---|---|---|---|---|---|')
+    print(
+        f'| {args.records:,} | {args.files} | {args.jobs} | {text_bytes / 1e6:.0f} | {gz_bytes / 1e6:.0f} | '
+        f'{seconds:.1f} | {args.records / seconds:,.0f} | {text_bytes / 1e6 / seconds:.1f} | '
+        f'{manifest["documents"]:,} | {kept_chars / 1e6:.1f} | {peak:.0f} | {estimate / 60:.1f} min |'
+    )
+    removed = {f['name']: f['removed'] for f in manifest['filters']}
+    print(f'removed by filter: {removed}')
+    if not args.keep:
+        import shutil
+
+        shutil.rmtree(folder)
+
+
+if __name__ == '__main__':
+    main()
