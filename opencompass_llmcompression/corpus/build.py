@@ -192,7 +192,8 @@ def _web_documents(
             pool.shutdown(cancel_futures=True)
     report.filter_ran('web_records', {'read': counts['read']}, 0)
     if options.window:
-        report.filter_ran('date_window', options.window.parameters(), counts['window'])
+        dated = dict(options.window.parameters(), date_from='published, else crawl')
+        report.filter_ran('date_window', dated, counts['window'])
     length = {'min_chars': options.min_chars, 'max_chars': options.max_chars, 'title_line': 'left out'}
     report.filter_ran('length', length, counts['length'])
     dedup = {'normalised': 'stripped, lower-cased, digits 0, punctuation out', 'hash': 'SHA-1, 8 bytes'}
@@ -201,6 +202,17 @@ def _web_documents(
     report.filter_ran('language', language.parameters(), counts['language'])
     report.filter_ran(quality_name, quality_check.parameters(), counts['quality'])
     return kept
+
+
+def _in_window(docs, window: DateWindow, report: Report, dated_by: str) -> List[Document]:
+    """The documents inside ``window``, the filter recorded when there is one."""
+    docs = list(docs)
+    inside = list(keep_window(docs, window, report))
+    if window:
+        report.filter_ran(
+            'date_window', dict(window.parameters(), date_from=dated_by), len(docs) - len(inside)
+        )
+    return inside
 
 
 def _git_documents(paths, report, window, date_from, seed, tokenizer, suffixes) -> List[Document]:
@@ -212,20 +224,17 @@ def _git_documents(paths, report, window, date_from, seed, tokenizer, suffixes) 
         raise BuildError(
             f'--date-from {date_from} does not date git sources: use first-commit or repo-created'
         )
-    docs = list(keep_window(read_git_sources(paths, report, origin, suffixes=suffixes), window, report))
+    docs = _in_window(read_git_sources(paths, report, origin, suffixes=suffixes), window, report, origin)
     cleaned = clean_code(docs, report, seed, tokenizer)
     report.filter_ran('code', code_filters(tokenizer), len(docs) - len(cleaned))
     return cleaned
 
 
-def _arxiv_documents(paths, report, window, metadata, keep_latex, pandoc_timeout) -> List[Document]:
-    from . import arxiv
+def _arxiv_documents(paths, report, window, metadata, keep_latex, pandoc_timeout, jobs) -> List[Document]:
+    from .arxiv import read_arxiv
 
-    docs = list(
-        keep_window(arxiv.read_arxiv(paths, report, metadata, keep_latex, pandoc_timeout), window, report)
-    )
-    report.filter_ran('arxiv', dict(getattr(arxiv, 'ARXIV_FILTERS', {})), 0)
-    return docs
+    papers = read_arxiv(paths, report, metadata, keep_latex, pandoc_timeout, jobs=jobs)
+    return _in_window(papers, window, report, 'arxiv')
 
 
 def _local_documents(
@@ -244,11 +253,7 @@ def _local_documents(
     docs = [d for d in (read_file(p, report, date_from) for p in plain) if d]
     for path in records:
         docs += read_records(path, text_field, date_field, report)
-    inside = list(keep_window(docs, window, report))
-    if window:
-        report.filter_ran(
-            'date_window', dict(window.parameters(), date_from=date_from), len(docs) - len(inside)
-        )
+    inside = _in_window(docs, window, report, date_from)
     cleaned = [
         c for c in (clean(d, kind, report, min_chars=min_chars, max_chars=max_chars) for d in inside) if c
     ]
@@ -342,7 +347,10 @@ def build(
     if by_kind['git']:
         docs += _git_documents(by_kind['git'], report, window, date_from, seed, tokenizer, suffixes)
     if by_kind['arxiv']:
-        docs += _arxiv_documents(by_kind['arxiv'], report, window, arxiv_metadata, keep_latex, pandoc_timeout)
+        arxiv = by_kind['arxiv']
+        docs += _arxiv_documents(
+            arxiv, report, window, arxiv_metadata, keep_latex, pandoc_timeout, jobs or os.cpu_count() or 1
+        )
     with tempfile.TemporaryDirectory(prefix='llmcompression-corpus-') as tmp:  # web records' spools
         dumps: set = set()
         if web:

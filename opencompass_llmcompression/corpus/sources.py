@@ -105,7 +105,7 @@ def _is_arxiv(path: str) -> bool:
 
 
 def _archive(data: bytes) -> bool:
-    """A zip, or a tar (gunzipped first): candidates for a repository archive or arXiv tar."""
+    """A zip, or a tar (gunzipped first): a candidate for a repository archive."""
     return data[:4] in (b'PK\x03\x04', b'PK\x05\x06') or data[257:262] == b'ustar'
 
 
@@ -115,11 +115,10 @@ def recognise_file(path: str, kind: str, text_field: str = 'text') -> str:
     web = sniff_warc(data)
     if web:
         return web
-    if _archive(data):
-        if kind == 'latex' and _is_arxiv(path):
-            return 'arxiv'
-        if kind == 'code' and _is_git(path):
-            return 'git'
+    if kind == 'latex' and _is_arxiv(path):
+        return 'arxiv'
+    if kind == 'code' and _archive(data) and _is_git(path):
+        return 'git'
     if kind in ('text', 'latex') and _is_records(path, data, text_field):
         return 'records'
     return 'plain'
