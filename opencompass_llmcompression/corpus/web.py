@@ -13,9 +13,9 @@ record only: it is skipped as a fault (``Report.fault``) and reading goes on whe
   charset it declares (HTTP header, else ``<meta charset>``), else as UTF-8; bytes that are not
   in that charset are a fault, and so are single-byte charsets declared for bytes that are
   UTF-8 with non-ASCII characters (the page would read as mojibake). The main text comes from
-  resiliparse's ``extract_plain_text(main_content=True)`` (navigation, headers, footers and
-  boilerplate out; chosen over trafilatura for being about ten times faster with the same
-  main text on our measurement, docs/corpora.md).
+  resiliparse's ``extract_plain_text(main_content=True)`` (navigation, asides, footers and
+  boilerplate out; chosen over trafilatura by measurement, docs/corpora.md: about ten times
+  faster, the same article text).
 - ``warcinfo`` records name the dump (``isPartOf: CC-MAIN-2026-05``); the file's name is used
   when no record does. Other record types (requests, metadata) are not documents.
 
