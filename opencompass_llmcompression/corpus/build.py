@@ -68,25 +68,35 @@ def _read_web_file(task: Tuple[str, str, WebOptions]) -> Tuple[str, Report, List
     """Read one web file into ``spool`` (pickled documents with their line hashes): returns the
     spool, this file's report, its dump ids, and how many documents were read and how many
     left out by the date window and by length."""
-    from .web import read_web
 
     path, spool, options = task
     report, dumps, counts = Report(), set(), dict(read=0, window=0, length=0)
     with open(spool, 'wb') as f:
-        for doc in read_web(path, report):
-            counts['read'] += 1
-            if doc.meta.get('dump'):
-                dumps.add(doc.meta['dump'])
-            reason, step = (options.window.reason_out(doc) if options.window else None), 'window'
-            if reason is None:
-                reason, step = options.length_reason(doc), 'length'
-            if reason:
-                report.skip(reason, doc.source)
-                counts[step] += 1
-                continue
-            hashes = np.array(line_hashes(doc.content), dtype=np.uint64).tobytes()
-            pickle.dump((doc, hashes), f, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            _spool_web_file(path, f, options, report, dumps, counts)
+        except BuildError:
+            raise
+        except Exception as e:  # a reader's own fault on input no test foresaw: this file stops here
+            report.fault(f'file not read to its end ({type(e).__name__})', path)
     return spool, report, sorted(dumps), counts
+
+
+def _spool_web_file(path: str, f, options: WebOptions, report: Report, dumps: set, counts: dict) -> None:
+    from .web import read_web
+
+    for doc in read_web(path, report):
+        counts['read'] += 1
+        if doc.meta.get('dump'):
+            dumps.add(doc.meta['dump'])
+        reason, step = (options.window.reason_out(doc) if options.window else None), 'window'
+        if reason is None:
+            reason, step = options.length_reason(doc), 'length'
+        if reason:
+            report.skip(reason, doc.source)
+            counts[step] += 1
+            continue
+        hashes = np.array(line_hashes(doc.content), dtype=np.uint64).tobytes()
+        pickle.dump((doc, hashes), f, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _spooled(spool: str) -> Iterator[Tuple[Document, np.ndarray]]:
