@@ -33,6 +33,7 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..core.checksums import file_sha256
 from .dates import DATE_FROM, DateWindow, keep_window
 from .dedup import LineDeduplicator, _normalising_table, drop_duplicates, line_hashes
 from .documents import BuildError, Document, Report
@@ -64,10 +65,10 @@ class WebOptions:
         return None
 
 
-def _read_web_file(task: Tuple[str, str, WebOptions]) -> Tuple[str, Report, List[str], dict]:
+def _read_web_file(task: Tuple[str, str, WebOptions]) -> Tuple[str, Report, List[str], dict, Optional[str]]:
     """Read one web file into ``spool`` (pickled documents with their line hashes): returns the
     spool, this file's report, its dump ids, and how many documents were read and how many
-    left out by the date window and by length."""
+    left out by the date window and by length, and the file's SHA-256."""
 
     path, spool, options = task
     report, dumps, counts = Report(), set(), dict(read=0, window=0, length=0)
@@ -78,7 +79,7 @@ def _read_web_file(task: Tuple[str, str, WebOptions]) -> Tuple[str, Report, List
             raise
         except Exception as e:  # a reader's own fault on input no test foresaw: this file stops here
             report.fault(f'file not read to its end ({type(e).__name__})', path)
-    return spool, report, sorted(dumps), counts
+    return spool, report, sorted(dumps), counts, file_sha256(path) if os.path.isfile(path) else None
 
 
 def _spool_web_file(path: str, f, options: WebOptions, report: Report, dumps: set, counts: dict) -> None:
@@ -140,7 +141,14 @@ def _check_batch(
 
 
 def _web_documents(
-    paths: List[str], report: Report, options: WebOptions, jobs: int, models: tuple, dumps: set, tmp: str
+    paths: List[str],
+    report: Report,
+    options: WebOptions,
+    jobs: int,
+    models: tuple,
+    dumps: set,
+    tmp: str,
+    digests: dict,
 ) -> List[SpooledDocument]:
     """Stage 1, a process per file: read, window, length, line hashes (``_read_web_file``).
     Stage 2, here, in input order: line deduplication. Stage 3, in batches over the processes:
@@ -176,7 +184,8 @@ def _web_documents(
 
     try:
         batch, batch_chars = [], 0
-        for read, file_report, file_dumps, file_counts in results:
+        for path, (read, file_report, file_dumps, file_counts, digest) in zip(paths, results):
+            digests[path] = digest
             report.merge(file_report)
             dumps.update(file_dumps)
             for key, value in file_counts.items():
@@ -363,10 +372,13 @@ def build(
         )
     with tempfile.TemporaryDirectory(prefix='llmcompression-corpus-') as tmp:  # web records' spools
         dumps: set = set()
+        digests: dict = {}  # the web files' SHA-256, computed by the processes that read them
         if web:
             options = WebOptions(window, MIN_CHARS if min_chars is None else min_chars, max_chars)
             models = (kenlm_model, sentencepiece_model)
-            docs += _web_documents(web, report, options, jobs or os.cpu_count() or 1, models, dumps, tmp)
+            docs += _web_documents(
+                web, report, options, jobs or os.cpu_count() or 1, models, dumps, tmp, digests
+            )
         docs = sample(docs, budget, seed, report)
         if not docs:
             raise BuildError(
@@ -386,7 +398,8 @@ def build(
             min_chars=min_chars,
             max_chars=max_chars,
         )
-        provenance = {'inputs': [input_record(i.path, i.kind) for i in inputs], 'dumps': sorted(dumps)}
+        records = [input_record(i.path, i.kind, digests.get(i.path)) for i in inputs]
+        provenance = {'inputs': records, 'dumps': sorted(dumps)}
         report.kept = len(docs)
         write_corpus(docs, out, name, subset or name, report, settings, provenance)
     return report

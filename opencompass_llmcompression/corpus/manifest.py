@@ -21,7 +21,7 @@ same bytes.
 
 import json
 import os
-from typing import List
+from typing import List, Optional
 
 from ..core.atomic_files import atomic_write
 from ..core.checksums import file_sha256
@@ -43,10 +43,12 @@ def row_meta(doc: Document) -> dict:
     return meta
 
 
-def input_record(path: str, kind: str) -> dict:
-    """An input as the manifest lists it: a file with its bytes and SHA-256, a folder as such."""
+def input_record(path: str, kind: str, sha256: Optional[str] = None) -> dict:
+    """An input as the manifest lists it: a file with its bytes and SHA-256 (``sha256`` when
+    already computed), a folder as such."""
     if os.path.isfile(path):
-        return {'path': path, 'kind': kind, 'bytes': os.path.getsize(path), 'sha256': file_sha256(path)}
+        digest = sha256 or file_sha256(path)
+        return {'path': path, 'kind': kind, 'bytes': os.path.getsize(path), 'sha256': digest}
     return {'path': path, 'kind': kind, 'folder': True}
 
 
