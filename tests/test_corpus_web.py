@@ -290,28 +290,37 @@ def test_a_truncated_last_member_is_a_fault_and_the_rest_is_kept(tmp_path, capsy
     assert manifest(out)['faults'] == 1
 
 
-def test_a_content_length_that_lies_costs_that_record_only(tmp_path):
+@pytest.mark.parametrize('length, reason', [(5000, 'shorter than its'), (100, 'longer than its')])
+def test_a_content_length_that_lies_costs_that_record_only(tmp_path, length, reason, capsys):
     web = write(
         tmp_path / 'lie.warc.wet.gz',
         wa.conversion('https://a.example/1', '2026-01-21T08:00:00Z', 'A', english(11)),
-        wa.conversion('https://a.example/2', '2026-01-21T08:00:00Z', 'B', english(12), length=5000),
+        wa.conversion('https://a.example/2', '2026-01-21T08:00:00Z', 'B', english(12), length=length),
         wa.conversion('https://a.example/3', '2026-01-21T08:00:00Z', 'C', english(13)),
     )
     out = str(tmp_path / 'out')
     report = builder.build('cc', 'text', [web], out)
     assert [r['meta']['url'] for r in rows(out)] == ['https://a.example/1', 'https://a.example/3']
     assert report.faults == 1
-    assert any('Content-Length' in reason for reason in report.skipped)
+    (fault,) = report.skipped
+    assert reason + ' Content-Length' in fault and report.examples[fault] == f'{web}:2'
+    assert capsys.readouterr().err == ''  # the reader's own warning is not printed
 
 
-def test_a_file_that_is_damaged_midway_keeps_what_came_before(tmp_path):
+def test_a_file_damaged_midway_is_read_on_from_the_next_gzip_member(tmp_path):
     web = write(
         tmp_path / 'bad.warc.wet.gz',
         wa.conversion('https://a.example/1', '2026-01-21T08:00:00Z', 'A', english(14)),
-        b'\x1f\x8b\x08\x00 this is not deflate data at all',
+        gzip.compress(b'not a WARC record at all\r\n\r\n'),  # a member holding no record
+        wa.conversion('https://a.example/3', '2026-01-21T08:00:00Z', 'C', english(17)),
+        b'\x1f\x8b\x08\x00 this is not deflate data at all',  # a member that does not decompress
     )
     report = builder.build('cc', 'text', [web], str(tmp_path / 'out'))
-    assert report.kept == 1 and report.faults == 1
+    assert [r['meta']['url'] for r in rows(str(tmp_path / 'out'))] == [
+        'https://a.example/1',
+        'https://a.example/3',
+    ]
+    assert report.faults == 2
     assert [r for r in report.skipped if r.startswith('fault: damaged WARC file')]
 
 

@@ -25,6 +25,7 @@ later than the crawl), else the record's ``WARC-Date`` (``date_source`` ``publis
 """
 
 import re
+import zlib
 from typing import Iterator, Optional, Tuple
 
 from .dates import parse_date
@@ -34,6 +35,7 @@ DUMP_ID = re.compile(r'CC-MAIN-\d{4}-\d{2}')
 HTML_TYPES = ('text/html', 'application/xhtml+xml')
 META_CHARSET = re.compile(rb'<meta[^>]+charset\s*=\s*["\']?\s*([A-Za-z0-9_.:-]+)', re.IGNORECASE)
 HEADER_CHARSET = re.compile(r'charset\s*=\s*["\']?\s*([A-Za-z0-9_.:-]+)', re.IGNORECASE)
+CONTENT_LENGTH = re.compile(rb'^Content-Length:\s*(\d+)', re.IGNORECASE | re.MULTILINE)
 SINGLE_BYTE = re.compile(r'^(iso-?8859|latin|windows-125|cp125|us-ascii|ascii$)', re.IGNORECASE)
 
 
@@ -121,61 +123,135 @@ def _wet_text(body: str) -> Tuple[str, str]:
     return title, '\n'.join(rest).strip('\n')
 
 
+LIES = 'record longer than its Content-Length (the length lies)'
+MEMBER_LIMIT = 1 << 30  # bytes of one gzip member decompressed while looking for its end
+
+
 def read_web(path: str, report: Report, *, dates_from_html: bool = True) -> Iterator[Document]:
     """The documents of one WET or WARC file (gzipped or not), in file order; ``report`` gets
     every record skipped (faults: damaged files and records, text that is not in its charset;
     not faults: pages that are not HTML or not status 200). ``source`` is ``path:N``, N the
-    record's number in the file. BuildError when warcio or resiliparse are missing."""
+    record's number in the file. BuildError when warcio or resiliparse are missing.
+
+    A record whose ``Content-Length`` claims less than its body is seen only once the next
+    record is sought (the rest of its body stands where the next record should), so each
+    document is handed on only after the reader has moved past its record. Where warcio gives
+    up on a gzipped file, reading starts again at the next gzip member (Common Crawl's files
+    hold one record per member); an uncompressed file, or a member that does not decompress,
+    ends the file's reading there."""
     _needs('warcio', 'Reading WARC and WET files')
+    state = {'dump': dump_of(path), 'number': 0}
+    with open(path, 'rb') as f:
+        base: Optional[int] = 0
+        while base is not None:
+            base = yield from _read_from(f, base, path, state, report, dates_from_html)
+
+
+def _read_from(f, base, path, state, report, dates_from_html):
+    """Read records from offset ``base``; returns where to start again after damage, or None."""
     from warcio.archiveiterator import ArchiveIterator
     from warcio.exceptions import ArchiveLoadFailed
 
-    dump = dump_of(path)
-    number = 0
+    pending, last, errors = None, None, 0
+    f.seek(base)
+    records = ArchiveIterator(f, arc2warc=False)
     try:
-        with open(path, 'rb') as f:
-            for record in ArchiveIterator(f, arc2warc=False):
-                number += 1
-                where = f'{path}:{number}'
-                kind = record.rec_type
-                headers = record.rec_headers
-                if kind not in ('warcinfo', 'conversion', 'response'):
-                    record.raw_stream.read()
-                    continue
-                try:
-                    body = record.content_stream().read()
-                except Exception as e:  # a damaged Content-Encoding or chunked body
-                    report.fault(f'record body cannot be decoded ({type(e).__name__})', where)
-                    continue
-                if record.raw_stream.limit > 0:
-                    report.fault(
-                        'record shorter than its Content-Length (cut short, or the length lies)', where
-                    )
-                    continue
-                if kind == 'warcinfo':
-                    match = DUMP_ID.search(body.decode('utf-8', 'replace'))
-                    dump = match.group(0) if match else dump
-                    continue
-                url = headers.get_header('WARC-Target-URI')
-                crawled = parse_date(headers.get_header('WARC-Date'))
-                meta = {'url': url, 'warc_record_id': headers.get_header('WARC-Record-ID')}
-                if dump:
-                    meta['dump'] = dump
-                if kind == 'conversion':
-                    try:
-                        _, text = _wet_text(body.decode('utf-8'))
-                    except UnicodeDecodeError:
-                        report.fault('WET text not UTF-8', where)
-                        continue
-                    yield Document(text, where, crawled, date_source='crawl' if crawled else None, meta=meta)
-                    continue
-                doc = _html_document(record, body, where, url, crawled, meta, report, dates_from_html)
-                if doc is not None:
-                    yield doc
+        records.INC_RECORD = ''  # warcio writes its own warning to stderr; the report says it
+        for record in records:
+            if pending is not None:
+                if records.err_count > errors:
+                    report.fault(LIES, pending.source)
+                else:
+                    yield pending
+            errors, last = records.err_count, records.offset
+            state['number'] += 1
+            pending = _record_document(record, path, state, report, dates_from_html)
+        if pending is not None:
+            if records.err_count > errors:
+                report.fault(LIES, pending.source)
+            else:
+                yield pending
+        return None
     except BuildError:
         raise
-    except (ArchiveLoadFailed, EOFError, OSError, ValueError) as e:
-        report.fault(f'damaged WARC file, read up to the damage ({type(e).__name__})', f'{path}:{number + 1}')
+    except (ArchiveLoadFailed, EOFError, OSError, ValueError, zlib.error) as e:
+        damage = f'damaged WARC file, read up to the damage ({type(e).__name__})'
+        end, exact = _member_end(f, last if last is not None else base)
+        if pending is not None:  # was its record whole? Only its gzip member can say
+            if exact or (end is None and records.err_count == errors):
+                yield pending
+            else:
+                report.fault(LIES, pending.source)
+        if end is not None and last is not None and not exact:
+            return end if end > base else None  # the lying record's member skipped: go on after it
+        # the damage is in the member after the last record read (or in the first one)
+        after, _ = _member_end(f, end if last is not None else base) if end is not None else (None, False)
+        report.fault(damage, f'{path}:{state["number"] + 1}')
+        if after is None or after <= base:
+            return None
+        state['number'] += 1
+        return after
+
+
+def _member_end(f, offset: int) -> Tuple[Optional[int], bool]:
+    """Where the gzip member starting at ``offset`` ends (None when there is none, it does not
+    decompress or is over ``MEMBER_LIMIT``), and whether it holds exactly one record: headers,
+    ``Content-Length`` bytes, the blank line."""
+    f.seek(offset)
+    member, parts, size = zlib.decompressobj(wbits=31), [], 0
+    try:
+        while not member.eof:
+            chunk = f.read(1 << 16)
+            if not chunk:
+                return None, False
+            part = member.decompress(chunk)
+            size += len(part)
+            if size > MEMBER_LIMIT:
+                return None, False
+            parts.append(part)
+    except zlib.error:
+        return None, False
+    end = f.tell() - len(member.unused_data)
+    data = b''.join(parts)
+    head_end = data.find(b'\r\n\r\n')
+    match = CONTENT_LENGTH.search(data[: max(head_end, 0)])
+    exact = match is not None and len(data) == head_end + 4 + int(match.group(1)) + 4
+    return end, exact
+
+
+def _record_document(record, path, state, report, dates_from_html) -> Optional[Document]:
+    """The document one record holds, or None (skipped into ``report``, or not a document)."""
+    where = f'{path}:{state["number"]}'
+    kind = record.rec_type
+    headers = record.rec_headers
+    if kind not in ('warcinfo', 'conversion', 'response'):
+        record.raw_stream.read()
+        return None
+    try:
+        body = record.content_stream().read()
+    except Exception as e:  # a damaged Content-Encoding or chunked body
+        report.fault(f'record body cannot be decoded ({type(e).__name__})', where)
+        return None
+    if record.raw_stream.limit > 0:
+        report.fault('record shorter than its Content-Length (cut short, or the length lies)', where)
+        return None
+    if kind == 'warcinfo':
+        match = DUMP_ID.search(body.decode('utf-8', 'replace'))
+        state['dump'] = match.group(0) if match else state['dump']
+        return None
+    url = headers.get_header('WARC-Target-URI')
+    crawled = parse_date(headers.get_header('WARC-Date'))
+    meta = {'url': url, 'warc_record_id': headers.get_header('WARC-Record-ID')}
+    if state['dump']:
+        meta['dump'] = state['dump']
+    if kind == 'conversion':
+        try:
+            _, text = _wet_text(body.decode('utf-8'))
+        except UnicodeDecodeError:
+            report.fault('WET text not UTF-8', where)
+            return None
+        return Document(text, where, crawled, date_source='crawl' if crawled else None, meta=meta)
+    return _html_document(record, body, where, url, crawled, meta, report, dates_from_html)
 
 
 def _html_document(record, body, where, url, crawled, meta, report, dates_from_html) -> Optional[Document]:
