@@ -100,6 +100,54 @@ def test_the_import_check_sees_a_wrong_import(tmp_path):
     ]
 
 
+def import_cycle(root: str, wing_name: str = 'core'):
+    """A cycle among the modules of one wing (imports inside functions count), as the list
+    of modules around it, or None."""
+    folder = os.path.join(root, wing_name)
+    prefix = f'{os.path.basename(root)}.{wing_name}.'
+    modules = {name[:-3] for name in os.listdir(folder) if name.endswith('.py') and name != '__init__.py'}
+    edges = {
+        m: {
+            t[len(prefix) :].split('.')[0]
+            for t in imported_modules(os.path.join(folder, m + '.py'), prefix + m)
+            if t.startswith(prefix) and t[len(prefix) :].split('.')[0] in modules
+        }
+        - {m}
+        for m in modules
+    }
+    state = {}
+
+    def visit(module, path):
+        state[module] = 'open'
+        for target in sorted(edges[module]):
+            if state.get(target) == 'open':
+                return path[path.index(target) :] + [target]
+            if target not in state:
+                found = visit(target, path + [target])
+                if found:
+                    return found
+        state[module] = 'done'
+        return None
+
+    for module in sorted(modules):
+        if module not in state:
+            found = visit(module, [module])
+            if found:
+                return found
+    return None
+
+
+def test_the_core_imports_in_one_direction(tmp_path):
+    """No import circle among core's files, lazy imports included; and the check sees one."""
+    assert import_cycle(PACKAGE) is None
+    core = tmp_path / NAME / 'core'
+    core.mkdir(parents=True)
+    (core / 'a.py').write_text('from .b import x\n')
+    (core / 'b.py').write_text('def f():\n    from .c import y\n')
+    (core / 'c.py').write_text('from . import a\n')
+    assert import_cycle(str(tmp_path / NAME)) == ['a', 'b', 'c', 'a']
+
+
 def run_python(code: str, *args, cwd=None):
     proc = subprocess.run(
         [sys.executable, '-c', code, *args], capture_output=True, text=True, cwd=cwd, timeout=600

@@ -27,10 +27,11 @@ from conftest import ASSETS, real_documents, write_jsonl  # noqa: E402
 
 from opencompass_llmcompression import smollm2  # noqa: E402
 from opencompass_llmcompression.core import score_documents  # noqa: E402
+from opencompass_llmcompression.core.model_checks import EngineError  # noqa: E402
 from opencompass_llmcompression.core.model_loading import load_vllm  # noqa: E402
 from opencompass_llmcompression.core.provenance import model_identity  # noqa: E402
 from opencompass_llmcompression.core.settings import MeasurementSettings  # noqa: E402
-from opencompass_llmcompression.core.vllm_scorer import EngineError, VLLMWindowScorer  # noqa: E402
+from opencompass_llmcompression.core.vllm_scorer import VLLMWindowScorer  # noqa: E402
 
 engine = pytest.mark.skipif(
     vllm is None, reason='vLLM does not import here: scripts/test.sh runs these in .venv-vllm'

@@ -21,21 +21,10 @@ import numpy as np
 
 from .atomic_files import atomic_write
 from .logs import LOGGER
+from .model_files import weight_files
 from .provenance import model_source
 
 FORMAT = 1
-WEIGHT_SUFFIXES = ('.safetensors', '.bin', '.pt', '.pth', '.gguf')
-
-
-def weight_files(path: str) -> list:
-    """``[name, size, mtime_ns]`` of each weight file in a model folder ([] for a hub id)."""
-    weights = []
-    if path and os.path.isdir(path):
-        for name in sorted(os.listdir(path)):
-            if name.endswith(WEIGHT_SUFFIXES):
-                info = os.stat(os.path.join(path, name))
-                weights.append([name, info.st_size, info.st_mtime_ns])
-    return weights
 
 
 def model_fingerprint(model) -> dict:

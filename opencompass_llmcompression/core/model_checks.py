@@ -1,7 +1,8 @@
 """Checks on a model that catch a wrong or impossible measurement before it is made.
 
 ``context_length`` and ``check_window_fits``: the model's context, one lookup and one check
-for every engine. ``check_token_ids``: token ids the model has no embedding for.
+for every engine (``is_vllm_engine`` tells a vLLM engine apart; ``EngineError``, what cannot
+score, is raised by ``vllm_scorer`` too). ``check_token_ids``: token ids the model has no embedding for.
 ``check_transformers_version``: a model folder saved by a newer transformers major than the
 one loading it. transformers 5 keeps RoPE's base under ``rope_parameters`` in config.json;
 transformers 4 reads ``rope_theta`` instead, finds none, and silently runs the model with its
@@ -32,10 +33,22 @@ class ForeignTokenizer(ValueError):
     """Token ids outside the model's embeddings: the tokenizer is another model's."""
 
 
-def _is_vllm_engine(model) -> bool:
-    from .vllm_scorer import is_vllm_engine
+class EngineError(ValueError):
+    """A vLLM engine that cannot score windows, with what to do about it
+    (``vllm_scorer``)."""
 
-    return is_vllm_engine(model)
+
+class MaxModelLenTooShort(EngineError, WindowTooLong):
+    """An engine whose ``max_model_len`` is shorter than a window and the generated token."""
+
+
+def is_vllm_engine(model) -> bool:
+    """Whether ``model`` is a vLLM engine (``vllm.LLM``), told without importing vLLM."""
+    return (
+        type(model).__module__.split('.')[0] == 'vllm'
+        and hasattr(model, 'generate')
+        and hasattr(model, 'llm_engine')
+    )
 
 
 def context_length(model) -> Optional[int]:
@@ -44,7 +57,7 @@ def context_length(model) -> Optional[int]:
     A vLLM engine: its ``max_model_len``. A Hugging Face model (or a config, or anything with
     a ``config``): the first positive integer among ``CONTEXT_FIELDS`` of its config.
     """
-    if _is_vllm_engine(model):
+    if is_vllm_engine(model):
         return int(model.llm_engine.vllm_config.model_config.max_model_len)
     config = getattr(model, 'config', model)
     for name in CONTEXT_FIELDS:
@@ -61,12 +74,10 @@ def check_window_fits(model, block_size: int, max_seq_len: Optional[int] = None)
     only a target): they must fit its ``context_length`` and ``max_seq_len`` (each when
     known). A vLLM engine takes all ``block_size + 1`` as its prompt and generates one token
     after them: ``max_model_len`` must be at least ``block_size + 2``; that error is also a
-    ``vllm_scorer.EngineError``.
+    ``EngineError``.
     """
     context = context_length(model)
-    if _is_vllm_engine(model):
-        from .vllm_scorer import MaxModelLenTooShort
-
+    if is_vllm_engine(model):
         needed = block_size + 2
         if needed > context:
             raise MaxModelLenTooShort(

@@ -97,9 +97,10 @@ def load_vllm(
     over ``tensor_parallel_size`` GPUs, prompts up to ``max_model_len`` tokens (None: the
     model's context). Memory: ``gpu_memory_utilization`` (vLLM's default 0.9) or
     ``kv_cache_memory_bytes`` for its key/value cache; on a CPU the cache is
-    ``CPU_KV_CACHE_BYTES`` unless given. Raises ``vllm_scorer.EngineError`` (a ValueError)
+    ``CPU_KV_CACHE_BYTES`` unless given. Raises ``model_checks.EngineError`` (a ValueError)
     when vLLM is missing or too old, before any weight is loaded."""
-    from .vllm_scorer import INSTALL, EngineError, check_vllm_version
+    from .model_checks import EngineError
+    from .vllm_scorer import INSTALL, check_vllm_version
 
     try:
         import torch

@@ -54,7 +54,8 @@ def model_identity(model) -> dict:
     """``{'name_or_path', 'revision', 'dtype', 'engine'}`` of a Hugging Face torch model
     (``engine``: ``{'name': 'transformers', 'version'}``) or of a vLLM engine (``engine``:
     ``{'name': 'vllm', 'version', 'tensor_parallel_size'}``)."""
-    from .vllm_scorer import engine_identity, is_vllm_engine  # torch: only when a model is
+    from .model_checks import is_vllm_engine
+    from .vllm_scorer import engine_identity  # torch: only when a model is
 
     if is_vllm_engine(model):
         return engine_identity(model)

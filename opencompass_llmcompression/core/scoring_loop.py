@@ -24,15 +24,13 @@ from .batches import scored_batches
 from .checkpoint import Checkpoint, model_fingerprint
 from .document_sums import DocumentSums
 from .logs import LOGGER
-from .model_checks import check_token_ids, check_window_fits, context_length
+from .model_checks import check_token_ids, check_window_fits, is_vllm_engine
 from .scorer import WindowScorer
 from .settings import PAPER, MeasurementSettings
 from .text_check import TextCheck, require_text_kept
 from .token_stream import load_or_build_stream, stream_key
-from .vllm_scorer import VLLMWindowScorer, is_vllm_engine
+from .vllm_scorer import VLLMWindowScorer
 from .windows import END, SCORE_FROM, NothingToScore, sliding_windows, why_no_window, windows_touching
-
-model_context_length = context_length  # its name before it moved to model_checks
 
 
 def check_fits_model(
@@ -92,7 +90,7 @@ def score_documents(
     not give back the text (and that is not allowed); ``NothingToScore`` when the whole corpus is too
     short to score any token under ``settings``; ``model_checks.WindowTooLong`` when a window
     does not fit the model; ``model_checks.ForeignTokenizer`` for token ids outside its
-    vocabulary; ``vllm_scorer.EngineError`` for a vLLM engine that cannot score (all
+    vocabulary; ``model_checks.EngineError`` for a vLLM engine that cannot score (all
     ValueErrors). While scoring: ``FloatingPointError`` on a loss that is not finite,
     ``torch.OutOfMemoryError`` when one window does not fit in memory.
     """

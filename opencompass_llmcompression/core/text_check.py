@@ -15,11 +15,13 @@ failed (``TextChanged``), unless the loss is allowed; then the check's record go
 result, saying how many characters the model did not see as written.
 """
 
+import re
 from dataclasses import asdict, dataclass
 from typing import List, Optional, Sequence
 
 import numpy as np
 
+_SURROGATE = re.compile('[\ud800-\udfff]')
 CONTEXT = 24  # characters shown on each side of the first difference
 ALLOW_HINT = 'allow_lossy_tokenizer=True (--allow_lossy_tokenizer on the paper command line)'
 
@@ -68,6 +70,15 @@ class TextChanged(ValueError):
     """A tokenizer whose ids do not decode to the documents they were made from."""
 
 
+def tokenizable(text: str) -> str:
+    """``text`` with each lone surrogate replaced by one U+FFFD (unchanged when it has none)."""
+    try:
+        text.encode('utf-8')
+        return text
+    except UnicodeEncodeError:
+        return _SURROGATE.sub('\ufffd', text)
+
+
 def special_ends(tokenizer) -> tuple:
     """(ids the tokenizer puts before every document, ids it puts after), found by encoding
     one character with and without its special tokens."""
@@ -96,8 +107,6 @@ def same_text(given: str, decoded: str) -> bool:
 def check_round_trip(contents: Sequence[str], token_ids: np.ndarray, doc_offsets: np.ndarray, tokenizer):
     """``TextCheck`` of a token stream: ``token_ids[doc_offsets[d]:doc_offsets[d+1]]`` are the
     ids of ``contents[d]``, made by ``tokenizer``."""
-    from .token_stream import tokenizable
-
     before, after = special_ends(tokenizer)
     pieces = []
     for d in range(len(contents)):

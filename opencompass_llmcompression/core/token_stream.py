@@ -19,7 +19,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -29,11 +28,10 @@ from filelock import FileLock
 from .atomic_files import atomic_folder, discard_folder
 from .checksums import file_sha256
 from .logs import LOGGER
-from .text_check import TextCheck, check_round_trip
+from .text_check import TextCheck, check_round_trip, tokenizable
 
 CACHE_ENV = 'LLMCOMPRESSION_CACHE'
 ENCODE_BATCH = 512  # documents handed to a fast tokenizer at once
-_SURROGATE = re.compile('[\ud800-\udfff]')
 STREAM_FORMAT = 2  # raised when the cache folder's content changes (2: the text check)
 _PROBE = 'Hello, world! {idx}\n\tdef f(x): return x ** 2  # π ≈ 3.14 数学'
 
@@ -79,15 +77,6 @@ def corpus_fingerprint(contents: Sequence[str]) -> str:
         digest.update(len(data).to_bytes(8, 'little'))
         digest.update(data)
     return digest.hexdigest()
-
-
-def tokenizable(text: str) -> str:
-    """``text`` with each lone surrogate replaced by one U+FFFD (unchanged when it has none)."""
-    try:
-        text.encode('utf-8')
-        return text
-    except UnicodeEncodeError:
-        return _SURROGATE.sub('\ufffd', text)
 
 
 def encode_documents(contents: Sequence[str], tokenizer):

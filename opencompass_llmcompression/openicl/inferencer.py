@@ -22,13 +22,18 @@ from ..core.atomic_files import atomic_write
 from ..core.batch_size import check_batch_size
 from ..core.finite_output import dump_json
 from ..core.metrics import text_size
-from ..core.model_checks import ForeignTokenizer, WindowTooLong, check_transformers_version
+from ..core.model_checks import (
+    EngineError,
+    ForeignTokenizer,
+    WindowTooLong,
+    check_transformers_version,
+    is_vllm_engine,
+)
 from ..core.provenance import plugin_label, provenance
 from ..core.scoring_loop import corpus_text_check, score_documents
 from ..core.settings import PAPER, MeasurementSettings
 from ..core.text_check import TextChanged, result_record
 from ..core.tokenizer_repair import repair_tokenizer
-from ..core.vllm_scorer import EngineError, is_vllm_engine
 from ..core.windows import NothingToScore
 from .dataset import DOC_INDEX_COLUMN
 
