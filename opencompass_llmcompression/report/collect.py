@@ -27,11 +27,6 @@ class RunData:
     locations: Dict[str, dict] = field(default_factory=dict)  # {abbr: {path, name, samples}}
     failures: Sequence[Failure] = ()  # datasets of the runs without a result
 
-    @property
-    def corpus_order(self) -> Sequence[str]:
-        """``abbr_order`` by its earlier name."""
-        return self.abbr_order
-
 
 def collect(
     run_dirs: Sequence[str],

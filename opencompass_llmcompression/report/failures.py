@@ -39,11 +39,6 @@ class Failure:
     log: Optional[str]  # the task's output file, if one exists
     error: str  # the last error line of the log, or the result's ``error``
 
-    @property
-    def dataset(self) -> str:
-        """``abbr`` by its earlier name."""
-        return self.abbr
-
     def __str__(self) -> str:
         where = f'log: {self.log}' if self.log else 'no log found under logs/'
         fix = next((f'. Fix: {fix}' for key, fix in KNOWN_FIXES.items() if key in self.error), '')
