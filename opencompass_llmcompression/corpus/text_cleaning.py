@@ -84,12 +84,24 @@ class LanguageFilter:
         return None
 
 
+# typographic and full-width punctuation as cc_net writes it in ASCII before SentencePiece
+ASCII_PUNCTUATION = {
+    **dict.fromkeys('“”„«»「」《》', '"'),
+    **dict.fromkeys('’´', "'"),
+    **dict.fromkeys('，、', ','),
+    **{'。': '. ', '．': '. ', '∶': ':', '：': ':', '？': '?', '！': '!', '（': '(', '）': ')'},
+    **{'；': ';', '–': '-', '—': ' - ', '━': '-', '►': '-', '～': '~', '…': '...', '％': '%'},
+    **{'〈': '<', '〉': '>', '【': '[', '】': ']'},
+}
+
+
 def cc_net_normalize(line: str) -> str:
     """A line as cc_net normalises it before SentencePiece: stripped, lower-cased, accents
-    removed, digits made 0, control characters removed."""
+    removed, digits made 0, typographic punctuation in ASCII, control characters removed."""
     line = line.strip().lower()
     line = ''.join(c for c in unicodedata.normalize('NFD', line) if unicodedata.category(c) != 'Mn')
     line = re.sub(r'\d', '0', line)
+    line = ''.join(ASCII_PUNCTUATION.get(c, c) for c in line)
     return ''.join(c for c in line if unicodedata.category(c) != 'Cc')
 
 
