@@ -1,4 +1,5 @@
-"""The paper's lines: benchmark score against BPC, fitted on the paper's own models.
+"""Lines of benchmark score against BPC through the paper's models: the paper's own (its BPCs) and
+those anchored on a run's corpus (the run's BPCs of the paper's models, the paper's scores).
 
 Source: "Compression Represents Intelligence Linearly" (Huang, Zhang, Shan, He; COLM 2024;
 arXiv 2404.09937v2), Appendix B, Tables 4, 6, 8 (shipped beside this file as
@@ -21,7 +22,7 @@ import csv
 import os
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -72,19 +73,28 @@ def benchmarks_of(area: str) -> Tuple[str, ...]:
     return paper_table(area)[0]
 
 
+MIN_POINTS = 4  # a line's fewest models: n - 2 = 2 degrees of freedom for its interval
+PAPER_LINE = 'the paper\'s own line'
+
+
 @dataclass(frozen=True)
-class PaperLine:
-    """One line of the paper: ``score = slope * bpc + intercept``, scores on the 0-1 scale.
+class Line:
+    """One line: ``score = slope * bpc + intercept``, scores on the 0-1 scale, fitted on the
+    paper's models (its ``anchors``).
 
     ``area`` is knowledge, coding, mathematics or overall; ``benchmark`` one of the area's
-    benchmarks or ``Average``; ``points`` the paper's models it is fitted on, and
-    ``left_out`` those of the table it leaves out.
+    benchmarks or ``Average``; ``points`` ``(model, bpc, score 0-1)``, the score always the one
+    the paper publishes (Appendix B) and the BPC the paper's (``corpus`` one of its corpora,
+    ``anchored`` False) or a run's on ``corpus``, a dataset abbr (``anchored`` True);
+    ``left_out`` the models of the table the line leaves out (the same for both kinds).
     """
 
     area: str
     benchmark: str
     points: Tuple[Tuple[str, float, float], ...]  # (model, bpc, score 0-1)
     left_out: Tuple[str, ...] = ()
+    corpus: str = ''
+    anchored: bool = False
 
     @property
     def n(self) -> int:
@@ -97,8 +107,13 @@ class PaperLine:
 
     @property
     def reported(self) -> Tuple[float, float]:
-        """The paper's printed (rho, RMSE) for this line."""
+        """The paper's printed (rho, RMSE) for this area and benchmark."""
         return REPORTED[(self.area, self.benchmark)]
+
+    @property
+    def kind(self) -> str:
+        """``anchored on N models of the paper`` or ``the paper's own line``."""
+        return f'anchored on {self.n} models of the paper' if self.anchored else PAPER_LINE
 
     @property
     def bpc_range(self) -> Tuple[float, float]:
@@ -107,57 +122,91 @@ class PaperLine:
     def predict(self, bpc: float) -> Tuple[float, float, float]:
         """``(score, low, high)`` in percent at ``bpc``: the line and its 95% prediction
         interval (the spread of models around the line, not the uncertainty of the mean)."""
-        from scipy.stats import t
-
-        x = np.array([p[1] for p in self.points])
-        spread = self.fit['rmse'] * np.sqrt(self.n / (self.n - 2))
-        half = (
-            t.ppf(0.5 + LEVEL / 2, self.n - 2)
-            * spread
-            * np.sqrt(1 + 1 / self.n + (bpc - x.mean()) ** 2 / ((x - x.mean()) ** 2).sum())
-        )
-        score = self.fit['slope'] * bpc + self.fit['intercept']
-        return 100 * score, 100 * (score - half), 100 * (score + half)
+        return prediction([p[1] for p in self.points], [p[2] for p in self.points], bpc, self.fit)
 
 
-def _area_line(area: str, benchmark: str) -> PaperLine:
+def prediction(xs: Sequence[float], ys: Sequence[float], x0: float, fit: Optional[dict] = None):
+    """``(y0, low, high)`` times 100 at ``x0`` for the least-squares line through ``(xs, ys)``
+    (``fit``: its ``fit_line``, when already computed): the 95% prediction interval of one new
+    point, ``t(0.975, n - 2) * s * sqrt(1 + 1/n + (x0 - mean)^2 / Sxx)``, ``n >= 3``."""
+    from scipy.stats import t
+
+    x = np.asarray(xs, dtype=float)
+    n = len(x)
+    fit = fit or fit_line(xs, ys)
+    spread = fit['rmse'] * np.sqrt(n / (n - 2))
+    half = (
+        t.ppf(0.5 + LEVEL / 2, n - 2)
+        * spread
+        * np.sqrt(1 + 1 / n + (x0 - x.mean()) ** 2 / ((x - x.mean()) ** 2).sum())
+    )
+    score = fit['slope'] * x0 + fit['intercept']
+    return 100 * score, 100 * (score - half), 100 * (score + half)
+
+
+def area_line(area: str, benchmark: str, bpc: Dict[str, float], corpus: str, anchored: bool = True) -> Line:
+    """The line of ``benchmark`` (or ``Average``) of ``area`` through the paper's models of
+    ``bpc`` (``{model as the paper names it: bits}``), in the table's order, their scores the
+    paper's, the models the paper's fit leaves out (``LEFT_OUT``) left out."""
     left_out = LEFT_OUT.get((area, benchmark), ())
     _, rows = paper_table(area)
-    return PaperLine(
+    return Line(
         area,
         benchmark,
         tuple(
-            (model, row['BPC'], row[benchmark] / 100) for model, row in rows.items() if model not in left_out
+            (model, bpc[model], row[benchmark] / 100)
+            for model, row in rows.items()
+            if model in bpc and model not in left_out
         ),
         left_out,
+        corpus,
+        anchored,
     )
 
 
-def _overall_line() -> PaperLine:
+def overall_line(bpc: Dict[str, Tuple[float, float, float]], corpus: str, anchored: bool = True) -> Line:
+    """The overall line: the mean of a model's three area averages against the mean of its
+    three BPCs (``bpc``: ``{model: (knowledge, coding, mathematics) bits}``), over the models
+    in all three tables, in Table 4's order."""
     tables = {area: paper_table(area)[1] for area in AREA_CORPUS}
-    models = [m for m in tables['knowledge'] if all(m in rows for rows in tables.values())]
-    return PaperLine(
+    models = [m for m in tables['knowledge'] if m in bpc and all(m in rows for rows in tables.values())]
+    return Line(
         OVERALL,
         AVERAGE,
         tuple(
-            (
-                m,
-                float(np.mean([tables[a][m]['BPC'] for a in tables])),
-                float(np.mean([tables[a][m][AVERAGE] for a in tables])) / 100,
-            )
+            (m, float(np.mean(bpc[m])), float(np.mean([tables[a][m][AVERAGE] for a in tables])) / 100)
             for m in models
         ),
+        (),
+        corpus,
+        anchored,
     )
 
 
+def area_lines(area: str, bpc: Dict[str, float], corpus: str, anchored: bool = True) -> List[Line]:
+    """Each benchmark's line of ``area``, then its average's."""
+    return [area_line(area, name, bpc, corpus, anchored) for name in benchmarks_of(area) + (AVERAGE,)]
+
+
 @lru_cache(maxsize=None)
-def paper_lines() -> Tuple[PaperLine, ...]:
-    """Every line the paper reports: each area's benchmarks and average, then overall."""
-    lines = [_area_line(area, name) for area in AREA_CORPUS for name in benchmarks_of(area) + (AVERAGE,)]
-    return tuple(lines + [_overall_line()])
+def paper_lines() -> Tuple[Line, ...]:
+    """Every line the paper reports: each area's benchmarks and average, then overall; lines
+    whose BPCs the paper measured."""
+    lines = []
+    for area, corpus in AREA_CORPUS.items():
+        measured = {model: row['BPC'] for model, row in paper_table(area)[1].items()}
+        lines += area_lines(area, measured, corpus, anchored=False)
+    tables = {area: paper_table(area)[1] for area in AREA_CORPUS}
+    both = {
+        m: tuple(tables[a][m]['BPC'] for a in AREA_CORPUS)
+        for m in tables['knowledge']
+        if all(m in t for t in tables.values())
+    }
+    return tuple(lines + [overall_line(both, ', '.join(AREA_CORPUS.values()), anchored=False)])
 
 
-def line(area: str, benchmark: str = AVERAGE) -> PaperLine:
+def line(area: str, benchmark: str = AVERAGE) -> Line:
+    """The paper's own line of ``area`` and ``benchmark``."""
     return next(li for li in paper_lines() if (li.area, li.benchmark) == (area, benchmark))
 
 
@@ -198,7 +247,7 @@ class Placement:
     """A model of a run on one of the paper's lines (scores in percent)."""
 
     model: str
-    line: PaperLine
+    line: Line
     bpc: float
     predicted: float
     low: float
@@ -226,14 +275,20 @@ class Placement:
         return not low <= self.bpc <= high
 
 
-def place(model: str, bpc: Dict[str, float], measured: Dict[Tuple[str, str], float]) -> List[Placement]:
-    """The model on every line its BPC allows, in ``paper_lines`` order.
+def place(
+    model: str,
+    bpc: Dict[str, float],
+    measured: Dict[Tuple[str, str], float],
+    lines: Optional[Sequence[Line]] = None,
+) -> List[Placement]:
+    """The model on every line of ``lines`` (default: the paper's own) its BPC allows, in
+    their order.
 
-    ``bpc``: ``{area: bits}`` for the areas measured the paper's way (the overall line needs
-    all three); ``measured``: ``{(area, benchmark): score in %}``, ``Average`` for an area's
-    own score and ``('overall', 'Average')`` for the overall one."""
+    ``bpc``: ``{area: bits}`` on the lines' corpora (the overall line needs all three);
+    ``measured``: ``{(area, benchmark): score in %}``, ``Average`` for an area's own score and
+    ``('overall', 'Average')`` for the overall one."""
     placed = []
-    for li in paper_lines():
+    for li in paper_lines() if lines is None else lines:
         if li.area == OVERALL and not set(AREA_CORPUS) - set(bpc):
             x = float(np.mean([bpc[a] for a in AREA_CORPUS]))
         elif li.area in bpc:
