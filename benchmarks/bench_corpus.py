@@ -12,8 +12,10 @@ line deduplication has work), seeded. Then builds a ``--kind text`` corpus from 
 child process (cc_net's steps: 300 characters, line deduplication, lid.176, the quality rules
 standing in for KenLM) and prints a table: records and characters read per second, the
 largest process's peak resident memory, the CPU seconds of the build and its processes (its
-own work, whatever else the machine runs), and the time a corpus of the paper's size (131 M
-characters of cc, kept) would take at this rate and this synthetic text's yield. ``--keep DIR``
+own work, whatever else the machine runs), and from the CPU time per record two estimates:
+131 M characters of cc kept (the paper's size) at this synthetic text's yield (all of it is
+English and passes), and the paper's input read as cc_net read it (180 WET files of about
+40,000 records each), whose yield does not matter to the reading time. ``--keep DIR``
 keeps the generated files and reuses them on a later run with the same plan.
 """
 
@@ -32,6 +34,8 @@ import time
 import uuid
 
 PAPER_CC_CHARS = 131_000_000
+PAPER_WET_FILES = 180  # cc_net's 180 shards of one segment (one WET file) each
+CC_RECORDS_PER_FILE = 40_000
 BUILD = '''
 import json, resource, sys, time
 from opencompass_llmcompression.corpus.build import build
@@ -162,6 +166,16 @@ def main(argv=None):
     )
     removed = {f['name']: f['removed'] for f in manifest['filters']}
     print(f'removed by filter: {removed}')
+    per_record = cpu / args.records
+    cores = os.cpu_count() or 1
+    paper_input = PAPER_WET_FILES * CC_RECORDS_PER_FILE * per_record / 3600  # CPU hours
+    paper_size = PAPER_CC_CHARS / kept_chars * cpu / 60  # CPU minutes
+    print(
+        f'CPU per record {per_record * 1000:.1f} ms; the paper\'s 131 M characters at this text\'s '
+        f'yield: {paper_size:.1f} CPU min; the paper\'s input, {PAPER_WET_FILES} WET files of '
+        f'{CC_RECORDS_PER_FILE:,} records: {paper_input:.1f} CPU h ({paper_input / cores:.1f} h on '
+        f'these {cores} cores)'
+    )
     if not args.keep:
         import shutil
 
