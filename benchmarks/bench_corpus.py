@@ -65,39 +65,68 @@ def member(headers, block):
     return gzip.compress(head.encode() + block + b'\r\n\r\n', compresslevel=6, mtime=0)
 
 
-def write_wet(path, records, chars, rng, words, boilerplate):
+def page_lines(chars, rng, words, boilerplate):
+    """Lines of about ``chars`` characters in all: 14 words each, a tenth from ``boilerplate``."""
+    lines, size = [], 0
+    while size < chars:
+        if rng.random() < 0.1:
+            line = rng.choice(boilerplate)
+        else:
+            line = ' '.join(rng.choices(words, k=14)) + '.'
+        lines.append(line)
+        size += len(line) + 1
+    return lines
+
+
+def html_page(i, lines):
+    nav = ''.join(f'<li><a href="/s{k}">Section {k}</a></li>' for k in range(20))
+    body = ''.join(f'<p>{line}</p>' for line in lines)
+    return (
+        f'<!doctype html><html><head><meta charset="utf-8"><title>Page {i}</title>'
+        f'<meta property="article:published_time" content="2026-01-{1 + i % 28:02d}"></head>'
+        f'<body><nav><ul>{nav}</ul></nav><main><article><h1>Page {i}</h1>{body}</article></main>'
+        '<footer><p>Copyright 2026. All rights reserved.</p></footer></body></html>'
+    )
+
+
+def write_records(path, kind, records, chars, rng, words, boilerplate):
+    """A WET file (``kind`` wet: conversion records) or WARC file (warc: HTML responses);
+    returns the bytes of text (WET) or HTML (WARC) written."""
     written = 0
     with open(path, 'wb') as f:
         info = b'isPartOf: CC-MAIN-2026-05\r\noperator: benchmark\r\n'
         f.write(member([('WARC-Type', 'warcinfo'), ('WARC-Date', '2026-01-20T00:00:00Z')], info))
         for i in range(records):
-            lines, size = [f'Page {i}'], 0
-            while size < chars:
-                line = (
-                    rng.choice(boilerplate)
-                    if rng.random() < 0.1
-                    else ' '.join(rng.choices(words, k=14)) + '.'
-                )
-                lines.append(line)
-                size += len(line) + 1
-            block = '\n'.join(lines).encode()
-            written += len(block)
+            lines = page_lines(chars, rng, words, boilerplate)
             url = f'https://site{i % 997}.example/page/{i}'
-            f.write(
-                member(
-                    [
-                        ('WARC-Type', 'conversion'),
-                        ('WARC-Target-URI', url),
-                        ('WARC-Date', f'2026-01-{1 + i % 28:02d}T12:00:00Z'),
-                        ('WARC-Record-ID', f'<urn:uuid:{uuid.UUID(int=rng.getrandbits(128))}>'),
-                        ('WARC-Refers-To', f'<urn:uuid:{uuid.UUID(int=rng.getrandbits(128))}>'),
-                        ('WARC-Block-Digest', 'sha1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'),
-                        ('WARC-Identified-Content-Language', 'eng'),
-                        ('Content-Type', 'text/plain'),
-                    ],
-                    block,
-                )
-            )
+            date = f'2026-01-{1 + i % 28:02d}T12:00:00Z'
+            record_id = f'<urn:uuid:{uuid.UUID(int=rng.getrandbits(128))}>'
+            if kind == 'wet':
+                block = '\n'.join([f'Page {i}'] + lines).encode()
+                headers = [
+                    ('WARC-Type', 'conversion'),
+                    ('WARC-Target-URI', url),
+                    ('WARC-Date', date),
+                    ('WARC-Record-ID', record_id),
+                    ('WARC-Refers-To', f'<urn:uuid:{uuid.UUID(int=rng.getrandbits(128))}>'),
+                    ('WARC-Block-Digest', 'sha1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'),
+                    ('WARC-Identified-Content-Language', 'eng'),
+                    ('Content-Type', 'text/plain'),
+                ]
+                written += len(block)
+            else:
+                html = html_page(i, lines).encode()
+                http = b'HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n'
+                block = http + f'Content-Length: {len(html)}\r\n\r\n'.encode() + html
+                headers = [
+                    ('WARC-Type', 'response'),
+                    ('WARC-Date', date),
+                    ('WARC-Record-ID', record_id),
+                    ('Content-Type', 'application/http; msgtype=response'),
+                    ('WARC-Target-URI', url),
+                ]
+                written += len(html)
+            f.write(member(headers, block))
     return written
 
 
@@ -109,7 +138,10 @@ def main(argv=None):
         '--records', type=int, default=40000, help='conversion records in all (CC: about 40,000)'
     )
     parser.add_argument('--chars', type=int, default=10000, help='characters of text per record')
-    parser.add_argument('--files', type=int, default=1, help='WET files the records are split over')
+    parser.add_argument('--files', type=int, default=1, help='files the records are split over')
+    parser.add_argument(
+        '--format', choices=('wet', 'warc'), default='wet', help='WET (text) or WARC (HTML responses) files'
+    )
     parser.add_argument('--jobs', type=int, default=os.cpu_count(), help='the builder\'s --jobs')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--keep', help='folder to keep the generated files in (default: a temporary one)')
@@ -121,8 +153,11 @@ def main(argv=None):
     os.makedirs(folder, exist_ok=True)
     start = time.perf_counter()
     plan = {'records': args.records, 'chars': args.chars, 'files': args.files, 'seed': args.seed}
+    if args.format != 'wet':
+        plan['format'] = args.format
+    suffix = 'warc.wet.gz' if args.format == 'wet' else 'warc.gz'
     plan_file = os.path.join(folder, 'plan.json')
-    files = [os.path.join(folder, f'CC-MAIN-2026-05-{n:05d}.warc.wet.gz') for n in range(args.files)]
+    files = [os.path.join(folder, f'CC-MAIN-2026-05-{n:05d}.{suffix}') for n in range(args.files)]
     reuse = os.path.exists(plan_file) and json.load(open(plan_file)).get('plan') == plan
     if reuse:  # --keep DIR from an earlier run with the same plan
         text_bytes = json.load(open(plan_file))['text_bytes']
@@ -130,7 +165,7 @@ def main(argv=None):
         text_bytes = 0
         for n, path in enumerate(files):
             count = args.records // args.files + (n < args.records % args.files)
-            text_bytes += write_wet(path, count, args.chars, rng, words, boilerplate)
+            text_bytes += write_records(path, args.format, count, args.chars, rng, words, boilerplate)
         with open(plan_file, 'w') as f:
             json.dump({'plan': plan, 'text_bytes': text_bytes}, f)
     generated = time.perf_counter() - start
@@ -155,7 +190,8 @@ def main(argv=None):
         + ('reused' if reuse else f'generated in {generated:.0f} s')
     )
     print(
-        '| records | files | jobs | text MB | gzip MB | build s | CPU s | records/s | records/CPU s | '
+        f'| records | files | jobs | {"text" if args.format == "wet" else "HTML"} MB | gzip MB | build s | '
+        'CPU s | records/s | records/CPU s | '
         'kept M chars | peak MB (largest process) | est. for 131 M chars kept |'
     )
     print('|---|---|---|---|---|---|---|---|---|---|---|---|')
