@@ -44,18 +44,18 @@ CSV_HEADER = [
 
 def paper_corpora(
     abbrs: Sequence[str], locations: Dict[str, dict], measurements: Dict[str, Optional[MeasurementSettings]]
-) -> Tuple[Dict[str, str], List[str]]:
-    """``({abbr: area}, reasons)``: the abbrs that measure a paper corpus the paper's way,
-    each with the area its BPC predicts, and one line per other abbr saying why it predicts
-    nothing."""
-    eligible, reasons = {}, []
+) -> Tuple[Dict[str, str], Dict[str, str]]:
+    """``({abbr: area}, {abbr: reason})``: the abbrs that measure a paper corpus the paper's
+    way, each with the area its BPC predicts, and for each other abbr why the paper's lines
+    predict nothing for it."""
+    eligible, reasons = {}, {}
     for abbr in abbrs:
         corpus = paper_corpus_of(abbr, locations.get(abbr))
         problems = measurement_problems(locations.get(abbr), measurements.get(abbr))
         if corpus is None:
             problems = [f'not one of the paper\'s corpora ({", ".join(AREA_OF)})']
         if problems:
-            reasons.append(
+            reasons[abbr] = (
                 f'{abbr}: no prediction: {"; ".join(problems)}. The paper\'s lines '
                 'hold only for BPC on its corpora with its window.'
             )
@@ -133,10 +133,13 @@ def table(placed: Sequence[Placement]):
         name = (
             f'{p.line.area} average' if p.line.benchmark == AVERAGE else f'{p.line.area}: {p.line.benchmark}'
         )
+        if p.line.anchored:
+            name = f'{p.line.corpus}: {name}'
+        fitted = 'the paper\'s' if not p.line.anchored else 'the anchors\''
         notes = [p.flag] if p.flag else []
         if p.outside_fitted_range:
             low, high = p.line.bpc_range
-            notes.append(f'BPC outside the paper\'s {low:.3f}-{high:.3f}: an extrapolation')
+            notes.append(f'BPC outside {fitted} {low:.3f}-{high:.3f}: an extrapolation')
         rows.append(
             [
                 p.model,

@@ -17,10 +17,11 @@ from ..core.corpus_files import CorpusError, load_corpus
 from ..core.finite_output import check_text
 from ..core.logs import LOGGER
 from ..core.settings import MeasurementSettings
-from . import paper_predictions
+from . import anchored_lines, paper_predictions
 from .baselines import baseline_rates
 from .benchmark_scores import DEFAULT_AREAS, check_areas
 from .collect import Results, RunData
+from .corpus_periods import corpus_info
 from .documents import document_table
 from .failures import Failure, no_results_message
 from .intervals import RESAMPLES, SEED
@@ -263,11 +264,14 @@ def paper_lines_section(
     options: ReportOptions,
     folder: ReportFolder,
 ) -> List[str]:
-    """Each model measured the paper's way on the paper's lines (table, CSV, plot); for
-    the other abbrs, one line each saying why they predict nothing."""
+    """Each model measured the paper's way on the paper's lines (table, CSV, plot); the other
+    abbrs on lines anchored on the paper's models where the run has them
+    (``anchored_section``), and one line each for those that get no prediction, saying why."""
     eligible, reasons = paper_predictions.paper_corpora(abbrs, run.locations, measurements)
     placed = paper_predictions.placements(run.results, models, eligible, options.scores, _areas(options))
     paper_predictions.plot(placed, folder.path('compression_paper_lines_{stamp}.png'))
+    infos = [corpus_info(abbr, run.locations.get(abbr)) for abbr in abbrs if abbr not in eligible]
+    corpora, notes = anchored_lines.anchored_corpora(run.results, models, infos)
     lines = ['## What the BPC predicts: the paper\'s lines', '']
     if placed:
         lines += [to_markdown(*paper_predictions.table(placed)), *paper_predictions.READING]
@@ -277,11 +281,57 @@ def paper_lines_section(
         )
     else:
         lines += ['No model of this run is placed on the paper\'s lines:']
-    return (
-        lines
-        + [f'- {reason}' for reason in reasons]
-        + [f'- Lines fitted on {TABLES_SOURCE}; llmcompression-summary --paper prints them.', '']
-    )
+    own = {c.abbr for c in corpora}
+    lines += [
+        f'- {reason}'
+        + (' It has a line of its own, anchored on the paper\'s models (below).' if abbr in own else '')
+        for abbr, reason in reasons.items()
+    ]
+    lines += [f'- Lines fitted on {TABLES_SOURCE}; llmcompression-summary --paper prints them.', '']
+    return lines + anchored_section(run, models, eligible, corpora, notes, options, folder)
+
+
+def anchored_section(
+    run: RunData, models, eligible: Dict[str, str], corpora, notes: List[str], options: ReportOptions, folder
+) -> List[str]:
+    """The run's corpora on their own lines, anchored on the paper's models (tables, CSVs,
+    plot; beside the paper's own lines of the areas ``eligible`` measures the paper's way), and
+    a line for each corpus or overall line that could not be drawn."""
+    if not corpora and not notes:
+        return []
+    overall, overall_notes = anchored_lines.overall_lines(corpora)
+    notes = notes + overall_notes
+    lines = ['## What the BPC predicts on the run\'s own corpora: lines anchored on the paper\'s models', '']
+    if corpora:
+        header, rows = anchored_lines.compared_lines(corpora, overall, sorted(set(eligible.values())))
+        lines += [to_markdown(header, [r for r in rows if r[1].endswith('average')])]
+        folder.write('compression_anchored_fits_{stamp}.csv', to_csv(header, rows))
+        placed = anchored_lines.anchored_placements(
+            run.results, models, corpora, overall, options.scores, _areas(options)
+        )
+        anchored_lines.plot(corpora, overall, placed, folder.path('compression_anchored_lines_{stamp}.png'))
+        if placed:
+            lines += [to_markdown(*paper_predictions.table(placed))]
+            folder.write(
+                'compression_anchored_predictions_{stamp}.csv',
+                to_csv(
+                    ANCHORED_CSV_HEADER,
+                    [
+                        row[:1] + [p.line.corpus] + row[1:]
+                        for p, row in zip(placed, paper_predictions.csv_rows(placed))
+                    ],
+                ),
+            )
+        else:
+            lines += [
+                '',
+                'Every model of the run with a BPC on these corpora anchors them: none is left to place.',
+            ]
+        lines += anchored_lines.READING
+    return lines + [f'- {note}' for note in notes] + ['']
+
+
+ANCHORED_CSV_HEADER = paper_predictions.CSV_HEADER[:1] + ['corpus'] + paper_predictions.CSV_HEADER[1:]
 
 
 def _areas(options: ReportOptions) -> Dict[str, dict]:

@@ -1,0 +1,169 @@
+"""Lines anchored on a corpus built here: the paper's models measured on it anchor its own line
+(checked against numpy's least squares and the textbook prediction interval computed here),
+every other model is placed on it, and what is missing is said, not left out silently."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+from conftest import real_documents
+from test_paper_lines import read_csv, table_rows, textbook_prediction
+from test_report import LN2, save_run_config, write_run
+
+from opencompass_llmcompression import corpus_builder as builder
+from opencompass_llmcompression import summary_cli
+
+# Run abbrs as OpenCompass's model configs name them, each a model of the paper's Table 4.
+ANCHORS = {
+    'llama-2-7b-hf': 'Llama-2-7b',
+    'mistral-7b-v0.1': 'Mistral-7b',
+    'falcon-7b-hf': 'Falcon-7b',
+    'qwen-7b-hf': 'Qwen-7b',
+    'yi-6b-hf': 'Yi-6b',
+    'deepseek-llm-7b-base-hf': 'Deepseek-llm-7b',
+}
+PAPER = {r['model']: r for r in table_rows('knowledge')}
+
+
+def built_corpus(root, name='fresh', month='2026-01', kind='text'):
+    """A corpus built by llmcompression-corpus from dated records of one month."""
+    records = os.path.join(root, f'{name}.records.jsonl')
+    os.makedirs(root, exist_ok=True)
+    with open(records, 'w') as f:
+        for i, text in enumerate(real_documents('text', 6, 1500)):
+            f.write(json.dumps({'text': text, 'date': f'{month}-{1 + i:02d}'}) + '\n')
+    builder.build(
+        name, kind, [], os.path.join(root, 'corpora'), records=[records], date_field='date', min_chars=100
+    )
+    return os.path.join(root, 'corpora')
+
+
+def result(bpc):
+    chars = 10_000
+    return dict(
+        bpc=bpc,
+        bpb=bpc,
+        nll=bpc * chars * LN2,
+        chars=chars,
+        tokens=3000,
+        bytes=chars,
+        ppl=2.0,
+        measurement=dict(block_size=1900, stride=512, reference_compat=False),
+    )
+
+
+def fresh_bpc(model):
+    """Each anchor's BPC on the fresh text: its paper BPC, higher and not exactly on a line."""
+    return 1.1 * float(PAPER[model]['BPC']) + 0.03 + 0.004 * (len(model) % 3)
+
+
+def run_on(tmp_path, bpcs, scores=None, name='fresh'):
+    corpora = built_corpus(str(tmp_path / 'data'), name)
+    abbr = f'llm_compression-{name}'
+    results = {model: {abbr: result(b)} for model, b in bpcs.items()}
+    for model, extra in (scores or {}).items():
+        results[model].update(extra)
+    run = write_run(tmp_path / 'run', results)
+    save_run_config(
+        run,
+        [
+            dict(
+                type='opencompass_llmcompression.CompressionCorpusDataset', abbr=abbr, path=corpora, name=name
+            )
+        ],
+        [dict(abbr=m, path=f'org/{m}') for m in bpcs],
+    )
+    out = tmp_path / 'out'
+    assert (
+        summary_cli.main([run, '--out', str(out), '--documents', '0', '--resamples', '0', '--no-baselines'])
+        == 0
+    )
+    return out
+
+
+def test_the_papers_models_on_a_fresh_corpus_anchor_its_line_and_place_the_others(tmp_path, capsys):
+    bpcs = {abbr: fresh_bpc(model) for abbr, model in ANCHORS.items()}
+    bpcs['mine'] = 0.70
+    out = run_on(tmp_path, bpcs, {'mine': {'hellaswag': {'accuracy': 99.0}}})
+    printed = capsys.readouterr().out
+
+    names = [m for m in PAPER if m in ANCHORS.values()]  # the table's order
+    xs = np.array([fresh_bpc(m) for m in names])
+    ys = np.array([float(PAPER[m]['Average']) / 100 for m in names])
+    (slope, intercept), *_ = np.linalg.lstsq(np.column_stack([xs, np.ones_like(xs)]), ys, rcond=None)
+    r = np.corrcoef(xs, ys)[0, 1]
+    rmse = np.sqrt(np.mean((ys - slope * xs - intercept) ** 2))
+    lines = {(row['corpus'], row['line']): row for row in read_csv(out, 'compression_anchored_fits_')}
+    average = lines[('llm_compression-fresh', 'knowledge average')]
+    assert average['fitted'] == 'anchored on 6 models of the paper' and average['n'] == '6'
+    assert [float(average[k]) for k in ('slope', 'intercept', 'r', 'RMSE')] == pytest.approx(
+        [slope, intercept, r, rmse], abs=1e-4
+    )
+    paper_xs = [float(PAPER[m]['BPC']) for m in names]
+    assert float(average["paper's r, same models"]) == pytest.approx(
+        np.corrcoef(paper_xs, ys)[0, 1], abs=1e-4
+    )
+    assert average["paper's r (n)"] == '-0.9350 (19)'
+    assert len(lines) == 6  # five benchmarks and the average
+    hellaswag = lines[('llm_compression-fresh', 'knowledge: HellaSwag')]
+    hs = np.array([float(PAPER[m]['HellaSwag']) / 100 for m in names])
+    assert float(hellaswag['r']) == pytest.approx(np.corrcoef(xs, hs)[0, 1], abs=1e-4)
+
+    rows = read_csv(out, 'compression_anchored_predictions_')
+    assert list(rows[0]) == [
+        'model',
+        'corpus',
+        'area',
+        'benchmark',
+        'bpc',
+        'predicted',
+        'pi_low',
+        'pi_high',
+        'line_n',
+        'line_rmse',
+        'measured',
+        'gap_rmse',
+        'flag',
+        'outside_fitted_bpc',
+    ]
+    assert {row['model'] for row in rows} == {'mine'}  # the anchors are not placed on their own line
+    placed = {row['benchmark']: row for row in rows}
+    want = textbook_prediction(xs, ys, 0.70)
+    got = placed['Average']
+    assert [float(got[k]) for k in ('predicted', 'pi_low', 'pi_high')] == pytest.approx(want, abs=1e-4)
+    assert got['line_n'] == '6' and float(got['line_rmse']) == pytest.approx(100 * rmse, abs=1e-3)
+    hs_want = textbook_prediction(xs, hs, 0.70)
+    assert float(placed['HellaSwag']['predicted']) == pytest.approx(hs_want[0], abs=1e-4)
+    assert (
+        placed['HellaSwag']['measured'] == '99.0000' and placed['HellaSwag']['flag'] == 'above the interval'
+    )
+    assert (
+        f'| mine | llm_compression-fresh: knowledge average | 0.7000 | {want[0]:.1f} | '
+        f'{want[1]:.1f} to {want[2]:.1f} |' in printed
+    )
+    assert '| llm_compression-fresh | knowledge average | anchored on 6 models of the paper | 6 |' in printed
+    assert 'It has a line of its own, anchored on the paper\'s models (below).' in printed
+    (plot,) = [
+        f for f in os.listdir(out) if f.startswith('compression_anchored_lines_') and f.endswith('.png')
+    ]
+    assert os.path.getsize(out / plot) > 10_000
+
+
+def test_too_few_anchors_and_an_anchor_listed_twice_are_named(tmp_path, capsys):
+    bpcs = {abbr: fresh_bpc(ANCHORS[abbr]) for abbr in ('llama-2-7b-hf', 'mistral-7b-v0.1', 'falcon-7b-hf')}
+    bpcs['Llama-2-7b'] = 0.9  # the same model of the paper as llama-2-7b-hf
+    bpcs['mine'] = 0.7
+    out = run_on(tmp_path, bpcs)
+    printed = capsys.readouterr().out
+    assert (
+        "- llm_compression-fresh: Llama-2-7b is listed twice (llama-2-7b-hf, Llama-2-7b): it anchors the "
+        "line once, with llama-2-7b-hf's BPC" in printed
+    )
+    assert (
+        "- llm_compression-fresh: no line of its own: 3 model(s) of the paper's knowledge table measured "
+        'on it (Llama-2-7b, Mistral-7b, Falcon-7b), a line needs at least 4. Add 1 or more of them to the '
+        'run (e.g. Deepseek-llm-7b, Llama-1-7b, Qwen-7b, Yi-6b, Llama-1-13b, Llama-2-13b; '
+        'llm_compression_anchors runs a set)'
+    ) in printed.replace('\n', ' ')
+    assert not [f for f in os.listdir(out) if f.startswith('compression_anchored_')]
