@@ -183,7 +183,23 @@ def _web_documents(
         settle(2 * jobs)
 
     try:
-        batch, batch_chars = [], 0
+        unseen: List[Tuple[Document, np.ndarray]] = []  # read, not yet deduplicated
+        unseen_chars = 0
+
+        def deduplicate() -> None:
+            texts = lines.keep_new_lines_of([d.content for d, _ in unseen], [h for _, h in unseen])
+            batch = []
+            for (doc, _), text in zip(unseen, texts):
+                if text is None:
+                    report.skip('every line seen before (line deduplication)', doc.source)
+                    counts['dedup'] += 1
+                else:
+                    doc.content = text
+                    batch.append(doc)
+            unseen.clear()
+            if batch:
+                check(batch)
+
         for path, (read, file_report, file_dumps, file_counts, digest) in zip(paths, results):
             digests[path] = digest
             report.merge(file_report)
@@ -191,20 +207,13 @@ def _web_documents(
             for key, value in file_counts.items():
                 counts[key] += value
             for doc, hashes in _spooled(read):
-                text = lines.keep_new_lines(doc.content, hashes)
-                if text is None:
-                    report.skip('every line seen before (line deduplication)', doc.source)
-                    counts['dedup'] += 1
-                    continue
-                doc.content = text
-                batch.append(doc)
-                batch_chars += len(text)
-                if batch_chars >= BATCH_CHARS:
-                    check(batch)
-                    batch, batch_chars = [], 0
+                unseen.append((doc, hashes))
+                unseen_chars += len(doc.content)
+                if unseen_chars >= BATCH_CHARS:
+                    deduplicate()
+                    unseen_chars = 0
             os.remove(read)
-        if batch:
-            check(batch)
+        deduplicate()
         settle(0)
     finally:
         if pool is not None:

@@ -122,11 +122,23 @@ class LineDeduplicator:
         """``text`` without its lines whose hash (``hashes``, one per line, as ``line_hashes``
         gives them) was seen before, in it or an earlier text; None when no line is left. The
         hashes become seen."""
-        fresh = self.seen.add_new(np.asarray(hashes, dtype=np.uint64))
-        kept = [line for line, new in zip(text.split('\n'), fresh) if new]
-        self.lines += len(fresh)
-        self.lines_kept += len(kept)
-        return '\n'.join(kept) if kept else None
+        return self.keep_new_lines_of([text], [hashes])[0]
+
+    def keep_new_lines_of(self, texts: List[str], hashes: List) -> List[Optional[str]]:
+        """``keep_new_lines`` for each text in turn, in one pass over the table: a line is new
+        when its hash is not in the table and not earlier in the texts' lines taken in order."""
+        if not texts:
+            return []
+        fresh = self.seen.add_new(np.concatenate([np.asarray(h, dtype=np.uint64) for h in hashes]))
+        kept_texts, start = [], 0
+        for text, h in zip(texts, hashes):
+            flags = fresh[start : start + len(h)]
+            start += len(h)
+            kept = [line for line, new in zip(text.split('\n'), flags) if new]
+            self.lines += len(flags)
+            self.lines_kept += len(kept)
+            kept_texts.append('\n'.join(kept) if kept else None)
+        return kept_texts
 
 
 def drop_duplicates(docs: List[Document], report: Report, threshold: float = 0.8) -> List[Document]:
