@@ -466,3 +466,19 @@ def test_a_reader_failing_midway_is_a_fault_not_a_traceback(wet, tmp_path, monke
     monkeypatch.setattr(web, 'read_web', failing)
     report = builder.build('cc', 'text', [wet], str(tmp_path / 'out'), jobs=1)
     assert report.kept == 1 and report.skipped['fault: file not read to its end (RuntimeError)'] == 1
+
+
+def test_deduplicating_a_batch_is_deduplicating_one_text_after_another():
+    import random
+
+    from opencompass_llmcompression.corpus.dedup import LineDeduplicator
+
+    rng = random.Random(1)
+    texts = [
+        '\n'.join(rng.choice(('a', 'b 1', 'B 2', 'c.', 'd', 'e', '')) for _ in range(5)) for _ in range(60)
+    ]
+    one, batch = LineDeduplicator(), LineDeduplicator()
+    expected = [one.keep_new_lines(t, line_hashes(t)) for t in texts]
+    got = batch.keep_new_lines_of(texts[:25], [line_hashes(t) for t in texts[:25]])
+    got += batch.keep_new_lines_of(texts[25:], [line_hashes(t) for t in texts[25:]])
+    assert got == expected and expected[0] is not None and None in expected
