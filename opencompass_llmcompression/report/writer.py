@@ -17,7 +17,7 @@ from ..core.corpus_files import CorpusError, load_corpus
 from ..core.finite_output import check_text
 from ..core.logs import LOGGER
 from ..core.settings import MeasurementSettings
-from . import anchored_lines, paper_predictions
+from . import anchored_lines, over_time, paper_predictions
 from .baselines import baseline_rates
 from .benchmark_scores import DEFAULT_AREAS, check_areas
 from .collect import Results, RunData
@@ -103,6 +103,7 @@ def write_report(
     sections += reference_section(run.results, abbrs, models, run.locations, measurements, folder)
     write_document_tables(rows, options.document_count, texts, folder)
     sections += paper_lines_section(run, abbrs, models, measurements, options, folder)
+    sections += over_time_section(run, abbrs, models, folder)
     sections += failures_section(run.failures)
     sections += fit_section(run.results, options, bool(run.failures), folder)
     folder.write('compression_{stamp}.md', '# Compression\n\n' + '\n'.join(sections) + '\n')
@@ -332,6 +333,47 @@ def anchored_section(
 
 
 ANCHORED_CSV_HEADER = paper_predictions.CSV_HEADER[:1] + ['corpus'] + paper_predictions.CSV_HEADER[1:]
+
+
+def over_time_section(run: RunData, abbrs, models, folder: ReportFolder) -> List[str]:
+    """For each kind of corpus measured in two or more periods: each model's BPC per period
+    (table, CSV, plot) and the memorization check of each older period against the newest."""
+    infos = [corpus_info(abbr, run.locations.get(abbr)) for abbr in abbrs]
+    bpc = {
+        model: {
+            abbr: v
+            for abbr in abbrs
+            if (v := anchored_lines.usable_bpc(run.results.get(model, {}).get(abbr))) is not None
+        }
+        for model in models
+    }
+    found, notes = over_time.series(infos, bpc, models)
+    if not found and not notes:
+        return []
+    lines = ['## BPC over time', '']
+    for s in found:
+        lines += [f'{s.kind} corpora, oldest first:', '', to_markdown(*over_time.bpc_table(s, models))]
+    if found:
+        folder.write(
+            'compression_over_time_{stamp}.csv',
+            to_csv(over_time.LONG_HEADER, [row for s in found for row in over_time.long_rows(s, models)]),
+        )
+        over_time.plot(found, models, folder.path('compression_periods_{stamp}.png'))
+    checks = [c for s in found for c in s.checks]
+    if checks:
+        lines += [
+            'Memorization check: each model\'s BPC on an older period against the line of the '
+            'other models\' (older-period BPC against newest-period BPC), with its 95% prediction '
+            'interval:',
+            '',
+            to_markdown(*over_time.check_table(checks)),
+            *over_time.MEANING,
+        ]
+        folder.write(
+            'compression_memorization_{stamp}.csv',
+            to_csv(over_time.CHECK_HEADER, over_time.check_rows(checks)),
+        )
+    return lines + [f'- {note}' for note in notes] + ['']
 
 
 def _areas(options: ReportOptions) -> Dict[str, dict]:
