@@ -12,6 +12,7 @@ installed package:
                                                        --datasets llm_compression_paper_suite
     DIR/datasets/mmlu_cloze/mmlu_cloze_ppl.py          --datasets mmlu_cloze_ppl
     DIR/datasets/mmlu_cloze/mmlu_math_cloze_ppl.py     --datasets mmlu_math_cloze_ppl
+    DIR/models/llm_compression_anchors.py              --models llm_compression_anchors
     DIR/summarizers/llm_compression.py                 --summarizer llm_compression
 
 It says what it wrote, leaves an identical file alone, updates a file it wrote itself, and
@@ -54,6 +55,12 @@ THIN_CONFIGS: Dict[str, Tuple[str, str]] = {
         '# four mathematics subjects as one set',
         'from opencompass_llmcompression.configs.datasets.mmlu_cloze.mmlu_math_cloze_ppl import '
         '\\\n        mmlu_math_cloze_datasets  # noqa: F401',
+    ),
+    os.path.join('models', 'llm_compression_anchors.py'): (
+        '`--models llm_compression_anchors` finds this file: the paper\'s models that anchor a\n'
+        '# corpus\'s own line',
+        'from opencompass_llmcompression.configs.models.llm_compression_anchors import \\\n'
+        '        models  # noqa: F401',
     ),
     os.path.join('summarizers', 'llm_compression.py'): (
         '`--summarizer llm_compression` finds this file',

@@ -1,0 +1,114 @@
+"""The anchor models' config and the folder-of-corpora helper, as OpenCompass's config loader
+(mmengine) reads them, in this process."""
+
+import json
+import os
+
+import pytest
+
+from opencompass_llmcompression import CorpusError, configs_cli
+from opencompass_llmcompression.core.checksums import file_sha256
+from opencompass_llmcompression.report.paper_fits import LEFT_OUT, paper_table
+from opencompass_llmcompression.report.paper_reference import normalise
+
+AREAS = ('knowledge', 'coding', 'mathematics')
+
+
+def anchors_config():
+    from mmengine.config import Config
+
+    from opencompass_llmcompression import CONFIG_DIR
+
+    return Config.fromfile(os.path.join(CONFIG_DIR, 'models', 'llm_compression_anchors.py'))
+
+
+def test_the_anchor_models_are_the_papers_and_the_cheap_set_spans_its_range():
+    config = anchors_config()
+    names = {normalise(m): m for area in AREAS for m in paper_table(area)[1]}
+    every = [names.get(normalise(m['abbr'])) for m in config['all_anchor_models']]
+    assert None not in every and len(set(every)) == len(every) == len(names) == 31
+    cheap = [names[normalise(m['abbr'])] for m in config['models']]
+    assert len(cheap) == 14 and all(m['type'].__name__ == 'HuggingFaceBaseModel' for m in config['models'])
+    # the ranges and counts the config's header states, per corpus's average line
+    stated = {'knowledge': (8, 0.581, 0.649), 'coding': (12, 0.262, 0.393), 'mathematics': (9, 0.420, 0.541)}
+    for area in AREAS:
+        rows = paper_table(area)[1]
+        left_out = LEFT_OUT.get((area, 'Average'), ())
+        bpc = [rows[m]['BPC'] for m in cheap if m in rows and m not in left_out]
+        assert (len(bpc), min(bpc), max(bpc)) == stated[area], area
+    paths = {m['abbr']: m['path'] for m in config['all_anchor_models']}
+    assert (
+        paths['llama-1-7b-hf'] == 'huggyllama/llama-7b' and paths['starcoder2-7b'] == 'bigcode/starcoder2-7b'
+    )
+
+
+def test_opencompass_finds_the_anchors_after_install(tmp_path):
+    from opencompass.utils.run import match_cfg_file
+
+    configs_cli.install(str(tmp_path))
+    (found,) = match_cfg_file([str(tmp_path / 'models')], ['llm_compression_anchors'])
+    from mmengine.config import Config
+
+    assert len(Config.fromfile(found[1])['models']) == 14
+
+
+def write_corpus(folder, name, kind, first, last):
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, f'{name}.jsonl'), 'w') as f:
+        f.write(json.dumps({'content': f'{name} text'}) + '\n')
+    manifest = {
+        'file': f'{name}.jsonl',
+        'sha256': file_sha256(os.path.join(folder, f'{name}.jsonl')),
+        'settings': {'kind': kind},
+        'period': {'first': first, 'last': last},
+    }
+    with open(os.path.join(folder, f'{name}.manifest.json'), 'w') as f:
+        json.dump(manifest, f)
+
+
+def test_a_folder_of_corpora_becomes_one_dataset_each_in_a_config(tmp_path):
+    from mmengine.config import Config
+
+    folder = str(tmp_path / 'fresh')
+    for month in ('2026_01', '2026_02', '2026_03'):
+        write_corpus(
+            folder, f'web_{month}', 'text', f'{month.replace("_", "-")}-01', f'{month.replace("_", "-")}-28'
+        )
+    write_corpus(folder, 'code_2026_01', 'code', '2026-01-01', '2026-01-31')
+    (tmp_path / 'fresh' / 'web_2026_01.records.jsonl').write_text('{"text": "an input"}\n')
+    suite = tmp_path / 'suite.py'
+    suite.write_text(
+        'from mmengine.config import read_base\n\n'
+        'with read_base():\n'
+        '    from opencompass_llmcompression.configs.models.llm_compression_anchors import models\n\n'
+        'datasets = __import__(\n'
+        "    'opencompass_llmcompression.openicl.corpus_folder', fromlist=['corpus_datasets']\n"
+        f').corpus_datasets({folder!r}, block_size=1024)\n'
+    )
+    config = Config.fromfile(str(suite))
+    datasets = config['datasets']
+    assert [d['abbr'] for d in datasets] == [
+        'llm_compression-code_2026_01',
+        'llm_compression-web_2026_01',
+        'llm_compression-web_2026_02',
+        'llm_compression-web_2026_03',
+    ]
+    first = datasets[0]
+    assert (first['path'], first['name'], first['type'].__name__) == (
+        folder,
+        'code_2026_01',
+        'CompressionCorpusDataset',
+    )
+    assert first['infer_cfg']['inferencer']['block_size'] == 1024
+    assert first['eval_cfg']['evaluator']['type'].__name__ == 'CompressionEvaluator'
+    rows = first['type'](path=first['path'], name=first['name'], reader_cfg=first['reader_cfg']).test
+    assert rows[0]['content'] == 'code_2026_01 text'
+    assert len(config['models']) == 14
+
+    from opencompass_llmcompression.openicl.corpus_folder import corpus_datasets
+
+    os.makedirs(tmp_path / 'empty')
+    with pytest.raises(CorpusError, match='holds no corpus'):
+        corpus_datasets(str(tmp_path / 'empty'))
+    with pytest.raises(CorpusError, match='web_2027_01: no such corpus'):
+        corpus_datasets(folder, names=['web_2027_01'])
