@@ -104,9 +104,9 @@ def _tokenizer(name):
     if not name:
         return None
     try:
-        from transformers import AutoTokenizer
+        from ..core.model_loading import load_tokenizer
 
-        return AutoTokenizer.from_pretrained(name)
+        return load_tokenizer(name)
     except Exception as e:
         raise BuildError(f'--tokenizer {name} cannot be loaded ({type(e).__name__}: {e})') from None
 
