@@ -16,9 +16,10 @@ then all kept documents (plain and records first, then git, arXiv and web inputs
 path order) -> whole documents in a seeded order up to ``budget`` -> manifest.write_corpus.
 
 Web files are read in parallel, one process per file up to ``jobs``; each writes what it
-read to a private temporary file, read back in input order, so memory holds one document at
-a time besides the kept ones and the set of line hashes, and the output does not depend on
-``jobs``.
+read to a private temporary file, read back in input order; the language and quality filters
+run in batches over the same processes, their verdicts taken in order. So the output does not
+depend on ``jobs``, and memory holds the line hashes, the batches in flight and, for each kept
+document, its size and date (its text waits on disk, ``spool``).
 """
 
 import collections
@@ -35,7 +36,7 @@ import numpy as np
 
 from ..core.checksums import file_sha256
 from .dates import DATE_FROM, DateWindow, keep_window
-from .dedup import LineDeduplicator, _normalising_table, drop_duplicates, line_hashes
+from .dedup import LineDeduplicator, drop_duplicates, line_hashes, normalising_table
 from .documents import BuildError, Document, Report
 from .local_cleaning import KINDS, clean
 from .local_files import read_file, read_records
@@ -45,7 +46,6 @@ from .sources import Input, find_inputs
 from .spool import DocumentSpool, SpooledDocument
 from .text_cleaning import MIN_CHARS, LanguageFilter, quality_filter
 
-WEB = ('wet', 'warc')
 PLAIN_MIN_CHARS = 200
 
 
@@ -156,7 +156,7 @@ def _web_documents(
     nothing in the output; at most ``2 * jobs`` batches are in flight, which bounds memory."""
     quality_name, quality_check = quality_filter(*models)
     language, _ = _checks(models)
-    _normalising_table()  # built once, before the processes are forked
+    normalising_table()  # built once, before the processes are forked
     lines = LineDeduplicator()
     counts = dict(read=0, window=0, length=0, dedup=0, language=0, quality=0)
     kept: List[SpooledDocument] = []

@@ -27,7 +27,9 @@ HASH_BYTES = 8
 
 
 @lru_cache(maxsize=1)
-def _normalising_table() -> Dict[int, Optional[str]]:
+def normalising_table() -> Dict[int, Optional[str]]:
+    """``str.translate``'s table: punctuation and control characters out, every digit 0 (built
+    once per process, a tenth of a second)."""
     table: Dict[int, Optional[str]] = {}
     for code in range(0x20000):  # planes 2 and above hold no punctuation, control or digit
         category = unicodedata.category(chr(code))
@@ -41,7 +43,7 @@ def _normalising_table() -> Dict[int, Optional[str]]:
 def normalize_line(line: str) -> str:
     """A line as the deduplication compares it: stripped, lower-cased, digits made 0,
     punctuation and control characters removed."""
-    return line.strip().lower().translate(_normalising_table())
+    return line.strip().lower().translate(normalising_table())
 
 
 def line_hashes(text: str) -> List[int]:
