@@ -12,6 +12,7 @@ import csv
 import datetime
 import json
 import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Dict, Optional
@@ -74,7 +75,8 @@ def corpus_info(abbr: str, location: Optional[dict]) -> CorpusInfo:
     """The kind and period of the corpus ``abbr`` measures (``location``: ``{path, name}``
     from the run's config, None when unknown). A manifest beside the corpus file decides;
     without one, the paper's corpus names (``cc``, ``python``, ``arxiv_math``, or an abbr
-    ending in ``-cc`` ...) are the paper's corpora, with its periods. Never raises: a manifest
+    ending in ``-cc`` ...) give the paper's kind, and its period where the path is the paper's
+    (``llm-compression`` or ``hkust-nlp`` in it, as ``paper_reference`` checks). Never raises: a manifest
     that cannot be read leaves the kind unknown, with the reason in ``problem``."""
     manifest, problem = None, None
     if location and location.get('path') and location.get('name'):
@@ -89,8 +91,16 @@ def corpus_info(abbr: str, location: Optional[dict]) -> CorpusInfo:
             return CorpusInfo(abbr, problem=f'its manifest cannot be read ({err})')
     if manifest is None:
         corpus = paper_corpus_of(abbr, location)
-        if corpus in CORPORA:
+        if corpus in CORPORA and re.search(
+            r'llm-compression|hkust-nlp', str((location or {}).get('path', ''))
+        ):
             return CorpusInfo(abbr, PAPER_KIND[corpus], paper_periods()[corpus], paper=True)
+        if corpus in CORPORA:  # the paper's name, elsewhere: its kind, but no date
+            return CorpusInfo(
+                abbr,
+                PAPER_KIND[corpus],
+                problem='no manifest beside the corpus, and not the paper\'s by its path: no period',
+            )
         return CorpusInfo(
             abbr, problem='no manifest beside the corpus (build it with llmcompression-corpus to date it)'
         )

@@ -12,7 +12,9 @@
 # GPUs, the others 1), spanning the paper's range
 # on each corpus: knowledge (cc) 0.581-0.649 over 8 anchors, coding (python) 0.262-0.393 over
 # 12, mathematics (arxiv_math) 0.420-0.541 over 9 (the 17 larger ones reach 0.527, 0.225 and
-# 0.394). `all_anchor_models` is every one of the 31 with public weights, up to 72B.
+# 0.394). `all_anchor_models` is every one of the 31 with public weights, up to 72B. Cost at the
+# paper's window: about 0.15 GPU-hours per billion parameters per 100 M characters (an estimate;
+# docs/paper_lines.md, "What it costs").
 #
 # OpenCompass's own configs where it ships one (its `abbr` renamed where the paper's name would
 # not match: huggyllama's Llama are the paper's Llama-1, deepseek-7b-base its Deepseek-llm-7b);
