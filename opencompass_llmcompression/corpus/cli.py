@@ -16,14 +16,14 @@ document is dated by its own date (docs/corpora.md); --after/--before keep a per
 Writes NAME.jsonl (``content``, ``subset``, ``meta``) and NAME.manifest.json (inputs with
 SHA-256, every filter with its parameters and removals, the period, the dumps), both whole or
 not at all. Exit status: 0 built, 2 built but input was skipped for a fault (damaged or
-hostile), 1 nothing built.
+hostile), 1 nothing built, 130 interrupted.
 """
 
 import argparse
 import os
 import sys
 
-from ..exit_codes import ERROR, OK, WARNING, ArgumentParser
+from ..exit_codes import ERROR, INTERRUPTED, OK, WARNING, ArgumentParser
 from .dates import DATE_FROM, iso_day
 from .documents import BuildError
 from .local_cleaning import KINDS
@@ -146,6 +146,12 @@ def main(argv=None) -> int:
     except (BuildError, OSError) as e:
         print(f'{PROG}: error: {e}', file=sys.stderr)
         return ERROR
+    except KeyboardInterrupt:
+        print(
+            f'{PROG}: interrupted (the corpus and its manifest are written whole or not at all)',
+            file=sys.stderr,
+        )
+        return INTERRUPTED
     print(f'wrote {os.path.join(args.out, args.name)}.jsonl: {report.kept} documents')
     for reason, count in sorted(report.skipped.items()):
         print(f'  skipped {count} documents: {reason} (e.g. {report.examples[reason]})')
