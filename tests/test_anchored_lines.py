@@ -161,9 +161,89 @@ def test_too_few_anchors_and_an_anchor_listed_twice_are_named(tmp_path, capsys):
         "line once, with llama-2-7b-hf's BPC" in printed
     )
     assert (
-        "- llm_compression-fresh: no line of its own: 3 model(s) of the paper's knowledge table measured "
-        'on it (Llama-2-7b, Mistral-7b, Falcon-7b), a line needs at least 4. Add 1 or more of them to the '
-        'run (e.g. Deepseek-llm-7b, Llama-1-7b, Qwen-7b, Yi-6b, Llama-1-13b, Llama-2-13b; '
-        'llm_compression_anchors runs a set)'
-    ) in printed.replace('\n', ' ')
+        "- llm_compression-fresh: no prediction: not one of the paper's corpora (cc, python, arxiv_math). "
+        "The paper's lines hold only for BPC on its corpora with its window. No line of its own either: 3 "
+        "model(s) of the paper's knowledge table measured on it (Llama-2-7b, Mistral-7b, Falcon-7b), a line "
+        'needs at least 4. Add 1 or more of them to the run (e.g. Deepseek-llm-7b, Llama-1-7b, Qwen-7b, '
+        'Yi-6b, Llama-1-13b, Llama-2-13b; llm_compression_anchors runs a set).'
+    ) in printed
     assert not [f for f in os.listdir(out) if f.startswith('compression_anchored_')]
+
+
+def hand_built(folder, name, kind, month):
+    """A corpus with the manifest llmcompression-corpus writes, reduced to what the report reads."""
+    from opencompass_llmcompression.core.checksums import file_sha256
+
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, f'{name}.jsonl')
+    with open(path, 'w') as f:
+        f.write(json.dumps({'content': f'{name} text'}) + '\n')
+    with open(os.path.join(folder, f'{name}.manifest.json'), 'w') as f:
+        json.dump(
+            {
+                'file': f'{name}.jsonl',
+                'sha256': file_sha256(path),
+                'settings': {'kind': kind},
+                'period': {'first': f'{month}-01', 'last': f'{month}-28'},
+            },
+            f,
+        )
+
+
+def test_one_corpus_of_each_kind_anchors_the_overall_line_beside_the_papers_own(tmp_path, capsys):
+    tables = {a: {r['model']: r for r in table_rows(a)} for a in ('knowledge', 'coding', 'mathematics')}
+    kinds = {'web': ('text', 'knowledge'), 'code': ('code', 'coding'), 'math': ('latex', 'mathematics')}
+    folder = str(tmp_path / 'fresh')
+    for name, (kind, _) in kinds.items():
+        hand_built(folder, name, kind, '2026-01')
+
+    def bpc(model, area):
+        return 1.1 * float(tables[area][model]['BPC']) + 0.004 * (len(model) % 3)
+
+    results = {
+        abbr: {name: result(bpc(model, area)) for name, (_, area) in kinds.items()}
+        for abbr, model in ANCHORS.items()
+    }
+    mine = {'web': 0.70, 'code': 0.36, 'math': 0.52}
+    results['mine'] = {name: result(v) for name, v in mine.items()}
+    results['mine']['llm_compression-cc'] = result(0.60)  # the paper's corpus, the paper's way
+    run = write_run(tmp_path / 'run', results)
+    datasets = [
+        dict(type='opencompass_llmcompression.CompressionCorpusDataset', abbr=n, path=folder, name=n)
+        for n in kinds
+    ]
+    datasets.append(
+        dict(
+            type='opencompass_llmcompression.CompressionCorpusDataset',
+            abbr='llm_compression-cc',
+            path='data/llm-compression',
+            name='cc',
+        )
+    )
+    save_run_config(run, datasets, [dict(abbr=m, path=m) for m in results])
+    out = tmp_path / 'out'
+    assert (
+        summary_cli.main(
+            [str(run), '--out', str(out), '--documents', '0', '--resamples', '0', '--no-baselines']
+        )
+        == 0
+    )
+    printed = capsys.readouterr().out
+
+    names = [m for m in tables['knowledge'] if m in ANCHORS.values()]
+    xs = np.array([np.mean([bpc(m, a) for a in tables]) for m in names])
+    ys = np.array([np.mean([float(tables[a][m]['Average']) for a in tables]) / 100 for m in names])
+    fits = {(row['corpus'], row['line']): row for row in read_csv(out, 'compression_anchored_fits_')}
+    overall = fits[('web, code, math', 'overall average')]
+    assert overall['n'] == '6' and float(overall['r']) == pytest.approx(np.corrcoef(xs, ys)[0, 1], abs=1e-4)
+    assert fits[('math', 'mathematics average')]['n'] == '5'  # Qwen-7b left out, as the paper's line
+    assert fits[('math', 'mathematics: MMLU-Math')]['n'] == '6'
+    assert fits[('cc', 'knowledge average')]['fitted'] == "the paper's own line"
+    assert "| cc | knowledge average | the paper's own line | 19 |" in printed
+    rows = {(r['corpus'], r['benchmark']): r for r in read_csv(out, 'compression_anchored_predictions_')}
+    want = textbook_prediction(xs, ys, np.mean(list(mine.values())))
+    got = rows[('web, code, math', 'Average')]
+    assert got['area'] == 'overall'
+    assert [float(got[k]) for k in ('predicted', 'pi_low', 'pi_high')] == pytest.approx(want, abs=1e-4)
+    paper = {(r['area'], r['benchmark']): r for r in read_csv(out, 'compression_paper_predictions_')}
+    assert set(paper) >= {('knowledge', 'Average')} and ('overall', 'Average') not in paper

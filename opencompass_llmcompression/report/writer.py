@@ -283,11 +283,14 @@ def paper_lines_section(
     else:
         lines += ['No model of this run is placed on the paper\'s lines:']
     own = {c.abbr for c in corpora}
-    lines += [
-        f'- {reason}'
-        + (' It has a line of its own, anchored on the paper\'s models (below).' if abbr in own else '')
-        for abbr, reason in reasons.items()
-    ]
+    for abbr, reason in reasons.items():
+        if abbr in own:
+            reason += ' It has a line of its own, anchored on the paper\'s models (below).'
+        why = next((n for n in notes if n.startswith(f'{abbr}: no line of its own: ')), None)
+        if why is not None:  # said once, in its corpus's line
+            notes.remove(why)
+            reason += ' No line of its own either: ' + why[len(f'{abbr}: no line of its own: ') :] + '.'
+        lines.append(f'- {reason}')
     lines += [f'- Lines fitted on {TABLES_SOURCE}; llmcompression-summary --paper prints them.', '']
     return lines + anchored_section(run, models, eligible, corpora, notes, options, folder)
 
