@@ -2,7 +2,9 @@
 # a column per corpus and the average, best first, each BPC with its bootstrap interval),
 # which model compresses better (paired intervals), the paper's published rows beside the
 # models it lists, what each BPC measured the paper's way predicts on the paper's lines (with
-# 95% prediction intervals, beside measured scores), gzip/bzip2/xz/zstd reference rows, the
+# 95% prediction intervals, beside measured scores) and, for other corpora, on lines anchored on
+# the paper's models measured there, BPC per period with a memorization check where corpora of
+# one kind span several periods, gzip/bzip2/xz/zstd reference rows, the
 # lowest- and highest-BPC documents, and, where benchmark scores are present, the fit of score
 # against BPC per area. Use with `--summarizer llm_compression`, or in a suite:
 #     with read_base():
