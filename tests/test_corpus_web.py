@@ -485,3 +485,15 @@ def test_deduplicating_a_batch_is_deduplicating_one_text_after_another():
     got = batch.keep_new_lines_of(texts[:25], [line_hashes(t) for t in texts[:25]])
     got += batch.keep_new_lines_of(texts[25:], [line_hashes(t) for t in texts[25:]])
     assert got == expected and expected[0] is not None and None in expected
+
+
+def test_a_member_cut_short_midway_costs_its_record_only(tmp_path):
+    members = [
+        wa.conversion(f'https://a.example/{i}', '2026-01-21T08:00:00Z', 'T', english(20 + i))
+        for i in range(4)
+    ]
+    web = write(tmp_path / 'cut.warc.wet.gz', members[0], members[1][:-30], members[2], members[3])
+    report = builder.build('cc', 'text', [web], str(tmp_path / 'out'))
+    urls = [r['meta']['url'] for r in rows(str(tmp_path / 'out'))]
+    assert urls == ['https://a.example/0', 'https://a.example/2', 'https://a.example/3']
+    assert report.faults == 1

@@ -175,7 +175,7 @@ def _read_from(f, base, path, state, report, dates_from_html):
     except BuildError:
         raise
     except (ArchiveLoadFailed, EOFError, OSError, ValueError, zlib.error) as e:
-        damage = f'damaged WARC file, read up to the damage ({type(e).__name__})'
+        damage = f'damaged WARC file ({type(e).__name__}), read on from the next whole record if any'
         end, exact = _member_end(f, last if last is not None else base)
         if pending is not None:  # was its record whole? Only its gzip member can say
             if exact or (end is None and records.err_count == errors):
@@ -185,12 +185,36 @@ def _read_from(f, base, path, state, report, dates_from_html):
         if end is not None and last is not None and not exact:
             return end if end > base else None  # the lying record's member skipped: go on after it
         # the damage is in the member after the last record read (or in the first one)
-        after, _ = _member_end(f, end if last is not None else base) if end is not None else (None, False)
+        start = end if end is not None and last is not None else base
+        after, _ = _member_end(f, start)
+        if after is None:  # a member cut short runs on into the next: find where a record starts
+            after = _next_record_member(f, start + 1)
         report.fault(damage, f'{path}:{state["number"] + 1}')
         if after is None or after <= base:
             return None
         state['number'] += 1
         return after
+
+
+def _next_record_member(f, offset: int, limit: int = 64 << 20) -> Optional[int]:
+    """The offset of the first gzip member at or after ``offset`` that starts a WARC record,
+    looked for within ``limit`` bytes, 1 MiB at a time; None when there is none."""
+    window, overlap = 1 << 20, 4096
+    for start in range(offset, offset + limit, window):
+        f.seek(start)
+        data = f.read(window + overlap)
+        at = data.find(b'\x1f\x8b\x08')
+        while 0 <= at < window:
+            try:
+                head = zlib.decompressobj(wbits=31).decompress(data[at : at + overlap], 16)
+                if head.startswith(b'WARC/'):
+                    return start + at
+            except zlib.error:
+                pass
+            at = data.find(b'\x1f\x8b\x08', at + 1)
+        if len(data) <= window:
+            return None
+    return None
 
 
 def _member_end(f, offset: int) -> Tuple[Optional[int], bool]:
