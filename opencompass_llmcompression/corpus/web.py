@@ -124,6 +124,7 @@ def _wet_text(body: str) -> Tuple[str, str]:
 
 
 LIES = 'record longer than its Content-Length (the length lies)'
+CUT = 'record cut short (its gzip member runs into the next)'
 MEMBER_LIMIT = 1 << 30  # bytes of one gzip member decompressed while looking for its end
 
 
@@ -176,24 +177,32 @@ def _read_from(f, base, path, state, report, dates_from_html):
         raise
     except (ArchiveLoadFailed, EOFError, OSError, ValueError, zlib.error) as e:
         damage = f'damaged WARC file ({type(e).__name__}), read on from the next whole record if any'
-        end, exact = _member_end(f, last if last is not None else base)
-        if pending is not None:  # was its record whole? Only its gzip member can say
-            if exact or (end is None and records.err_count == errors):
+        at = last if last is not None else base  # the gzip member where reading stopped
+        f.seek(at)
+        if f.read(2) != b'\x1f\x8b':  # not gzipped: no member to go on from
+            if pending is not None and records.err_count == errors:
+                yield pending
+            report.fault(damage, f'{path}:{state["number"] + 1}')
+            return None
+        end, exact = _member_end(f, at)
+        if pending is not None:
+            if exact:
                 yield pending
             else:
-                report.fault(LIES, pending.source)
-        if end is not None and last is not None and not exact:
-            return end if end > base else None  # the lying record's member skipped: go on after it
-        # the damage is in the member after the last record read (or in the first one)
-        start = end if end is not None and last is not None else base
-        after, _ = _member_end(f, start)
-        if after is None:  # a member cut short runs on into the next: find where a record starts
-            after = _next_record_member(f, start + 1)
-        report.fault(damage, f'{path}:{state["number"] + 1}')
-        if after is None or after <= base:
-            return None
-        state['number'] += 1
-        return after
+                report.fault(LIES if end is not None else CUT, pending.source)
+        if last is not None and exact:  # that record was whole: the damage is in the next member
+            after, _ = _member_end(f, end)
+            if after is None:
+                after = _next_record_member(f, end + 1)
+            state['number'] += 1
+            report.fault(damage, f'{path}:{state["number"]}')
+        else:  # the damage is in the member at ``at``: a record too long for its length, or cut
+            after = end if end is not None else _next_record_member(f, at + 1)
+            if pending is None:
+                if last is None:
+                    state['number'] += 1
+                report.fault(damage, f'{path}:{state["number"]}')
+        return after if after is not None and after > at else None
 
 
 def _next_record_member(f, offset: int, limit: int = 64 << 20) -> Optional[int]:
