@@ -497,3 +497,17 @@ def test_a_member_cut_short_midway_costs_its_record_only(tmp_path):
     urls = [r['meta']['url'] for r in rows(str(tmp_path / 'out'))]
     assert urls == ['https://a.example/0', 'https://a.example/2', 'https://a.example/3']
     assert report.faults == 1
+
+
+def test_an_uncompressed_file_is_read_up_to_its_damage(tmp_path):
+    records = [
+        wa.conversion(f'https://a.example/{i}', '2026-01-21T08:00:00Z', 'T', english(30 + i))
+        for i in range(3)
+    ]
+    plain = [gzip.decompress(r) for r in records]
+    web = write(
+        tmp_path / 'plain.warc', plain[0], b'garbage where a record should start\r\n\r\n', plain[1], plain[2]
+    )
+    report = builder.build('cc', 'text', [web], str(tmp_path / 'out'))
+    assert [r['meta']['url'] for r in rows(str(tmp_path / 'out'))] == ['https://a.example/0']
+    assert report.faults == 1
