@@ -179,3 +179,14 @@ def test_overlapping_undated_and_unshared_periods_are_named(tmp_path, capsys):
         'the check needs at least 4: measure the same models on every period' in printed
     )
     assert '| m0 | 1.0000 | - |' in printed  # the table still shows what there is
+
+    other = dict(result(1.0), measurement=MeasurementSettings(block_size=128, stride=64).as_record())
+    mixed = {f'm{i}': {'a': result(1.0 + i / 10), 'c': other} for i in range(5)}
+    run = write_run(tmp_path / 'run3', mixed)
+    save_run_config(run, [dataset(path, n) for n in ('a', 'c')], [dict(abbr=m, path=m) for m in mixed])
+    assert summary_cli.main([run, '--out', str(tmp_path / 'o3'), '--documents', '0', '--resamples', '0']) == 0
+    printed = capsys.readouterr().out.replace('\n', ' ')
+    assert (
+        '- no text corpora over time: a was measured with block_size=64, stride=32, reference_compat=False, '
+        'c with block_size=128, stride=64, reference_compat=False; BPCs of different windows are not compared'
+    ) in printed

@@ -18,7 +18,7 @@ text, none stands out from its peers (the plot shows that as a bend shared by al
 """
 
 from dataclasses import dataclass
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..core.atomic_files import atomic_write
 from .corpus_periods import CorpusInfo
@@ -69,12 +69,17 @@ class Series:
 
 
 def series(
-    infos: Sequence[CorpusInfo], bpc: Dict[str, Dict[str, float]], models: Sequence[str]
+    infos: Sequence[CorpusInfo],
+    bpc: Dict[str, Dict[str, float]],
+    models: Sequence[str],
+    measurements: Optional[Dict[str, object]] = None,
 ) -> Tuple[List[Series], List[str]]:
     """``(series, notes)``: for each kind with corpora from two or more periods, the periods in
     order and the memorization checks of each older period against the newest; a note for
     each corpus without a date, each overlap of periods, and each older period without enough
-    models in common with the newest (``bpc``: ``{model: {abbr: bits}}``, usable BPCs only)."""
+    models in common with the newest (``bpc``: ``{model: {abbr: bits}}``, usable BPCs only;
+    ``measurements``: ``{abbr: settings}``, a kind whose corpora were measured with different
+    windows is not compared over time)."""
     by_kind: Dict[str, List[CorpusInfo]] = {}
     for info in infos:
         if info.kind is not None:
@@ -91,6 +96,15 @@ def series(
         if len(dated) < 2:
             if undated:
                 notes.append(f'no {kind} corpora over time: fewer than two of them have a period')
+            continue
+        windows = {c.abbr: (measurements or {}).get(c.abbr) for c in dated}
+        differ = [c for c in dated if windows[c.abbr] != windows[dated[0].abbr]]
+        if differ:
+            notes.append(
+                f'no {kind} corpora over time: {dated[0].abbr} was measured with {windows[dated[0].abbr]}, '
+                f'{differ[0].abbr} with {windows[differ[0].abbr]}; BPCs of different windows are not '
+                'compared: measure every period with one setting'
+            )
             continue
         clash = next(((a, b) for a, b in zip(dated, dated[1:]) if a.period.overlaps(b.period)), None)
         if clash:

@@ -103,7 +103,7 @@ def write_report(
     sections += reference_section(run.results, abbrs, models, run.locations, measurements, folder)
     write_document_tables(rows, options.document_count, texts, folder)
     sections += paper_lines_section(run, abbrs, models, measurements, options, folder)
-    sections += over_time_section(run, abbrs, models, folder)
+    sections += over_time_section(run, abbrs, models, measurements, folder)
     sections += failures_section(run.failures)
     sections += fit_section(run.results, options, bool(run.failures), folder)
     folder.write('compression_{stamp}.md', '# Compression\n\n' + '\n'.join(sections) + '\n')
@@ -338,7 +338,7 @@ def anchored_section(
 ANCHORED_CSV_HEADER = paper_predictions.CSV_HEADER[:1] + ['corpus'] + paper_predictions.CSV_HEADER[1:]
 
 
-def over_time_section(run: RunData, abbrs, models, folder: ReportFolder) -> List[str]:
+def over_time_section(run: RunData, abbrs, models, measurements, folder: ReportFolder) -> List[str]:
     """For each kind of corpus measured in two or more periods: each model's BPC per period
     (table, CSV, plot) and the memorization check of each older period against the newest."""
     infos = [corpus_info(abbr, run.locations.get(abbr)) for abbr in abbrs]
@@ -350,7 +350,7 @@ def over_time_section(run: RunData, abbrs, models, folder: ReportFolder) -> List
         }
         for model in models
     }
-    found, notes = over_time.series(infos, bpc, models)
+    found, notes = over_time.series(infos, bpc, models, measurements)
     if not found and not notes:
         return []
     lines = ['## BPC over time', '']
