@@ -247,3 +247,36 @@ def test_one_corpus_of_each_kind_anchors_the_overall_line_beside_the_papers_own(
     assert [float(got[k]) for k in ('predicted', 'pi_low', 'pi_high')] == pytest.approx(want, abs=1e-4)
     paper = {(r['area'], r['benchmark']): r for r in read_csv(out, 'compression_paper_predictions_')}
     assert set(paper) >= {('knowledge', 'Average')} and ('overall', 'Average') not in paper
+
+
+def test_several_periods_of_each_kind_give_one_overall_line_per_month():
+    import datetime
+
+    from opencompass_llmcompression.report.anchored_lines import AnchoredCorpus, overall_groups
+    from opencompass_llmcompression.report.corpus_periods import CorpusInfo, Period
+
+    def corpus(name, kind, area, month, first_day, last_day):
+        day = datetime.date
+        info = CorpusInfo(name, kind, Period(day(2026, month, first_day), day(2026, month, last_day)))
+        return AnchoredCorpus(name, area, info, {}, {})
+
+    kinds = (('web', 'text', 'knowledge'), ('code', 'code', 'coding'), ('math', 'latex', 'mathematics'))
+    corpora = [
+        corpus(f'{name}_{month}', kind, area, month, 1 + i, 25 + i)  # days differ, months agree
+        for month in (1, 2)
+        for i, (name, kind, area) in enumerate(kinds)
+    ]
+    groups, notes = overall_groups(corpora)
+    assert [(label, sorted(c.abbr for c in group.values())) for label, group in groups] == [
+        ('2026-01', ['code_1', 'math_1', 'web_1']),
+        ('2026-02', ['code_2', 'math_2', 'web_2']),
+    ]
+    assert notes == []
+    groups, notes = overall_groups(corpora[:4])  # February has only web
+    assert [label for label, _ in groups] == ['2026-01'] and notes == []
+    assert overall_groups([corpora[0], corpora[1], corpora[3]]) == ([], [])  # no latex corpus
+    groups, notes = overall_groups(corpora[:3] + [corpus('web_1b', 'text', 'knowledge', 1, 2, 20)])
+    assert groups == [] and notes == [
+        "no overall line of the run's corpora: it takes one corpus of each kind (text, code, latex), and the "
+        'run has several of a kind without one of each sharing a period'
+    ]

@@ -146,7 +146,7 @@ def overall_groups(
     corpora: Sequence[AnchoredCorpus],
 ) -> Tuple[List[Tuple[str, Dict[str, AnchoredCorpus]]], List[str]]:
     """``([(label, {area: corpus})], notes)``: the sets of one anchored corpus per area that an
-    overall line takes: the only one of each, or, with several, those of one period."""
+    overall line takes: the only one of each, or, with several, those spanning the same months."""
     by_area: Dict[str, List[AnchoredCorpus]] = {}
     for c in corpora:
         by_area.setdefault(c.area, []).append(c)
@@ -158,7 +158,7 @@ def overall_groups(
     for area, cs in by_area.items():
         for c in cs:
             if c.info.period is not None:
-                periods.setdefault(c.info.period.label, {}).setdefault(area, []).append(c)
+                periods.setdefault(c.info.period.months, {}).setdefault(area, []).append(c)
     groups = [
         (label, {a: cs[0] for a, cs in per.items()})
         for label, per in sorted(periods.items())

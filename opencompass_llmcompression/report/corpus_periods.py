@@ -42,6 +42,13 @@ class Period:
             return months[0] if whole else f'{self.first.isoformat()} to {self.last.isoformat()}'
         return f'{months[0]} to {months[1]}'
 
+    @property
+    def months(self) -> str:
+        """The months it spans, ``2026-01`` or ``2026-01 to 2026-03``: corpora of one build split
+        by month share it whatever days their documents fall on."""
+        first, last = self.first.strftime('%Y-%m'), self.last.strftime('%Y-%m')
+        return first if first == last else f'{first} to {last}'
+
     def overlaps(self, other: 'Period') -> bool:
         return self.first <= other.last and other.first <= self.last
 
