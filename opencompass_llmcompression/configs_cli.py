@@ -12,6 +12,8 @@ installed package:
                                                        --datasets llm_compression_paper_suite
     DIR/datasets/mmlu_cloze/mmlu_cloze_ppl.py          --datasets mmlu_cloze_ppl
     DIR/datasets/mmlu_cloze/mmlu_math_cloze_ppl.py     --datasets mmlu_math_cloze_ppl
+    DIR/datasets/llm_compression_folder/llm_compression_folder.py
+                                                       --datasets llm_compression_folder
     DIR/models/llm_compression_anchors.py              --models llm_compression_anchors
     DIR/summarizers/llm_compression.py                 --summarizer llm_compression
 
@@ -55,6 +57,12 @@ THIN_CONFIGS: Dict[str, Tuple[str, str]] = {
         '# four mathematics subjects as one set',
         'from opencompass_llmcompression.configs.datasets.mmlu_cloze.mmlu_math_cloze_ppl import '
         '\\\n        mmlu_math_cloze_datasets  # noqa: F401',
+    ),
+    os.path.join('datasets', 'llm_compression_folder', 'llm_compression_folder.py'): (
+        '`--datasets llm_compression_folder` finds this file: every corpus of\n'
+        '# $LLMCOMPRESSION_CORPORA (default data/llm-compression), one dataset each',
+        'from opencompass_llmcompression.configs.datasets.llm_compression_folder.llm_compression_folder '
+        'import \\\n        llm_compression_folder_datasets  # noqa: F401',
     ),
     os.path.join('models', 'llm_compression_anchors.py'): (
         '`--models llm_compression_anchors` finds this file: the paper\'s models that anchor a\n'

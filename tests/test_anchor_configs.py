@@ -94,15 +94,29 @@ def test_a_folder_of_corpora_becomes_one_dataset_each_in_a_config(tmp_path):
         'llm_compression-web_2026_03',
     ]
     first = datasets[0]
-    assert (first['path'], first['name'], first['type'].__name__) == (
+    assert (first['path'], first['name'], first['type']) == (
         folder,
         'code_2026_01',
-        'CompressionCorpusDataset',
+        'opencompass_llmcompression.CompressionCorpusDataset',
     )
-    assert first['infer_cfg']['inferencer']['block_size'] == 1024
-    assert first['eval_cfg']['evaluator']['type'].__name__ == 'CompressionEvaluator'
-    rows = first['type'](path=first['path'], name=first['name'], reader_cfg=first['reader_cfg']).test
+    assert first['infer_cfg']['inferencer'] == dict(
+        type='opencompass_llmcompression.SlidingWindowPPLInferencer', block_size=1024
+    )
+    # as OpenCompass saves a run's config and its tasks and the report read it back
+    config.dump(str(tmp_path / 'saved.py'))
+    saved = Config.fromfile(str(tmp_path / 'saved.py'))
+    assert saved['datasets'] == datasets
+    from opencompass.registry import ICL_EVALUATORS, LOAD_DATASET
+
+    from opencompass_llmcompression.report.results import corpus_locations
+
+    assert corpus_locations(saved['datasets'])['llm_compression-web_2026_02'] == dict(
+        path=folder, name='web_2026_02', samples=None
+    )
+    dataset_class = LOAD_DATASET.get(first['type'])
+    rows = dataset_class(path=first['path'], name=first['name'], reader_cfg=first['reader_cfg']).test
     assert rows[0]['content'] == 'code_2026_01 text'
+    assert ICL_EVALUATORS.get(first['eval_cfg']['evaluator']['type']).__name__ == 'CompressionEvaluator'
     assert len(config['models']) == 14
 
     from opencompass_llmcompression.openicl.corpus_folder import corpus_datasets
@@ -112,3 +126,23 @@ def test_a_folder_of_corpora_becomes_one_dataset_each_in_a_config(tmp_path):
         corpus_datasets(str(tmp_path / 'empty'))
     with pytest.raises(CorpusError, match='web_2027_01: no such corpus'):
         corpus_datasets(folder, names=['web_2027_01'])
+
+
+def test_datasets_llm_compression_folder_takes_every_corpus_of_the_folder(tmp_path, monkeypatch):
+    from mmengine.config import Config
+    from opencompass.utils.run import match_cfg_file
+
+    folder = str(tmp_path / 'fresh')
+    for month in ('01', '02'):
+        write_corpus(folder, f'web_2026_{month}', 'text', f'2026-{month}-01', f'2026-{month}-28')
+    configs_cli.install(str(tmp_path / 'configs'))
+    (found,) = match_cfg_file([str(tmp_path / 'configs' / 'datasets')], ['llm_compression_folder'])
+    monkeypatch.setenv('LLMCOMPRESSION_CORPORA', folder)
+    datasets = Config.fromfile(found[1])['llm_compression_folder_datasets']
+    assert [(d['abbr'], d['path']) for d in datasets] == [
+        ('llm_compression-web_2026_01', folder),
+        ('llm_compression-web_2026_02', folder),
+    ]
+    monkeypatch.setenv('LLMCOMPRESSION_CORPORA', str(tmp_path / 'nothing'))
+    with pytest.raises(CorpusError, match='nothing is not a folder'):
+        Config.fromfile(found[1])

@@ -19,6 +19,8 @@ from typing import List, Optional
 
 from ..core.corpus_files import COMPRESSED, EXTENSIONS, CorpusError, corpus_name, resolve_folder
 
+PLUGIN = 'opencompass_llmcompression'
+
 
 def corpus_names(folder: str) -> List[str]:
     """The corpora of ``folder`` (or its ``data/``), by name, sorted: every file whose name ends
@@ -61,15 +63,10 @@ def corpus_datasets(
     """One dataset config per corpus of ``folder`` (``names``: these only, default all of
     ``corpus_names``), each as the plugin's ``llm_compression`` config makes them: abbr
     ``{abbr_prefix}{name}``, the window of ``inferencer`` (e.g. ``block_size=1024``; default the
-    paper's). The report reads each corpus's kind and period from its manifest.
-    CorpusError for a folder without corpora or a name not among them."""
-    from opencompass.openicl.icl_prompt_template import PromptTemplate
-    from opencompass.openicl.icl_retriever import ZeroRetriever
-
-    from .dataset import CompressionCorpusDataset
-    from .evaluator import CompressionEvaluator
-    from .inferencer import SlidingWindowPPLInferencer
-
+    paper's). Types are named by their import paths, as a config's lazy imports are when
+    OpenCompass saves a run's config, so the saved config loads again. The report reads each
+    corpus's kind and period from its manifest. CorpusError for a folder without corpora or a
+    name not among them."""
     found = corpus_names(folder)
     unknown = sorted(set(names or ()) - set(found))
     if unknown:
@@ -77,17 +74,19 @@ def corpus_datasets(
     return [
         dict(
             abbr=f'{abbr_prefix}{name}',
-            type=CompressionCorpusDataset,
+            type=f'{PLUGIN}.CompressionCorpusDataset',
             path=folder,
             name=name,
             samples=samples,
             reader_cfg=dict(input_columns=['content'], output_column=None),
             infer_cfg=dict(
-                prompt_template=dict(type=PromptTemplate, template='{content}'),
-                retriever=dict(type=ZeroRetriever),
-                inferencer=dict(type=SlidingWindowPPLInferencer, **inferencer),
+                prompt_template=dict(
+                    type='opencompass.openicl.icl_prompt_template.PromptTemplate', template='{content}'
+                ),
+                retriever=dict(type='opencompass.openicl.icl_retriever.ZeroRetriever'),
+                inferencer=dict(type=f'{PLUGIN}.SlidingWindowPPLInferencer', **inferencer),
             ),
-            eval_cfg=dict(evaluator=dict(type=CompressionEvaluator)),
+            eval_cfg=dict(evaluator=dict(type=f'{PLUGIN}.CompressionEvaluator')),
         )
         for name in (names or found)
     ]
