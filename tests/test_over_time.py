@@ -190,3 +190,20 @@ def test_overlapping_undated_and_unshared_periods_are_named(tmp_path, capsys):
         '- no text corpora over time: a was measured with block_size=64, stride=32, reference_compat=False, '
         'c with block_size=128, stride=64, reference_compat=False; BPCs of different windows are not compared'
     ) in printed
+
+
+def test_a_manifest_of_another_shape_leaves_the_kind_unknown_without_a_crash(tmp_path):
+    from opencompass_llmcompression.report.corpus_periods import corpus_info
+
+    folder = tmp_path / 'c'
+    folder.mkdir()
+    (folder / 'x.jsonl').write_text('{"content": "a"}\n')
+    for manifest, problem in (
+        ('{"settings": ["text"], "period": "2026"}', 'no dated document'),
+        ('[1, 2]', 'cannot be read'),
+        ('{"settings": {"kind": "text"}, "period": {"first": null, "last": null}}', 'no dated document'),
+    ):
+        (folder / 'x.manifest.json').write_text(manifest)
+        info = corpus_info('x', dict(path=str(folder), name='x'))
+        assert info.period is None and problem in info.problem, manifest
+    assert info.kind == 'text' and info.area == 'knowledge'

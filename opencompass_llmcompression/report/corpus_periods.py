@@ -111,8 +111,9 @@ def corpus_info(abbr: str, location: Optional[dict]) -> CorpusInfo:
         return CorpusInfo(
             abbr, problem='no manifest beside the corpus (build it with llmcompression-corpus to date it)'
         )
-    kind = (manifest.get('settings') or {}).get('kind')
-    span = manifest.get('period') or {}
+    settings, span = manifest.get('settings'), manifest.get('period')
+    kind = settings.get('kind') if isinstance(settings, dict) else None
+    span = span if isinstance(span, dict) else {}
     try:
         period = Period(
             datetime.date.fromisoformat(span['first'][:10]), datetime.date.fromisoformat(span['last'][:10])
