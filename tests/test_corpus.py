@@ -245,3 +245,33 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         builder.build('cc', 'text', [], str(tmp_path / 'o'), records=[records], min_chars=10)
     assert os.listdir(tmp_path / 'o') == []
+
+
+def test_one_build_split_by_period(tmp_path, capsys):
+    """--split-by: one cleaning, one corpus and manifest per month of the documents' own dates,
+    each sampled on its own; an undated record is left out, and said so."""
+    lines = [
+        {'text': f'report of {month} number {i} ' * 20, 'date': f'2026-{month:02d}-{10 + i}'}
+        for month in (1, 2, 4)
+        for i in range(2)
+    ] + [{'text': 'an undated record ' * 20}]
+    records = write(str(tmp_path / 'in.jsonl'), ''.join(json.dumps(line) + '\n' for line in lines))
+    out = str(tmp_path / 'o')
+    args = ['--name', 'cc', '--kind', 'text', '--records', str(records), '--date-field', 'date']
+    assert builder.main(args + ['--out', out, '--split-by', 'month']) == 0
+    printed = capsys.readouterr().out
+    for month in ('2026-01', '2026-02', '2026-04'):
+        assert f'cc_{month}.jsonl: 2 documents' in printed
+        got = rows(out, f'cc_{month}')
+        assert [r['meta']['date'][:7] for r in got] == [month, month]
+        with open(os.path.join(out, f'cc_{month}.manifest.json')) as f:
+            manifest = json.load(f)
+        assert manifest['settings']['split_by'] == 'month' and manifest['settings']['period'] == month
+        assert manifest['period']['first'][:7] == manifest['period']['last'][:7] == month
+        assert manifest['skipped'] == {"undated (--split-by month needs each document's own date)": 1}
+    assert sorted(os.listdir(out)) == sorted(
+        f'cc_{m}.{ext}' for m in ('2026-01', '2026-02', '2026-04') for ext in ('jsonl', 'manifest.json')
+    )
+    quarters = str(tmp_path / 'q')
+    assert builder.main(args + ['--out', quarters, '--split-by', 'quarter']) == 0
+    assert [len(rows(quarters, f'cc_2026-Q{q}')) for q in (1, 2)] == [4, 2]

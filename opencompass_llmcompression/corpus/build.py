@@ -13,7 +13,9 @@ By input (``sources``):
                   duplicates out (dedup.drop_duplicates)
 
 then all kept documents (plain and records first, then git, arXiv and web inputs, each in
-path order) -> whole documents in a seeded order up to ``budget`` -> manifest.write_corpus.
+path order) -> whole documents in a seeded order up to ``budget`` -> manifest.write_corpus;
+with ``split_by``, the kept documents first grouped by the period of their own date, each
+period sampled and written on its own (``NAME_PERIOD``).
 
 Web files are read in parallel, one process per file up to ``jobs``; each writes what it
 read to a private temporary file, read back in input order; the language and quality filters
@@ -23,6 +25,7 @@ document, its size and date (its text waits on disk, ``spool``).
 """
 
 import collections
+import copy
 import datetime
 import os
 import pickle
@@ -35,7 +38,7 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..core.checksums import file_sha256
-from .dates import DATE_FROM, DateWindow, keep_window
+from .dates import DATE_FROM, SPLITS, DateWindow, keep_window, split_by_period
 from .dedup import LineDeduplicator, drop_duplicates, line_hashes, normalising_table
 from .documents import BuildError, Document, Report
 from .local_cleaning import KINDS, clean
@@ -322,13 +325,19 @@ def build(
     pandoc_timeout: float = 10.0,
     jobs: Optional[int] = None,
     suffixes: Optional[Sequence[str]] = None,
+    split_by: Optional[str] = None,
 ) -> Report:
     """Build ``{out}/{name}.jsonl`` and its manifest; returns what was kept and skipped
-    (``report.faults`` > 0 when input was damaged). ``min_chars`` defaults to 300 for web
+    (``report.faults`` > 0 when input was damaged; ``report.written``: each corpus written and
+    its documents). ``split_by`` (month, quarter, year): the same cleaning, then one corpus and
+    manifest per period of the documents' own dates, ``NAME_PERIOD`` (``cc_2026-01``), each
+    sampled up to ``budget`` on its own; undated documents are skipped. ``min_chars`` defaults to 300 for web
     records (cc_net's) and 200 for plain files and records. BuildError when nothing can be
     built, naming why and what to change."""
     if kind not in KINDS:
         raise BuildError(f'kind must be one of {", ".join(KINDS)}, got {kind!r}')
+    if split_by is not None and split_by not in SPLITS:
+        raise BuildError(f'split_by must be one of {", ".join(SPLITS)}, got {split_by!r}')
     if date_from not in DATE_FROM:
         raise BuildError(f'date_from must be one of {", ".join(DATE_FROM)}, got {date_from!r}')
     if after and before and after >= before:
@@ -388,12 +397,6 @@ def build(
             docs += _web_documents(
                 web, report, options, jobs or os.cpu_count() or 1, models, dumps, tmp, digests
             )
-        docs = sample(docs, budget, seed, report)
-        if not docs:
-            raise BuildError(
-                f'no document is left for corpus "{name}"; skipped: '
-                f'{dict(report.skipped)}. Check the sources and filters.'
-            )
         settings = dict(
             kind=kind,
             sources=list(sources),
@@ -407,8 +410,47 @@ def build(
             min_chars=min_chars,
             max_chars=max_chars,
         )
-        records = [input_record(i.path, i.kind, digests.get(i.path)) for i in inputs]
-        provenance = {'inputs': records, 'dumps': sorted(dumps)}
-        report.kept = len(docs)
-        write_corpus(docs, out, name, subset or name, report, settings, provenance)
+        provenance = {
+            'inputs': [input_record(i.path, i.kind, digests.get(i.path)) for i in inputs],
+            'dumps': sorted(dumps),
+        }
+        if split_by is None:
+            _write(docs, out, name, subset or name, report, settings, provenance, budget, seed)
+            return report
+        parts = split_by_period(docs, split_by, report)
+        if not parts:
+            raise BuildError(
+                f'no dated document is left for corpus "{name}" to split by {split_by}; skipped: '
+                f'{dict(report.skipped)}. Check the sources, their dates and the filters.'
+            )
+        for key, part in parts.items():
+            part_report = copy.deepcopy(report)
+            part_settings = dict(settings, split_by=split_by, period=key)
+            _write(
+                part,
+                out,
+                f'{name}_{key}',
+                subset or name,
+                part_report,
+                part_settings,
+                provenance,
+                budget,
+                seed,
+            )
+            report.written.update(part_report.written)
+            report.kept += part_report.kept
     return report
+
+
+def _write(docs, out, name, subset, report, settings, provenance, budget, seed) -> None:
+    """Whole documents in a seeded order up to ``budget`` -> ``{out}/{name}.jsonl`` and its
+    manifest; what was kept goes to ``report`` (``kept``, ``written``)."""
+    docs = sample(docs, budget, seed, report)
+    if not docs:
+        raise BuildError(
+            f'no document is left for corpus "{name}"; skipped: '
+            f'{dict(report.skipped)}. Check the sources and filters.'
+        )
+    report.kept = len(docs)
+    report.written[name] = len(docs)
+    write_corpus(docs, out, name, subset, report, settings, provenance)

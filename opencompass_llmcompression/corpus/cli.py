@@ -11,7 +11,8 @@ cc_net: English, 300 characters, lines seen before out, perplexity or quality ru
 repositories and repository archives (CodeParrot's cleaning, dated by first commit), arXiv
 source tarballs or e-print folders (the main .tex to Markdown by pandoc), records files
 (--records, or JSON/Parquet in --source) and plain files (simple rules per --kind). Every
-document is dated by its own date (docs/corpora.md); --after/--before keep a period.
+document is dated by its own date (docs/corpora.md); --after/--before keep a period, and
+--split-by month|quarter|year writes one corpus per period (NAME_2026-01, ...).
 
 Writes NAME.jsonl (``content``, ``subset``, ``meta``) and NAME.manifest.json (inputs with
 SHA-256, every filter with its parameters and removals, the period, the dumps), both whole or
@@ -24,7 +25,7 @@ import os
 import sys
 
 from ..exit_codes import ERROR, INTERRUPTED, OK, WARNING, ArgumentParser
-from .dates import DATE_FROM, iso_day
+from .dates import DATE_FROM, SPLITS, iso_day
 from .documents import BuildError
 from .local_cleaning import KINDS
 
@@ -97,6 +98,12 @@ def parser() -> ArgumentParser:
         '--pandoc-timeout', type=float, default=10.0, help='arXiv: seconds pandoc may take per paper'
     )
     p.add_argument('--jobs', type=int, help='processes reading web files (default: the CPU count)')
+    p.add_argument(
+        '--split-by',
+        choices=SPLITS,
+        help='one corpus and manifest per period of the documents\' own dates, NAME_PERIOD '
+        '(cc_2026-01, cc_2026-Q1, cc_2026), the same cleaning, --budget each; undated documents out',
+    )
     return p
 
 
@@ -142,6 +149,7 @@ def main(argv=None) -> int:
             pandoc_timeout=args.pandoc_timeout,
             jobs=args.jobs,
             suffixes=args.suffix,
+            split_by=args.split_by,
         )
     except (BuildError, OSError) as e:
         print(f'{PROG}: error: {e}', file=sys.stderr)
@@ -152,7 +160,8 @@ def main(argv=None) -> int:
             file=sys.stderr,
         )
         return INTERRUPTED
-    print(f'wrote {os.path.join(args.out, args.name)}.jsonl: {report.kept} documents')
+    for written, documents in report.written.items():
+        print(f'wrote {os.path.join(args.out, written)}.jsonl: {documents} documents')
     for reason, count in sorted(report.skipped.items()):
         print(f'  skipped {count} documents: {reason} (e.g. {report.examples[reason]})')
     if report.chars_short_of_budget:

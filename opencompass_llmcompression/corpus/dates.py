@@ -19,7 +19,7 @@ import collections
 import datetime
 import os
 from dataclasses import dataclass
-from typing import Iterable, Iterator, List, Optional
+from typing import Dict, Iterable, Iterator, List, Optional
 
 from .documents import Document, Report
 
@@ -111,3 +111,30 @@ def period(docs: List[Document]) -> dict:
         'undated': len(docs) - len(dates),
         'date_sources': dict(sorted(sources.items())),
     }
+
+
+SPLITS = ('month', 'quarter', 'year')
+
+
+def period_key(day: datetime.date, split_by: str) -> str:
+    """The period ``day`` falls in, as a corpus name's suffix: ``2026-01`` (month),
+    ``2026-Q1`` (quarter), ``2026`` (year)."""
+    if split_by == 'month':
+        return day.strftime('%Y-%m')
+    if split_by == 'quarter':
+        return f'{day.year}-Q{(day.month - 1) // 3 + 1}'
+    if split_by == 'year':
+        return str(day.year)
+    raise ValueError(f'split_by must be one of {", ".join(SPLITS)}, got {split_by!r}')
+
+
+def split_by_period(docs: list, split_by: str, report: Report) -> Dict[str, list]:
+    """``{period: documents}`` in period order, each list in the order of ``docs``; an
+    undated document is skipped (``report``), since it belongs to no period."""
+    parts: Dict[str, list] = {}
+    for doc in docs:
+        if doc.date is None:
+            report.skip(f'undated (--split-by {split_by} needs each document\'s own date)', doc.source)
+            continue
+        parts.setdefault(period_key(doc.date, split_by), []).append(doc)
+    return dict(sorted(parts.items()))

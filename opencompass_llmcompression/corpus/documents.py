@@ -41,6 +41,7 @@ class Report:
     examples: Dict[str, str] = field(default_factory=dict)
     chars_short_of_budget: int = 0
     filters: List[dict] = field(default_factory=list)
+    written: Dict[str, int] = field(default_factory=dict)  # corpus name -> documents written
 
     def skip(self, reason: str, source: str) -> None:
         self.skipped[reason] += 1
