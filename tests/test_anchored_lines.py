@@ -280,3 +280,37 @@ def test_several_periods_of_each_kind_give_one_overall_line_per_month():
         "no overall line of the run's corpora: it takes one corpus of each kind (text, code, latex), and the "
         'run has several of a kind without one of each sharing a period'
     ]
+
+
+def test_anchors_the_papers_line_leaves_out_are_said_to_be_left_out(tmp_path, capsys):
+    folder = str(tmp_path / 'fresh')
+    hand_built(folder, 'math', 'latex', '2026-01')
+    anchors = {
+        'qwen-7b-hf': 0.50,
+        'qwen-14b-hf': 0.47,
+        'qwen-72b-hf': 0.43,
+        'llama-2-7b-hf': 0.52,
+        'mine': 0.45,
+    }
+    run = write_run(tmp_path / 'run', {m: {'math': result(b)} for m, b in anchors.items()})
+    dataset = dict(
+        type='opencompass_llmcompression.CompressionCorpusDataset', abbr='math', path=folder, name='math'
+    )
+    save_run_config(run, [dataset], [dict(abbr=m, path=m) for m in anchors])
+    out = tmp_path / 'out'
+    assert (
+        summary_cli.main(
+            [str(run), '--out', str(out), '--documents', '0', '--resamples', '0', '--no-baselines']
+        )
+        == 0
+    )
+    printed = capsys.readouterr().out
+    assert (
+        "- math: GSM8K, MATH, SAT-Math, Average: fewer than 4 anchors once the paper's left-out models "
+        '(Qwen-7b, Qwen-14b, Qwen-72b) are left out: no such line; add other anchors'
+    ) in printed
+    fits = read_csv(out, 'compression_anchored_fits_')
+    assert [(r['line'], r['n']) for r in fits] == [('mathematics: MMLU-Math', '4')]
+    assert 'No average line to place a model on' in printed
+    (placed,) = read_csv(out, 'compression_anchored_predictions_')
+    assert (placed['model'], placed['benchmark']) == ('mine', 'MMLU-Math')

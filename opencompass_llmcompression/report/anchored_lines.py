@@ -138,7 +138,8 @@ def anchored_corpora(
                 f'({", ".join(short[0].left_out)}) are left out: no such line; add other anchors'
             )
         corpus.lines = [li for li in lines if li.n >= MIN_POINTS]
-        found.append(corpus)
+        if corpus.lines:
+            found.append(corpus)
     return found, notes
 
 

@@ -315,7 +315,16 @@ def anchored_section(
         )
         anchored_lines.plot(corpora, overall, placed, folder.path('compression_anchored_lines_{stamp}.png'))
         if placed:
-            lines += [to_markdown(*paper_predictions.table(placed))]
+            header, rows = paper_predictions.table(placed)
+            lines += (
+                [to_markdown(header, rows)]
+                if rows
+                else [
+                    'No average line to place a model on: its predictions on the benchmarks\' lines are in '
+                    'compression_anchored_predictions (CSV).',
+                    '',
+                ]
+            )
             folder.write(
                 'compression_anchored_predictions_{stamp}.csv',
                 to_csv(
