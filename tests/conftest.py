@@ -7,11 +7,14 @@ that tokenizer's vocabulary, so every number in the tests comes from a real toke
 
 import json
 import os
+import shutil
+import subprocess
 import sys
 import sysconfig
 
 import pytest
 import torch
+from filelock import FileLock
 
 from opencompass_llmcompression import smollm2
 
@@ -57,9 +60,26 @@ def tokenizer():
     return AutoTokenizer.from_pretrained(smollm2_tokenizer_dir())
 
 
+def built_once(tmp_path_factory, name: str, build) -> str:
+    """The folder ``name``, made by ``build(folder)`` once per test run: under pytest-xdist,
+    once for all its workers (in the run's folder, which holds each worker's), the others
+    waiting for it and reading it, so that they all read the same files."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get('PYTEST_XDIST_WORKER'):
+        base = base.parent
+    folder, done = base / name, base / f'{name}.done'
+    with FileLock(str(base / f'{name}.lock')):
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # what a failed build left
+            folder.mkdir()
+            build(str(folder))
+            done.touch()
+    return str(folder)
+
+
 @pytest.fixture(scope='session')
 def tiny_model_dir(tmp_path_factory):
-    return make_tiny_model(str(tmp_path_factory.mktemp('tiny-llama')))
+    return built_once(tmp_path_factory, 'tiny-llama', make_tiny_model)
 
 
 @pytest.fixture(scope='session')
@@ -92,10 +112,8 @@ def write_jsonl(path: str, contents: list) -> str:
     return path
 
 
-@pytest.fixture(scope='session')
-def corpus_root(tmp_path_factory):
-    """A data root with data/llm-compression/{cc,python,arxiv_math}.jsonl of real text."""
-    root = tmp_path_factory.mktemp('data-root')
+def write_corpora(root: str) -> str:
+    """data/llm-compression/{cc,python,arxiv_math}.jsonl of real text under ``root``."""
     folder = os.path.join(root, 'data', 'llm-compression')
     # 50 documents each: OpenCompass splits a corpus only in shards of at least 16 rows
     prose = real_documents('prose', 100, max_chars=1000)
@@ -103,7 +121,31 @@ def corpus_root(tmp_path_factory):
     write_jsonl(os.path.join(folder, 'cc.jsonl'), prose[:50])
     write_jsonl(os.path.join(folder, 'python.jsonl'), real_documents('python', 50, 1000))
     write_jsonl(os.path.join(folder, 'arxiv_math.jsonl'), prose[50:])
-    return str(root)
+    return root
+
+
+@pytest.fixture(scope='session')
+def corpus_root(tmp_path_factory):
+    """A data root with data/llm-compression/{cc,python,arxiv_math}.jsonl of real text."""
+    return built_once(tmp_path_factory, 'data-root', write_corpora)
+
+
+@pytest.fixture(scope='session')
+def unsplit(tiny_model_dir, corpus_root, tmp_path_factory):
+    """One OpenCompass run that many tests read (its results by dataset, its folder, its
+    standard output): the plain ``opencompass --datasets llm_compression --summarizer
+    llm_compression`` on the tiny model and the three corpora of ``corpus_root``, from an
+    empty folder after the documented one-time ``llmcompression-configs install``."""
+    from opencompass_runs import BIN, cli, read_run, run_opencompass
+
+    def run(cwd):
+        install = [os.path.join(BIN, 'llmcompression-configs'), 'install']
+        subprocess.run(install, cwd=cwd, check=True, capture_output=True)
+        run_opencompass(
+            cli(tiny_model_dir, '--summarizer', 'llm_compression'), cwd, corpus_root, project_root=False
+        )
+
+    return read_run(built_once(tmp_path_factory, 'unsplit', run))
 
 
 def pytest_addoption(parser):
@@ -121,6 +163,15 @@ def pytest_addoption(parser):
         'install Debian packages as root and start a Slurm cluster); '
         'scripts/test.sh, which CI runs, passes it',
     )
+
+
+def pytest_configure(config):
+    """Under pytest-xdist (``-n 2``, as scripts/test.sh runs) each worker computes on one
+    thread, and so do the programs it starts: two workers share the two cores instead of
+    fighting over them."""
+    if os.environ.get('PYTEST_XDIST_WORKER'):
+        os.environ['OMP_NUM_THREADS'] = '1'
+        torch.set_num_threads(1)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -1,93 +1,22 @@
 """The OpenCompass command line, end to end, on a tiny model: unsplit, split, and in suites.
 
-Each run starts in a fresh working folder holding a link to this project's ``configs/``, which
-is what running from the project's root looks like to OpenCompass (it also keeps OpenCompass's
-``.cache/dataset_size.json`` out of the project).
+The unsplit run is conftest's ``unsplit`` (read by other modules too). Each other run starts in
+a fresh working folder holding a link to this project's ``configs/``, which is what running
+from the project's root looks like to OpenCompass (``opencompass_runs.run_opencompass``).
 """
 
 import glob
 import json
 import os
-import subprocess
 import sys
 import textwrap
 
 import pytest
+from opencompass_runs import CORPORA, OPENCOMPASS, cli, predictions, run_opencompass, same_as_unsplit
 
 from opencompass_llmcompression import CONFIG_DIR
 
 pytestmark = pytest.mark.cli
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CORPORA = ('cc', 'python', 'arxiv_math')
-OPENCOMPASS = os.path.join(os.path.dirname(sys.executable), 'opencompass')
-
-
-def run_opencompass(args, cwd, corpus_root, timeout=900, project_root=True, failing=()):
-    """Runs ``args`` in ``cwd``, as from the project's root unless ``project_root=False``;
-    every result but those of the ``failing`` datasets must be a number."""
-    os.makedirs(cwd, exist_ok=True)
-    if project_root and not os.path.exists(os.path.join(cwd, 'configs')):
-        os.symlink(os.path.join(ROOT, 'configs'), os.path.join(cwd, 'configs'))
-    env = dict(os.environ, COMPASS_DATA_CACHE=corpus_root, HF_HUB_OFFLINE='1', TOKENIZERS_PARALLELISM='false')
-    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    (run_dir,) = glob.glob(os.path.join(cwd, 'work', '*', ''))
-    results = {}
-    for path in glob.glob(os.path.join(run_dir, 'results', '*', '*.json')):
-        with open(path) as f:
-            results[os.path.basename(path)[:-5]] = json.load(f)
-    for name, result in results.items():
-        assert 'error' not in result or name in failing, (name, result, _logs(run_dir))
-    return results, run_dir, proc.stdout
-
-
-def _logs(run_dir):
-    return '\n'.join(
-        open(p).read()[-2000:] for p in glob.glob(os.path.join(run_dir, 'logs', '*', '*', '*.out'))
-    )
-
-
-def predictions(run_dir, abbr):
-    """The per-document predictions of one corpus, shards concatenated in order."""
-    folder = glob.glob(os.path.join(run_dir, 'predictions', '*'))[0]
-    whole = os.path.join(folder, abbr + '.json')
-    files = (
-        [whole]
-        if os.path.exists(whole)
-        else sorted(
-            glob.glob(os.path.join(folder, abbr + '_*.json')), key=lambda p: int(p.rsplit('_', 1)[1][:-5])
-        )
-    )
-    rows = []
-    for path in files:
-        with open(path) as f:
-            shard = json.load(f)
-        rows += [shard[str(i)]['prediction'] for i in range(len(shard))]
-    return rows, len(files)
-
-
-def cli(model_dir, *extra):
-    return [
-        OPENCOMPASS,
-        '--datasets',
-        'llm_compression',
-        '--hf-type',
-        'base',
-        '--hf-path',
-        model_dir,
-        '--hf-num-gpus',
-        '0',
-        '-w',
-        'work',
-        *extra,
-    ]
-
-
-@pytest.fixture(scope='module')
-def unsplit(tiny_model_dir, corpus_root, tmp_path_factory):
-    cwd = str(tmp_path_factory.mktemp('unsplit'))
-    return run_opencompass(cli(tiny_model_dir, '--summarizer', 'llm_compression'), cwd, corpus_root)
 
 
 def test_unsplit_run_prints_bpc_for_the_three_corpora(unsplit):
@@ -171,25 +100,6 @@ def test_split_over_workers_gives_the_same_numbers(
             assert a['nll'] == pytest.approx(b['nll'], rel=1e-6)
 
 
-def same_as_unsplit(split, split_dir, unsplit, shards, metrics):
-    """Checks a split run against the unsplit one, corpus by corpus: the number of shard
-    files, scored tokens per document, ``metrics`` (1e-6 relative) and characters. Returns the
-    (split, unsplit) prediction rows of each corpus for further checks."""
-    whole, whole_dir, _ = unsplit
-    pairs = []
-    for corpus in CORPORA:
-        abbr = f'llm_compression-{corpus}'
-        rows, files = predictions(split_dir, abbr)
-        assert files == shards
-        whole_rows, _ = predictions(whole_dir, abbr)
-        assert [r['tokens'] for r in rows] == [r['tokens'] for r in whole_rows]
-        for metric in metrics:
-            assert split[abbr][metric] == pytest.approx(whole[abbr][metric], rel=1e-6)
-        assert split[abbr]['chars'] == whole[abbr]['chars']
-        pairs.append((rows, whole_rows))
-    return pairs
-
-
 SUITE = '''
 from mmengine.config import read_base
 from opencompass.models import HuggingFaceBaseModel
@@ -216,6 +126,7 @@ from opencompass.openicl.icl_evaluator import BPCEvaluator
 from opencompass.openicl.icl_inferencer import SWCELossInferencer
 from opencompass.openicl.icl_prompt_template import PromptTemplate
 from opencompass.openicl.icl_retriever import ZeroRetriever
+from opencompass.tasks import OpenICLEvalTask
 
 builtin_datasets = [
     dict(abbr='builtin-' + name, type=LLMCompressionDataset, path='data/llm-compression',
@@ -230,7 +141,10 @@ paper_datasets = [dict(d, abbr=d['abbr'] + '-paper',
                                       inferencer=dict(d['infer_cfg']['inferencer'],
                                                       reference_compat=True)))
                   for d in llm_compression_datasets[:2]]
-datasets = llm_compression_datasets[:2] + paper_datasets + builtin_datasets
+datasets = paper_datasets + builtin_datasets
+# two tasks of two datasets each, to infer and to evaluate: ours, and the built-in's
+eval = dict(partitioner=dict(type=NaivePartitioner, n=2),
+            runner=dict(type=LocalRunner, max_num_workers=2, task=dict(type=OpenICLEvalTask)))
 summarizer = dict(type='opencompass_llmcompression.CompressionSummarizer', resamples=0,
                   baselines=False, documents=0)
 '''
@@ -244,21 +158,25 @@ def test_suite_mixing_ours_and_an_opencompass_dataset(
     Unsplit and with several windows per batch, the built-in computes the paper's number, which
     must equal ours in reference_compat mode: an independent check of that mode. Not on `cc`:
     one of its documents holds a literal "{idx}", which the built-in's prompt template rewrites
-    before tokenizing, and ours scores as written.
+    before tokenizing, and ours scores as written. Ours in the default mode is the unsplit run.
     """
     cwd = str(tmp_path_factory.mktemp('suite'))
     suite = os.path.join(cwd, 'suite.py')
     with open(suite, 'w') as f:
         f.write(
             SUITE.format(
-                partitioner='NaivePartitioner', partitioner_args='', datasets=BUILTIN, model=tiny_model_dir
+                partitioner='NaivePartitioner', partitioner_args='n=2', datasets=BUILTIN, model=tiny_model_dir
             )
         )
     results, run_dir, stdout = run_opencompass([OPENCOMPASS, suite, '-w', 'work'], cwd, corpus_root)
+    assert sorted(results) == sorted(
+        f'{prefix}-{corpus}{suffix}'
+        for corpus in ('cc', 'python')
+        for prefix, suffix in (('llm_compression', '-paper'), ('builtin', ''))
+    )
     whole = unsplit[0]
     for corpus in ('cc', 'python'):
-        ours = results[f'llm_compression-{corpus}']
-        assert ours['bpc'] == pytest.approx(whole[f'llm_compression-{corpus}']['bpc'], rel=1e-6)
+        ours = whole[f'llm_compression-{corpus}']
         paper = results[f'llm_compression-{corpus}-paper']['bpc']
         assert paper != pytest.approx(ours['bpc'], rel=1e-9)  # the dropped tail is visible
         builtin = results[f'builtin-{corpus}']['bpc']
@@ -291,7 +209,9 @@ def test_suite_mixing_ours_and_an_opencompass_dataset(
 
 
 def test_size_partitioner_through_run_py(unsplit, tiny_model_dir, corpus_root, tmp_path_factory):
-    """An OpenCompass checkout's `python run.py CONFIG`, splitting with SizePartitioner."""
+    """An OpenCompass checkout's `python run.py CONFIG`, splitting with SizePartitioner: the
+    python corpus's 50 rows in three shards, each its own task (the corpora are alike to a
+    partitioner; the other splits cover all three)."""
     cwd = str(tmp_path_factory.mktemp('runpy'))
     suite = os.path.join(cwd, 'suite.py')
     with open(suite, 'w') as f:
@@ -299,7 +219,7 @@ def test_size_partitioner_through_run_py(unsplit, tiny_model_dir, corpus_root, t
             SUITE.format(
                 partitioner='SizePartitioner',
                 partitioner_args='max_task_size=20, gen_task_coef=1',
-                datasets='datasets = llm_compression_datasets',
+                datasets="datasets = [d for d in llm_compression_datasets if d['name'] == 'python']",
                 model=tiny_model_dir,
             )
         )
@@ -313,11 +233,13 @@ def test_size_partitioner_through_run_py(unsplit, tiny_model_dir, corpus_root, t
         ''')
         )
     results, run_dir, _ = run_opencompass([sys.executable, 'run.py', suite, '-w', 'work'], cwd, corpus_root)
-    whole = unsplit[0]
-    for corpus in CORPORA:
-        abbr = f'llm_compression-{corpus}'
-        assert predictions(run_dir, abbr)[1] > 2
-        assert results[abbr]['bpc'] == pytest.approx(whole[abbr]['bpc'], rel=1e-6)
+    assert len(glob.glob(os.path.join(run_dir, 'logs', 'infer', 'tiny', '*.out'))) == 3
+    abbr = 'llm_compression-python'
+    assert list(results) == [abbr] and predictions(run_dir, abbr)[1] == 3
+    rows, whole_rows = predictions(run_dir, abbr)[0], predictions(unsplit[1], abbr)[0]
+    assert [r['tokens'] for r in rows] == [r['tokens'] for r in whole_rows]
+    for metric in ('bpc', 'bpb', 'ppl', 'nll'):
+        assert results[abbr][metric] == pytest.approx(unsplit[0][abbr][metric], rel=1e-6)
 
 
 def test_paper_command_line_gives_the_opencompass_number(

@@ -11,13 +11,15 @@ import glob
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 from brute_force import brute_force_nll
-from conftest import make_tiny_model, real_documents, write_jsonl
+from conftest import make_tiny_model
+from opencompass_runs import output_of
 
 pytestmark = pytest.mark.cli
 
@@ -29,14 +31,11 @@ PAPERS_WINDOW = dict(block_size=1900, stride=512, reference_compat=False)
 
 
 @pytest.fixture(scope='module')
-def data_root(tmp_path_factory):
-    """Our three corpora (several windows each), and tiny MMLU and GSM8K in their formats."""
+def data_root(tmp_path_factory, corpus_root):
+    """Our three corpora (those of ``corpus_root``, with 6 to 11 paper windows each), and tiny
+    MMLU and GSM8K in their formats."""
     root = tmp_path_factory.mktemp('compass-data')
-    folder = os.path.join(root, 'data', 'llm-compression')
-    prose = real_documents('prose', 60, max_chars=3000)
-    write_jsonl(os.path.join(folder, 'cc.jsonl'), prose[:30])
-    write_jsonl(os.path.join(folder, 'python.jsonl'), real_documents('python', 6, 4000))
-    write_jsonl(os.path.join(folder, 'arxiv_math.jsonl'), prose[30:])
+    shutil.copytree(os.path.join(corpus_root, 'data'), os.path.join(root, 'data'))
     questions = [(f'What is {a} plus {b}?', a + b) for a, b in [(2, 3), (10, 7), (4, 4), (12, 30), (1, 8)]]
     for split in ('dev', 'test'):  # MMLU: question,A,B,C,D,answer, no header
         os.makedirs(os.path.join(root, 'data', 'mmlu', split))
@@ -51,8 +50,11 @@ def data_root(tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
-def model_dirs(tmp_path_factory):
-    return [make_tiny_model(str(tmp_path_factory.mktemp(f'tiny{seed}')), seed=seed) for seed in range(3)]
+def model_dirs(tmp_path_factory, tiny_model_dir):
+    """The tiny model (seed 0) and two more."""
+    return [tiny_model_dir] + [
+        make_tiny_model(str(tmp_path_factory.mktemp(f'tiny{seed}')), seed=seed) for seed in (1, 2)
+    ]
 
 
 def run(args, cwd, data_root):
@@ -170,31 +172,14 @@ def test_run_py_in_an_opencompass_checkout_gives_our_numbers(checkout_run, model
     assert row['model']['dtype'] == 'torch.float32'
 
 
-def test_plain_opencompass_from_an_empty_folder(checkout_run, tmp_path, model_dirs, data_root):
-    run([os.path.join(BIN, 'llmcompression-configs'), 'install'], tmp_path, data_root)
-    output = run(
-        [
-            os.path.join(BIN, 'opencompass'),
-            '--datasets',
-            'llm_compression',
-            '--summarizer',
-            'llm_compression',
-            '--hf-type',
-            'base',
-            '--hf-path',
-            model_dirs[0],
-            '--hf-num-gpus',
-            '0',
-            '-w',
-            'work',
-        ],
-        tmp_path,
-        data_root,
-    )
-    _, results = results_of(str(tmp_path / 'work'))
-    (model,) = results
+def test_plain_opencompass_from_an_empty_folder(unsplit, checkout_run):
+    """conftest's ``unsplit``: ``opencompass --datasets llm_compression`` in an empty folder
+    after ``llmcompression-configs install``, on the same model and corpora as the checkout's
+    run."""
+    results, run_dir, _ = unsplit
+    (model,) = os.listdir(os.path.join(run_dir, 'results'))
     expected = {abbr: r['bpc'] for abbr, r in checkout_run[2][model].items()}
-    assert_ours(output, results[model], expected)
+    assert_ours(output_of(run_dir), results, expected)
 
 
 def test_the_papers_flash_attention_flag_gets_a_clear_message(tmp_path, model_dirs, data_root):
@@ -247,16 +232,19 @@ with read_base():
     from opencompass_llmcompression.configs.summarizers.llm_compression import summarizer
 
 # anatomy has data; astronomy has none here, so it fails as a benchmark of a suite can
-mmlu = [d for d in mmlu_datasets if d['name'] in ('anatomy', 'astronomy')]
+anatomy, astronomy = [[d for d in mmlu_datasets if d['name'] == name] for name in ('anatomy', 'astronomy')]
 for d in gsm8k_datasets:
     d['infer_cfg']['inferencer']['max_out_len'] = 16
-datasets = [*llm_compression_datasets, *mmlu, *gsm8k_datasets]
+datasets = [*llm_compression_datasets, *anatomy, *gsm8k_datasets, *astronomy]
 models = [dict(type=HuggingFaceBaseModel, abbr=f'tiny-{{i}}', path=path, batch_size=4,
                max_out_len=16, run_cfg=dict(num_gpus=0)) for i, path in enumerate({paths!r})]
-# one task per model and dataset (OpenCompass's default), so one failure stops nothing else
-infer = dict(partitioner=dict(type=NaivePartitioner),
+# for each model, one task holds our corpora, MMLU and GSM8K (the model loaded once, our
+# inferencer and OpenCompass's own one after another on it), and one the failing astronomy,
+# so that its failure stops nothing else
+grouped = len(datasets) - 1
+infer = dict(partitioner=dict(type=NaivePartitioner, n=grouped),
              runner=dict(type=LocalRunner, max_num_workers=2, task=dict(type=OpenICLInferTask)))
-eval = dict(partitioner=dict(type=NaivePartitioner),
+eval = dict(partitioner=dict(type=NaivePartitioner, n=grouped),
             runner=dict(type=LocalRunner, max_num_workers=2, task=dict(type=OpenICLEvalTask)))
 '''
 
@@ -267,6 +255,11 @@ def test_one_suite_with_mmlu_and_gsm8k_three_models(tmp_path, model_dirs, data_r
     output = run([os.path.join(BIN, 'opencompass'), str(suite), '-w', 'work'], tmp_path, data_root)
     run_dir, results = results_of(str(tmp_path / 'work'))
     models = [f'tiny-{i}' for i in range(3)]
+    for kind in ('infer', 'eval'):  # two tasks per model: the grouped datasets, astronomy
+        logs = glob.glob(os.path.join(run_dir, 'logs', kind, '*', '*.out'))
+        assert sorted(os.path.relpath(p, os.path.join(run_dir, 'logs', kind)) for p in logs) == [
+            f'{m}/{abbr}.out' for m in models for abbr in ('llm_compression-cc', 'lukaemon_mmlu_astronomy')
+        ], logs
 
     table = opencompass_summary(run_dir)  # OpenCompass's own table: every dataset scored
     for key, mode in [

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 import slurm_cluster
-from test_cli import CORPORA, cli, run_opencompass, same_as_unsplit, unsplit  # noqa: F401
+from opencompass_runs import CORPORA, cli, run_opencompass, same_as_unsplit
 
 pytestmark = pytest.mark.slurm
 WORKERS = 3
