@@ -166,12 +166,13 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
-    """Under pytest-xdist (``-n 2``, as scripts/test.sh runs) each worker computes on one
-    thread, and so do the programs it starts: two workers share the two cores instead of
-    fighting over them."""
-    if os.environ.get('PYTEST_XDIST_WORKER'):
-        os.environ['OMP_NUM_THREADS'] = '1'
-        torch.set_num_threads(1)
+    """torch computes on one thread in the tests, and so do the programs they start (unless
+    OMP_NUM_THREADS says otherwise): the tiny models' products are too small to share out,
+    and on two cores two threads per process, beside pytest-xdist's other worker (``-n 2``, as
+    scripts/test.sh runs) or OpenCompass's parallel tasks, wait on each other (a tiny model's
+    scoring four times slower, measured)."""
+    os.environ.setdefault('OMP_NUM_THREADS', '1')
+    torch.set_num_threads(int(os.environ['OMP_NUM_THREADS']))
 
 
 def pytest_collection_modifyitems(config, items):
