@@ -165,6 +165,24 @@ def pytest_addoption(parser):
     )
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config):
+    """A plain ``pytest`` (no paths and no ``-n`` given) runs on two pytest-xdist workers, a
+    test file at a time on each, as scripts/test.sh does: much of the suite waits on the
+    programs it starts. Naming tests, ``-n 0``, ``--pdb`` or ``--collect-only`` keeps one
+    process."""
+    if (
+        config.args_source == pytest.Config.ArgsSource.TESTPATHS
+        and config.pluginmanager.has_plugin('xdist')
+        and config.option.numprocesses is None
+        and not os.environ.get('PYTEST_XDIST_WORKER')
+        and not config.option.collectonly
+        and not config.option.usepdb
+    ):
+        config.option.numprocesses = 2
+        config.option.dist = 'loadfile'
+
+
 def pytest_configure(config):
     """torch computes on one thread in the tests, and so do the programs they start (unless
     OMP_NUM_THREADS says otherwise): the tiny models' products are too small to share out,
