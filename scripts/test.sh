@@ -10,12 +10,15 @@
 # the vLLM engine's tests there, and the text check under its transformers (5.19, whose
 # LlamaTokenizer drops the spaces of a byte-level tokenizer.json). Arguments go to the first
 # pytest run only (e.g. `bash scripts/test.sh tests/test_windows.py`).
+# The first run has two pytest-xdist workers, a test file at a time on each (--dist loadfile:
+# a module's fixtures, an OpenCompass run or a loaded model, are made once); much of its time
+# waits on the programs OpenCompass starts, one at a time. -rs names every skip and its reason.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/ruff format --check --quiet .
 .venv/bin/ruff check --quiet .
-.venv/bin/python -m pytest -q -p no:cacheprovider --all --system "$@"
+.venv/bin/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile -rs --all --system "$@"
 [ $# -eq 0 ] || exit 0
 bash scripts/setup.sh transformers5
 .venv-transformers5/bin/python -m pytest -q -p no:cacheprovider --all \
