@@ -37,7 +37,7 @@ from .paper_fits import (
     paper_table,
     place,
 )
-from .paper_predictions import complete_averages
+from .paper_predictions import complete_averages, draw_placed
 from .paper_reference import normalise
 from .results import is_compression_result
 
@@ -333,27 +333,7 @@ def plot(
             ax.annotate(
                 name, (x, 100 * y), fontsize=6, color='grey', xytext=(3, -8), textcoords='offset points'
             )
-        for p in ours:
-            colour = colours[p.model]
-            ax.errorbar(
-                [p.bpc],
-                [p.predicted],
-                yerr=[[p.predicted - p.low], [p.high - p.predicted]],
-                fmt='o',
-                mfc='none',
-                color=colour,
-                capsize=3,
-            )
-            if p.measured is not None:
-                ax.scatter([p.bpc], [p.measured], color=colour, marker='*', s=90)
-            ax.annotate(
-                p.model,
-                (p.bpc, p.predicted),
-                fontsize=7,
-                color=colour,
-                xytext=(4, 4),
-                textcoords='offset points',
-            )
+        draw_placed(ax, ours, colours, label_at_measured=False)
         ax.set_title(f'{li.area}: r = {li.fit["pearson"]:.3f}, n = {li.n}', fontsize=10)
         ax.set_xlabel(f'BPC ({li.corpus}' + (', mean' if li.area == OVERALL else '') + ')')
         ax.set_ylabel('average score (%)')

@@ -192,6 +192,27 @@ READING = [
 ]
 
 
+def draw_placed(ax, ours: Sequence[Placement], colours: Dict[str, object], label_at_measured: bool) -> None:
+    """Each model of ``ours`` on a panel of a line, in its colour: at the line's prediction
+    with its interval (a hollow circle) and at its measured score (a star), named beside the
+    star (``label_at_measured``, where there is one) or the circle."""
+    for p in ours:
+        colour = colours[p.model]
+        ax.errorbar(
+            [p.bpc],
+            [p.predicted],
+            yerr=[[p.predicted - p.low], [p.high - p.predicted]],
+            fmt='o',
+            mfc='none',
+            color=colour,
+            capsize=3,
+        )
+        if p.measured is not None:
+            ax.scatter([p.bpc], [p.measured], color=colour, marker='*', s=90)
+        at = p.measured if label_at_measured and p.measured is not None else p.predicted
+        ax.annotate(p.model, (p.bpc, at), fontsize=7, color=colour, xytext=(4, 4), textcoords='offset points')
+
+
 def plot(placed: Sequence[Placement], path: str) -> None:
     """The paper's four scatter plots (its Figure 1: the three areas and overall) with their
     lines and 95% prediction bands (models a line leaves out hollow); each model of ``placed``
@@ -235,27 +256,7 @@ def plot(placed: Sequence[Placement], path: str) -> None:
                 label='left out of the fit',
             )
             ax.legend(fontsize=7, loc='upper right')
-        for p in ours:
-            colour = colours[p.model]
-            ax.errorbar(
-                [p.bpc],
-                [p.predicted],
-                yerr=[[p.predicted - p.low], [p.high - p.predicted]],
-                fmt='o',
-                mfc='none',
-                color=colour,
-                capsize=3,
-            )
-            if p.measured is not None:
-                ax.scatter([p.bpc], [p.measured], color=colour, marker='*', s=90)
-            ax.annotate(
-                p.model,
-                (p.bpc, p.measured if p.measured is not None else p.predicted),
-                fontsize=7,
-                color=colour,
-                xytext=(4, 4),
-                textcoords='offset points',
-            )
+        draw_placed(ax, ours, colours, label_at_measured=True)
         corpus = 'mean of the three' if li.area == OVERALL else AREA_CORPUS[li.area]
         ax.set_title(f'{li.area}: r = {li.fit["pearson"]:.3f}, n = {li.n}', fontsize=10)
         ax.set_xlabel(f'BPC ({corpus})')
