@@ -3,7 +3,6 @@ corpus builder's command line, kept under its first name. The builder itself is 
 wing (``corpus/cli.py``, ``corpus/build.py`` and one file per step).
 """
 
-import json  # noqa: F401  (the builder's writes go through json.dumps; tests reach it here)
 import sys
 
 from .corpus.build import build

@@ -241,7 +241,7 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path, monkeypatch):
             raise OSError('disk full')
         return json.JSONEncoder(**kw).encode(obj)
 
-    monkeypatch.setattr(builder.json, 'dumps', failing_dumps)
+    monkeypatch.setattr(json, 'dumps', failing_dumps)  # the json module the manifest writer uses
     with pytest.raises(OSError):
         builder.build('cc', 'text', [], str(tmp_path / 'o'), records=[records], min_chars=10)
     assert os.listdir(tmp_path / 'o') == []
