@@ -124,12 +124,13 @@ class SlidingWindowPPLInferencer(BaseInferencer):
         filename = output_json_filename or self.output_json_filename
         checkpoint = os.path.join(folder, f'tmp_{os.path.splitext(filename)[0]}.progress.npz')
         tokenizer = repair_tokenizer(self.model.tokenizer, logger=logger)
+        documents = corpus[column]  # the whole corpus, read once
         try:
             with with_advice():
                 nll, scored_tokens = score_documents(
                     module,
                     tokenizer,
-                    corpus[column],
+                    documents,
                     wanted,
                     self.settings,
                     batch_size=self.batch_size,
@@ -147,7 +148,7 @@ class SlidingWindowPPLInferencer(BaseInferencer):
             logger.error(f'{plugin_label()}: nothing to score in this corpus: {err}')
             nll, scored_tokens = np.zeros(len(wanted)), np.zeros(len(wanted), dtype=np.int64)
         sizes = [text_size(text) for text in contents]
-        text = result_record(corpus_text_check(corpus[column], tokenizer, self.token_cache_dir, logger))
+        text = result_record(corpus_text_check(documents, tokenizer, self.token_cache_dir, logger))
         made_by = dict(provenance(self.settings, module), text_check=text)
         predictions = [
             dict(nll=float(n), tokens=int(t), chars=c, bytes=b, document_index=int(d), **made_by)
