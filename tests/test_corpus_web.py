@@ -149,9 +149,10 @@ def test_the_manifest_names_inputs_dumps_and_period(wet, tmp_path):
 
 
 def test_line_deduplication_across_the_build(tmp_path):
-    # the same line in other case, with other digits and other punctuation is the same line
-    first = 'Line A, written in 2024.\n' + english(2)
-    second = 'LINE A written in 1999!\n' + english(3)
+    # the same line in other case, with other digits and other dashes (in cc_net's list) is the
+    # same line (ASCII punctuation is not removed: cc_net keeps it)
+    first = 'Line A \u2013 written in 2024.\n' + english(2)
+    second = 'LINE A \u2014 written in 1999.\n' + english(3)
     web = write(
         tmp_path / 'a.wet.gz',
         wa.conversion('https://a.example/1', '2026-02-01T00:00:00Z', 'A', first),
@@ -169,11 +170,12 @@ def test_line_deduplication_across_the_build(tmp_path):
     assert dedup['parameters']['lines_kept'] == lines[0] + lines[1] - 1
 
 
-def test_the_line_hash_normalises_case_digits_and_punctuation():
+def test_the_line_hash_normalises_case_digits_and_cc_nets_punctuation():
     assert (
-        normalize_line('  Hello, World! 2024  ') == normalize_line('hello world 1999') == 'hello world 0000'
+        normalize_line('  Hello，World！ 2024  ') == normalize_line('hello，world 1999') == 'helloworld 0000'
     )
-    assert line_hashes('Hello, World!\nhello world') == line_hashes('hello world\nHELLO WORLD')
+    assert line_hashes('Hello, World!\nhello world') == line_hashes('hello, world!\nHELLO WORLD')
+    assert len(set(line_hashes('Hello, world.\nHello world'))) == 2
     assert len(set(line_hashes('one\ntwo'))) == 2
 
 

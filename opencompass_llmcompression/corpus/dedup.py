@@ -4,14 +4,13 @@
     LineDeduplicator().keep_new_lines(text, line_hashes(text)) -> text without seen lines
 
 cc_net (the paper's cc pipeline, ``cc_net/dedup.py`` and ``text_normalizer.py``) hashes every
-line of every document after normalising it (stripped, lower-cased, every digit made ``0``,
-punctuation and control characters removed), keeps the first 8 bytes of its SHA-1, and drops
-a line whose hash it has seen, in that document or an earlier one; a document with no line left
-is dropped. We do the same across the whole build, documents taken in input order. What
-differs: cc_net removes only its list of Unicode punctuation (full-width and CJK marks), we
-remove every character of Unicode's punctuation categories; cc_net shares the hashes of a
-group of shards, we share them across all inputs of one build. Memory: 8 to 16 bytes per
-distinct line (``HashSet``).
+line of every document after normalising it (``normalize_for_dedup``: stripped, lower-cased,
+every decimal digit made ``0``, then its list of 34 Unicode punctuation marks and the control
+characters U+0000-U+001F and U+007F-U+009F removed; ASCII punctuation stays), keeps the first 8
+bytes of its SHA-1, and drops a line whose hash it has seen, in that document or an earlier one;
+a document with no line left is dropped. We do the same across the whole build, documents taken
+in input order. What differs: cc_net shares the hashes of a group of shards, we share them
+across all inputs of one build. Memory: 8 to 16 bytes per distinct line (``HashSet``).
 """
 
 import hashlib
@@ -26,23 +25,30 @@ from .documents import Document, Report
 HASH_BYTES = 8
 
 
+# cc_net's ``UNICODE_PUNCT`` (text_normalizer.py), the marks ``normalize_for_dedup`` removes.
+CC_NET_PUNCTUATION = '，。、„”“«»１」「《》´∶：？！（）；–—．～’…━〈〉【】％►'
+CONTROL_CHARACTERS = [*range(0x00, 0x20), *range(0x7F, 0xA0)]
+
+
 @lru_cache(maxsize=1)
 def normalising_table() -> Dict[int, Optional[str]]:
-    """``str.translate``'s table: punctuation and control characters out, every digit 0 (built
-    once per process, a tenth of a second)."""
+    """``str.translate``'s table for a stripped, lower-cased line: every decimal digit (Unicode
+    category Nd, what ``\\d`` matches) 0, then cc_net's punctuation and the control characters
+    removed. A digit in the list (``１``) becomes 0, as in cc_net, whose digits go first. Built
+    once per process, a tenth of a second."""
     table: Dict[int, Optional[str]] = {}
-    for code in range(0x20000):  # planes 2 and above hold no punctuation, control or digit
-        category = unicodedata.category(chr(code))
-        if category[0] == 'P' or category == 'Cc':
-            table[code] = None
-        elif category == 'Nd':
+    for code in [*map(ord, CC_NET_PUNCTUATION), *CONTROL_CHARACTERS]:
+        table[code] = None
+    for code in range(0x20000):  # planes 2 and above hold no decimal digit
+        if unicodedata.category(chr(code)) == 'Nd':
             table[code] = '0'
     return table
 
 
 def normalize_line(line: str) -> str:
-    """A line as the deduplication compares it: stripped, lower-cased, digits made 0,
-    punctuation and control characters removed."""
+    """A line as the deduplication compares it, cc_net's ``normalize_for_dedup``: stripped,
+    lower-cased, digits made 0, cc_net's Unicode punctuation and the control characters
+    removed (``"Hello, world."`` stays apart from ``"Hello world"``)."""
     return line.strip().lower().translate(normalising_table())
 
 
