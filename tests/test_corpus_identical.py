@@ -1,0 +1,111 @@
+"""The corpus builder's output on clean, real input, pinned byte for byte: each kind of corpus
+built with ``--jobs 1`` and ``--jobs 2`` gives the corpus file and manifest whose SHA-256 are
+written below (recorded once from a build before the builder was reorganised into steps), so
+a change in how the builder is put together cannot change what it writes.
+
+Inputs (tests/data/corpus_identical/README.md names their sources): a real Common Crawl
+capture (WARC and WET), a WARC of a public crawl tool's tests, ten real cc_net documents in a
+WET file, a git repository made here of a public project's Python files, a public project's
+LaTeX as plain files and as an arXiv e-print, public README files and a records file of real
+cc_net documents. Both files are compared with the inputs' folder written ``<root>`` (rows name their source).
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from opencompass_llmcompression.corpus.cli import main
+
+DATA = os.path.join(os.path.dirname(__file__), 'data', 'corpus_identical')
+DATE = '2024-05-01T12:00:00+00:00'
+
+# name -> (arguments after --name/--out, sha256 of NAME.jsonl, sha256 of the normalised manifest)
+BUILDS = {
+    'web': (
+        ['--kind', 'text', '--source', '{root}/web'],
+        '2c041d81cd34b01731536902867009d2b73b05998362245cb18c0a4af52cb80d',
+        '57dc4331c980bf29896534c7e425d173863232823dcb70f08ae36fe102a3220f',
+    ),
+    'web_window': (
+        ['--kind', 'text', '--source', '{root}/web/*.wet.gz', '--after', '2020-04-01']
+        + ['--max-chars', '20000'],
+        'b9eed97cb5d5fbe52f71e502500439d52f0a7934cebff56120e14b8699ffc5db',
+        'd0e1fcfac3bcb68340db2b58b95f279ddb5ee9909013f68d1f91aa5bebe22e6b',
+    ),
+    'code': (
+        ['--kind', 'code', '--source', '{root}/repos', '--suffix', '.py', '--after', '2024-01-01'],
+        '57a43b3d2f127c8a5f6af3e5c7f7b350d8829aceb3478378fb6876ce64ea7d55',
+        'c144fcbf812631273e4be5e659653dbd9cd7b838a88646587fc76fb6700de8ba',
+    ),
+    'latex': (
+        ['--kind', 'latex', '--source', '{root}/latex', '--source', '{root}/eprints', '--keep-latex'],
+        '4e4f75938a9ec868e71c1401b232a8c022e6937dfb47edbc848c0c18ac7bb179',
+        'd0310934fe3727ce40a20bec11b766d1da4eb359fb71f603b347d15184fd2780',
+    ),
+    'text': (
+        [
+            '--kind', 'text', '--source', '{root}/text',
+            '--records', '{root}/records/cc_en_head-0174.jsonl.gz',
+            '--date-field', 'created', '--budget', '20000', '--seed', '3',
+        ],
+        'a3445981cfaeeeb611351747ce05a6875e0801c198a9179e4e41ce5fdea9421d',
+        'c79b3156826197936ec987e7fa5899bc5a6af893123550aea6863b94358e0c56',
+    ),
+}  # fmt: skip
+
+
+def git(cwd, *args):
+    env = {k: v for k, v in os.environ.items() if not k.startswith('GIT_')}
+    env.update(
+        GIT_AUTHOR_NAME='a',
+        GIT_AUTHOR_EMAIL='a@example.org',
+        GIT_COMMITTER_NAME='a',
+        GIT_COMMITTER_EMAIL='a@example.org',
+        GIT_AUTHOR_DATE=DATE,
+        GIT_COMMITTER_DATE=DATE,
+        GIT_CONFIG_NOSYSTEM='1',
+        HOME=str(cwd),
+    )
+    subprocess.run(['git', *args], cwd=cwd, env=env, check=True, capture_output=True)
+
+
+@pytest.fixture(scope='module')
+def root(tmp_path_factory):
+    """The inputs in a fresh folder: the data files copied, the git repository made (a public
+    project's Python files, and one of them again in a vendored copy: an exact duplicate)."""
+    root = tmp_path_factory.mktemp('identical')
+    for part in ('web', 'latex', 'eprints', 'text', 'records'):
+        shutil.copytree(os.path.join(DATA, part), root / part)
+    repo = root / 'repos' / 'warcio'
+    shutil.copytree(os.path.join(DATA, 'code'), repo / 'warcio')
+    shutil.copy(os.path.join(DATA, 'code', 'checker.py'), repo / 'check_copy.py')
+    git(repo, 'init', '-q', '-b', 'main')
+    git(repo, 'add', '-A')
+    git(repo, 'commit', '-q', '-m', 'files')
+    return root
+
+
+def digests(root, out, name):
+    with open(os.path.join(out, f'{name}.jsonl'), 'rb') as f:
+        corpus = hashlib.sha256(f.read().replace(str(root).encode(), b'<root>')).hexdigest()
+    with open(os.path.join(out, f'{name}.manifest.json'), encoding='utf-8') as f:
+        manifest = json.load(f)
+    del manifest['sha256']  # that of the file with its paths, compared above without them
+    text = json.dumps(manifest, sort_keys=True, ensure_ascii=False).replace(str(root), '<root>')
+    return corpus, hashlib.sha256(text.encode('utf-8')).hexdigest(), manifest
+
+
+@pytest.mark.parametrize('jobs', [1, 2])
+@pytest.mark.parametrize('name', sorted(BUILDS))
+def test_the_same_bytes_as_before_for_any_jobs(root, tmp_path, name, jobs):
+    arguments, corpus_sha, manifest_sha = BUILDS[name]
+    out = str(tmp_path / 'out')
+    argv = ['--name', name, '--out', out, '--jobs', str(jobs)] + [a.format(root=root) for a in arguments]
+    assert main(argv) == 0
+    corpus, manifest, written = digests(root, out, name)
+    assert written['documents'] > 0
+    assert (corpus, manifest) == (corpus_sha, manifest_sha), json.dumps(written, indent=1)
