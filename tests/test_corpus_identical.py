@@ -27,8 +27,8 @@ DATE = '2024-05-01T12:00:00+00:00'
 BUILDS = {
     'web': (
         ['--kind', 'text', '--source', '{root}/web'],
-        '2c041d81cd34b01731536902867009d2b73b05998362245cb18c0a4af52cb80d',
-        '57dc4331c980bf29896534c7e425d173863232823dcb70f08ae36fe102a3220f',
+        'f155c97c46def9c9e6a6c6a6d4de84eff95a63c210eb55d6b874dbb4033a8085',
+        'fa4c93f92d9c47175979eec8054ef48a8868d0051f11b04f5484f9c57e29fe28',
     ),
     'web_window': (
         ['--kind', 'text', '--source', '{root}/web/*.wet.gz', '--after', '2020-04-01']
