@@ -10,8 +10,9 @@ characters of lines of English words drawn from Python's reference prose (so tha
 calls them English) with a tenth of the lines taken from a small pool of boilerplate (so that
 line deduplication has work), seeded. Then builds a ``--kind text`` corpus from them in a
 child process (cc_net's steps: 300 characters, line deduplication, lid.176, the quality rules
-standing in for KenLM) and prints a table: records and characters read per second, the
-largest process's peak resident memory, the CPU seconds of the build and its processes (its
+standing in for KenLM) and prints a table: records and characters read per second, the peak
+resident memory of the main process and of the largest worker process (0 with ``--jobs 1``:
+no worker), the CPU seconds of the build and its processes (its
 own work, whatever else the machine runs), and from the CPU time per record two estimates:
 131 M characters of cc kept (the paper's size) at this synthetic text's yield (all of it is
 English and passes), and the paper's input read as cc_net read it (180 WET files of about
@@ -26,7 +27,6 @@ import json
 import os
 import platform
 import random
-import resource
 import subprocess
 import sys
 import tempfile
@@ -48,7 +48,10 @@ def own():
 start, start_cpu, start_own = time.perf_counter(), cpu(), own()
 report = build('cc', 'text', sys.argv[1:-2], sys.argv[-2], jobs=int(sys.argv[-1]))
 seconds, cpu_seconds, main_seconds = time.perf_counter() - start, cpu() - start_cpu, own() - start_own
-print(json.dumps({'seconds': seconds, 'cpu': cpu_seconds, 'main_cpu': main_seconds, 'kept': report.kept}))
+main_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+worker_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # 0: no worker process
+print(json.dumps({'seconds': seconds, 'cpu': cpu_seconds, 'main_cpu': main_seconds, 'kept': report.kept,
+                  'main_peak': main_peak, 'worker_peak': worker_peak, 'torch': 'torch' in sys.modules}))
 '''
 
 
@@ -180,8 +183,7 @@ def main(argv=None):
     if proc.returncode != 0:
         sys.exit(proc.stderr[-3000:])
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # the build and its worker processes
-    peak, cpu = usage.ru_maxrss / 1024, result['cpu']
+    cpu = result['cpu']
     with open(os.path.join(out, 'cc.manifest.json'), encoding='utf-8') as f:
         manifest = json.load(f)
     seconds, kept_chars = result['seconds'], manifest['chars']
@@ -195,16 +197,17 @@ def main(argv=None):
     print(
         f'| records | files | jobs | {"text" if args.format == "wet" else "HTML"} MB | gzip MB | build s | '
         'CPU s | records/s | records/CPU s | '
-        'kept M chars | peak MB (largest process) | est. for 131 M chars kept |'
+        'CPU ms/record | kept M chars | peak MB main | peak MB per worker | est. for 131 M chars kept |'
     )
-    print('|---|---|---|---|---|---|---|---|---|---|---|---|')
+    print('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
     print(
         f'| {args.records:,} | {args.files} | {args.jobs} | {text_bytes / 1e6:.0f} | {gz_bytes / 1e6:.0f} | '
         f'{seconds:.1f} | {cpu:.1f} | {args.records / seconds:,.0f} | {args.records / cpu:,.0f} | '
-        f'{kept_chars / 1e6:.1f} | {peak:.0f} | {estimate / 60:.1f} min |'
+        f'{cpu / args.records * 1000:.2f} | {kept_chars / 1e6:.1f} | {result["main_peak"]:.0f} | '
+        f'{result["worker_peak"]:.0f} | {estimate / 60:.1f} min |'
     )
     removed = {f['name']: f['removed'] for f in manifest['filters']}
-    print(f'removed by filter: {removed}')
+    print(f'removed by filter: {removed}; torch imported by the build: {result["torch"]}')
     per_record = cpu / args.records
     cores = os.cpu_count() or 1
     paper_input = PAPER_WET_FILES * CC_RECORDS_PER_FILE * per_record / 3600  # CPU hours
