@@ -17,7 +17,7 @@ import opencompass_llmcompression
 
 PACKAGE = os.path.dirname(opencompass_llmcompression.__file__)
 NAME = 'opencompass_llmcompression'
-COMMAND_LINES = {'paper_cli', 'summary_cli', 'corpus_builder', 'demo', '__main__', 'zip', 'corpus'}
+COMMAND_LINES = {'paper_cli', 'summary_cli', 'corpus_builder', 'demo', '__main__', 'zip', 'corpus', 'collect'}
 # wing -> what it must never import: wings of this package, and outside packages
 FORBIDDEN = {
     'core': ({'openicl', 'report', 'configs'} | COMMAND_LINES, {'opencompass', 'mmengine'}),
@@ -27,6 +27,11 @@ FORBIDDEN = {
     'zip': ({'openicl', 'report', 'configs'} | COMMAND_LINES - {'zip'}, {'opencompass', 'mmengine'}),
     # the corpus builder: core and its own modules only; its third-party readers imported lazily
     'corpus': ({'openicl', 'report', 'configs'} | COMMAND_LINES - {'corpus'}, {'opencompass', 'mmengine'}),
+    # the collection: core, its own modules and the corpus builder it hands its files to; no model
+    'collect': (
+        {'openicl', 'report', 'configs'} | COMMAND_LINES - {'collect', 'corpus'},
+        {'opencompass', 'mmengine', 'torch', 'transformers'},
+    ),
 }
 
 # What the GPU machine lacks: OpenCompass and its configuration library.
