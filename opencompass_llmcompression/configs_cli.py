@@ -15,6 +15,7 @@ installed package:
     DIR/datasets/llm_compression_folder/llm_compression_folder.py
                                                        --datasets llm_compression_folder
     DIR/models/llm_compression_anchors.py              --models llm_compression_anchors
+    DIR/models/llm_compression_hf.py                   --models llm_compression_hf
     DIR/summarizers/llm_compression.py                 --summarizer llm_compression
 
 It says what it wrote, leaves an identical file alone, updates a file it wrote itself, and
@@ -68,6 +69,12 @@ THIN_CONFIGS: Dict[str, Tuple[str, str]] = {
         '`--models llm_compression_anchors` finds this file: the paper\'s models that anchor a\n'
         '# corpus\'s own line',
         'from opencompass_llmcompression.configs.models.llm_compression_anchors import \\\n'
+        '        models  # noqa: F401',
+    ),
+    os.path.join('models', 'llm_compression_hf.py'): (
+        '`--models llm_compression_hf` finds this file: the model(s) of $LLMCOMPRESSION_HF_PATH,\n'
+        '# to measure beside the anchors',
+        'from opencompass_llmcompression.configs.models.llm_compression_hf import \\\n'
         '        models  # noqa: F401',
     ),
     os.path.join('summarizers', 'llm_compression.py'): (

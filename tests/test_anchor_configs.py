@@ -146,3 +146,114 @@ def test_datasets_llm_compression_folder_takes_every_corpus_of_the_folder(tmp_pa
     monkeypatch.setenv('LLMCOMPRESSION_CORPORA', str(tmp_path / 'nothing'))
     with pytest.raises(CorpusError, match='nothing is not a folder'):
         Config.fromfile(found[1])
+
+
+def test_llm_compression_hf_is_the_model_hf_path_builds_named_by_the_environment(monkeypatch):
+    from mmengine.config import Config
+
+    from opencompass_llmcompression import CONFIG_DIR
+
+    config = os.path.join(CONFIG_DIR, 'models', 'llm_compression_hf.py')
+    for name in ('LLMCOMPRESSION_HF_PATH', 'LLMCOMPRESSION_HF_NUM_GPUS', 'LLMCOMPRESSION_HF_BATCH_SIZE'):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ValueError, match='LLMCOMPRESSION_HF_PATH is not set: name the model to measure'):
+        Config.fromfile(config)
+    monkeypatch.setenv('LLMCOMPRESSION_HF_PATH', 'meta-llama/Llama-3.1-8B, models/mine/')
+    first, second = Config.fromfile(config)['models']
+    # what OpenCompass 0.5's get_config_from_arg builds for --hf-type base --hf-path meta-llama/Llama-3.1-8B
+    assert first == dict(
+        type='opencompass.models.huggingface_above_v4_33.HuggingFaceBaseModel',
+        abbr='Llama-3.1-8B_hf',
+        path='meta-llama/Llama-3.1-8B',
+        max_out_len=256,
+        batch_size=8,
+        run_cfg=dict(num_gpus=1),
+    )
+    assert (second['abbr'], second['path']) == ('mine_hf', 'models/mine/')
+    monkeypatch.setenv('LLMCOMPRESSION_HF_NUM_GPUS', '0')
+    monkeypatch.setenv('LLMCOMPRESSION_HF_BATCH_SIZE', 'auto')
+    (model, _) = Config.fromfile(config)['models']
+    assert (model['batch_size'], model['run_cfg']) == ('auto', dict(num_gpus=0))
+    for name, value, message in (
+        ('LLMCOMPRESSION_HF_NUM_GPUS', 'one', "LLMCOMPRESSION_HF_NUM_GPUS='one': give a whole number"),
+        ('LLMCOMPRESSION_HF_BATCH_SIZE', '0', "LLMCOMPRESSION_HF_BATCH_SIZE='0': give a positive"),
+        ('LLMCOMPRESSION_HF_PATH', 'a/mine,b/mine', r'two models would share one name \(mine_hf, mine_hf\)'),
+    ):
+        with monkeypatch.context() as m:
+            m.setenv(name, value)
+            with pytest.raises(ValueError, match=message):
+                Config.fromfile(config)
+
+
+def documented_block(doc, word):
+    """The fenced ```bash block of ``doc`` that holds ``word``, as its lines."""
+    from opencompass_runs import ROOT
+
+    with open(os.path.join(ROOT, doc)) as f:
+        blocks = f.read().split('```bash\n')[1:]
+    (block,) = [b.split('```')[0] for b in blocks if word in b]
+    return '\n'.join(line.strip() for line in block.strip().splitlines())
+
+
+# Stand-ins for the anchors: tiny models under the abbrs of four of the paper's Table 4 models.
+STAND_INS = {'llama-2-7b-hf': 1, 'mistral-7b-v0.1': 2, 'falcon-7b-hf': 3, 'yi-6b-hf': 4}
+
+
+@pytest.mark.cli
+def test_the_documented_anchors_command_measures_my_model_beside_them(tmp_path, tiny_model_dir):
+    """The command of docs/paper_lines.md (the README's is the same), run by bash as printed,
+    with the tiny model as MY/MODEL and tiny models under anchors' names as the anchors."""
+    import csv
+    import glob
+    import subprocess
+
+    from conftest import make_tiny_model
+    from opencompass_runs import BIN, opencompass_env
+    from test_anchored_lines import built_corpus
+
+    command = documented_block('docs/paper_lines.md', 'llm_compression_hf')
+    readme = documented_block('README.md', 'llm_compression_hf')
+    assert command in readme
+    data_root = tmp_path / 'data-root'
+    built_corpus(str(tmp_path / 'records'), 'fresh', out=str(data_root / 'data' / 'fresh'))
+    cwd = tmp_path / 'run'
+    cwd.mkdir()
+    subprocess.run([os.path.join(BIN, 'llmcompression-configs'), 'install'], cwd=cwd, check=True)
+    stand_ins = [
+        dict(abbr=abbr, path=make_tiny_model(str(tmp_path / abbr), seed=seed))
+        for abbr, seed in STAND_INS.items()
+    ]
+    (cwd / 'configs' / 'models' / 'llm_compression_anchors.py').write_text(
+        'models = [\n'
+        + ''.join(
+            f"    dict(type='opencompass.models.HuggingFaceBaseModel', abbr={m['abbr']!r}, "
+            f"path={m['path']!r}, max_out_len=1, batch_size=8, run_cfg=dict(num_gpus=0)),\n"
+            for m in stand_ins
+        )
+        + ']\n'
+    )
+    env = dict(
+        opencompass_env(str(data_root)),
+        LLMCOMPRESSION_HF_NUM_GPUS='0',  # the tests' CPU
+        PATH=BIN + os.pathsep + os.environ['PATH'],
+    )
+    proc = subprocess.run(
+        ['bash', '-euc', command.replace('MY/MODEL', tiny_model_dir)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    (run_dir,) = glob.glob(str(cwd / 'outputs' / 'default' / '*' / ''))
+    measured = {
+        os.path.basename(os.path.dirname(p))
+        for p in glob.glob(os.path.join(run_dir, 'results', '*', '*.json'))
+    }
+    assert measured == {'tiny-llama_hf', *STAND_INS}
+    (predictions,) = glob.glob(os.path.join(run_dir, 'summary', 'compression_anchored_predictions_*.csv'))
+    with open(predictions) as f:
+        placed = {(r['model'], r['corpus'], r['benchmark']) for r in csv.DictReader(f)}
+    assert ('tiny-llama_hf', 'llm_compression-fresh', 'Average') in placed
+    assert 'anchored on 4 models of the paper' in proc.stdout

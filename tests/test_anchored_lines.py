@@ -26,17 +26,17 @@ ANCHORS = {
 PAPER = {r['model']: r for r in table_rows('knowledge')}
 
 
-def built_corpus(root, name='fresh', month='2026-01', kind='text'):
-    """A corpus built by llmcompression-corpus from dated records of one month."""
+def built_corpus(root, name='fresh', month='2026-01', kind='text', out=None):
+    """A corpus built by llmcompression-corpus from dated records of one month, into ``out``
+    (default ``root/corpora``); returns that folder."""
     records = os.path.join(root, f'{name}.records.jsonl')
     os.makedirs(root, exist_ok=True)
     with open(records, 'w') as f:
         for i, text in enumerate(real_documents('text', 6, 1500)):
             f.write(json.dumps({'text': text, 'date': f'{month}-{1 + i:02d}'}) + '\n')
-    builder.build(
-        name, kind, [], os.path.join(root, 'corpora'), records=[records], date_field='date', min_chars=100
-    )
-    return os.path.join(root, 'corpora')
+    out = out or os.path.join(root, 'corpora')
+    builder.build(name, kind, [], out, records=[records], date_field='date', min_chars=100)
+    return out
 
 
 def result(bpc):

@@ -3,8 +3,10 @@
 # models). Measured on your corpora beside your own models, at least four of them anchor each
 # corpus's own line: the paper's scores against this BPC (docs/paper_lines.md, "Fresh text").
 #
-#   opencompass --models llm_compression_anchors --datasets ... --summarizer llm_compression
-#   (after `llmcompression-configs install`), or in a suite:
+#   LLMCOMPRESSION_HF_PATH=MY/MODEL opencompass --models llm_compression_anchors llm_compression_hf \
+#       --datasets ... --summarizer llm_compression
+#   (after `llmcompression-configs install`; OpenCompass ignores --hf-path beside --models, so
+#   your model comes from llm_compression_hf or a model config of yours), or in a suite:
 #   with read_base():
 #       from opencompass_llmcompression.configs.models.llm_compression_anchors import models
 #

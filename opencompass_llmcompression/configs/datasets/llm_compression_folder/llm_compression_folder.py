@@ -4,8 +4,9 @@
 # builder's default --out; relative folders are resolved under $COMPASS_DATA_CACHE); loading
 # stops with the folder's name when it holds no corpus.
 #
-#   LLMCOMPRESSION_CORPORA=data/fresh opencompass --datasets llm_compression_folder \
-#       --models llm_compression_anchors --hf-path MY/MODEL --summarizer llm_compression
+#   LLMCOMPRESSION_CORPORA=data/fresh LLMCOMPRESSION_HF_PATH=MY/MODEL opencompass \
+#       --datasets llm_compression_folder --models llm_compression_anchors llm_compression_hf \
+#       --summarizer llm_compression
 #
 # In a config of your own, call the helper itself (through __import__: mmengine turns a config's
 # imports into placeholders that cannot be called while it loads):

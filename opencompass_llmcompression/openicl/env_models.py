@@ -1,0 +1,57 @@
+"""Your model named by environment variables, so that one OpenCompass command measures it beside
+the anchors (or any other ``--models`` config): OpenCompass builds a model from ``--hf-path``
+only when neither ``--models`` nor a config file is given.
+
+    LLMCOMPRESSION_HF_PATH=MY/MODEL opencompass --models llm_compression_anchors \\
+        llm_compression_hf --datasets llm_compression_folder --summarizer llm_compression
+
+``LLMCOMPRESSION_HF_PATH``: one Hugging Face model (a hub name or a folder), or several separated
+by commas; ``LLMCOMPRESSION_HF_NUM_GPUS``: GPUs per model (default 1; 0 on a CPU);
+``LLMCOMPRESSION_HF_BATCH_SIZE``: windows per forward pass (default 8, or ``auto``). Each
+becomes the ``HuggingFaceBaseModel`` that ``--hf-type base --hf-path`` builds, with the same
+abbr (``MODEL_hf``), so its results sit where a ``--hf-path`` run of it puts them.
+"""
+
+import os
+from typing import Dict, List, Mapping
+
+PATH, NUM_GPUS, BATCH_SIZE = (
+    'LLMCOMPRESSION_HF_PATH',
+    'LLMCOMPRESSION_HF_NUM_GPUS',
+    'LLMCOMPRESSION_HF_BATCH_SIZE',
+)
+EXAMPLE = (
+    f'{PATH}=MY/MODEL opencompass --models llm_compression_anchors llm_compression_hf '
+    '--datasets llm_compression_folder --summarizer llm_compression'
+)
+
+
+def hf_models(environ: Mapping[str, str] = os.environ) -> List[Dict]:
+    """One model config per path of ``$LLMCOMPRESSION_HF_PATH``, as ``--hf-type base --hf-path``
+    builds it (OpenCompass 0.5's ``get_config_from_arg``). ValueError, naming the variable and
+    the fix, when the path is missing or a number is not one."""
+    paths = [p.strip() for p in environ.get(PATH, '').split(',') if p.strip()]
+    if not paths:
+        raise ValueError(f'{PATH} is not set: name the model to measure, e.g. {EXAMPLE}')
+    num_gpus = environ.get(NUM_GPUS, '1').strip()
+    if not num_gpus.isdigit():
+        raise ValueError(f'{NUM_GPUS}={num_gpus!r}: give a whole number of GPUs (0 on a CPU)')
+    batch_size = environ.get(BATCH_SIZE, '8').strip()
+    if batch_size != 'auto' and not (batch_size.isdigit() and int(batch_size) > 0):
+        raise ValueError(f'{BATCH_SIZE}={batch_size!r}: give a positive whole number or auto')
+    abbrs = [os.path.basename(os.path.normpath(p)) + '_hf' for p in paths]
+    if len(set(abbrs)) < len(abbrs):
+        raise ValueError(f'{PATH}: two models would share one name ({", ".join(abbrs)}); rename a folder')
+    from opencompass.models import HuggingFaceBaseModel
+
+    return [
+        dict(
+            type=f'{HuggingFaceBaseModel.__module__}.{HuggingFaceBaseModel.__name__}',
+            abbr=abbr,
+            path=path,
+            max_out_len=256,
+            batch_size=batch_size if batch_size == 'auto' else int(batch_size),
+            run_cfg=dict(num_gpus=int(num_gpus)),
+        )
+        for abbr, path in zip(abbrs, paths)
+    ]
