@@ -42,13 +42,13 @@ class Collection:
 
     @classmethod
     def open(cls, folder: str, kind: str, query: dict) -> 'Collection':
-        """The collection in ``folder`` (created, with the folder, if absent). ``query``: plain
+        """The collection in ``folder`` (new if it holds none; nothing is written until a file is
+        added or ``save`` is called). ``query``: plain
         JSON values that define what is collected. Raises ``CollectError`` if the folder's
         manifest is unreadable or records another kind or query."""
         query = json.loads(json.dumps(query))  # as it will read back
         path = os.path.join(folder, FILE)
-        if not os.path.exists(path):
-            os.makedirs(folder, exist_ok=True)
+        if not os.path.exists(path):  # the folder is made when the first file comes
             return cls(folder, kind, query, [], utc_now())
         try:
             with open(path, encoding='utf-8') as f:
@@ -102,6 +102,7 @@ class Collection:
             'updated_at': utc_now(),
             'files': self.items,
         }
+        os.makedirs(self.folder, exist_ok=True)
         with atomic_write(self.path, 'w', encoding='utf-8') as f:
             json.dump(record, f, indent=1, ensure_ascii=False)
             f.write('\n')

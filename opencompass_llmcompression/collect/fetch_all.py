@@ -1,0 +1,105 @@
+"""Many downloads into one collection: what is missing, a few at a time, with progress.
+
+    wanted = [Wanted(url, 'CC-MAIN-2025-33/x.warc.wet.gz', meta={...}), ...]
+    done = fetch_all(client, collection, wanted, jobs=2)
+
+Files the collection already holds whole are not fetched again; the others are downloaded by
+``jobs`` threads at most (bounded concurrency: the client's waits and ``min_interval`` hold
+across them), each recorded in the collection as soon as it is whole. Progress goes to
+standard error (tqdm): files, bytes, rate and the time left at that rate. Ctrl-C stops every
+download at its next block and leaves their ``.part`` files for the next run to resume.
+"""
+
+import os
+import threading
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Optional
+
+from tqdm import tqdm
+
+from .collection import Collection
+from .http import Client
+
+
+@dataclass
+class Wanted:
+    """A file to fetch: its URL, its path inside the collection folder, and its record's
+    ``meta``; ``size`` (bytes) and ``sha256`` when the service lists them."""
+
+    url: str
+    path: str
+    meta: dict = field(default_factory=dict)
+    size: Optional[int] = None
+    sha256: Optional[str] = None
+
+
+@dataclass
+class Fetch:
+    """What ``fetch_all`` did: files fetched now, files the collection already held, bytes
+    fetched now."""
+
+    fetched: int = 0
+    held: int = 0
+    bytes: int = 0
+
+
+class _Stopped(Exception):
+    pass
+
+
+def fetch_all(
+    client: Client, collection: Collection, wanted: list, jobs: int = 2, progress: bool = True
+) -> Fetch:
+    """Fetch every ``wanted`` file the collection lacks (see the module's docstring); returns
+    the counts. Raises the first ``CollectError`` (after the other downloads stop) or
+    ``KeyboardInterrupt``; what was whole by then stays recorded."""
+    result = Fetch()
+    missing = []
+    for item in wanted:
+        if collection.has(client.url(item.url)):
+            result.held += 1
+        else:
+            missing.append(item)
+    if not missing:
+        return result
+    stop, lock = threading.Event(), threading.Lock()
+    bar = tqdm(total=len(missing), unit='file', disable=not progress, desc='fetching', dynamic_ncols=True)
+
+    def advance(n: int) -> None:
+        if stop.is_set():
+            raise _Stopped
+        with lock:
+            result.bytes += n
+            bar.set_postfix_str(f'{result.bytes / 1e6:.1f} MB, {_rate(bar, result.bytes)}', refresh=False)
+
+    def one(item: Wanted) -> None:
+        dest = os.path.join(collection.folder, item.path)
+        fetched = client.download(item.url, dest, size=item.size, sha256=item.sha256, progress=advance)
+        collection.add(fetched, item.meta)
+        with lock:
+            result.fetched += 1
+            bar.update(1)
+
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
+        futures = [pool.submit(one, item) for item in missing]
+        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        stop.set()  # nothing left to do, or something failed: the others stop at their next block
+        for future in futures:
+            if future.done() and not future.cancelled():
+                error = future.exception()
+                if error is not None and not isinstance(error, _Stopped):
+                    raise error
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        bar.close()
+    return result
+
+
+def _rate(bar: tqdm, nbytes: int) -> str:
+    elapsed = bar.format_dict.get('elapsed') or 0
+    return f'{nbytes / elapsed / 1e6:.1f} MB/s' if elapsed > 0 else '-'

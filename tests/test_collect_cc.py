@@ -1,0 +1,151 @@
+"""llmcompression-collect cc: Common Crawl's recorded list of crawls and a recorded wet.paths.gz
+served on 127.0.0.1, WET files picked as cc_net picks them, fetched whole and resumably."""
+
+import gzip
+import json
+import os
+
+import pytest
+import web_archives as wa
+from conftest import real_documents
+from loopback_server import Answer, LoopbackServer
+from test_collect_http import SLOW_DOWN, Sleeps, data
+
+from opencompass_llmcompression.collect import cli, common_crawl
+from opencompass_llmcompression.collect.http import Client, CollectError
+
+DUMP = 'CC-MAIN-2025-33'
+LISTING = data(f'{DUMP}-wet.paths.gz')
+PATHS = gzip.decompress(LISTING).decode().split()
+# the three files cc_net's shards take for num_shards=3 of the listing's 100,000 (i * n // 3)
+SPREAD_3 = [
+    'crawl-data/CC-MAIN-2025-33/segments/1754151279521.11/wet/CC-MAIN-20250802220907-20250803010907-00000.warc.wet.gz',
+    'crawl-data/CC-MAIN-2025-33/segments/1754151279938.13/wet/CC-MAIN-20250807054540-20250807084540-00333.warc.wet.gz',
+    'crawl-data/CC-MAIN-2025-33/segments/1754151280336.32/wet/CC-MAIN-20250811131148-20250811161148-00666.warc.wet.gz',
+]
+
+
+def web_text_wet(name: str, first: int) -> bytes:
+    """A WET file as Common Crawl writes them (tests/web_archives.py) of real English prose."""
+    docs = real_documents('prose', first + 4, 3000)[first : first + 4]
+    records = [wa.warcinfo(name, DUMP)]
+    for i, text in enumerate(docs):
+        url = f'https://docs.example/{name}/{i}'
+        records.append(wa.conversion(url, '2025-08-05T10:00:00Z', f'Page {i}', text))
+    return b''.join(records)
+
+
+WETS = {path: web_text_wet(path.rsplit('/', 1)[1], 4 * i) for i, path in enumerate(SPREAD_3)}
+
+
+@pytest.fixture
+def server():
+    with LoopbackServer() as s:
+        s.serve('/collinfo.json', data('collinfo.json'), {'Content-Type': 'application/json'})
+        s.serve(f'/crawl-data/{DUMP}/wet.paths.gz', LISTING)
+        for path, body in WETS.items():
+            s.serve('/' + path, body)
+        yield s
+
+
+def args(server, *extra):
+    return cli.parser().parse_args(
+        [
+            'cc',
+            '--out',
+            'unused',
+            '--cc-url',
+            server.url(),
+            '--crawls-url',
+            server.url('/collinfo.json'),
+            *extra,
+        ]
+    )
+
+
+def collect(server, out, *extra, sleeps=None):
+    client = Client(server.url(), sleep=sleeps if sleeps is not None else Sleeps(), etag_is_md5=True)
+    return common_crawl.collect(args(server, *extra), str(out), client=client, progress=False)
+
+
+def test_the_paper_picks_the_first_file_of_each_of_180_shards():
+    positions = common_crawl.pick(100_000, 180)
+    assert len(positions) == 180 and positions[:3] == [0, 555, 1111] and positions[-1] == 99444
+    assert common_crawl.pick(len(PATHS), 3) == [0, 33333, 66666]
+    assert [PATHS[i] for i in common_crawl.pick(len(PATHS), 3)] == SPREAD_3
+
+
+def test_a_random_pick_is_the_seeds():
+    one, again, other = (common_crawl.pick(100_000, 20, 'random', s) for s in (0, 0, 1))
+    assert one == again != other and one == sorted(set(one)) and len(one) == 20
+    with pytest.raises(CollectError, match='lists only 3 WET files'):
+        common_crawl.pick(3, 4)
+
+
+def test_a_dump_collected_whole_then_a_second_run_fetches_nothing(server, tmp_path):
+    out = tmp_path / 'crawl'
+    first, middle, last = SPREAD_3
+    server.script('/' + first, Answer(503, {'Content-Type': 'application/xml'}, SLOW_DOWN))
+    server.script('/' + middle, Answer(cut_after=1500))
+    collection = collect(server, out, '--dump', DUMP, '--files', '3', '--jobs', '2')
+
+    record = json.loads((out / 'collection.json').read_text())
+    assert record['kind'] == 'cc'
+    assert record['query'] == {'dumps': [DUMP], 'files': 3, 'pick': 'spread'}
+    by_url = {item['url']: item for item in record['files']}
+    assert by_url[server.url(f'/crawl-data/{DUMP}/wet.paths.gz')]['meta'] == {'dump': DUMP, 'role': 'listing'}
+    for position, path in zip([0, 33333, 66666], SPREAD_3):
+        item = by_url[server.url('/' + path)]
+        name = path.rsplit('/', 1)[1]
+        assert item['path'] == f'{DUMP}/{name}' and (out / DUMP / name).read_bytes() == WETS[path]
+        assert item['meta'] == {'dump': DUMP, 'position': position, 'listed': 100_000}
+        assert item['size'] == len(WETS[path])
+    assert sorted(os.listdir(out / DUMP)) == sorted(
+        ['wet.paths.gz'] + [p.rsplit('/', 1)[1] for p in SPREAD_3]
+    )
+    assert len(collection.items) == 4
+
+    requests = len(server.log)
+    again = collect(server, out, '--dump', DUMP, '--files', '3')
+    assert [p for _, p, _ in server.log[requests:]] == ['/collinfo.json']  # the list of crawls only
+    assert again.items == collection.items
+
+
+def test_an_unknown_dump_names_the_nearest_and_writes_nothing(server, tmp_path, capsys):
+    out = tmp_path / 'crawl'
+    with pytest.raises(CollectError, match=r'CC-MAIN-2025-34 is not .*nearest are CC-MAIN-2025-33, '):
+        collect(server, out, '--dump', 'CC-MAIN-2025-34')
+    assert not out.exists()
+    argv = ['cc', '--dump', 'CC-MAN-2025-33', '--out', str(out), '--cc-url', server.url()]
+    argv += ['--crawls-url', server.url('/collinfo.json'), '--quiet']
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err
+    assert 'llmcompression-collect: error: CC-MAN-2025-33 is not a Common Crawl dump' in err
+    assert 'CC-MAIN-2025-33' in err.split('nearest are')[1] and 'Traceback' not in err
+    assert not out.exists()
+
+
+def test_crawled_after_reads_the_dates_of_the_list_of_crawls(server):
+    crawls = json.loads(data('collinfo.json'))
+    chosen = common_crawl.choose_dumps(crawls, crawled_after='2025-09-01')
+    assert chosen == ['CC-MAIN-2025-38', 'CC-MAIN-2025-43', 'CC-MAIN-2025-47']  # began 09-05, 10-05, 11-06
+    assert common_crawl.choose_dumps(crawls, ['2023-40']) == ['CC-MAIN-2023-40']  # cc_net's form
+    with pytest.raises(
+        CollectError, match=r'no crawl began on or after 2026-01-01; the newest, CC-MAIN-2025-47'
+    ):
+        common_crawl.choose_dumps(crawls, crawled_after='2026-01-01')
+    with pytest.raises(CollectError, match=r"--crawled-after '2025-13-01': not a day"):
+        common_crawl.choose_dumps(crawls, crawled_after='2025-13-01')
+
+
+def test_a_folder_of_another_dump_is_refused(server, tmp_path):
+    collect(server, tmp_path, '--dump', DUMP, '--files', '1')
+    with pytest.raises(CollectError, match=r'holds a collection of cc .*"files": 1.*not of cc .*"files": 2'):
+        collect(server, tmp_path, '--dump', DUMP, '--files', '2')
+
+
+def test_a_listing_that_is_no_list_of_wet_files_is_refused(server, tmp_path):
+    server.serve(f'/crawl-data/{DUMP}/wet.paths.gz', gzip.compress(data('cc_net-sample.warc.wet')))
+    with pytest.raises(CollectError, match=r'wet.paths.gz: not a list of WET files'):
+        collect(server, tmp_path, '--dump', DUMP, '--files', '1')
+    assert os.listdir(tmp_path / DUMP) == []  # neither kept nor recorded: the next run asks again
