@@ -182,6 +182,27 @@ def test_core_imports_without_opencompass():
     assert lines[1] == "['mmengine', 'opencompass']"  # only the two blocked entries
 
 
+def test_the_corpus_builder_imports_no_model_library(tmp_path):
+    """A build of every kind the builder reads without a model (web, plain files, records)
+    imports neither torch nor transformers: they come only with ``--tokenizer``."""
+    crawl = tmp_path / 'crawl'
+    crawl.mkdir()
+    text = 'The builder reads files and writes a corpus of whole documents, one per file. ' * 8
+    (crawl / 'notes.txt').write_text(text)
+    proc = run_python(
+        textwrap.dedent(f'''
+        import sys
+        from opencompass_llmcompression.corpus.cli import main
+        argv = ['--name', 'n', '--kind', 'text', '--source', {str(crawl)!r}, '--out', {str(tmp_path)!r}]
+        assert main(argv) == 0
+        import opencompass_llmcompression.corpus.web, opencompass_llmcompression.corpus.arxiv
+        import opencompass_llmcompression.corpus.git_sources, opencompass_llmcompression.corpus.code_cleaning
+        print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers')))
+    ''')
+    )
+    assert proc.stdout.splitlines()[-1] == '[]'
+
+
 def test_paper_command_line_without_opencompass(tiny_model_dir, tokenizer, tmp_path):
     """``python -m opencompass_llmcompression`` with OpenCompass unimportable: its three lines,
     and a BPC equal to the brute-force scorer's."""

@@ -5,27 +5,35 @@ From a corpus file to per-document sums, in the order the data flows:
 ``windows`` (which windows exist, which positions each scores) -> ``scorer`` (the loss of the
 scored positions of a batch of windows) -> ``scoring_loop`` (``score_documents``: batches,
 out-of-memory back-off, checkpoints, per-document sums) -> ``metrics`` (bits per character).
+
+The public names below are loaded when first asked for, so that importing one module of the
+core (the corpus builder reads and writes files with ``checksums``, ``atomic_files``,
+``corpus_files``) does not import torch and transformers.
 """
 
-from .corpus_files import CorpusError, load_corpus
-from .metrics import compression_metrics, text_size
-from .scorer import WindowScorer
-from .scoring_loop import score_documents
-from .settings import PAPER, MeasurementSettings
-from .token_stream import TokenStream, build_stream, load_or_build_stream
-from .windows import sliding_windows
+import importlib
 
-__all__ = [
-    'CorpusError',
-    'load_corpus',
-    'compression_metrics',
-    'text_size',
-    'WindowScorer',
-    'score_documents',
-    'TokenStream',
-    'build_stream',
-    'load_or_build_stream',
-    'MeasurementSettings',
-    'PAPER',
-    'sliding_windows',
-]
+_PUBLIC = {
+    'CorpusError': 'corpus_files',
+    'load_corpus': 'corpus_files',
+    'compression_metrics': 'metrics',
+    'text_size': 'metrics',
+    'WindowScorer': 'scorer',
+    'score_documents': 'scoring_loop',
+    'TokenStream': 'token_stream',
+    'build_stream': 'token_stream',
+    'load_or_build_stream': 'token_stream',
+    'MeasurementSettings': 'settings',
+    'PAPER': 'settings',
+    'sliding_windows': 'windows',
+}
+
+__all__ = list(_PUBLIC)
+
+
+def __getattr__(name: str):
+    if name not in _PUBLIC:
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    value = getattr(importlib.import_module(f'.{_PUBLIC[name]}', __name__), name)
+    globals()[name] = value
+    return value
