@@ -237,7 +237,7 @@ def test_inputs_are_recognised_by_content_not_name(tmp_path, wet):
         'data.bin': 'wet',
         'raw.warc': 'wet',
         'texts.txt': 'records',
-        'notes.wet.gz': 'plain',
+        'notes.wet.gz': 'damaged',  # named as a WET file, not one: a failed download
         os.path.basename(wet): 'wet',  # found in the folder crawl/
     }
     # for code, a JSON file is code, not records
@@ -326,7 +326,10 @@ def test_a_file_damaged_midway_is_read_on_from_the_next_gzip_member(tmp_path):
         'https://a.example/3',
     ]
     assert report.faults == 2
-    assert [r for r in report.skipped if r.startswith('fault: damaged WARC file')]
+    assert report.skipped['fault: not a WARC record (damaged), read on from the next record'] == 1
+    assert (
+        report.skipped['fault: gzip member does not decompress (damaged), read on from the next record'] == 1
+    )
 
 
 @pytest.mark.parametrize(

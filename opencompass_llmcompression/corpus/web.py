@@ -3,8 +3,9 @@
     read_web('CC-MAIN-...-00000.warc.wet.gz', report) -> Documents, one per page
 
 Records are read with warcio, one gzip member at a time (Common Crawl writes one member per
-record), so a record whose ``Content-Length`` lies or whose member is cut short costs that
-record only: it is skipped as a fault (``Report.fault``) and reading goes on where it can.
+record), so a record whose ``Content-Length`` lies, or whose member is cut short, does not
+decompress or fails its CRC, costs that record only: it is counted once as a fault
+(``Report.fault``) and reading goes on at the next gzip member that starts a WARC record.
 
 - A WET ``conversion`` record's body is Common Crawl's text of the page: its first line is the
   page's title, which cc_net (the paper's cc pipeline) leaves out of ``raw_content``, and so do
@@ -19,9 +20,10 @@ record only: it is skipped as a fault (``Report.fault``) and reading goes on whe
 - ``warcinfo`` records name the dump (``isPartOf: CC-MAIN-2026-05``); the file's name is used
   when no record does. Other record types (requests, metadata) are not documents.
 
-Each document's date is the page's publication date when its HTML states one (htmldate, no
-later than the crawl), else the record's ``WARC-Date`` (``date_source`` ``published`` or
-``crawl``). ``meta`` holds ``url``, ``warc_record_id`` and ``dump``.
+Each document's date is the page's publication date when its HTML states one, no later than
+the crawl (its JSON-LD ``datePublished`` or ``article:published_time`` tag, else htmldate's
+original date; never a later modification date), else the record's ``WARC-Date``
+(``date_source`` ``published`` or ``crawl``). ``meta`` holds ``url``, ``warc_record_id`` and ``dump``.
 """
 
 import re
@@ -99,9 +101,41 @@ def main_text(html: str) -> str:
     return extract_plain_text(tree, main_content=True, alt_texts=False, links=False, form_fields=False)
 
 
+JSON_LD = re.compile(r'<script[^>]+application/ld\+json[^>]*>(.*?)</script>', re.IGNORECASE | re.DOTALL)
+JSON_LD_PUBLISHED = re.compile(r'"datePublished"\s*:\s*"([^"]{10,40})"')
+META_PUBLISHED = re.compile(
+    r'<(?:meta|time)\b[^>]*(?:property|name|itemprop)\s*=\s*["\']'
+    r'(?:article:published_time|datePublished)["\'][^>]*>',
+    re.IGNORECASE,
+)
+META_VALUE = re.compile(r'\b(?:content|datetime)\s*=\s*["\']([^"\']{10,40})["\']', re.IGNORECASE)
+
+
+def stated_publication(html: str, crawled=None):
+    """The publication date the page's HTML states explicitly: the first ``datePublished`` of
+    its JSON-LD, else its ``article:published_time`` or ``itemprop="datePublished"`` tag; None
+    when it states none, or only dates after ``crawled``. A page's later modification date
+    (``dateModified``, ``article:modified_time``) is never taken for it."""
+    found = [m.group(1) for block in JSON_LD.findall(html) for m in JSON_LD_PUBLISHED.finditer(block)]
+    for tag in META_PUBLISHED.findall(html):
+        value = META_VALUE.search(tag)
+        if value:
+            found.append(value.group(1))
+    for value in found:
+        day = parse_date(value)
+        if day is not None and (crawled is None or day <= crawled):
+            return day
+    return None
+
+
 def publication_date(html: str, url: Optional[str], crawled) -> Optional[object]:
-    """The publication date the page states (htmldate, its quick search: meta tags, structured
-    data, the URL), no later than ``crawled``; None when it states none."""
+    """The publication date the page states, no later than ``crawled``: the one its structured
+    data or meta tags name as the publication (``stated_publication``), else htmldate's quick
+    search for the original date (meta tags, structured data, the URL); None when it states
+    none."""
+    stated = stated_publication(html, crawled)
+    if stated is not None:
+        return stated
     import htmldate
 
     try:
@@ -124,8 +158,58 @@ def _wet_text(body: str) -> Tuple[str, str]:
 
 
 LIES = 'record longer than its Content-Length (the length lies)'
-CUT = 'record cut short (its gzip member runs into the next)'
-MEMBER_LIMIT = 1 << 30  # bytes of one gzip member decompressed while looking for its end
+NOT_GZIP = 'gzip member does not decompress (damaged), read on from the next record'
+CUT = 'gzip member cut short, read on from the next record'
+NOT_WARC = 'not a WARC record (damaged), read on from the next record'
+PLAIN_DAMAGE = 'damaged WARC file ({}), read up to the damage (an uncompressed file has no next member)'
+
+
+class Damaged(Exception):
+    """A gzip member that does not decompress or ends before its end; ``reason`` is the fault."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class GzipMember:
+    """The decompressed bytes of the one gzip member that starts at ``f``'s position, as a
+    stream for warcio; ``read`` raises ``Damaged`` where the member is damaged (its CRC
+    included) or cut short, and gives b'' only once the member ended whole. ``end``: the file
+    offset after the member, once it ended."""
+
+    def __init__(self, f):
+        self.f = f
+        self.inflate = zlib.decompressobj(wbits=31)
+        self.given = 0
+        self.end: Optional[int] = None
+
+    def tell(self) -> int:
+        return self.given
+
+    def read(self, size: int = -1) -> bytes:
+        """Up to ``size`` bytes (64 KiB when -1), at least one unless the member ended."""
+        limit = size if size > 0 else 1 << 16
+        while self.end is None:
+            data = self.inflate.unconsumed_tail or self.f.read(1 << 16)
+            if not data:
+                raise Damaged(CUT)
+            try:
+                out = self.inflate.decompress(data, limit)
+            except zlib.error:
+                raise Damaged(NOT_GZIP) from None
+            if self.inflate.eof:
+                self.end = self.f.tell() - len(self.inflate.unused_data)
+            if out:
+                self.given += len(out)
+                return out
+        return b''
+
+    def drain(self) -> int:
+        """Read the member to its end (``Damaged`` where it is damaged); returns ``end``."""
+        while self.read():
+            pass
+        return self.end
 
 
 def read_web(path: str, report: Report, *, dates_from_html: bool = True) -> Iterator[Document]:
@@ -134,75 +218,128 @@ def read_web(path: str, report: Report, *, dates_from_html: bool = True) -> Iter
     not faults: pages that are not HTML or not status 200). ``source`` is ``path:N``, N the
     record's number in the file. BuildError when warcio or resiliparse are missing.
 
-    A record whose ``Content-Length`` claims less than its body is seen only once the next
-    record is sought (the rest of its body stands where the next record should), so each
-    document is handed on only after the reader has moved past its record. Where warcio gives
-    up on a gzipped file, reading starts again at the next gzip member (Common Crawl's files
-    hold one record per member); an uncompressed file, or a member that does not decompress,
-    ends the file's reading there."""
+    A gzipped file is read one gzip member at a time, each member's records handed on only
+    once the member ended whole (its CRC checked). A member that does not decompress, is cut
+    short, or holds no WARC record costs its record, counted once as a fault, and reading goes
+    on at the next gzip member that starts a WARC record (Common Crawl writes one record per
+    member); so does a record whose ``Content-Length`` claims less than its body (the rest of
+    the body stands where the next record should) or more (the member ends first). An
+    uncompressed file is read up to its first damage."""
     _needs('warcio', 'Reading WARC and WET files')
     state = {'dump': dump_of(path), 'number': 0}
     with open(path, 'rb') as f:
-        base: Optional[int] = 0
-        while base is not None:
-            base = yield from _read_from(f, base, path, state, report, dates_from_html)
+        if f.read(2) != b'\x1f\x8b':
+            f.seek(0)
+            yield from _read_plain(f, path, state, report, dates_from_html)
+            return
+        offset: Optional[int] = 0
+        while offset is not None:
+            f.seek(offset)
+            head = f.read(3)
+            if not head:
+                return
+            if head != b'\x1f\x8b\x08':  # bytes between members: damage, read on after it
+                state['number'] += 1
+                report.fault(NOT_WARC, f'{path}:{state["number"]}')
+                offset = _next_record_member(f, offset + 1)
+                continue
+            f.seek(offset)
+            offset = yield from _read_member(f, offset, path, state, report, dates_from_html)
 
 
-def _read_from(f, base, path, state, report, dates_from_html):
-    """Read records from offset ``base``; returns where to start again after damage, or None."""
+def _records(stream):
+    """warcio's iterator over an uncompressed stream, its own warnings not printed."""
     from warcio.archiveiterator import ArchiveIterator
-    from warcio.exceptions import ArchiveLoadFailed
 
-    pending, last, errors = None, None, 0
-    f.seek(base)
-    records = ArchiveIterator(f, arc2warc=False)
+    records = ArchiveIterator(stream, arc2warc=False)
+    records.INC_RECORD = ''  # warcio writes its own warning to stderr; the report says it
+    return records
+
+
+def _read_member(f, offset, path, state, report, dates_from_html):
+    """The documents of the gzip member at ``offset`` (one record in Common Crawl's files, any
+    number in others); returns where the next member starts, None at the end of the file or
+    when no later member starts a record."""
+    from warcio.exceptions import ArchiveLoadFailed
+    from warcio.statusandheaders import StatusAndHeadersParserException
+
+    member = GzipMember(f)
+    records = _records(member)
+    pending, errors, started, faults = None, 0, None, report.faults
+
+    def damaged(reason: str) -> Optional[int]:  # the member's record counted once
+        if pending is not None:
+            report.fault(reason, pending.source)
+        elif started is None:
+            state['number'] += 1
+            report.fault(reason, f'{path}:{state["number"]}')
+        elif report.faults == faults:  # a record that is not a document, not yet counted
+            report.fault(reason, f'{path}:{started}')
+        return _next_record_member(f, offset + 1)
+
     try:
-        records.INC_RECORD = ''  # warcio writes its own warning to stderr; the report says it
         for record in records:
             if pending is not None:
                 if records.err_count > errors:
                     report.fault(LIES, pending.source)
                 else:
                     yield pending
-            errors, last = records.err_count, records.offset
+            errors, faults = records.err_count, report.faults
             state['number'] += 1
+            started = state['number']
             pending = _record_document(record, path, state, report, dates_from_html)
         if pending is not None:
             if records.err_count > errors:
                 report.fault(LIES, pending.source)
             else:
                 yield pending
-        return None
+        return member.end
+    except Damaged as damage:
+        return damaged(damage.reason)
+    except (ArchiveLoadFailed, StatusAndHeadersParserException, EOFError, ValueError):
+        lies = pending is not None and records.err_count > errors  # its body ran on into them
+    try:  # headers warcio cannot parse, in a member that decompresses so far
+        end = member.drain()
+    except Damaged as damage:
+        return damaged(LIES if lies else damage.reason)
+    if lies:
+        report.fault(LIES, pending.source)
+    else:
+        if pending is not None:
+            yield pending
+        state['number'] += 1
+        report.fault(NOT_WARC, f'{path}:{state["number"]}')
+    return end
+
+
+def _read_plain(f, path, state, report, dates_from_html):
+    """The documents of an uncompressed WARC file, up to its first damage."""
+    from warcio.exceptions import ArchiveLoadFailed
+
+    records = _records(f)
+    pending, errors = None, 0
+    try:
+        for record in records:
+            if pending is not None:
+                if records.err_count > errors:
+                    report.fault(LIES, pending.source)
+                else:
+                    yield pending
+            errors = records.err_count
+            state['number'] += 1
+            pending = _record_document(record, path, state, report, dates_from_html)
     except BuildError:
         raise
-    except (ArchiveLoadFailed, EOFError, OSError, ValueError, zlib.error) as e:
-        damage = f'damaged WARC file ({type(e).__name__}), read on from the next whole record if any'
-        at = last if last is not None else base  # the gzip member where reading stopped
-        f.seek(at)
-        if f.read(2) != b'\x1f\x8b':  # not gzipped: no member to go on from
-            if pending is not None and records.err_count == errors:
-                yield pending
-            report.fault(damage, f'{path}:{state["number"] + 1}')
-            return None
-        end, exact = _member_end(f, at)
-        if pending is not None:
-            if exact:
-                yield pending
-            else:
-                report.fault(LIES if end is not None else CUT, pending.source)
-        if last is not None and exact:  # that record was whole: the damage is in the next member
-            after, _ = _member_end(f, end)
-            if after is None:
-                after = _next_record_member(f, end + 1)
-            state['number'] += 1
-            report.fault(damage, f'{path}:{state["number"]}')
-        else:  # the damage is in the member at ``at``: a record too long for its length, or cut
-            after = end if end is not None else _next_record_member(f, at + 1)
-            if pending is None:
-                if last is None:
-                    state['number'] += 1
-                report.fault(damage, f'{path}:{state["number"]}')
-        return after if after is not None and after > at else None
+    except (ArchiveLoadFailed, EOFError, OSError, ValueError) as e:
+        if pending is not None and records.err_count == errors:
+            yield pending
+        report.fault(PLAIN_DAMAGE.format(type(e).__name__), f'{path}:{state["number"] + 1}')
+        return
+    if pending is not None:
+        if records.err_count > errors:
+            report.fault(LIES, pending.source)
+        else:
+            yield pending
 
 
 def _next_record_member(f, offset: int, limit: int = 64 << 20) -> Optional[int]:
@@ -226,42 +363,22 @@ def _next_record_member(f, offset: int, limit: int = 64 << 20) -> Optional[int]:
     return None
 
 
-def _member_end(f, offset: int) -> Tuple[Optional[int], bool]:
-    """Where the gzip member starting at ``offset`` ends (None when there is none, it does not
-    decompress or is over ``MEMBER_LIMIT``), and whether it holds exactly one record: headers,
-    ``Content-Length`` bytes, the blank line."""
-    f.seek(offset)
-    member, parts, size = zlib.decompressobj(wbits=31), [], 0
-    try:
-        while not member.eof:
-            chunk = f.read(1 << 16)
-            if not chunk:
-                return None, False
-            part = member.decompress(chunk)
-            size += len(part)
-            if size > MEMBER_LIMIT:
-                return None, False
-            parts.append(part)
-    except zlib.error:
-        return None, False
-    end = f.tell() - len(member.unused_data)
-    data = b''.join(parts)
-    head_end = data.find(b'\r\n\r\n')
-    match = CONTENT_LENGTH.search(data[: max(head_end, 0)])
-    exact = match is not None and len(data) == head_end + 4 + int(match.group(1)) + 4
-    return end, exact
-
-
 def _record_document(record, path, state, report, dates_from_html) -> Optional[Document]:
     """The document one record holds, or None (skipped into ``report``, or not a document)."""
     where = f'{path}:{state["number"]}'
     kind = record.rec_type
     headers = record.rec_headers
+    if record.format != 'warc':  # warcio takes a line of five or six words for an ARC header
+        record.raw_stream.read()
+        report.fault(NOT_WARC, where)
+        return None
     if kind not in ('warcinfo', 'conversion', 'response'):
         record.raw_stream.read()
         return None
     try:
         body = record.content_stream().read()
+    except Damaged:
+        raise
     except Exception as e:  # a damaged Content-Encoding or chunked body
         report.fault(f'record body cannot be decoded ({type(e).__name__})', where)
         return None
