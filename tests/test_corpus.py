@@ -215,8 +215,11 @@ def test_a_damaged_manifest_is_refused_naming_it_and_the_fix(tmp_path, manifest)
 
 
 def test_empty_sources_and_nothing_left_are_clear_errors(tmp_path, capsys):
-    with pytest.raises(builder.BuildError, match='no files match'):
+    with pytest.raises(builder.BuildError, match='matches no file or folder'):
         builder.build('cc', 'text', [str(tmp_path / 'nothing-*.txt')], str(tmp_path / 'o'))
+    os.makedirs(tmp_path / 'empty')
+    with pytest.raises(builder.BuildError, match='no files match'):
+        builder.build('cc', 'text', [str(tmp_path / 'empty')], str(tmp_path / 'o'))
     write(str(tmp_path / 's' / 'short.txt'), 'too short')
     assert (
         builder.main(

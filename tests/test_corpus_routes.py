@@ -102,7 +102,10 @@ def test_an_arxiv_bulk_tar_goes_to_the_arxiv_reader(tmp_path):
     bulk = tmp_path / 'any-name.tar'
     bulk.write_bytes(data.getvalue())
     assert [i.kind for i in find_inputs([str(bulk)], 'latex')] == ['arxiv']
-    assert [i.kind for i in find_inputs([str(bulk)], 'text')] == ['plain']
+    with pytest.raises(
+        builder.BuildError, match='holds arXiv e-prints .LaTeX sources.: build it with --kind latex'
+    ):
+        find_inputs([str(bulk)], 'text')
     out = str(tmp_path / 'out')
     report = builder.build('arxiv_math', 'latex', [str(bulk)], out, keep_latex=True, jobs=1)
     assert report.kept == 1

@@ -364,6 +364,8 @@ def build(
         )
     window = DateWindow(after, before)
     report = Report()
+    for damaged in (i for i in inputs if i.kind == 'damaged'):  # a failed download, say
+        report.fault(damaged.fault, damaged.path)
     docs = (
         _local_documents(
             by_kind['plain'],
@@ -420,8 +422,9 @@ def build(
         parts = split_by_period(docs, split_by, report)
         if not parts:
             raise BuildError(
-                f'no dated document is left for corpus "{name}" to split by {split_by}; skipped: '
-                f'{dict(report.skipped)}. Check the sources, their dates and the filters.'
+                f'no dated document is left for corpus "{name}" to split by {split_by}; skipped:\n  '
+                + '\n  '.join(report.summary())
+                + '\nCheck the sources, their dates and the filters.'
             )
         for key, part in parts.items():
             part_report = copy.deepcopy(report)
@@ -448,8 +451,9 @@ def _write(docs, out, name, subset, report, settings, provenance, budget, seed) 
     docs = sample(docs, budget, seed, report)
     if not docs:
         raise BuildError(
-            f'no document is left for corpus "{name}"; skipped: '
-            f'{dict(report.skipped)}. Check the sources and filters.'
+            f'no document is left for corpus "{name}"; skipped:\n  '
+            + '\n  '.join(report.summary())
+            + '\nCheck the sources and filters.'
         )
     report.kept = len(docs)
     report.written[name] = len(docs)

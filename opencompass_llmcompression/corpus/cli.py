@@ -162,8 +162,8 @@ def main(argv=None) -> int:
         return INTERRUPTED
     for written, documents in report.written.items():
         print(f'wrote {os.path.join(args.out, written)}.jsonl: {documents} documents')
-    for reason, count in sorted(report.skipped.items()):
-        print(f'  skipped {count} documents: {reason} (e.g. {report.examples[reason]})')
+    for line in report.summary():
+        print(f'  skipped {line}')
     if report.chars_short_of_budget:
         print(
             f'  {report.chars_short_of_budget} characters short of --budget {args.budget}: '

@@ -56,6 +56,14 @@ class Report:
         """How many skips were for faults (reasons starting with ``FAULT_PREFIX``)."""
         return sum(n for reason, n in self.skipped.items() if reason.startswith(FAULT_PREFIX))
 
+    def summary(self) -> List[str]:
+        """One line per reason documents were skipped, with how many and the first example:
+        ``'3 documents: shorter than 300 characters (e.g. crawl/a.warc.gz:7)'``, by reason."""
+        return [
+            f'{count} documents: {reason} (e.g. {self.examples[reason]})'
+            for reason, count in sorted(self.skipped.items())
+        ]
+
     def filter_ran(self, name: str, parameters: dict, removed: int) -> None:
         """Record a filter for the manifest: its name, its parameters, documents it removed."""
         self.filters.append({'name': name, 'parameters': parameters, 'removed': removed})

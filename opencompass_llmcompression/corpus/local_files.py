@@ -10,6 +10,7 @@ its modification time is taken (``date_source`` ``mtime``), else it is undated.
 
 import gzip
 import re
+import zlib
 from typing import Iterator, Optional
 
 from ..core.corpus_formats import CorpusError, read_located_records
@@ -28,8 +29,8 @@ def read_file(path: str, report: Report, date_from: str = 'auto') -> Optional[Do
         if data[:2] == b'\x1f\x8b':
             data = gzip.decompress(data)
         date = file_mtime(path) if date_from == 'mtime' else None
-    except (OSError, EOFError) as e:
-        if isinstance(e, (gzip.BadGzipFile, EOFError)):
+    except (OSError, EOFError, zlib.error) as e:
+        if isinstance(e, (gzip.BadGzipFile, EOFError, zlib.error)):
             report.fault('damaged gzip file', path)
         else:
             report.skip('unreadable', path)
