@@ -17,7 +17,8 @@ document is dated by its own date (docs/corpora.md); --after/--before keep a per
 Writes NAME.jsonl (``content``, ``subset``, ``meta``) and NAME.manifest.json (inputs with
 SHA-256, every filter with its parameters and removals, the period, the dumps), both whole or
 not at all. Exit status: 0 built, 2 built but input was skipped for a fault (damaged or
-hostile), 1 nothing built, 130 interrupted.
+hostile input, a failed download), 1 nothing built or a usage error (a --source that matches
+nothing, input of another --kind), 130 interrupted.
 """
 
 import argparse
@@ -47,7 +48,7 @@ def parser() -> ArgumentParser:
         '--source',
         action='append',
         default=[],
-        help='folder, file or glob (repeatable; quote globs): recognised by content',
+        help='folder, file or glob (repeatable; quote globs; each must match): recognised by content',
     )
     p.add_argument(
         '--records', action='append', default=[], help='JSONL or Parquet file of records (repeatable)'
