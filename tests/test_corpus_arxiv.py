@@ -142,6 +142,7 @@ def test_a_bulk_tar_the_papers_way(bulk):
     assert report.faults == 0
     removed = {f['name']: f['removed'] for f in report.filters}
     assert removed == {
+        'arxiv: one_per_id': 0,
         'arxiv: first_category': 3,
         'arxiv: pdf_only': 1,
         'arxiv: main_tex': 0,
@@ -168,7 +169,8 @@ def test_a_folder_of_eprints_without_metadata_keeps_latex(tmp_path, caplog):
     assert {str(d.date) for d in docs} == {'2026-01-01'} and {d.date_source for d in docs} == {'id-month'}
     assert docs[0].content == MAIN.replace('\\input{sections/proof}', PROOF)  # comments untouched
     assert docs[1].content == SINGLE and docs[1].meta['main_tex'] == 'main.tex'
-    assert report.skipped == {'PDF only (no TeX source)': 1}
+    # every file of the folder is counted: the README among the papers too
+    assert report.skipped == {'PDF only (no TeX source)': 1, 'neither TeX nor a tar of sources': 1}
     assert 'no category filter' in caplog.text
     assert [f['parameters']['ran'] for f in report.filters if f['name'] == 'arxiv: pandoc'] == [
         'no: LaTeX kept (inputs followed)'

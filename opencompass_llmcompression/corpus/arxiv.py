@@ -9,9 +9,14 @@ Sources, recognised by content (``is_arxiv_source``):
 - a bulk source tar as arXiv's S3 bucket serves it, ``arXiv_src_YYMM_NNN.tar``, holding
   ``YYMM/<id>.gz`` (a gzipped tar of the paper's sources, or a gzipped single ``.tex``) and
   ``YYMM/<id>.pdf`` (papers submitted as PDF only);
-- a folder of per-paper e-print downloads (``https://arxiv.org/e-print/<id>``), each file named
-  by its id (``2601.01234``, ``2601.01234v2``, with or without ``.gz``/``.tar.gz``/``.pdf``);
-  or one such file.
+- a paper's e-print (``https://arxiv.org/e-print/<id>``) under any name: a tar (gzipped or
+  not) holding a ``.tex``, or a gzipped TeX file; named by its id (``2601.01234v2``,
+  ``arXiv-2601.01234v2.tar.gz``), also a PDF or plain TeX; or a folder holding e-prints, whose
+  every file is then read (or counted with why not).
+
+The id and version of an e-print come from its file name (``name_id``), else from the name its
+gzip header records; without either the paper is read without an id: no metadata to filter or
+date it by (with ``metadata`` it is skipped, saying so), undated (``meta['date_unknown']``).
 
 The paper's pipeline (hkust-nlp/llm-compression-intelligence, ``code/data_collection/arxiv``,
 after The Pile's arXiv script), step by step, and what is done here:
@@ -32,19 +37,26 @@ after The Pile's arXiv script), step by step, and what is done here:
    Here ``\\input`` and ``\\include`` are followed by this module (outside comments, from the
    paper's own files only, 20 levels deep at most) and the whole text is given to pandoc on
    standard input with ``--sandbox`` (it reads no file), from an empty private folder, with
-   ``pandoc_timeout`` seconds (killed past it: a fault) and a heap bound; ``keep_latex`` keeps
-   the LaTeX (inputs followed) and runs no pandoc.
+   ``pandoc_timeout`` seconds (killed past it: a fault) and a heap bound; a paper pandoc
+   cannot convert is skipped with pandoc's own message (``pandoc_message``); ``keep_latex``
+   keeps the LaTeX (inputs followed) and runs no pandoc.
 5. Lines that start with ``:::`` (after leading spaces) removed (``data_clean.py``: pandoc's
    fenced divs).
-6. No deduplication and no other filter.
+6. No deduplication and no other filter. Here one document per arXiv id (``latest_copies``):
+   a paper given twice (an e-print folder and a bulk tar, two versions) is read once, the
+   highest version named, a copy without a version counting as the latest; the others are
+   skipped, and the manifest names them with the copy kept. Papers of different ids are not
+   compared, as the paper compared none.
 
 Dates: with ``metadata``, the first version's date (``versions[0].created``, in UTC),
 ``date_source`` ``first-version``; without it, the first day of the month the id names
 (``2601.01234`` -> 2026-01-01), ``date_source`` ``id-month``. The source text is read as
-UTF-8, else as Latin-1 (the paper guessed the encoding with chardet). Each document's
-``meta`` holds ``id``, ``main_tex`` and, with metadata, ``categories`` and ``title``.
+UTF-8, else as Latin-1 (the paper guessed the encoding with chardet), a UTF-8 byte-order mark
+at a file's start left out. Each document's ``meta`` holds ``id``, ``main_tex``, ``version``
+when the name gives one and, with metadata, ``categories`` and ``title``.
 """
 
+import codecs
 import collections
 import datetime
 import email.utils
@@ -59,9 +71,10 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterator, List, Optional, Set, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 from ..core.logs import LOGGER
 from .archive_members import ARCHIVE_ERRORS, TooLarge, gunzip, read_bounded, tar_cut_short, tar_files
@@ -73,35 +86,48 @@ PANDOC_HEAP = '2G'  # pandoc's own memory bound (+RTS -M), as its manual advises
 MAX_PAPER_BYTES = 256 * 1024**2  # one paper's sources, unpacked
 MAX_LATEX_CHARS = 64 * 1024**2  # one paper's LaTeX with its inputs followed
 MAX_INPUT_DEPTH = 20
+MAX_MESSAGE_CHARS = 160  # pandoc's message, in a reason
+MAX_REPLACED_SHOWN = 20  # copies of a paper given twice, named in the manifest
+TAR_PEEK = 1000  # members looked at to tell a tar of a paper's sources
 MAIN_WORDS = ('main', 'Main', 'MAIN', 'paper', 'Paper')
 FIRST_CATEGORY_ARCHIVE = 'math'
 
-# arXiv ids as files are named: 2601.01234 (new style), math0601001 (old style, no slash)
+# arXiv ids in file names: 2601.01234 (new style), math0601001 (old style, no slash), with a
+# version or not, anywhere in a new-style name (``arXiv-2601.01234v2.tar.gz``), at the start of
+# an old-style one (after ``arXiv-`` or ``arXiv_`` if any)
 NEW_ID = r'\d{4}\.\d{4,5}'
 OLD_ID = r'[a-z][a-z-]*(?:\.[A-Z]{2})?\d{7}'
-ID_FILE = re.compile(
-    rf'^(?P<id>{NEW_ID}|{OLD_ID})(?P<version>v\d+)?(?P<ext>\.tar\.gz|\.tgz|\.gz|\.tar|\.pdf|\.tex)?$'
-)
+NEW_IN_NAME = re.compile(rf'(?<![\d.])(?P<id>{NEW_ID})(?!\d)(?:v(?P<version>\d+)(?!\d))?')
+OLD_IN_NAME = re.compile(rf'^(?i:arxiv[-_:]?)?(?P<id>{OLD_ID})(?!\d)(?:v(?P<version>\d+)(?!\d))?')
 BULK_MEMBER = re.compile(rf'^\d{{4}}/(?:{NEW_ID}|{OLD_ID})(?:v\d+)?\.(?:gz|pdf)$')
 OLD_SPLIT = re.compile(r'^([a-z][a-z-]*(?:\.[A-Z]{2})?)(\d{7})$')
 INPUT = re.compile(r'\\(?:input|include)(?![A-Za-z@])\s*(?:\{([^{}]*)\}|([^\s{}%\\]+))')
 COMMENT = re.compile(r'(?<!\\)((?:\\\\)*)%')
 TEX_MARKERS = re.compile(r'\\(documentclass|documentstyle|begin\s*\{document\}|input|section|title)\b')
+PANDOC_POSITION = re.compile(r'^Error at (?:"[^"]*" )?\(line \d+, column \d+\):\s*')
 ID_IN_METADATA = re.compile(r'"id"\s*:\s*"([^"]+)"')
 
 GZIP_MAGIC = b'\x1f\x8b'
 SINGLE_TEX = 'main.tex'  # the name a paper submitted as one .tex goes by (``meta['main_tex']``)
 
 
-def arxiv_id(filename: str) -> Optional[str]:
-    """The paper id a file is named by, as the metadata writes it (``2601.01234``,
-    ``math/0601001``), or None when the name is no arXiv id."""
-    match = ID_FILE.match(filename)
+def name_id(filename: str) -> Tuple[Optional[str], Optional[int]]:
+    """The paper id a file's name holds, as the metadata writes it (``2601.01234``,
+    ``math/0601001``), and its version (``v2`` -> 2; None when the name gives none); ``(None,
+    None)`` when the name holds no arXiv id. ``arXiv-2410.17197v2.tar.gz`` ->
+    ``('2410.17197', 2)``."""
+    match = NEW_IN_NAME.search(filename) or OLD_IN_NAME.match(filename)
     if not match:
-        return None
+        return None, None
     paper = match.group('id')
     old = OLD_SPLIT.match(paper)
-    return f'{old.group(1)}/{old.group(2)}' if old else paper
+    version = match.group('version')
+    return (f'{old.group(1)}/{old.group(2)}' if old else paper), (int(version) if version else None)
+
+
+def arxiv_id(filename: str) -> Optional[str]:
+    """The paper id a file's name holds (``name_id``), or None."""
+    return name_id(filename)[0]
 
 
 def id_month(paper: str) -> Optional[datetime.date]:
@@ -128,30 +154,72 @@ def _is_bulk_tar(path: str) -> bool:
     return False
 
 
-def _is_eprint(path: str) -> bool:
-    if arxiv_id(os.path.basename(path)) is None:
-        return False
+def _head(path: str, size: int = 65536) -> Tuple[bytes, bytes]:
+    """The file's first ``size`` bytes, and as many of their gunzipped bytes as they give
+    (b'' when the file is not gzipped or unreadable)."""
     try:
         with open(path, 'rb') as f:
-            head = f.read(8)
+            raw = f.read(size)
     except OSError:
+        return b'', b''
+    if not raw.startswith(GZIP_MAGIC):
+        return raw, b''
+    try:
+        return raw, zlib.decompressobj(wbits=31).decompress(raw, size)
+    except zlib.error:
+        return raw, b''
+
+
+def _tar_holds_tex(path: str) -> bool:
+    """Whether a (gzipped) tar holds a ``.tex`` file among its first ``TAR_PEEK`` members."""
+    try:
+        with tarfile.open(path, 'r:*') as tar:
+            for _, info in zip(range(TAR_PEEK), tar):
+                if info.isfile() and info.name.lower().endswith('.tex'):
+                    return True
+    except ARCHIVE_ERRORS:
         return False
-    return head.startswith((GZIP_MAGIC, b'%PDF')) or head[:1] in (b'\\', b'%')
+    return False
+
+
+def _is_eprint(path: str) -> bool:
+    """A paper's e-print by its content: a tar (gzipped or not) holding a ``.tex`` file, or a
+    gzipped TeX file, under any name; a file named by an arXiv id may also be a PDF, TeX, or
+    any gzip (its damage then counted when it is read)."""
+    raw, unpacked = _head(path)
+    if name_id(os.path.basename(path))[0] is not None:
+        if raw.startswith((GZIP_MAGIC, b'%PDF')) or raw[:1] in (b'\\', b'%'):
+            return True
+    if unpacked and _looks_like_tex(_decode_tex(unpacked)):
+        return True
+    body = unpacked or raw
+    return body[257:262] == b'ustar' and _tar_holds_tex(path)
+
+
+def gzip_name(raw: bytes) -> Optional[str]:
+    """The file name a gzip header records (its FNAME field), or None."""
+    if len(raw) < 10 or not raw.startswith(GZIP_MAGIC) or not raw[3] & 0x08:
+        return None
+    at = 10
+    if raw[3] & 0x04:  # FEXTRA: two bytes of length, then the field
+        at += 2 + int.from_bytes(raw[10:12], 'little')
+    end = raw.find(b'\0', at)
+    return raw[at:end].decode('latin-1') if end > at else None
 
 
 def is_arxiv_source(path: str) -> bool:
     """Whether ``read_arxiv`` reads ``path``: an arXiv bulk source tar (its members named
-    ``YYMM/<id>.gz`` or ``.pdf``), a per-paper e-print file named by its id (gzip, PDF or TeX
-    inside), or a folder holding such files."""
+    ``YYMM/<id>.gz`` or ``.pdf``), a paper's e-print (``_is_eprint``: recognised by content,
+    under any name), or a folder holding e-prints at its top."""
     if os.path.isdir(path):
         try:
             names = sorted(os.listdir(path))
         except OSError:
             return False
-        return any(_is_eprint(os.path.join(path, n)) for n in names if arxiv_id(n))
+        return any(_is_eprint(os.path.join(path, n)) for n in names if os.path.isfile(os.path.join(path, n)))
     if not os.path.isfile(path):
         return False
-    return _is_eprint(path) or _is_bulk_tar(path)
+    return _is_bulk_tar(path) or _is_eprint(path)
 
 
 # ---- papers in a source -----------------------------------------------------------------
@@ -159,28 +227,41 @@ def is_arxiv_source(path: str) -> bool:
 
 @dataclass
 class _Paper:
-    id: str
+    id: Optional[str]  # None: neither the name nor the gzip header holds one
+    version: Optional[int]  # None: not named (taken as the latest, as arXiv serves it)
     source: str
     read: Callable[[], bytes]
 
 
+def _file_paper(path: str) -> _Paper:
+    """A paper's e-print file: its id and version from its name, else from the name its gzip
+    header records."""
+    paper, version = name_id(os.path.basename(path))
+    if paper is None:
+        recorded = gzip_name(_head(path, 4096)[0])
+        if recorded:
+            paper, version = name_id(posixpath.basename(recorded.replace('\\', '/')))
+    return _Paper(paper, version, path, lambda: _read_file(path))
+
+
 def _papers(path: str, report: Report) -> Iterator[_Paper]:
-    """Each paper of a source, in name order for a folder, archive order for a bulk tar."""
+    """Each paper of a source: every file at the top of a folder of e-prints, in name order
+    (what is no e-print is counted when it is read); the one paper of an e-print file; the
+    ``YYMM/<id>.gz`` members of a bulk tar, in archive order."""
     if os.path.isdir(path):
         for name in sorted(os.listdir(path)):
             full = os.path.join(path, name)
-            paper = arxiv_id(name)
-            if paper and os.path.isfile(full):
-                yield _Paper(paper, full, lambda full=full: _read_file(full))
+            if os.path.isfile(full):
+                yield _file_paper(full)
         return
-    if _is_eprint(path):
-        yield _Paper(arxiv_id(os.path.basename(path)), path, lambda: _read_file(path))
+    if not _is_bulk_tar(path):
+        yield _file_paper(path)
         return
     try:
         with tarfile.open(path, 'r:') as tar:
             for info in tar:
                 where = f'{path}!{info.name}'
-                paper = arxiv_id(posixpath.basename(info.name))
+                paper, version = name_id(posixpath.basename(info.name))
                 if not info.isfile() or paper is None:
                     if info.issym() or info.islnk():
                         report.fault('link member in a bulk source tar (not followed)', where)
@@ -188,7 +269,7 @@ def _papers(path: str, report: Report) -> Iterator[_Paper]:
                 if info.size > MAX_PAPER_BYTES:
                     report.fault(f'paper larger than {MAX_PAPER_BYTES} bytes (not read)', where)
                     continue
-                yield _Paper(paper, where, lambda info=info, tar=tar: tar.extractfile(info).read())
+                yield _Paper(paper, version, where, lambda info=info, tar=tar: tar.extractfile(info).read())
             if tar_cut_short(tar):
                 report.fault('archive cut short (the rest not read)', path)
     except ARCHIVE_ERRORS as e:
@@ -264,6 +345,9 @@ def load_metadata(path: str, wanted: Set[str]) -> Dict[str, PaperInfo]:
 
 
 def _decode_tex(data: bytes) -> str:
+    """A TeX file's text: UTF-8, else Latin-1; a UTF-8 byte-order mark at its start left out
+    (TeX ignores it; in an ``\\input`` file it would land mid-text)."""
+    data = data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
     try:
         return data.decode('utf-8')
     except UnicodeDecodeError:
@@ -380,6 +464,23 @@ def pandoc_version() -> str:
     return out.stdout.decode('utf-8', 'replace').split('\n', 1)[0].strip()
 
 
+def pandoc_message(stderr: bytes, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """pandoc's error message on one line, at most ``limit`` characters: its lines up to the
+    first blank one (after which pandoc quotes the source), without the position it names
+    first (``Error at (line 9, column 1):``, which differs from paper to paper). ``unexpected
+    end of input expecting \\end{minted}``."""
+    lines = [line.strip() for line in stderr.decode('utf-8', 'replace').strip().splitlines()]
+    if lines and PANDOC_POSITION.match(lines[0]):
+        lines[0] = PANDOC_POSITION.sub('', lines[0])
+        lines = lines[1:] if not lines[0] else lines
+    if '' in lines:
+        lines = lines[: lines.index('')]
+    text = ' '.join(' '.join(lines).split())
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + '\u2026'
+    return text or 'no message'
+
+
 class PandocFailed(Exception):
     def __init__(self, reason: str, fault: bool):
         super().__init__(reason)
@@ -404,7 +505,7 @@ def to_markdown(latex: str, timeout: float, folder: str) -> str:
     if done.returncode == 251:  # the GHC runtime's exit status for an exhausted heap
         raise PandocFailed(f'pandoc ran past its {PANDOC_HEAP} heap bound', fault=True)
     if done.returncode != 0:
-        raise PandocFailed('pandoc could not convert it', fault=False)
+        raise PandocFailed(pandoc_message(done.stderr), fault=False)
     markdown = done.stdout.decode('utf-8', 'replace')
     return ''.join(line for line in markdown.splitlines(keepends=True) if not line.strip().startswith(':::'))
 
@@ -412,6 +513,8 @@ def to_markdown(latex: str, timeout: float, folder: str) -> str:
 # ---- the reader -------------------------------------------------------------------------
 
 REASONS = {
+    'other_copy': 'another copy of the paper kept (one document per arXiv id: the latest version given)',
+    'no_id': 'no arXiv id in its file name or gzip header, so no metadata: name the file by its id',
     'first_category': f'first category is not {FIRST_CATEGORY_ARCHIVE}.*',
     'no_metadata_entry': 'not in the arXiv metadata',
     'pdf_only': 'PDF only (no TeX source)',
@@ -422,10 +525,17 @@ REASONS = {
 }
 
 
-def arxiv_filters(metadata: Optional[str], keep_latex: bool, pandoc_timeout: float) -> Dict[str, object]:
+def arxiv_filters(
+    metadata: Optional[str], keep_latex: bool, pandoc_timeout: float, replaced: Sequence[Tuple[str, str]] = ()
+) -> Dict[str, object]:
     """``ARXIV_FILTERS`` with a call's choices: whether the category filter ran, whether
-    pandoc ran (with its version, time limit and heap bound). For the manifest."""
+    pandoc ran (with its version, time limit and heap bound), which copies of a paper given
+    twice were dropped for which (``replaced``: ``(dropped, kept)`` sources, the first
+    ``MAX_REPLACED_SHOWN`` of them). For the manifest."""
     filters = {step: dict(parameters) for step, parameters in ARXIV_FILTERS.items()}
+    filters['one_per_id']['replaced'] = [
+        {'dropped': dropped, 'kept': kept} for dropped, kept in replaced[:MAX_REPLACED_SHOWN]
+    ]
     filters['first_category']['ran'] = (
         f'yes, with {os.path.basename(metadata)}' if metadata else 'no: no metadata given, every paper kept'
     )
@@ -459,8 +569,14 @@ ARXIV_FILTERS: Dict[str, Dict[str, object]] = {
     'dates': {
         'first-version': 'versions[0].created of the metadata, UTC',
         'id-month': "the id's YYMM, day 1",
+        'no id': 'undated',
     },
-    'deduplication': {'rule': 'none (the paper did none)'},
+    'one_per_id': {
+        'rule': 'one document per arXiv id: the copy with the highest version in its name, a copy '
+        'without one counting as the latest (arXiv serves the latest under a bare id); on a tie the '
+        'first given',
+        'near_duplicates': 'kept: papers of different ids are not compared (the paper did no deduplication)',
+    },
 }
 
 
@@ -478,15 +594,16 @@ class _Reader:
         jobs: int,
     ):
         self.report, self.info, self.keep_latex, self.timeout = report, info, keep_latex, timeout
+        self.kept: Dict[str, str] = {}  # arXiv id -> the source of the copy read
         self.removed = {step: 0 for step in REASONS}
         self.folder = None if keep_latex else tempfile.mkdtemp(prefix='llmcompression-pandoc-')
         self.pool = ThreadPoolExecutor(max_workers=jobs) if jobs > 1 and not keep_latex else None
         self.pending = collections.deque()
         self.window = 2 * jobs
 
-    def skip(self, step: str, where: str) -> None:
+    def skip(self, step: str, where: str, detail: Optional[str] = None) -> None:
         self.removed[step] += 1
-        self.report.skip(REASONS[step], where)
+        self.report.skip(f'{REASONS[step]}: {detail}' if detail else REASONS[step], where)
 
     def add(self, paper: _Paper) -> Iterator[Document]:
         """Start the paper's conversions; yield the documents of those finished, in order."""
@@ -506,14 +623,19 @@ class _Reader:
         if kind == 'fault':
             self.report.fault(value, where)
         elif kind == 'skip':
-            self.skip(value, where)
+            step, *detail = value
+            self.skip(step, where, *detail)
         else:
             document.content = value
             yield document
 
     def _jobs(self, paper: _Paper) -> Iterator[Tuple[str, Document, Callable[[], Tuple[str, str]]]]:
+        if paper.id is not None and self.kept.get(paper.id, paper.source) != paper.source:
+            return self.skip('other_copy', paper.source)
         info = None
         if self.info is not None:
+            if paper.id is None:
+                return self.skip('no_id', paper.source)
             info = self.info.get(paper.id)
             if info is None:
                 return self.skip('no_metadata_entry', paper.source)
@@ -529,9 +651,14 @@ class _Reader:
         for main in mains:
             where = paper.source if single else f'{paper.source}!{main}'
             meta = {'id': paper.id, 'main_tex': main}
+            if paper.version is not None:
+                meta['version'] = f'v{paper.version}'
             if info is not None:
                 meta.update(categories=info.categories, title=info.title)
                 date, date_source = info.first_version, 'first-version' if info.first_version else None
+            elif paper.id is None:
+                date, date_source = None, None
+                meta['date_unknown'] = 'no arXiv id in its file name or gzip header'
             else:
                 date = id_month(paper.id)
                 date_source = 'id-month' if date else None
@@ -580,8 +707,8 @@ class _Reader:
             try:
                 content = to_markdown(latex, self.timeout, self.folder)
             except PandocFailed as e:
-                return ('fault', e.reason) if e.fault else ('skip', 'pandoc')
-        return ('ok', content) if content.strip() else ('skip', 'empty')
+                return ('fault', e.reason) if e.fault else ('skip', ('pandoc', e.reason))
+        return ('ok', content) if content.strip() else ('skip', ('empty',))
 
     def close(self) -> None:
         if self.pool is not None:
@@ -600,6 +727,23 @@ class _Done:
         return self.value
 
 
+def latest_copies(papers: Sequence[_Paper]) -> Tuple[Dict[str, str], List[Tuple[str, str]]]:
+    """For papers given more than once (the same id in an e-print folder and a bulk tar, or
+    two versions), the copy to read: the highest version named, a copy without a version
+    counting as the latest; on a tie the first given. Returns ``id -> source`` of the copy
+    read, for every id, and ``(dropped, kept)`` sources of the others, in the order given."""
+    best: Dict[str, Tuple[float, int, str]] = {}
+    for order, paper in enumerate(papers):
+        if paper.id is None:
+            continue
+        rank = (float('inf') if paper.version is None else paper.version, -order, paper.source)
+        if paper.id not in best or rank[:2] > best[paper.id][:2]:
+            best[paper.id] = rank
+    kept = {paper: rank[2] for paper, rank in best.items()}
+    replaced = [(p.source, kept[p.id]) for p in papers if p.id is not None and kept[p.id] != p.source]
+    return kept, replaced
+
+
 def read_arxiv(
     paths: List[str],
     report: Report,
@@ -612,7 +756,8 @@ def read_arxiv(
     """The documents of every paper in ``paths`` (bulk source tars, e-print files or folders
     of them), made as the module's docstring says: with ``metadata`` (the arXiv snapshot,
     JSON lines), papers whose first category's archive is ``math``, dated by their first
-    version; without it every paper, dated by its id's month. Markdown by pandoc (at most
+    version; without it every paper, dated by its id's month; one document per arXiv id (the
+    latest copy given, ``latest_copies``). Markdown by pandoc (at most
     ``pandoc_timeout`` seconds a paper, ``jobs`` pandoc processes at a time; the same result
     for any ``jobs``), or LaTeX with ``keep_latex``. Papers left out are counted in
     ``report`` (faults for damaged or hostile input); each step is recorded with
@@ -622,20 +767,22 @@ def read_arxiv(
         if not is_arxiv_source(path):
             raise BuildError(
                 f'{path} is not an arXiv source: give bulk source tars (arXiv_src_YYMM_NNN.tar), '
-                'e-print files named by their id, or folders of them'
+                'e-prints (a gzipped tar of a paper\'s sources, a gzipped .tex), or folders of them'
             )
     if not keep_latex:
         pandoc_binary()
+    listed = [paper for path in paths for paper in _papers(path, Report())]
+    kept, replaced = latest_copies(listed)
     info = None
     if metadata is not None:
-        wanted = {paper.id for path in paths for paper in _papers(path, Report())}
-        info = load_metadata(metadata, wanted)
+        info = load_metadata(metadata, {paper.id for paper in listed if paper.id is not None})
     else:
         LOGGER.warning(
             'arXiv: no metadata given, so no category filter runs (every paper is kept) and each '
             "paper is dated by its id's month; give the metadata snapshot to keep the paper's math papers"
         )
     reader = _Reader(report, info, keep_latex, pandoc_timeout, max(1, jobs))
+    reader.kept = kept
     try:
         for path in paths:
             for paper in _papers(path, report):
@@ -645,11 +792,12 @@ def read_arxiv(
         reader.close()
     removed = reader.removed
     steps = {
-        'first_category': removed['first_category'] + removed['no_metadata_entry'],
+        'one_per_id': removed['other_copy'],
+        'first_category': removed['first_category'] + removed['no_metadata_entry'] + removed['no_id'],
         'pdf_only': removed['pdf_only'] + removed['not_tex'],
         'main_tex': removed['no_main_tex'],
         'pandoc': removed['pandoc'] + removed['empty'],
     }
-    filters = arxiv_filters(metadata, keep_latex, pandoc_timeout)
+    filters = arxiv_filters(metadata, keep_latex, pandoc_timeout, replaced)
     for step, count in steps.items():
         report.filter_ran(f'arxiv: {step}', filters[step], count)

@@ -12,7 +12,8 @@ Where dates come from (``Document.date_source``):
                    a clone sets it to the day it was made, so it says nothing by default)
 
 All dates are calendar days in UTC. A window keeps a document dated on or after ``after`` and
-before ``before``; an undated document is left out of any window, with its reason.
+before ``before``; an undated document is left out of any window, with its reason (the
+reader's ``meta['date_unknown']`` when it gives one: a shallow clone, a paper without an id).
 """
 
 import collections
@@ -75,8 +76,9 @@ class DateWindow:
 
     def reason_out(self, doc: Document) -> Optional[str]:
         """Why ``doc`` is outside the window, or None when it is inside."""
-        if doc.date is None:
-            return 'undated, outside --after/--before (no date of its own; see --date-from)'
+        if doc.date is None:  # why, where the reader knows it (a shallow clone: how to deepen it)
+            why = doc.meta.get('date_unknown') or 'no date of its own; see --date-from'
+            return f'undated, outside --after/--before ({why})'
         if self.after is not None and doc.date < self.after:
             return f'dated before {self.after} (--after)'
         if self.before is not None and doc.date >= self.before:

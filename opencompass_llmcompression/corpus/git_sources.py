@@ -315,7 +315,10 @@ def _read_repository(
         shallow = _git(repo, 'rev-parse', '--is-shallow-repository').strip() == b'true'
         files = _head_files(repo)
         if shallow:
-            dates, unknown = {}, 'shallow clone: no history (git fetch --unshallow fetches it)'
+            dates, unknown = (
+                {},
+                'a shallow clone has no history to date by: deepen it with git fetch --unshallow',
+            )
         elif date_from == 'repo-created':
             created = root_commit_date(repo)
             dates, unknown = {path: created for path, _, _ in files}, None

@@ -38,7 +38,9 @@ def main(normalizer_path: str, lib: str) -> None:
         line[: len(line) // 2] + inserts[i % len(inserts)] + line[len(line) // 2 :]
         for i, line in enumerate(chosen[::7])
     ]
-    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'cc_net_normalized.jsonl'), 'w') as out:
+    with open(
+        os.path.join(os.path.dirname(os.path.abspath(__file__)), 'cc_net_normalized.jsonl'), 'w'
+    ) as out:
         for line in list(dict.fromkeys(chosen + damaged)):
             out.write(json.dumps({'line': line, 'cc_net': normalizer.normalize_for_dedup(line)}) + '\n')
 
