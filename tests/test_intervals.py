@@ -1,37 +1,37 @@
 """Bootstrap intervals: hand-computable cases and an independent loop over resamples."""
 
+import inspect
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from opencompass_llmcompression.report import intervals
-from opencompass_llmcompression.report.intervals import (
-    LEVEL,
-    RESAMPLES,
-    SEED,
-    difference_interval,
-    ratio_interval,
-    resampled_sums,
-)
+from opencompass_llmcompression.report.intervals import difference_interval, ratio_interval, resampled_sums
 from opencompass_llmcompression.report.uncertainty import Bootstrap
 
 LN2 = math.log(2)
+# What the README promises of the report's intervals, written here rather than imported, so
+# that a change of the package's defaults fails the tests that compare with these.
+README_RESAMPLES, README_SEED, README_LEVEL = 1000, 0, 0.95
 
 
-def bootstrap_ratio_interval(nll, chars, resamples=RESAMPLES, seed=SEED, level=LEVEL):
+def bootstrap_ratio_interval(nll, chars, resamples=README_RESAMPLES, seed=README_SEED, level=README_LEVEL):
     """One model's interval from the parts the report (``uncertainty.Bootstrap``) uses."""
     nll_sums, char_sums = resampled_sums([nll, chars], resamples, seed)
     return ratio_interval(np.sum(nll), np.sum(chars), nll_sums, char_sums, level)
 
 
-def paired_difference(nll_a, nll_b, chars, resamples=RESAMPLES, seed=SEED, level=LEVEL):
+def paired_difference(nll_a, nll_b, chars, resamples=README_RESAMPLES, seed=README_SEED, level=README_LEVEL):
     """A's BPC minus B's, paired, from the parts the report uses."""
     a_sums, b_sums, char_sums = resampled_sums([nll_a, nll_b, chars], resamples, seed)
     return difference_interval(np.sum(nll_a), np.sum(nll_b), np.sum(chars), a_sums, b_sums, char_sums, level)
 
 
-def loop_bootstrap(nll_a, chars, nll_b=None, resamples=1000, seed=0, level=0.95):
+def loop_bootstrap(
+    nll_a, chars, nll_b=None, resamples=README_RESAMPLES, seed=README_SEED, level=README_LEVEL
+):
     """The bootstrap written plainly: one resample at a time, sums by Python loops, then the
     percentile interval by sorting (numpy's default linear interpolation between ranks)."""
     rng = np.random.default_rng(seed)
@@ -204,3 +204,44 @@ def test_missing_or_stale_predictions_give_a_note_not_a_failure(documents):
     assert set(boot.intervals()) == {'a'}
     assert boot.notes[0].startswith('b on cc: no interval, no per-document predictions')
     assert 'from another run' in boot.notes[1]
+
+
+def test_the_report_draws_the_readmes_1000_resamples_from_seed_0(documents):
+    """A report built with the defaults gives the intervals of the plain loop run with 1000
+    resamples from seed 0 at 95%: 200 resamples or seed 5 would move both ends."""
+    nll, chars = documents
+    rows = {'a': {'cc': rows_for(nll * 0.95, chars)}, 'b': {'cc': rows_for(nll, chars)}}
+    results = {m: {'cc': result_for(r['cc'])} for m, r in rows.items()}
+    boot = Bootstrap(results, rows, ['cc'], ['a', 'b'])
+    got = boot.intervals()['a']['cc']
+    assert (got.low, got.high) == pytest.approx(loop_bootstrap(list(nll * 0.95), list(chars)), rel=1e-12)
+    _, table, _ = boot.comparison_table(['cc'], ['a', 'b'])
+    low, high = loop_bootstrap(list(nll * 0.95), list(chars), list(nll))
+    assert table[0][4] == f'[{low:+.4f}, {high:+.4f}]'
+    # the same loop with another count or seed gives other ends, so the check above can fail
+    assert loop_bootstrap(list(nll * 0.95), list(chars), resamples=200) != pytest.approx((got.low, got.high))
+    assert loop_bootstrap(list(nll * 0.95), list(chars), seed=5) != pytest.approx((got.low, got.high))
+
+
+def test_every_way_into_the_report_defaults_to_1000_resamples_and_seed_0(monkeypatch, tmp_path):
+    from opencompass_llmcompression import summary_cli
+    from opencompass_llmcompression.openicl.summarizer import CompressionSummarizer
+    from opencompass_llmcompression.report.writer import ReportOptions
+
+    assert (ReportOptions().resamples, ReportOptions().seed) == (1000, 0)
+    defaults = inspect.signature(CompressionSummarizer.__init__).parameters
+    assert (defaults['resamples'].default, defaults['seed'].default) == (1000, 0)
+    defaults = inspect.signature(Bootstrap.__init__).parameters
+    assert (defaults['resamples'].default, defaults['seed'].default, defaults['level'].default) == (
+        1000,
+        0,
+        0.95,
+    )
+    asked = []
+    monkeypatch.setattr(summary_cli, 'find_run_dirs', lambda folders: [str(tmp_path)])
+    monkeypatch.setattr(summary_cli, 'collect', lambda *args: SimpleNamespace(run_dirs=[str(tmp_path)]))
+    monkeypatch.setattr(
+        summary_cli, 'write_report', lambda run, options, *args, **kw: asked.append(options) or ''
+    )
+    summary_cli.main([str(tmp_path), '--out', str(tmp_path / 'summary')])
+    assert (asked[0].resamples, asked[0].seed) == (1000, 0)
