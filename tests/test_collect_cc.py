@@ -2,6 +2,7 @@
 served on 127.0.0.1, WET files picked as cc_net picks them, fetched whole and resumably."""
 
 import gzip
+import hashlib
 import json
 import os
 
@@ -149,3 +150,49 @@ def test_a_listing_that_is_no_list_of_wet_files_is_refused(server, tmp_path):
     with pytest.raises(CollectError, match=r'wet.paths.gz: not a list of WET files'):
         collect(server, tmp_path, '--dump', DUMP, '--files', '1')
     assert os.listdir(tmp_path / DUMP) == []  # neither kept nor recorded: the next run asks again
+
+
+def collect_and_build(server, tmp_path, *extra):
+    """``llmcompression-collect cc ... --build web`` from the loopback server: the collection
+    folder, the corpus folder and the exit status."""
+    out, corpora = tmp_path / 'crawl', tmp_path / 'corpora'
+    argv = ['cc', '--dump', DUMP, '--files', '3', '--out', str(out), '--quiet', '--cc-url', server.url()]
+    argv += ['--crawls-url', server.url('/collinfo.json'), '--build', 'web', '--corpus-out', str(corpora)]
+    return out, corpora, cli.main(argv + list(extra))
+
+
+def test_collect_then_build_a_corpus_whose_manifest_names_the_collection(server, tmp_path, capsys):
+    server.script('/' + SPREAD_3[1], Answer(cut_after=2000))
+    out, corpora, status = collect_and_build(server, tmp_path, '--', '--after', '2025-08-01', '--jobs', '1')
+    assert status == 0, capsys.readouterr().err
+    manifest = json.loads((corpora / 'web.manifest.json').read_text())
+    collection_file = out / 'collection.json'
+    (named,) = manifest['collections']
+    assert named['path'] == str(collection_file) and named['kind'] == 'cc'
+    assert named['query'] == {'dumps': [DUMP], 'files': 3, 'pick': 'spread'}
+    assert named['sha256'] == hashlib.sha256(collection_file.read_bytes()).hexdigest()
+    assert sorted(i['path'] for i in manifest['inputs']) == sorted(
+        str(out / DUMP / p.rsplit('/', 1)[1]) for p in SPREAD_3
+    )
+    assert manifest['dumps'] == [DUMP] and manifest['settings']['after'] == '2025-08-01'
+    rows = [json.loads(line) for line in (corpora / 'web.jsonl').read_text().splitlines()]
+    assert rows and {r['meta']['dump'] for r in rows} == {DUMP}
+    assert f'{out}: 4 files' in capsys.readouterr().out
+
+
+@pytest.mark.cli
+def test_a_collected_dump_measures_through_opencompass(server, tmp_path, tiny_model_dir, monkeypatch):
+    from opencompass_runs import OPENCOMPASS, run_opencompass
+
+    from opencompass_llmcompression.core.metrics import bits_per
+
+    out, corpora, status = collect_and_build(server, tmp_path)
+    assert status == 0
+    rows = [json.loads(line) for line in (corpora / 'web.jsonl').read_text().splitlines()]
+    monkeypatch.setenv('LLMCOMPRESSION_CORPORA', str(corpora))
+    args = [OPENCOMPASS, '--datasets', 'llm_compression_folder', '--hf-type', 'base', '--hf-path']
+    args += [tiny_model_dir, '--hf-num-gpus', '0', '-w', 'work', '--summarizer', 'llm_compression']
+    results, _, _ = run_opencompass(args, str(tmp_path / 'run'), str(tmp_path))
+    web = results['llm_compression-web']
+    chars = sum(len(r['content']) for r in rows)
+    assert web['chars'] == chars and web['bpc'] == pytest.approx(bits_per(web['nll'], chars), rel=1e-12)

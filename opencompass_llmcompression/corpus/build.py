@@ -43,7 +43,7 @@ from .dedup import LineDeduplicator, drop_duplicates, line_hashes, normalising_t
 from .documents import BuildError, Document, Report
 from .local_cleaning import KINDS, clean
 from .local_files import read_file, read_records
-from .manifest import input_record, write_corpus
+from .manifest import collections_of, input_record, write_corpus
 from .sampling import sample
 from .sources import Input, find_inputs
 from .spool import DocumentSpool, SpooledDocument
@@ -415,6 +415,7 @@ def build(
         provenance = {
             'inputs': [input_record(i.path, i.kind, digests.get(i.path)) for i in inputs],
             'dumps': sorted(dumps),
+            'collections': collections_of([i.path for i in inputs]),
         }
         if split_by is None:
             _write(docs, out, name, subset or name, report, settings, provenance, budget, seed)

@@ -12,6 +12,8 @@ A row is ``{content, subset, meta}``; ``meta`` holds the document's ``source``, 
     settings                                 the build's arguments
     inputs                                   every input: path, kind, bytes and SHA-256 (files)
     dumps                                    Common Crawl dump ids of the web inputs
+    collections                              (when inputs lie in llmcompression-collect folders)
+                                             each collection.json: path, SHA-256, kind, query
     period                                   first and last day of the kept documents, by source
     filters                                  every filter that ran: name, parameters, removed
 
@@ -52,6 +54,37 @@ def input_record(path: str, kind: str, sha256: Optional[str] = None) -> dict:
     return {'path': path, 'kind': kind, 'folder': True}
 
 
+COLLECTION_FILE = 'collection.json'  # what llmcompression-collect writes in its folders
+
+
+def collections_of(paths: List[str]) -> List[dict]:
+    """The collections the inputs ``paths`` were fetched into: for each input, the nearest
+    ``collection.json`` in its folder or one above it (relative paths: up to the working
+    folder), listed once each with its path, SHA-256, ``kind`` and ``query``."""
+    found: dict = {}
+    for path in paths:
+        folder = os.path.dirname(os.path.normpath(path))
+        while True:
+            candidate = os.path.join(folder, COLLECTION_FILE)
+            if candidate in found or os.path.isfile(candidate):
+                found.setdefault(candidate, None)
+                break
+            parent = os.path.dirname(folder)
+            if parent == folder or not folder:
+                break
+            folder = parent
+    records = []
+    for candidate in sorted(found):
+        try:
+            with open(candidate, encoding='utf-8') as f:
+                record = json.load(f)
+            kind, query = record.get('kind'), record.get('query')
+        except (OSError, ValueError, AttributeError):
+            continue  # not one llmcompression-collect wrote: not named
+        records.append({'path': candidate, 'sha256': file_sha256(candidate), 'kind': kind, 'query': query})
+    return records
+
+
 def write_corpus(
     docs: List[Document], out: str, name: str, subset: str, report: Report, settings: dict, provenance: dict
 ) -> str:
@@ -87,6 +120,8 @@ def write_corpus(
             'period': period(docs),
             'filters': report.filters,
         }
+        if provenance.get('collections'):
+            manifest['collections'] = provenance['collections']
         with atomic_write(manifest_path(target), 'w', encoding='utf-8') as m:
             json.dump(manifest, m, indent=1, ensure_ascii=False)
     return target
