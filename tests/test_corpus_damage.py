@@ -164,6 +164,19 @@ def test_a_file_that_does_not_decompress_beside_a_good_warc(tmp_path, capsys):
     assert {i['path']: i['kind'] for i in manifest['inputs']}[also] == 'damaged'
 
 
+def test_a_gzip_file_damaged_past_its_start_is_a_fault(tmp_path, capsys):
+    """A gzipped plain file whose deflate data stops making sense past the part read to
+    recognise it (zlib: "too many length or distance symbols")."""
+    with open(DOLMA, 'rb') as f:
+        whole = gzip.compress(b'notes\n' + gzip.decompress(f.read()), mtime=0)  # 214 KB
+    damaged = write(tmp_path / 'notes.bin', whole[:100000] + whole[100000:][::-1])
+    assert [i.kind for i in find_inputs([damaged], 'text')] == ['plain']
+    out = str(tmp_path / 'out')
+    assert main(['--name', 'x', '--kind', 'text', '--source', damaged, '--out', out]) == 1
+    err = capsys.readouterr().err
+    assert f'1 documents: fault: damaged gzip file (e.g. {damaged})' in err and 'Traceback' not in err
+
+
 def test_a_warc_whose_first_member_is_damaged_is_still_a_warc(tmp_path):
     with open(DOLMA, 'rb') as f:
         data = f.read()

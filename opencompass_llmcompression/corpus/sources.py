@@ -168,13 +168,13 @@ def recognise_file(path: str, kind: str, text_field: str = 'text') -> Input:
 
 
 def _later_warc(path: str) -> str:
-    """``wet`` or ``warc`` when a gzip member after a damaged start holds a WARC record (the
-    reader counts the damage and reads on from there), else ''."""
+    """``wet`` or ``warc`` when a gzip member in the first 4 MiB after a damaged start holds a
+    WARC record (the reader counts the damage and reads on from there), else ''."""
     from .web import _next_record_member
 
     try:
         with open(path, 'rb') as f:
-            at = _next_record_member(f, 1, limit=HEAD_BYTES)
+            at = _next_record_member(f, 1, limit=4 << 20)
             if at is None:
                 return ''
             f.seek(at)
