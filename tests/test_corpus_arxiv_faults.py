@@ -98,6 +98,9 @@ def test_eprints_are_recognised_by_content_under_any_name(tmp_path):
         assert is_arxiv_source(str(folder / name)), name
         assert [i.kind for i in find_inputs([str(folder / name)], 'latex')] == ['arxiv']
     assert not is_arxiv_source(str(folder / 'notes.txt'))
+    # a repository archive holding the same files under its one folder is no e-print
+    archive = eprint({f'equational_theories-54edcda/paper/{name}': text for name, text in files.items()})
+    assert not is_arxiv_source(write(tmp_path / 'repository.tar.gz', archive))
 
     report = Report()
     docs = list(read_arxiv([str(folder)], report, None, keep_latex=True))

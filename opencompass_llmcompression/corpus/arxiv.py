@@ -10,7 +10,7 @@ Sources, recognised by content (``is_arxiv_source``):
   ``YYMM/<id>.gz`` (a gzipped tar of the paper's sources, or a gzipped single ``.tex``) and
   ``YYMM/<id>.pdf`` (papers submitted as PDF only);
 - a paper's e-print (``https://arxiv.org/e-print/<id>``) under any name: a tar (gzipped or
-  not) holding a ``.tex``, or a gzipped TeX file; named by its id (``2601.01234v2``,
+  not) holding a ``.tex`` at its top, or a gzipped TeX file; named by its id (``2601.01234v2``,
   ``arXiv-2601.01234v2.tar.gz``), also a PDF or plain TeX; or a folder holding e-prints, whose
   every file is then read (or counted with why not).
 
@@ -77,7 +77,15 @@ from dataclasses import dataclass
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 from ..core.logs import LOGGER
-from .archive_members import ARCHIVE_ERRORS, TooLarge, gunzip, read_bounded, tar_cut_short, tar_files
+from .archive_members import (
+    ARCHIVE_ERRORS,
+    TooLarge,
+    gunzip,
+    read_bounded,
+    safe_name,
+    tar_cut_short,
+    tar_files,
+)
 from .documents import BuildError, Document, Report
 
 PAPER_PANDOC_TIMEOUT = 10.0  # seconds, the paper's `timeout 10s`
@@ -171,11 +179,14 @@ def _head(path: str, size: int = 65536) -> Tuple[bytes, bytes]:
 
 
 def _tar_holds_tex(path: str) -> bool:
-    """Whether a (gzipped) tar holds a ``.tex`` file among its first ``TAR_PEEK`` members."""
+    """Whether a (gzipped) tar holds a ``.tex`` file at its top (where a paper's main file is;
+    a repository archive holds everything under one folder) among its first ``TAR_PEEK``
+    members."""
     try:
         with tarfile.open(path, 'r:*') as tar:
             for _, info in zip(range(TAR_PEEK), tar):
-                if info.isfile() and info.name.lower().endswith('.tex'):
+                name = safe_name(info.name) or ''
+                if info.isfile() and '/' not in name and name.lower().endswith('.tex'):
                     return True
     except ARCHIVE_ERRORS:
         return False
@@ -183,17 +194,16 @@ def _tar_holds_tex(path: str) -> bool:
 
 
 def _is_eprint(path: str) -> bool:
-    """A paper's e-print by its content: a tar (gzipped or not) holding a ``.tex`` file, or a
-    gzipped TeX file, under any name; a file named by an arXiv id may also be a PDF, TeX, or
-    any gzip (its damage then counted when it is read)."""
+    """A paper's e-print by its content: a tar (gzipped or not) holding a ``.tex`` file at its
+    top, or a gzipped TeX file, under any name; a file named by an arXiv id may also be a PDF,
+    TeX, or any gzip (its damage then counted when it is read)."""
     raw, unpacked = _head(path)
     if name_id(os.path.basename(path))[0] is not None:
         if raw.startswith((GZIP_MAGIC, b'%PDF')) or raw[:1] in (b'\\', b'%'):
             return True
-    if unpacked and _looks_like_tex(_decode_tex(unpacked)):
-        return True
-    body = unpacked or raw
-    return body[257:262] == b'ustar' and _tar_holds_tex(path)
+    if (unpacked or raw)[257:262] == b'ustar':
+        return _tar_holds_tex(path)
+    return bool(unpacked) and _looks_like_tex(_decode_tex(unpacked))
 
 
 def gzip_name(raw: bytes) -> Optional[str]:
