@@ -11,7 +11,8 @@
 ``Range: bytes=N-`` gets a 206 with ``Content-Range`` (unless ``ranges=False``: always a 200).
 ``script`` queues answers given before the file's own: each ``Answer`` is a status, headers and
 a body, or (``status=None``) the file itself cut after ``cut_after`` bytes of its body, the
-connection then closed mid-body (its ``Content-Length`` still announcing the whole). Paths that
+connection then closed mid-body (its ``Content-Length`` still announcing the whole), or after
+``stall_after`` bytes the connection held open and silent until the server stops. Paths that
 are neither get a 404.
 """
 
@@ -29,6 +30,7 @@ class Answer:
     headers: dict = field(default_factory=dict)
     body: bytes = b''
     cut_after: Optional[int] = None
+    stall_after: Optional[int] = None  # the file's first bytes, then nothing until the server stops
 
 
 @dataclass
@@ -41,7 +43,7 @@ class _File:
 class LoopbackServer:
     def __init__(self):
         self.files, self.scripts, self.log = {}, collections.defaultdict(collections.deque), []
-        self._lock = threading.Lock()
+        self._lock, self._stopping = threading.Lock(), threading.Event()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -81,6 +83,7 @@ class LoopbackServer:
         return self
 
     def __exit__(self, *exc) -> None:
+        self._stopping.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 
@@ -108,6 +111,10 @@ class LoopbackServer:
             headers['Content-Range'] = f'bytes {start}-{len(file.body) - 1}/{len(file.body)}'
         if file.ranges:
             headers.setdefault('Accept-Ranges', 'bytes')
+        if answer is not None and answer.stall_after is not None:
+            self._send(handler, status, headers, body, head, cut_after=answer.stall_after)
+            self._stopping.wait()
+            return
         cut = answer.cut_after if answer is not None else None
         self._send(handler, status, headers, body, head, cut_after=cut)
 

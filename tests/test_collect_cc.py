@@ -5,6 +5,10 @@ import gzip
 import hashlib
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 import web_archives as wa
@@ -150,6 +154,36 @@ def test_a_listing_that_is_no_list_of_wet_files_is_refused(server, tmp_path):
     with pytest.raises(CollectError, match=r'wet.paths.gz: not a list of WET files'):
         collect(server, tmp_path, '--dump', DUMP, '--files', '1')
     assert os.listdir(tmp_path / DUMP) == []  # neither kept nor recorded: the next run asks again
+
+
+def test_ctrl_c_mid_download_leaves_a_part_that_the_same_command_resumes(server, tmp_path):
+    path, name = SPREAD_3[0], SPREAD_3[0].rsplit('/', 1)[1]
+    big = LISTING * 7  # a gzip file of 1.4 MB: more than one of the client's 1 MiB blocks
+    server.serve('/' + path, big)
+    server.script('/' + path, Answer(stall_after=1_200_000))
+    out = tmp_path / 'crawl'
+    argv = ['cc', '--dump', DUMP, '--files', '1', '--out', str(out), '--quiet', '--cc-url', server.url()]
+    argv += ['--crawls-url', server.url('/collinfo.json')]
+    code = 'import sys; from opencompass_llmcompression.collect.cli import main; sys.exit(main(sys.argv[1:]))'
+    process = subprocess.Popen(
+        [sys.executable, '-c', code, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    part = out / DUMP / (name + '.part')
+    for _ in range(600):  # until the first block is on disk (the server then goes silent)
+        if part.exists() and part.stat().st_size >= 1 << 20:
+            break
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert 'interrupted: the files fetched whole are recorded' in err and 'Traceback' not in err
+    assert part.stat().st_size == 1 << 20 and not (out / DUMP / name).exists()
+    recorded = json.loads((out / 'collection.json').read_text())['files']
+    assert [f['meta'].get('role') for f in recorded] == ['listing']  # the WET file is not taken as whole
+
+    assert cli.main(argv) == 0  # the same command: the rest of the file only
+    assert (out / DUMP / name).read_bytes() == big and not part.exists()
+    assert server.log[-1][2].get('Range') == f'bytes={1 << 20}-'
 
 
 def collect_and_build(server, tmp_path, *extra):

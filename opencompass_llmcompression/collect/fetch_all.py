@@ -6,13 +6,14 @@
 Files the collection already holds whole are not fetched again; the others are downloaded by
 ``jobs`` threads at most (bounded concurrency: the client's waits and ``min_interval`` hold
 across them), each recorded in the collection as soon as it is whole. Progress goes to
-standard error (tqdm): files, bytes, rate and the time left at that rate. Ctrl-C stops every
-download at its next block and leaves their ``.part`` files for the next run to resume.
+standard error (tqdm): files, bytes, rate and the time left at that rate. Ctrl-C (or a failed
+download) stops every download at its next block, or at once where it waits on the network,
+and leaves their ``.part`` files for the next run to resume.
 """
 
 import os
+import queue
 import threading
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -81,22 +82,44 @@ def fetch_all(
             result.fetched += 1
             bar.update(1)
 
-    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    todo: queue.Queue = queue.Queue()
+    for item in missing:
+        todo.put(item)
+    errors: list = []
+
+    def worker() -> None:
+        while not stop.is_set():
+            try:
+                item = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                one(item)
+            except _Stopped:
+                return
+            except BaseException as error:  # the first failure stops the others
+                errors.append(error)
+                stop.set()
+                return
+
+    # daemon threads: Ctrl-C returns at once even while a download waits on a stalled server;
+    # what they wrote is a prefix of the file, which the next run resumes
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(min(max(1, jobs), len(missing)))]
     try:
-        futures = [pool.submit(one, item) for item in missing]
-        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-        stop.set()  # nothing left to do, or something failed: the others stop at their next block
-        for future in futures:
-            if future.done() and not future.cancelled():
-                error = future.exception()
-                if error is not None and not isinstance(error, _Stopped):
-                    raise error
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.2)  # in short waits, so that Ctrl-C reaches this thread
     except BaseException:
         stop.set()
+        for thread in threads:
+            thread.join(1.0)
         raise
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
         bar.close()
+    if errors:
+        raise errors[0]
     return result
 
 
