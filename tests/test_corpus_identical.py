@@ -43,8 +43,8 @@ BUILDS = {
     ),
     'latex': (
         ['--kind', 'latex', '--source', '{root}/latex', '--source', '{root}/eprints', '--keep-latex'],
-        '4e4f75938a9ec868e71c1401b232a8c022e6937dfb47edbc848c0c18ac7bb179',
-        'd0310934fe3727ce40a20bec11b766d1da4eb359fb71f603b347d15184fd2780',
+        '121de3726f38c05eb0bbd47d41a14d2321b871bb5e80b823cfff8e7e3abe1c02',
+        '6e324c853f5021e8e2652a87631335764bbc0e97ab2bd816faef64fdcdc40ddc',
     ),
     'text': (
         [
