@@ -101,6 +101,9 @@ def test_eprints_are_recognised_by_content_under_any_name(tmp_path):
     # a repository archive holding the same files under its one folder is no e-print
     archive = eprint({f'equational_theories-54edcda/paper/{name}': text for name, text in files.items()})
     assert not is_arxiv_source(write(tmp_path / 'repository.tar.gz', archive))
+    # nor are gzipped records whose text quotes TeX
+    records = json.dumps({'text': files['austin.tex']}) + '\n'
+    assert not is_arxiv_source(write(tmp_path / 'records.jsonl.gz', gzip.compress(records.encode())))
 
     report = Report()
     docs = list(read_arxiv([str(folder)], report, None, keep_latex=True))

@@ -195,15 +195,17 @@ def _tar_holds_tex(path: str) -> bool:
 
 def _is_eprint(path: str) -> bool:
     """A paper's e-print by its content: a tar (gzipped or not) holding a ``.tex`` file at its
-    top, or a gzipped TeX file, under any name; a file named by an arXiv id may also be a PDF,
-    TeX, or any gzip (its damage then counted when it is read)."""
+    top, or a gzipped TeX file (starting with a command or a comment), under any name; a file
+    named by an arXiv id may also be a PDF, TeX, or any gzip (its damage then counted when it
+    is read)."""
     raw, unpacked = _head(path)
     if name_id(os.path.basename(path))[0] is not None:
         if raw.startswith((GZIP_MAGIC, b'%PDF')) or raw[:1] in (b'\\', b'%'):
             return True
     if (unpacked or raw)[257:262] == b'ustar':
         return _tar_holds_tex(path)
-    return bool(unpacked) and _looks_like_tex(_decode_tex(unpacked))
+    text = _decode_tex(unpacked).lstrip() if unpacked else ''
+    return text[:1] in ('\\', '%') and _looks_like_tex(text)  # not JSON or Markdown quoting TeX
 
 
 def gzip_name(raw: bytes) -> Optional[str]:
