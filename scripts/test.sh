@@ -13,17 +13,22 @@
 # The first run has two pytest-xdist workers, a test file at a time on each (--dist loadfile:
 # a module's fixtures, an OpenCompass run or a loaded model, are made once); much of its time
 # waits on the programs OpenCompass starts, one at a time. -rs names every skip and its reason.
+# LLMCOMPRESSION_REQUIRE names what a pass exists to test (tests/conftest.py `required`): a test
+# that would skip for want of one of them (vLLM, a Slurm cluster, kenlm, the compressors'
+# command-line tools, OpenCompass) fails instead, with the import's or the start's error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/ruff format --check --quiet .
 .venv/bin/ruff check --quiet .
-.venv/bin/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile -rs --all --system "$@"
+LLMCOMPRESSION_REQUIRE=slurm,kenlm,compressors,opencompass \
+    .venv/bin/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile -rs --all --system "$@"
 [ $# -eq 0 ] || exit 0
 bash scripts/setup.sh transformers5
-.venv-transformers5/bin/python -m pytest -q -p no:cacheprovider --all \
+LLMCOMPRESSION_REQUIRE=opencompass .venv-transformers5/bin/python -m pytest -q -p no:cacheprovider -rs --all \
     tests/test_windows.py tests/test_stream.py tests/test_scoring.py tests/test_batching.py \
     tests/test_paper_cli.py tests/test_device_map.py tests/test_transformers_versions.py \
     tests/test_corpus_formats.py tests/test_inferencer.py tests/test_text_check.py
 bash scripts/setup.sh vllm
-exec .venv-vllm/bin/python -m pytest -q -p no:cacheprovider --all tests/test_vllm.py tests/test_text_check.py
+LLMCOMPRESSION_REQUIRE=vllm exec .venv-vllm/bin/python -m pytest -q -p no:cacheprovider -rs --all \
+    tests/test_vllm.py tests/test_text_check.py

@@ -5,7 +5,8 @@ missing, see ``slurm_cluster.py``). OpenCompass's ``SlurmRunner`` then launches 
 ``srun``: the shards of the corpora and their evaluations run as Slurm jobs, and the numbers
 must be those of one unsplit local run. The controller's job completion log is the witness
 that Slurm ran them. Where Slurm cannot be installed or started, the test is skipped and the
-reason printed.
+reason printed, unless ``LLMCOMPRESSION_REQUIRE`` names slurm (scripts/test.sh's pass with
+``--system``): then it fails with that reason.
 """
 
 import os
@@ -13,6 +14,7 @@ import sys
 
 import pytest
 import slurm_cluster
+from conftest import required
 from opencompass_runs import CORPORA, cli, run_opencompass, same_as_unsplit
 
 pytestmark = pytest.mark.slurm
@@ -33,6 +35,8 @@ def cluster(request):
         with slurm_cluster.Cluster() as started:
             yield started
     except slurm_cluster.Unavailable as why:
+        if required('slurm'):  # scripts/test.sh's --system pass exists for this test
+            pytest.fail(f'no Slurm cluster, which LLMCOMPRESSION_REQUIRE asks for: {why}')
         _announce(request, f'test_slurm skipped, no Slurm cluster on this machine: {why}')
         pytest.skip(f'no Slurm cluster on this machine: {why}')
 

@@ -4,7 +4,8 @@ resumed; the paper's command line with --backend vllm; the bad inputs, each name
 
 vLLM and transformers 4.x cannot share an environment, so these run in the environment
 ``scripts/test.sh`` builds for them (``.venv-vllm``, requirements/constraints-vllm.txt) and
-are skipped where vLLM does not import.
+are skipped where vLLM does not import, except where ``LLMCOMPRESSION_REQUIRE`` names vllm (as
+in that pass): there vLLM's import error fails the run.
 """
 
 import json
@@ -17,13 +18,15 @@ import pytest
 import torch
 
 os.environ.setdefault('VLLM_ENABLE_V1_MULTIPROCESSING', '0')  # the engine in this process
+from brute_force import brute_force_nll  # noqa: E402
+from conftest import ASSETS, real_documents, required, write_jsonl  # noqa: E402
+
 try:
     import vllm
 except ImportError:  # the environments with transformers 4.x: only the usage errors run
+    if required('vllm'):  # the vLLM pass of scripts/test.sh: its import error fails the run
+        raise
     vllm = None
-
-from brute_force import brute_force_nll  # noqa: E402
-from conftest import ASSETS, real_documents, write_jsonl  # noqa: E402
 
 from opencompass_llmcompression import smollm2  # noqa: E402
 from opencompass_llmcompression.core import score_documents  # noqa: E402
