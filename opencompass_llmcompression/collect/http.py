@@ -25,12 +25,9 @@ leaves the ``.part`` for the next run to resume and never a ``dest``.
 """
 
 import email.utils
-import gzip
-import hashlib
 import os
 import threading
 import time
-import zlib
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Callable, Optional
@@ -39,14 +36,12 @@ from urllib.parse import urljoin
 import requests
 
 from ..core.logs import LOGGER
+from .errors import CollectError
+from .integrity import WholeFile
 
 USER_AGENT = 'opencompass-llmcompression-collect (+https://github.com/open-compass/opencompass)'
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 LIMIT_WAIT = 60.0  # GitHub: "wait for at least one minute" when it names no time
-
-
-class CollectError(Exception):
-    """A collection step that cannot go on: the message names what failed, the URL and the fix."""
 
 
 @dataclass(frozen=True)
@@ -274,11 +269,17 @@ class Client:
                 expected, mode = (int(length) if length and length.isdigit() else None), 'wb'
             else:
                 raise CollectError(f'{url}: unexpected HTTP {response.status_code} for a download')
+            check = WholeFile(dest, dest.endswith('.gz'), md5 or self._etag_md5(response.headers.get('ETag')))
+            if mode != 'wb' and have:  # the bytes already there, then those that come
+                with open(part, 'rb') as f:
+                    for block in iter(lambda: f.read(1 << 20), b''):
+                        check.update(block)
             if mode is not None:
                 try:
                     with open(part, mode) as f:
                         for block in response.iter_content(self.chunk_size):
                             f.write(block)
+                            check.update(block)
                             if progress is not None:
                                 progress(len(block))
                 except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as e:
@@ -296,7 +297,7 @@ class Client:
                 raise CollectError(f'{url}: {got} bytes received, {expected} announced')
             if size is not None and got != size:
                 raise CollectError(f'{url}: {got} bytes, the listing says {size}')
-            digest = check_whole(part, dest, md5=md5 or self._etag_md5(etag))
+            digest = check.finish()
             if sha256 is not None and digest != sha256.lower():
                 raise CollectError(f'{url}: SHA-256 {digest}, expected {sha256}')
         except CollectError as error:
@@ -331,25 +332,3 @@ def _range_total(value: Optional[str]) -> Optional[int]:
         return int(value.rsplit('/', 1)[1])
     except (AttributeError, IndexError, ValueError):
         return None
-
-
-def check_whole(path: str, name: str, md5: Optional[str] = None) -> str:
-    """The SHA-256 (hex) of the file ``path``, after checking that it is whole: a ``name``
-    ending in ``.gz`` decompresses to its end (every member), and its MD5 is ``md5`` if given.
-    Raises ``CollectError`` naming ``name`` otherwise."""
-    sha, digest_md5 = hashlib.sha256(), hashlib.md5() if md5 else None
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            sha.update(block)
-            if digest_md5 is not None:
-                digest_md5.update(block)
-    if digest_md5 is not None and digest_md5.hexdigest() != md5.lower():
-        raise CollectError(f'{name}: MD5 {digest_md5.hexdigest()}, the server says {md5}')
-    if name.endswith('.gz'):
-        try:
-            with gzip.open(path, 'rb') as f:
-                while f.read(1 << 20):
-                    pass
-        except (EOFError, OSError, zlib.error) as e:
-            raise CollectError(f'{name}: not a whole gzip file ({e})') from None
-    return sha.hexdigest()
