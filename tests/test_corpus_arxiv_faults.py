@@ -169,13 +169,21 @@ def test_one_document_per_arxiv_id_the_latest_version_given(tmp_path):
     # of another field beside it; the real metadata's categories and first version
     bulk = bulk_tar(
         tmp_path / 'arXiv_src_0704_001.tar',
-        {'0704/0704.0004.gz': real_paper_bytes(), '2101/2101.11408.gz': eprint(older_version(files))},
+        {
+            '0704/0704.0004.gz': real_paper_bytes(),
+            '2101/2101.11408.gz': eprint(older_version(files)),
+            '0704/README': b'not a paper',
+        },
     )
     out = tmp_path / 'out'
     built = builder.build(
         'arxiv_math', 'latex', [str(folder), bulk], str(out), arxiv_metadata=METADATA, keep_latex=True
     )
-    assert built.skipped == {OTHER_COPY: 2, 'first category is not math.*': 1}
+    assert built.skipped == {
+        OTHER_COPY: 2,
+        'first category is not math.*': 1,
+        'member of a bulk source tar not named by an arXiv id': 1,
+    }
     with open(out / 'arxiv_math.jsonl', encoding='utf-8') as f:
         rows = [json.loads(line) for line in f]
     assert [(r['meta']['id'], r['meta']['source'], r['meta']['date']) for r in rows] == [

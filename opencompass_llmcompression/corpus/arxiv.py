@@ -277,6 +277,8 @@ def _papers(path: str, report: Report) -> Iterator[_Paper]:
                 if not info.isfile() or paper is None:
                     if info.issym() or info.islnk():
                         report.fault('link member in a bulk source tar (not followed)', where)
+                    elif info.isfile():
+                        report.skip('member of a bulk source tar not named by an arXiv id', where)
                     continue
                 if info.size > MAX_PAPER_BYTES:
                     report.fault(f'paper larger than {MAX_PAPER_BYTES} bytes (not read)', where)
