@@ -102,8 +102,9 @@ def print_paper(out_dir: str) -> int:
     print(f'BPC published with {SOURCE}:\n')
     print(to_markdown(*paper_table()))
     print(
-        f'Benchmark score (0-1) against BPC, least squares over {paper_fits.SOURCE}, beside '
-        'the Pearson rho and RMSE the paper prints (Tables 5, 7, 9, Figure 1):\n'
+        f'Benchmark score (%) against BPC, least squares over {paper_fits.SOURCE}, beside '
+        'the Pearson rho and RMSE the paper prints (Tables 5, 7, 9, Figure 1; its RMSE, printed '
+        'on the 0-1 scale, shown here in %):\n'
     )
     print(to_markdown(*paper_fits.lines_table()))
     path = os.path.join(out_dir, 'paper_lines.png')

@@ -90,16 +90,16 @@ def test_the_papers_models_on_a_fresh_corpus_anchor_its_line_and_place_the_other
 
     names = [m for m in PAPER if m in ANCHORS.values()]  # the table's order
     xs = np.array([fresh_bpc(m) for m in names])
-    ys = np.array([float(PAPER[m]['Average']) / 100 for m in names])
+    ys = np.array([float(PAPER[m]['Average']) for m in names])  # percent, as the report
     (slope, intercept), *_ = np.linalg.lstsq(np.column_stack([xs, np.ones_like(xs)]), ys, rcond=None)
     r = np.corrcoef(xs, ys)[0, 1]
     rmse = np.sqrt(np.mean((ys - slope * xs - intercept) ** 2))
     lines = {(row['corpus'], row['line']): row for row in read_csv(out, 'compression_anchored_fits_')}
     average = lines[('llm_compression-fresh', 'knowledge average')]
     assert average['fitted'] == 'anchored on 6 models of the paper' and average['n'] == '6'
-    assert [float(average[k]) for k in ('slope', 'intercept', 'r', 'RMSE')] == pytest.approx(
-        [slope, intercept, r, rmse], abs=1e-4
-    )
+    assert [
+        float(average[k]) for k in ('slope (% per BPC)', 'intercept (%)', 'r', 'RMSE (%)')
+    ] == pytest.approx([slope, intercept, r, rmse], abs=1e-4)
     paper_xs = [float(PAPER[m]['BPC']) for m in names]
     assert float(average["paper's r, same models"]) == pytest.approx(
         np.corrcoef(paper_xs, ys)[0, 1], abs=1e-4
@@ -107,7 +107,7 @@ def test_the_papers_models_on_a_fresh_corpus_anchor_its_line_and_place_the_other
     assert average["paper's r (n)"] == '-0.9350 (19)'
     assert len(lines) == 6  # five benchmarks and the average
     hellaswag = lines[('llm_compression-fresh', 'knowledge: HellaSwag')]
-    hs = np.array([float(PAPER[m]['HellaSwag']) / 100 for m in names])
+    hs = np.array([float(PAPER[m]['HellaSwag']) for m in names])
     assert float(hellaswag['r']) == pytest.approx(np.corrcoef(xs, hs)[0, 1], abs=1e-4)
 
     rows = read_csv(out, 'compression_anchored_predictions_')
@@ -126,13 +126,14 @@ def test_the_papers_models_on_a_fresh_corpus_anchor_its_line_and_place_the_other
         'gap_rmse',
         'flag',
         'outside_fitted_bpc',
+        'scale_note',
     ]
     assert {row['model'] for row in rows} == {'mine'}  # the anchors are not placed on their own line
     placed = {row['benchmark']: row for row in rows}
     want = textbook_prediction(xs, ys, 0.70)
     got = placed['Average']
     assert [float(got[k]) for k in ('predicted', 'pi_low', 'pi_high')] == pytest.approx(want, abs=1e-4)
-    assert got['line_n'] == '6' and float(got['line_rmse']) == pytest.approx(100 * rmse, abs=1e-3)
+    assert got['line_n'] == '6' and float(got['line_rmse']) == pytest.approx(rmse, abs=1e-3)
     hs_want = textbook_prediction(xs, hs, 0.70)
     assert float(placed['HellaSwag']['predicted']) == pytest.approx(hs_want[0], abs=1e-4)
     assert (
@@ -232,7 +233,7 @@ def test_one_corpus_of_each_kind_anchors_the_overall_line_beside_the_papers_own(
 
     names = [m for m in tables['knowledge'] if m in ANCHORS.values()]
     xs = np.array([np.mean([bpc(m, a) for a in tables]) for m in names])
-    ys = np.array([np.mean([float(tables[a][m]['Average']) for a in tables]) / 100 for m in names])
+    ys = np.array([np.mean([float(tables[a][m]['Average']) for a in tables]) for m in names])
     fits = {(row['corpus'], row['line']): row for row in read_csv(out, 'compression_anchored_fits_')}
     overall = fits[('web, code, math', 'overall average')]
     assert overall['n'] == '6' and float(overall['r']) == pytest.approx(np.corrcoef(xs, ys)[0, 1], abs=1e-4)

@@ -128,7 +128,7 @@ def test_a_model_trained_on_the_older_text_is_flagged_and_its_peers_are_not(tmp_
     others = [m for m in models if m != 'read-the-older']
     xs = [results[m]['web_2026_01']['bpc'] for m in others]
     ys = [results[m]['web_2025_01']['bpc'] for m in others]
-    want = np.array(textbook_prediction(xs, ys, results['read-the-older']['web_2026_01']['bpc'])) / 100
+    want = np.array(textbook_prediction(xs, ys, results['read-the-older']['web_2026_01']['bpc']))
     assert [float(flagged[k]) for k in ('predicted_older', 'pi_low', 'pi_high')] == pytest.approx(
         want, abs=1e-6
     )

@@ -27,6 +27,7 @@ from .paper_fits import (
     AVERAGE,
     MIN_POINTS,
     OVERALL,
+    SCALE,
     Line,
     Placement,
     area_line,
@@ -237,10 +238,10 @@ def compared_lines(
         'line',
         'fitted',
         'n',
-        'slope',
-        'intercept',
+        'slope (% per BPC)',
+        'intercept (%)',
         'r',
-        'RMSE',
+        'RMSE (%)',
         'paper\'s r, same models',
         'paper\'s r (n)',
     ]
@@ -321,18 +322,14 @@ def plot(
         low, high = min(xs + [p.bpc for p in ours]), max(xs + [p.bpc for p in ours])
         pad = 0.05 * (high - low or 1)
         grid = np.linspace(low - pad, high + pad, 50)
-        bands = np.array([li.predict(x) for x in grid])
+        bands = np.clip([li.predict(x) for x in grid], *SCALE)
         ax.fill_between(
             grid, bands[:, 1], bands[:, 2], color='tab:red', alpha=0.12, label='95% prediction interval'
         )
         ax.plot(grid, bands[:, 0], color='tab:red', linewidth=1)
-        ax.scatter(
-            xs, [100 * p[2] for p in li.points], color='grey', s=14, label='anchors (the paper\'s scores)'
-        )
+        ax.scatter(xs, [p[2] for p in li.points], color='grey', s=14, label='anchors (the paper\'s scores)')
         for name, x, y in li.points:
-            ax.annotate(
-                name, (x, 100 * y), fontsize=6, color='grey', xytext=(3, -8), textcoords='offset points'
-            )
+            ax.annotate(name, (x, y), fontsize=6, color='grey', xytext=(3, -8), textcoords='offset points')
         draw_placed(ax, ours, colours, label_at_measured=False)
         ax.set_title(f'{li.area}: r = {li.fit["pearson"]:.3f}, n = {li.n}', fontsize=10)
         ax.set_xlabel(f'BPC ({li.corpus}' + (', mean' if li.area == OVERALL else '') + ')')

@@ -146,7 +146,7 @@ def leave_one_out(
         xs, ys = [p[0] for p in others], [p[1] for p in others]
         if len(set(xs)) < 2:
             continue
-        predicted, low, high = (v / 100 for v in prediction(xs, ys, x))
+        predicted, low, high = prediction(xs, ys, x)
         checks.append(Check(kind, older, newest, model, x, y, predicted, low, high, len(others)))
     return checks
 

@@ -4,8 +4,9 @@ those anchored on a run's corpus (the run's BPCs of the paper's models, the pape
 Source: "Compression Represents Intelligence Linearly" (Huang, Zhang, Shan, He; COLM 2024;
 arXiv 2404.09937v2), Appendix B, Tables 4, 6, 8 (shipped beside this file as
 ``paper_{knowledge,coding,mathematics}.csv``) and the fits it reports in Tables 5, 7, 9 and
-Figure 1. Scores are fitted on the 0-1 scale, as the paper reports its RMSE; predictions are
-given in percent, as OpenCompass reports scores.
+Figure 1. Scores are in percent everywhere, as OpenCompass and the paper's tables report them:
+slopes in percent per BPC, intercepts, RMSE and predictions in percent (the paper prints its RMSE
+on the 0-1 scale: its 0.019 is 1.9 here).
 
     score(x) = slope * x + intercept      (least squares over the paper's models)
     95% prediction interval at x0:
@@ -38,7 +39,8 @@ AREA_CORPUS = {'knowledge': 'cc', 'coding': 'python', 'mathematics': 'arxiv_math
 LEVEL = 0.95
 QWEN = ('Qwen-7b', 'Qwen-14b', 'Qwen-72b')
 LEFT_OUT = {('mathematics', name): QWEN for name in ('GSM8K', 'MATH', 'SAT-Math', AVERAGE)}
-# (Pearson rho, RMSE on the 0-1 scale) as printed: Tables 5, 7, 9 and Figure 1 (left).
+# (Pearson rho, RMSE on the 0-1 scale) as printed: Tables 5, 7, 9 and Figure 1 (left);
+# ``Line.reported`` gives the RMSE in percent.
 REPORTED = {
     ('knowledge', 'HellaSwag'): (-0.881, 0.016),
     ('knowledge', 'ARC-C'): (-0.913, 0.023),
@@ -79,11 +81,11 @@ PAPER_LINE = 'the paper\'s own line'
 
 @dataclass(frozen=True)
 class Line:
-    """One line: ``score = slope * bpc + intercept``, scores on the 0-1 scale, fitted on the
-    paper's models (its ``anchors``).
+    """One line: ``score = slope * bpc + intercept``, scores in percent, fitted on the paper's
+    models (its ``anchors``).
 
     ``area`` is knowledge, coding, mathematics or overall; ``benchmark`` one of the area's
-    benchmarks or ``Average``; ``points`` ``(model, bpc, score 0-1)``, the score always the one
+    benchmarks or ``Average``; ``points`` ``(model, bpc, score in %)``, the score always the one
     the paper publishes (Appendix B) and the BPC the paper's (``corpus`` one of its corpora,
     ``anchored`` False) or a run's on ``corpus``, a dataset abbr (``anchored`` True);
     ``left_out`` the models of the table the line leaves out (the same for both kinds).
@@ -91,7 +93,7 @@ class Line:
 
     area: str
     benchmark: str
-    points: Tuple[Tuple[str, float, float], ...]  # (model, bpc, score 0-1)
+    points: Tuple[Tuple[str, float, float], ...]  # (model, bpc, score in %)
     left_out: Tuple[str, ...] = ()
     corpus: str = ''
     anchored: bool = False
@@ -102,13 +104,15 @@ class Line:
 
     @cached_property
     def fit(self) -> dict:
-        """``fit_line``'s slope, intercept, pearson and rmse (residuals over n, as the paper)."""
+        """``fit_line``'s slope (% per BPC), intercept (%), pearson and rmse (%; residuals over n,
+        as the paper)."""
         return fit_line([p[1] for p in self.points], [p[2] for p in self.points])
 
     @property
     def reported(self) -> Tuple[float, float]:
-        """The paper's printed (rho, RMSE) for this area and benchmark."""
-        return REPORTED[(self.area, self.benchmark)]
+        """The paper's printed (rho, RMSE in percent) for this area and benchmark."""
+        rho, rmse = REPORTED[(self.area, self.benchmark)]
+        return rho, 100 * rmse
 
     @property
     def kind(self) -> str:
@@ -121,14 +125,15 @@ class Line:
 
     def predict(self, bpc: float) -> Tuple[float, float, float]:
         """``(score, low, high)`` in percent at ``bpc``: the line and its 95% prediction
-        interval (the spread of models around the line, not the uncertainty of the mean)."""
+        interval (the spread of models around the line, not the uncertainty of the mean), as
+        the straight line gives them: possibly past 0-100 (``Placement`` keeps them on it)."""
         return prediction([p[1] for p in self.points], [p[2] for p in self.points], bpc, self.fit)
 
 
 def prediction(xs: Sequence[float], ys: Sequence[float], x0: float, fit: Optional[dict] = None):
-    """``(y0, low, high)`` times 100 at ``x0`` for the least-squares line through ``(xs, ys)``
-    (``fit``: its ``fit_line``, when already computed): the 95% prediction interval of one new
-    point, ``t(0.975, n - 2) * s * sqrt(1 + 1/n + (x0 - mean)^2 / Sxx)``, ``n >= 3``."""
+    """``(y0, low, high)`` at ``x0``, in the units of ``ys``, for the least-squares line through
+    ``(xs, ys)`` (``fit``: its ``fit_line``, when already computed): the 95% prediction interval
+    of one new point, ``t(0.975, n - 2) * s * sqrt(1 + 1/n + (x0 - mean)^2 / Sxx)``, ``n >= 3``."""
     from scipy.stats import t
 
     x = np.asarray(xs, dtype=float)
@@ -141,7 +146,7 @@ def prediction(xs: Sequence[float], ys: Sequence[float], x0: float, fit: Optiona
         * np.sqrt(1 + 1 / n + (x0 - x.mean()) ** 2 / ((x - x.mean()) ** 2).sum())
     )
     score = fit['slope'] * x0 + fit['intercept']
-    return 100 * score, 100 * (score - half), 100 * (score + half)
+    return score, score - half, score + half
 
 
 def area_line(area: str, benchmark: str, bpc: Dict[str, float], corpus: str, anchored: bool = True) -> Line:
@@ -154,7 +159,7 @@ def area_line(area: str, benchmark: str, bpc: Dict[str, float], corpus: str, anc
         area,
         benchmark,
         tuple(
-            (model, bpc[model], row[benchmark] / 100)
+            (model, bpc[model], row[benchmark])
             for model, row in rows.items()
             if model in bpc and model not in left_out
         ),
@@ -174,7 +179,7 @@ def overall_line(bpc: Dict[str, Tuple[float, float, float]], corpus: str, anchor
         OVERALL,
         AVERAGE,
         tuple(
-            (m, float(np.mean(bpc[m])), float(np.mean([tables[a][m][AVERAGE] for a in tables])) / 100)
+            (m, float(np.mean(bpc[m])), float(np.mean([tables[a][m][AVERAGE] for a in tables])))
             for m in models
         ),
         (),
@@ -211,17 +216,17 @@ def line(area: str, benchmark: str = AVERAGE) -> Line:
 
 
 def lines_table():
-    """``(header, rows)``: each line's fit beside the paper's printed figures."""
+    """``(header, rows)``: each line's fit beside the paper's printed figures, in percent."""
     header = [
         'area',
         'benchmark',
         'n',
-        'slope',
-        'intercept',
+        'slope (% per BPC)',
+        'intercept (%)',
         'r',
-        'RMSE',
+        'RMSE (%)',
         'paper rho',
-        'paper RMSE',
+        'paper RMSE (%)',
         'left out',
     ]
     rows = [
@@ -229,12 +234,12 @@ def lines_table():
             li.area,
             li.benchmark,
             str(li.n),
-            f'{li.fit["slope"]:.4f}',
-            f'{li.fit["intercept"]:.4f}',
+            f'{li.fit["slope"]:.2f}',
+            f'{li.fit["intercept"]:.2f}',
             f'{li.fit["pearson"]:.4f}',
-            f'{li.fit["rmse"]:.4f}',
+            f'{li.fit["rmse"]:.2f}',
             f'{li.reported[0]:.3f}',
-            f'{li.reported[1]:.3f}',
+            f'{li.reported[1]:.1f}',
             ', '.join(li.left_out),
         ]
         for li in paper_lines()
@@ -242,28 +247,70 @@ def lines_table():
     return header, rows
 
 
+SCALE = (0.0, 100.0)  # a score's scale, in percent
+
+
 @dataclass(frozen=True)
 class Placement:
-    """A model of a run on one of the paper's lines (scores in percent)."""
+    """A model of a run on one of the paper's lines (scores in percent).
+
+    ``line_value``, ``line_low``, ``line_high``: the line at ``bpc`` and its 95% prediction
+    interval as the straight line gives them, which far from the paper's models can reach past
+    the score's scale; ``predicted``, ``low`` and ``high`` are the same kept on it (0-100).
+    Where the line itself is past the scale (``past_scale``), the prediction does not apply:
+    no gap and no flag."""
 
     model: str
     line: Line
     bpc: float
-    predicted: float
-    low: float
-    high: float
+    line_value: float
+    line_low: float
+    line_high: float
     measured: Optional[float] = None
 
     @property
+    def predicted(self) -> float:
+        return min(max(self.line_value, SCALE[0]), SCALE[1])
+
+    @property
+    def low(self) -> float:
+        return min(max(self.line_low, SCALE[0]), SCALE[1])
+
+    @property
+    def high(self) -> float:
+        return min(max(self.line_high, SCALE[0]), SCALE[1])
+
+    @property
+    def past_scale(self) -> bool:
+        """The line itself is outside 0-100 at this BPC: it predicts no score there."""
+        return not SCALE[0] <= self.line_value <= SCALE[1]
+
+    @property
+    def scale_note(self) -> str:
+        """What was kept on the scale, or ``''``."""
+        if self.past_scale:
+            return (
+                f'the line reaches {self.line_value:.1f}% here, past the 0-100 scale: no prediction '
+                'applies (shown at the scale\'s end)'
+            )
+        if self.line_low < SCALE[0] or self.line_high > SCALE[1]:
+            return (
+                f'the interval reaches past the 0-100 scale ({self.line_low:.1f} to '
+                f'{self.line_high:.1f}): cut at its end'
+            )
+        return ''
+
+    @property
     def gap(self) -> Optional[float]:
-        """(measured - predicted) in units of the line's RMSE, or None without a score."""
-        if self.measured is None:
+        """(measured - predicted) in units of the line's RMSE, or None without a score or a
+        prediction."""
+        if self.measured is None or self.past_scale:
             return None
-        return (self.measured - self.predicted) / (100 * self.line.fit['rmse'])
+        return (self.measured - self.predicted) / self.line.fit['rmse']
 
     @property
     def flag(self) -> str:
-        if self.measured is None:
+        if self.measured is None or self.past_scale:
             return ''
         if self.measured > self.high:
             return 'above the interval'

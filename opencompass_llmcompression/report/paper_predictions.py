@@ -16,6 +16,7 @@ from .paper_fits import (
     AVERAGE,
     LEVEL,
     OVERALL,
+    SCALE,
     Placement,
     benchmarks_of,
     paper_lines,
@@ -39,6 +40,7 @@ CSV_HEADER = [
     'gap_rmse',
     'flag',
     'outside_fitted_bpc',
+    'scale_note',
 ]
 
 
@@ -140,6 +142,8 @@ def table(placed: Sequence[Placement]):
         if p.outside_fitted_range:
             low, high = p.line.bpc_range
             notes.append(f'BPC outside {fitted} {low:.3f}-{high:.3f}: an extrapolation')
+        if p.scale_note:
+            notes.append(p.scale_note)
         rows.append(
             [
                 p.model,
@@ -166,11 +170,12 @@ def csv_rows(placed: Sequence[Placement]) -> List[List[str]]:
             f'{p.low:.4f}',
             f'{p.high:.4f}',
             str(p.line.n),
-            f'{100 * p.line.fit["rmse"]:.4f}',
+            f'{p.line.fit["rmse"]:.4f}',
             '' if p.measured is None else f'{p.measured:.4f}',
             '' if p.gap is None else f'{p.gap:.4f}',
             p.flag,
             str(p.outside_fitted_range).lower(),
+            p.scale_note,
         ]
         for p in placed
     ]
@@ -194,15 +199,16 @@ READING = [
 
 def draw_placed(ax, ours: Sequence[Placement], colours: Dict[str, object], label_at_measured: bool) -> None:
     """Each model of ``ours`` on a panel of a line, in its colour: at the line's prediction
-    with its interval (a hollow circle) and at its measured score (a star), named beside the
-    star (``label_at_measured``, where there is one) or the circle."""
+    with its interval (a hollow circle; a triangle at the scale's end where the line is past
+    it) and at its measured score (a star), named beside the star (``label_at_measured``,
+    where there is one) or the circle."""
     for p in ours:
         colour = colours[p.model]
         ax.errorbar(
             [p.bpc],
             [p.predicted],
             yerr=[[p.predicted - p.low], [p.high - p.predicted]],
-            fmt='o',
+            fmt=('v' if p.line_value < 0 else '^') if p.past_scale else 'o',
             mfc='none',
             color=colour,
             capsize=3,
@@ -234,7 +240,7 @@ def plot(placed: Sequence[Placement], path: str) -> None:
         low = min(xs + [p.bpc for p in ours])
         high = max(xs + [p.bpc for p in ours])
         grid = np.linspace(low - 0.01, high + 0.01, 50)
-        bands = np.array([li.predict(x) for x in grid])
+        bands = np.clip([li.predict(x) for x in grid], *SCALE)
         ax.fill_between(
             grid,
             bands[:, 1],
@@ -244,7 +250,7 @@ def plot(placed: Sequence[Placement], path: str) -> None:
             label=f'{LEVEL:.0%} prediction interval',
         )
         ax.plot(grid, bands[:, 0], color='tab:red', linewidth=1)
-        ax.scatter(xs, [100 * p[2] for p in li.points], color='grey', s=14, label='the paper\'s models')
+        ax.scatter(xs, [p[2] for p in li.points], color='grey', s=14, label='the paper\'s models')
         if li.left_out:
             _, rows = paper_table(li.area)
             ax.scatter(
