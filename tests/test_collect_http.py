@@ -80,6 +80,14 @@ def test_503s_past_the_retries_name_the_url_and_what_the_server_said(server, tmp
     assert not os.path.exists(tmp_path / 'a.gz')
 
 
+def test_the_backoff_doubles_up_to_its_cap(server):
+    server.serve('/x', b'ok')
+    server.script('/x', *[Answer(503, {}, SLOW_DOWN)] * 4)
+    sleeps = Sleeps()
+    assert client(server, sleep=sleeps, backoff=1.0, backoff_cap=3.0).get('x').text == 'ok'
+    assert sleeps == [1.0, 2.0, 3.0, 3.0]
+
+
 def test_a_connection_cut_mid_file_resumes_with_range_to_the_same_sha256(server, tmp_path):
     server.serve('/a.gz', WET)
     server.script('/a.gz', Answer(cut_after=700), Answer(cut_after=300))

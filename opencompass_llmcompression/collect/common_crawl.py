@@ -174,7 +174,9 @@ def collect(args, out_dir: str, client: Client = None, progress: bool = True) ->
     """Fetch what ``args`` (of ``add_arguments``, and the command line's ``jobs``) ask into
     ``out_dir``; the collection. ``client``: the one to use (tests hand in theirs). Raises
     ``CollectError`` before anything is written for an unknown dump or a bad date."""
-    data = client or Client(data_url(args), etag_is_md5=True, auth_hint=AUTH_HINT)
+    data = client or Client(
+        data_url(args), etag_is_md5=True, auth_hint=AUTH_HINT, max_retries=RETRIES, backoff_cap=30.0
+    )
     crawls = read_crawls(data, crawls_url(args))  # an absolute URL: the client's waits, another host
     dumps = choose_dumps(crawls, args.dump, args.crawled_after)
     query = {'dumps': dumps, 'files': args.files, 'pick': args.pick}
@@ -194,6 +196,9 @@ def collect(args, out_dir: str, client: Client = None, progress: bool = True) ->
     return collection
 
 
+# Common Crawl's status page: a whole file gets through "by politely retrying many times", no
+# more than once a second; here 1, 2, 4, 8, 16, then 30 seconds apart: 48 minutes in all
+RETRIES = 100
 AUTH_HINT = (
     'Common Crawl serves its files to everyone over HTTPS without credentials: check --cc-url '
     '(a mirror may need its own)'

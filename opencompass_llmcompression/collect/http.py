@@ -10,8 +10,9 @@ never hammers it:
   ``X-RateLimit-Remaining: 0`` with ``X-RateLimit-Reset`` (epoch seconds; without it, a
   minute), GitHub's secondary limits (a 403 with ``Retry-After``, or whose message speaks of a
   rate limit or of abuse detection: at least a minute);
-  without a word from the service, ``backoff`` seconds doubled at each try (Common Crawl's
-  503 "Please reduce your request rate" / "SlowDown" says nothing more);
+  without a word from the service, ``backoff`` seconds doubled at each try up to
+  ``backoff_cap`` (Common Crawl's 503 "Please reduce your request rate" / "SlowDown" says
+  nothing more);
 - a connection refused, reset or timed out is retried the same way;
 - a wait longer than ``max_wait`` seconds, a 401/403 that is no rate limit (named with
   ``auth_hint``, e.g. "set GITHUB_TOKEN"), a 404 or another 4xx raise ``CollectError`` at once.
@@ -109,6 +110,7 @@ class Client:
         headers: Optional[dict] = None,
         max_wait: float = 900,
         backoff: float = 1.0,
+        backoff_cap: float = 60.0,
         auth_hint: str = 'check the credentials',
         etag_is_md5: bool = False,
         sleep: Callable[[float], None] = time.sleep,
@@ -116,7 +118,8 @@ class Client:
     ):
         self.base_url = base_url if base_url.endswith('/') else base_url + '/'
         self.min_interval, self.max_retries, self.timeout = min_interval, max_retries, timeout
-        self.max_wait, self.backoff, self.auth_hint = max_wait, backoff, auth_hint
+        self.max_wait, self.auth_hint = max_wait, auth_hint
+        self.backoff, self.backoff_cap = backoff, backoff_cap
         self.etag_is_md5 = etag_is_md5
         self.sleep, self.clock = sleep, clock
         self.chunk_size = 1 << 20
@@ -136,6 +139,9 @@ class Client:
         return self.request('POST', url, **kwargs)
 
     # -- waiting ---------------------------------------------------------------------------
+
+    def _backoff(self, attempt: int) -> float:
+        return min(self.backoff * 2**attempt, self.backoff_cap)
 
     def _pace(self) -> None:
         if self.min_interval <= 0:
@@ -157,16 +163,16 @@ class Client:
             reset = headers.get('X-RateLimit-Reset', '')
             if reset.isdigit():
                 return max(0.0, int(reset) - now) + 1.0
-            return max(LIMIT_WAIT, self.backoff * 2**attempt)
+            return max(LIMIT_WAIT, self._backoff(attempt))
         after = _retry_after(headers.get('Retry-After'), now)
         if status in RETRY_STATUSES:
-            return after if after is not None else self.backoff * 2**attempt
+            return after if after is not None else self._backoff(attempt)
         if status == 403:
             if after is not None:
                 return after
             said = _snippet(response, 2000).lower()
             if 'rate limit' in said or 'abuse' in said:
-                return max(LIMIT_WAIT, self.backoff * 2**attempt)
+                return max(LIMIT_WAIT, self._backoff(attempt))
         return None
 
     def _refuse(self, response: requests.Response, url: str) -> None:
@@ -208,7 +214,7 @@ class Client:
             try:
                 response = self.session.request(method, url, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as error:
-                reason, wait = f'no answer ({type(error).__name__})', self.backoff * 2**attempt
+                reason, wait = f'no answer ({type(error).__name__})', self._backoff(attempt)
             else:
                 wait = self._wait_for(response, attempt)
                 if wait is None:
@@ -244,7 +250,7 @@ class Client:
                 return self._fetch_once(url, dest, part, size, sha256, md5, progress)
             except _Cut as cut:
                 attempt += 1
-                self._give_up(url, str(cut), attempt, self.backoff * 2 ** (attempt - 1))
+                self._give_up(url, str(cut), attempt, self._backoff(attempt - 1))
 
     def _fetch_once(self, url, dest, part, size, sha256, md5, progress) -> Fetched:
         have = os.path.getsize(part) if os.path.exists(part) else 0
