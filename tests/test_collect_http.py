@@ -110,6 +110,7 @@ def test_429_waits_the_seconds_of_retry_after(server):
     sleeps = Sleeps()
     assert client(server, sleep=sleeps).get('crawls.json').json() == []
     assert sleeps == [7.0]
+    assert server.log[0][2]['User-Agent'].startswith('opencompass-llmcompression-collect/')
 
 
 def test_retry_after_as_an_http_date(server):

@@ -37,10 +37,10 @@ from urllib.parse import urljoin
 import requests
 
 from ..core.logs import LOGGER
+from ..core.provenance import PLUGIN, plugin_version
 from .errors import CollectError
 from .integrity import WholeFile
 
-USER_AGENT = 'opencompass-llmcompression-collect (+https://github.com/open-compass/opencompass)'
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 LIMIT_WAIT = 60.0  # GitHub: "wait for at least one minute" when it names no time
 
@@ -124,7 +124,9 @@ class Client:
         self.sleep, self.clock = sleep, clock
         self.chunk_size = 1 << 20
         self.session = requests.Session()
-        self.session.headers['User-Agent'] = USER_AGENT
+        self.session.headers['User-Agent'] = (
+            f'{PLUGIN}-collect/{plugin_version()} {requests.utils.default_user_agent()}'
+        )
         self.session.headers.update(headers or {})
         self._lock = threading.Lock()
         self._last_start = None
