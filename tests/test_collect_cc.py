@@ -230,3 +230,42 @@ def test_a_collected_dump_measures_through_opencompass(server, tmp_path, tiny_mo
     web = results['llm_compression-web']
     chars = sum(len(r['content']) for r in rows)
     assert web['chars'] == chars and web['bpc'] == pytest.approx(bits_per(web['nll'], chars), rel=1e-12)
+
+
+def test_a_file_that_fails_is_named_after_the_others_are_fetched(server, tmp_path, capsys):
+    first, middle, last = SPREAD_3
+    server.files.pop('/' + middle)  # the listing names a file the server does not have
+    server.serve('/' + last, WETS[last][:-20])  # and one whose gzip is cut short
+    argv = ['cc', '--dump', DUMP, '--files', '3', '--out', str(tmp_path), '--quiet', '--cc-url', server.url()]
+    assert cli.main(argv + ['--crawls-url', server.url('/collinfo.json')]) == 1
+    err = capsys.readouterr().err
+    assert 'error: 2 of 3 files could not be fetched (the other 1 are recorded' in err
+    assert f'{middle}: ' in err and 'HTTP 404' in err and 'not a whole gzip file' in err
+    recorded = json.loads((tmp_path / 'collection.json').read_text())['files']
+    assert [f['url'] for f in recorded if f['meta'].get('role') != 'listing'] == [server.url('/' + first)]
+
+
+def test_progress_goes_to_standard_error(server, tmp_path, capsys):
+    argv = ['cc', '--dump', DUMP, '--files', '3', '--out', str(tmp_path), '--cc-url', server.url()]
+    assert cli.main(argv + ['--crawls-url', server.url('/collinfo.json')]) == 0
+    captured = capsys.readouterr()
+    assert 'fetching' in captured.err and '3/3' in captured.err and ' MB' in captured.err
+    assert f'{tmp_path}: 4 files' in captured.out
+
+
+def test_the_manifest_finds_a_collection_above_relative_inputs(tmp_path, monkeypatch):
+    from opencompass_llmcompression.corpus.manifest import collections_of
+
+    (tmp_path / 'crawl' / DUMP).mkdir(parents=True)
+    (tmp_path / 'crawl' / DUMP / 'a.warc.wet.gz').write_bytes(WET_BODY := WETS[SPREAD_3[0]])
+    record = {'kind': 'cc', 'query': {'dumps': [DUMP]}, 'files': []}
+    (tmp_path / 'crawl' / 'collection.json').write_text(json.dumps(record))
+    (tmp_path / 'other').mkdir()
+    (tmp_path / 'other' / 'collection.json').write_text('not json')  # not one the collection wrote
+    (tmp_path / 'other' / 'b.warc.wet.gz').write_bytes(WET_BODY)
+    monkeypatch.chdir(tmp_path)
+    found = collections_of([f'crawl/{DUMP}/a.warc.wet.gz', 'other/b.warc.wet.gz', 'loose.gz'])
+    digest = hashlib.sha256((tmp_path / 'crawl' / 'collection.json').read_bytes()).hexdigest()
+    assert found == [
+        {'path': 'crawl/collection.json', 'sha256': digest, 'kind': 'cc', 'query': record['query']}
+    ]

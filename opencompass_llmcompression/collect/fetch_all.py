@@ -6,9 +6,10 @@
 Files the collection already holds whole are not fetched again; the others are downloaded by
 ``jobs`` threads at most (bounded concurrency: the client's waits and ``min_interval`` hold
 across them), each recorded in the collection as soon as it is whole. Progress goes to
-standard error (tqdm): files, bytes, rate and the time left at that rate. Ctrl-C (or a failed
-download) stops every download at its next block, or at once where it waits on the network,
-and leaves their ``.part`` files for the next run to resume.
+standard error (tqdm): files, bytes, rate and the time left at that rate. A file that cannot
+be fetched is named at the end, after the others. Ctrl-C stops every download at its next
+block, or at once where it waits on the network, and leaves their ``.part`` files for the
+next run to resume.
 """
 
 import os
@@ -20,6 +21,7 @@ from typing import Optional
 from tqdm import tqdm
 
 from .collection import Collection
+from .errors import CollectError
 from .http import Client
 
 
@@ -53,8 +55,9 @@ def fetch_all(
     client: Client, collection: Collection, wanted: list, jobs: int = 2, progress: bool = True
 ) -> Fetch:
     """Fetch every ``wanted`` file the collection lacks (see the module's docstring); returns
-    the counts. Raises the first ``CollectError`` (after the other downloads stop) or
-    ``KeyboardInterrupt``; what was whole by then stays recorded."""
+    the counts. A file that fails (``CollectError``: refused, damaged, retries spent) does not
+    stop the others; at the end one ``CollectError`` names each that failed. Ctrl-C or an
+    unexpected error stops them all and is raised. What was whole by then stays recorded."""
     result = Fetch()
     missing = []
     for item in wanted:
@@ -85,7 +88,8 @@ def fetch_all(
     todo: queue.Queue = queue.Queue()
     for item in missing:
         todo.put(item)
-    errors: list = []
+    errors: list = []  # what stops every download
+    failed: list = []  # files that could not be fetched, each with why
 
     def worker() -> None:
         while not stop.is_set():
@@ -97,7 +101,11 @@ def fetch_all(
                 one(item)
             except _Stopped:
                 return
-            except BaseException as error:  # the first failure stops the others
+            except CollectError as error:  # this file only: the others go on
+                url, said = client.url(item.url), str(error)
+                with lock:
+                    failed.append(said if url in said else f'{url}: {said}')
+            except BaseException as error:  # anything else stops them all
                 errors.append(error)
                 stop.set()
                 return
@@ -120,6 +128,11 @@ def fetch_all(
         bar.close()
     if errors:
         raise errors[0]
+    if failed:
+        raise CollectError(
+            f'{len(failed)} of {len(missing)} files could not be fetched (the other {result.fetched} '
+            'are recorded; run the same command again to try these again): ' + '; '.join(failed)
+        )
     return result
 
 
