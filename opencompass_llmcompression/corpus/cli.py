@@ -124,23 +124,21 @@ def main(argv=None) -> int:
     from .build import build
 
     try:
-        if args.jobs is not None and args.jobs < 1:
-            raise BuildError('--jobs must be 1 or more')
         report = build(
             args.name,
             args.kind,
             args.source,
             args.out,
-            args.budget,
-            args.seed,
-            args.after,
-            args.records,
-            args.text_field,
-            args.date_field,
-            args.near_duplicate,
-            args.min_chars,
-            args.max_chars,
+            budget=args.budget,
+            seed=args.seed,
+            after=args.after,
             before=args.before,
+            records=args.records,
+            text_field=args.text_field,
+            date_field=args.date_field,
+            near_duplicate=args.near_duplicate,
+            min_chars=args.min_chars,
+            max_chars=args.max_chars,
             date_from=args.date_from,
             kenlm_model=args.kenlm_model,
             sentencepiece_model=args.sentencepiece_model,

@@ -20,11 +20,13 @@ import collections
 import datetime
 import os
 from dataclasses import dataclass
-from typing import Dict, Iterable, Iterator, List, Optional
+from typing import Dict, List, Optional
 
 from .documents import Document, Report
+from .steps import Filter
 
-DATE_FROM = ('auto', 'mtime', 'first-commit', 'repo-created')
+GIT_DATE_FROM = ('first-commit', 'repo-created')  # how git sources may be dated
+DATE_FROM = ('auto', 'mtime', *GIT_DATE_FROM)
 
 
 def parse_date(value) -> Optional[datetime.date]:
@@ -65,11 +67,15 @@ def file_mtime(path: str) -> datetime.date:
 
 
 @dataclass(frozen=True)
-class DateWindow:
-    """Documents dated on or after ``after`` and before ``before`` (either may be None)."""
+class DateWindow(Filter):
+    """Documents dated on or after ``after`` and before ``before`` (either may be None), a
+    step (``steps``) named ``date_window``; ``dated_by`` says in the manifest where the dates
+    came from (``dataclasses.replace(window, dated_by=...)`` for each kind of input)."""
 
     after: Optional[datetime.date] = None
     before: Optional[datetime.date] = None
+    dated_by: Optional[str] = None
+    name = 'date_window'
 
     def __bool__(self) -> bool:
         return self.after is not None or self.before is not None
@@ -89,17 +95,8 @@ class DateWindow:
         return {
             'after': self.after.isoformat() if self.after else None,
             'before': self.before.isoformat() if self.before else None,
+            'date_from': self.dated_by,
         }
-
-
-def keep_window(docs: Iterable[Document], window: DateWindow, report: Report) -> Iterator[Document]:
-    """The documents inside ``window``; each left out is skipped in ``report`` with its reason."""
-    for doc in docs:
-        reason = window.reason_out(doc) if window else None
-        if reason:
-            report.skip(reason, doc.source)
-        else:
-            yield doc
 
 
 def period(docs: List[Document]) -> dict:

@@ -16,11 +16,12 @@ across all inputs of one build. Memory: 8 to 16 bytes per distinct line (``HashS
 import hashlib
 import unicodedata
 from functools import lru_cache
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Union
 
 import numpy as np
 
-from .documents import Document, Report
+from .documents import BuildError, Document
+from .steps import Step
 
 HASH_BYTES = 8
 
@@ -119,64 +120,108 @@ class HashSet:
         self._insert(held)
 
 
-class LineDeduplicator:
-    """The lines seen so far in a build; ``keep_new_lines`` drops those seen before."""
+class LineDeduplicator(Step):
+    """Lines seen before out, as a step: each document without its lines whose hash is in
+    ``seen`` (a ``HashSet``: the lines of earlier files, given, and this file's earlier lines,
+    added as it goes); a document with no line left is dropped. ``hashes_of(doc)``: the
+    document's line hashes (default ``line_hashes`` of its text)."""
 
-    def __init__(self) -> None:
-        self.seen = HashSet()
+    name = 'line_deduplication'
+    reason = 'every line seen before (line deduplication)'
+
+    def __init__(self, seen: Optional[HashSet] = None, hashes_of=None) -> None:
+        self.seen = HashSet() if seen is None else seen
+        self.hashes_of = hashes_of or (lambda doc: line_hashes(doc.content))
         self.lines = self.lines_kept = 0
+
+    def parameters(self) -> dict:
+        return {
+            'normalised': 'stripped, lower-cased, digits 0, punctuation out',
+            'hash': 'SHA-1, 8 bytes',
+            'lines_seen': self.lines,
+            'lines_kept': self.lines_kept,
+        }
 
     def keep_new_lines(self, text: str, hashes) -> Optional[str]:
         """``text`` without its lines whose hash (``hashes``, one per line, as ``line_hashes``
         gives them) was seen before, in it or an earlier text; None when no line is left. The
         hashes become seen."""
-        return self.keep_new_lines_of([text], [hashes])[0]
+        fresh = self.seen.add_new(np.asarray(hashes, dtype=np.uint64))
+        kept = [line for line, new in zip(text.split('\n'), fresh) if new]
+        self.lines += len(fresh)
+        self.lines_kept += len(kept)
+        return '\n'.join(kept) if kept else None
 
-    def keep_new_lines_of(self, texts: List[str], hashes: List) -> List[Optional[str]]:
-        """``keep_new_lines`` for each text in turn, in one pass over the table: a line is new
-        when its hash is not in the table and not earlier in the texts' lines taken in order."""
-        if not texts:
-            return []
-        fresh = self.seen.add_new(np.concatenate([np.asarray(h, dtype=np.uint64) for h in hashes]))
-        kept_texts, start = [], 0
-        for text, h in zip(texts, hashes):
-            flags = fresh[start : start + len(h)]
-            start += len(h)
-            kept = [line for line, new in zip(text.split('\n'), flags) if new]
-            self.lines += len(flags)
-            self.lines_kept += len(kept)
-            kept_texts.append('\n'.join(kept) if kept else None)
-        return kept_texts
+    def apply(self, doc: Document) -> Union[Document, str]:
+        text = self.keep_new_lines(doc.content, self.hashes_of(doc))
+        if text is None:
+            return self.reason
+        doc.content = text
+        return doc
 
 
-def drop_duplicates(docs: List[Document], report: Report, threshold: float = 0.8) -> List[Document]:
-    """Exact duplicates (whitespace-normalised) and near duplicates (MinHash, Jaccard of
-    word 5-grams above ``threshold``); the first in source order is kept."""
-    try:
-        from datasketch import MinHash, MinHashLSH
-    except ImportError:
-        from .documents import BuildError
+class NearDuplicates:
+    """A MinHash LSH index of the documents kept so far (datasketch): ``is_near(features)``
+    says whether a document's set of features (strings) is near one kept before, and keeps it
+    in the index when it is not. Near: the index proposes it (Jaccard above ``threshold``, by
+    the signatures), and, with ``exact``, the exact Jaccard of the two feature sets is
+    ``threshold`` or more. ``scheme``: datasketch's hashing ('legacy', that of datasketch < 2,
+    or None for the installed version's default)."""
 
-        raise BuildError(
-            'near-duplicate removal needs the Python package "datasketch", which is not installed: '
-            "pip install 'opencompass-llmcompression[corpus]'"
-        ) from None
+    def __init__(self, threshold: float, num_perm: int, seed: int, exact: bool, scheme: Optional[str]):
+        try:
+            from datasketch import MinHash, MinHashLSH
+        except ImportError:
+            raise BuildError(
+                'near-duplicate removal needs the Python package "datasketch", which is not installed: '
+                "pip install 'opencompass-llmcompression[corpus]'"
+            ) from None
+        try:  # datasketch 2 names its schemes; 'legacy' is the only one earlier versions had
+            template = MinHash(num_perm=num_perm, seed=seed, **({'scheme': scheme} if scheme else {}))
+        except TypeError:
+            template = MinHash(num_perm=num_perm, seed=seed)
+        named = {'scheme': template.scheme} if hasattr(template, 'scheme') else {}
+        self._signature = lambda: MinHash(
+            num_perm=num_perm, seed=seed, permutations=template.permutations, **named
+        )
+        self.index = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        self.threshold, self.exact = threshold, exact
+        self.kept: List[frozenset] = []
 
-    seen, kept = set(), []
-    lsh = MinHashLSH(threshold=threshold, num_perm=128)
-    for i, doc in enumerate(docs):
+    def is_near(self, features) -> bool:
+        features = frozenset(features)
+        signature = self._signature()
+        signature.update_batch([f.encode('utf-8', 'surrogatepass') for f in sorted(features)])
+        for key in sorted(self.index.query(signature)):
+            other = self.kept[key]
+            if not self.exact or len(features & other) / len(features | other) >= self.threshold:
+                return True
+        self.index.insert(len(self.kept), signature)
+        self.kept.append(features if self.exact else frozenset())
+        return False
+
+
+class Duplicates(Step):
+    """Plain files and records: exact duplicates (the words joined by one space, SHA-256) and
+    near duplicates (MinHash of word 5-grams, 128 permutations, the index's Jaccard above
+    ``threshold``); the first in input order is kept."""
+
+    name = 'duplicates'
+
+    def __init__(self, threshold: float = 0.8) -> None:
+        self.threshold = threshold
+        self.seen: set = set()
+        self.near = NearDuplicates(threshold, num_perm=128, seed=1, exact=False, scheme=None)
+
+    def parameters(self) -> dict:
+        return {'exact': 'whitespace-normalised SHA-256', 'near_jaccard': self.threshold}
+
+    def apply(self, doc: Document) -> Union[Document, str]:
         words = doc.content.split()
         digest = hashlib.sha256(' '.join(words).encode('utf-8', 'surrogatepass')).hexdigest()
-        if digest in seen:
-            report.skip('exact duplicate', doc.source)
-            continue
-        seen.add(digest)
-        shingles = {' '.join(words[j : j + 5]) for j in range(max(1, len(words) - 4))}
-        signature = MinHash(num_perm=128, seed=1)
-        signature.update_batch([s.encode('utf-8', 'surrogatepass') for s in shingles])
-        if lsh.query(signature):
-            report.skip('near duplicate', doc.source)
-            continue
-        lsh.insert(str(i), signature)
-        kept.append(doc)
-    return kept
+        if digest in self.seen:
+            return 'exact duplicate'
+        self.seen.add(digest)
+        if self.near.is_near(' '.join(words[j : j + 5]) for j in range(max(1, len(words) - 4))):
+            return 'near duplicate'
+        return doc

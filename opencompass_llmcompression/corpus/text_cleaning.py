@@ -28,6 +28,7 @@ import unicodedata
 from typing import Optional
 
 from .documents import BuildError, Document
+from .steps import Filter
 
 MIN_CHARS = 300
 LANGUAGE = 'en'
@@ -53,9 +54,11 @@ def lid_model_path() -> str:
     return path
 
 
-class LanguageFilter:
+class LanguageFilter(Filter):
     """Keep documents whose most likely language is ``language`` with a score of at least
     ``threshold`` (fastText lid.176, the text's newlines made spaces)."""
+
+    name = 'language'
 
     def __init__(self, language: str = LANGUAGE, threshold: float = LANGUAGE_THRESHOLD) -> None:
         path = lid_model_path()
@@ -105,10 +108,12 @@ def cc_net_normalize(line: str) -> str:
     return ''.join(c for c in line if unicodedata.category(c) != 'Cc')
 
 
-class KenLMFilter:
+class KenLMFilter(Filter):
     """cc_net's perplexity: per line, the KenLM log10 score of its SentencePiece pieces (with
     sentence start and end), summed over the document and divided by its words plus one per
     line; perplexity ``10 ** (-sum / length)``; kept when below ``max_perplexity``."""
+
+    name = 'kenlm_perplexity'
 
     def __init__(self, model: str, sentencepiece_model: str, max_perplexity: float = PERPLEXITY_HEAD):
         for path, flag in ((model, '--kenlm-model'), (sentencepiece_model, '--sentencepiece-model')):
@@ -152,11 +157,13 @@ class KenLMFilter:
         return None
 
 
-class QualityFilter:
+class QualityFilter(Filter):
     """Gopher's quality rules, standing in for the KenLM head bucket: 50 to 100,000 words;
     mean word length 3 to 10; at most 0.1 "#" and ellipses per word; at most 90% of lines
     starting with a bullet, 30% ending with an ellipsis; at least 80% of words holding a
     letter; at least 2 of the stop words "the, be, to, of, and, that, have, with"."""
+
+    name = 'quality_rules'
 
     def parameters(self) -> dict:
         return {
@@ -203,7 +210,7 @@ def _two_stop_words(text: str) -> bool:
     return False
 
 
-def quality_filter(kenlm_model: Optional[str], sentencepiece_model: Optional[str]):
+def quality_filter(kenlm_model: Optional[str], sentencepiece_model: Optional[str]) -> Filter:
     """``KenLMFilter`` when both models are given, else ``QualityFilter``. BuildError when only
     one of the two is given."""
     if (kenlm_model is None) != (sentencepiece_model is None):
@@ -212,5 +219,5 @@ def quality_filter(kenlm_model: Optional[str], sentencepiece_model: Optional[str
             'pieces of each line (give both, e.g. en.arpa.bin and en.sp.model)'
         )
     if kenlm_model:
-        return 'kenlm_perplexity', KenLMFilter(kenlm_model, sentencepiece_model)
-    return 'quality_rules', QualityFilter()
+        return KenLMFilter(kenlm_model, sentencepiece_model)
+    return QualityFilter()
