@@ -24,7 +24,7 @@ from .core.atomic_files import atomic_write
 from .core.compressors import compressed_sizes
 from .core.corpus_files import CorpusError, locate_corpus
 from .core.token_stream import default_cache_dir
-from .corpus_builder import build
+from .corpus.build import build
 from .exit_codes import OK, ArgumentParser
 from .smollm2 import build_once, smollm2_model_dir
 

@@ -9,7 +9,8 @@ import pytest
 from conftest import real_documents
 
 from opencompass_llmcompression import CorpusError, load_corpus
-from opencompass_llmcompression import corpus as builder
+from opencompass_llmcompression.corpus import build as builder
+from opencompass_llmcompression.corpus import cli
 
 
 def write(path, text, mode='w'):
@@ -111,7 +112,7 @@ def test_budget_larger_than_the_sources_is_reported_in_characters(tmp_path, caps
     manifest = json.load(open(tmp_path / 'o' / 'cc.manifest.json'))
     assert manifest['skipped'] == {} and manifest['chars_short_of_budget'] == 10**6 - 500
     assert (
-        builder.main(
+        cli.main(
             [
                 '--name',
                 'cc',
@@ -222,7 +223,7 @@ def test_empty_sources_and_nothing_left_are_clear_errors(tmp_path, capsys):
         builder.build('cc', 'text', [str(tmp_path / 'empty')], str(tmp_path / 'o'))
     write(str(tmp_path / 's' / 'short.txt'), 'too short')
     assert (
-        builder.main(
+        cli.main(
             ['--name', 'cc', '--kind', 'text', '--source', str(tmp_path / 's'), '--out', str(tmp_path / 'o')]
         )
         == 1
@@ -261,7 +262,7 @@ def test_one_build_split_by_period(tmp_path, capsys):
     records = write(str(tmp_path / 'in.jsonl'), ''.join(json.dumps(line) + '\n' for line in lines))
     out = str(tmp_path / 'o')
     args = ['--name', 'cc', '--kind', 'text', '--records', str(records), '--date-field', 'date']
-    assert builder.main(args + ['--out', out, '--split-by', 'month']) == 0
+    assert cli.main(args + ['--out', out, '--split-by', 'month']) == 0
     printed = capsys.readouterr().out
     for month in ('2026-01', '2026-02', '2026-04'):
         assert f'cc_{month}.jsonl: 2 documents' in printed
@@ -276,5 +277,5 @@ def test_one_build_split_by_period(tmp_path, capsys):
         f'cc_{m}.{ext}' for m in ('2026-01', '2026-02', '2026-04') for ext in ('jsonl', 'manifest.json')
     )
     quarters = str(tmp_path / 'q')
-    assert builder.main(args + ['--out', quarters, '--split-by', 'quarter']) == 0
+    assert cli.main(args + ['--out', quarters, '--split-by', 'quarter']) == 0
     assert [len(rows(quarters, f'cc_2026-Q{q}')) for q in (1, 2)] == [4, 2]

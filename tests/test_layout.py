@@ -17,7 +17,7 @@ import opencompass_llmcompression
 
 PACKAGE = os.path.dirname(opencompass_llmcompression.__file__)
 NAME = 'opencompass_llmcompression'
-COMMAND_LINES = {'paper_cli', 'summary_cli', 'corpus_builder', 'demo', '__main__', 'zip', 'corpus', 'collect'}
+COMMAND_LINES = {'paper_cli', 'summary_cli', 'demo', '__main__', 'zip', 'corpus', 'collect'}
 # wing -> what it must never import: wings of this package, and outside packages
 FORBIDDEN = {
     'core': ({'openicl', 'report', 'configs'} | COMMAND_LINES, {'opencompass', 'mmengine'}),

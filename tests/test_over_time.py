@@ -11,10 +11,10 @@ from conftest import make_tiny_model, real_documents
 from test_paper_lines import read_csv
 from test_report import LN2, save_run_config, write_run
 
-from opencompass_llmcompression import corpus as builder
 from opencompass_llmcompression import load_corpus, summary_cli
 from opencompass_llmcompression.core.scoring_loop import score_documents
 from opencompass_llmcompression.core.settings import MeasurementSettings
+from opencompass_llmcompression.corpus import build as builder
 
 SETTINGS = MeasurementSettings(block_size=64, stride=32)
 
