@@ -269,3 +269,15 @@ def test_the_manifest_finds_a_collection_above_relative_inputs(tmp_path, monkeyp
     assert found == [
         {'path': 'crawl/collection.json', 'sha256': digest, 'kind': 'cc', 'query': record['query']}
     ]
+
+
+def test_without_the_list_of_crawls_a_dump_id_is_tried_as_given(server, tmp_path, caplog):
+    server.files.pop('/collinfo.json')
+    collection = collect(server, tmp_path / 'a', '--dump', DUMP, '--files', '3')
+    assert len(collection.items) == 4
+    assert 'collinfo.json: HTTP 404' in caplog.text and f'going on with {DUMP} as given' in caplog.text
+    with pytest.raises(CollectError, match=r'publishes no wet.paths.gz for CC-MAIN-2025-34 \(HTTP 404\)'):
+        collect(server, tmp_path / 'b', '--dump', 'CC-MAIN-2025-34')
+    assert not (tmp_path / 'b').exists()
+    with pytest.raises(CollectError, match=r'collinfo.json: HTTP 404'):  # a date needs the list
+        collect(server, tmp_path / 'c', '--crawled-after', '2025-01-01')

@@ -6,8 +6,10 @@
 The dump is named by its id, or found in Common Crawl's published list of crawls
 (``collinfo.json``: id, name, the first and last day crawled) as every dump whose crawl began
 on or after a date. An id that list does not hold is refused before anything is written,
-naming the ids nearest to it. Each dump's ``wet.paths.gz`` lists its WET files (one path per
-line, about 90,000 to 100,000); ``--files N`` of them are taken:
+naming the ids nearest to it (when the list cannot be read, ids given are tried as they are,
+with a warning, and a dump without a ``wet.paths.gz`` is refused then). Each dump's
+``wet.paths.gz`` lists its WET files, one path a line (100,000 for CC-MAIN-2025-33);
+``--files N`` of them are taken:
 
 - ``--pick spread`` (the default, the paper's): cc_net's choice for ``num_shards=N`` and
   ``num_segments_per_shard=1``, the first file of each of N equal shards of the list, i.e. the
@@ -30,6 +32,7 @@ import re
 from datetime import date
 from typing import List
 
+from ..core.logs import LOGGER
 from .collection import Collection
 from .fetch_all import Wanted, fetch_all
 from .http import Client, CollectError
@@ -160,7 +163,16 @@ def _listing(client: Client, collection: Collection, dump: str) -> List[str]:
     )
     if collection.has(url):
         return read_listing(dest)
-    fetched = client.download(url, dest)
+    try:
+        fetched = client.download(url, dest)
+    except CollectError as e:
+        if e.status != 404:
+            raise
+        raise CollectError(
+            f'{url}: Common Crawl publishes no wet.paths.gz for {dump} (HTTP 404); check the dump id '
+            '(every crawl: https://index.commoncrawl.org/) or --cc-url',
+            404,
+        ) from None
     try:
         paths = read_listing(dest)
     except CollectError:
@@ -177,7 +189,13 @@ def collect(args, out_dir: str, client: Client = None, progress: bool = True) ->
     data = client or Client(
         data_url(args), etag_is_md5=True, auth_hint=AUTH_HINT, max_retries=RETRIES, backoff_cap=30.0
     )
-    crawls = read_crawls(data, crawls_url(args))  # an absolute URL: the client's waits, another host
+    try:  # another host, and no reason to wait long for it: the client's defaults
+        crawls = read_crawls(client or Client(crawls_url(args)), crawls_url(args))
+    except CollectError as e:
+        if not args.dump:
+            raise
+        LOGGER.warning('%s; going on with %s as given, unchecked', e, ', '.join(args.dump))
+        crawls = [{'id': normalise(dump)} for dump in args.dump]
     dumps = choose_dumps(crawls, args.dump, args.crawled_after)
     query = {'dumps': dumps, 'files': args.files, 'pick': args.pick}
     if args.pick == 'random':

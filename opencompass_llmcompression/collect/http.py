@@ -184,10 +184,10 @@ class Client:
         said = _snippet(response)
         said = f' (the server said: {said})' if said else ''
         if status in (401, 403):
-            raise CollectError(f'{url}: HTTP {status}, access refused{said}; {self.auth_hint}')
+            raise CollectError(f'{url}: HTTP {status}, access refused{said}; {self.auth_hint}', status)
         if status == 404:
-            raise CollectError(f'{url}: HTTP 404, not found{said}; check the name or the base URL')
-        raise CollectError(f'{url}: HTTP {status} {response.reason}{said}')
+            raise CollectError(f'{url}: HTTP 404, not found{said}; check the name or the base URL', status)
+        raise CollectError(f'{url}: HTTP {status} {response.reason}{said}', status)
 
     def _give_up(self, url: str, reason: str, attempt: int, wait: float) -> None:
         if attempt > self.max_retries:
@@ -245,7 +245,6 @@ class Client:
         can be resumed)."""
         url = self.url(url)
         part = dest + '.part'
-        os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
         attempt = 0
         while True:
             try:
@@ -283,6 +282,7 @@ class Client:
                     for block in iter(lambda: f.read(1 << 20), b''):
                         check.update(block)
             if mode is not None:
+                os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)  # once answered
                 try:
                     with open(part, mode) as f:
                         for block in response.iter_content(self.chunk_size):
