@@ -291,11 +291,10 @@ class Client:
                             if progress is not None:
                                 progress(len(block))
                 except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as e:
+                    # a read timeout mid-body comes as a ConnectionError too
                     raise _Cut(
                         f'connection cut after {os.path.getsize(part)} bytes ({type(e).__name__})'
                     ) from None
-                except requests.Timeout as e:
-                    raise _Cut(f'no bytes for {self.timeout} s ({type(e).__name__})') from e
         got = os.path.getsize(part)
         if expected is not None and got < expected:
             raise _Cut(f'connection cut after {got} of {expected} bytes')
