@@ -273,3 +273,12 @@ def test_a_folder_of_another_query_is_refused_naming_both(tmp_path):
     Collection.open(str(tmp_path), 'cc', {'dump': 'CC-MAIN-2023-40'}).save()
     with pytest.raises(CollectError, match=r'collection of cc .*2023-40.*not of cc .*2023-50.*another --out'):
         Collection.open(str(tmp_path), 'cc', {'dump': 'CC-MAIN-2023-50'})
+
+
+def test_a_server_silent_mid_file_is_left_after_the_timeout_and_resumed(server, tmp_path):
+    big = data('CC-MAIN-2025-33-wet.paths.gz') * 2  # 400 kB: more than one 256-byte block
+    server.serve('/a.gz', big)
+    server.script('/a.gz', Answer(stall_after=100_000))
+    fetched = client(server, timeout=0.5).download('a.gz', str(tmp_path / 'a.gz'))
+    assert fetched.sha256 == hashlib.sha256(big).hexdigest()
+    assert [h.get('Range') for _, _, h in server.log] == [None, 'bytes=99840-']  # whole blocks kept
