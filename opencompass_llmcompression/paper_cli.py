@@ -35,6 +35,7 @@ from .core.provenance import model_identity, provenance
 from .core.scoring_loop import corpus_text_check, score_documents
 from .core.settings import PAPER_BLOCK_SIZE, PAPER_STRIDE, MeasurementSettings
 from .core.text_check import result_record
+from .core.token_losses import check_spans_available, pick_documents
 from .core.windows import NothingToScore
 from .exit_codes import ERROR, INTERRUPTED, OK, ArgumentParser
 
@@ -68,6 +69,29 @@ def file_num_argument(text: str):
             f'{text!r} selects no document: give a positive number, or -1 (the default) for all'
         )
     return value
+
+
+def non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f'{text!r} is not a number of documents (0 or more)')
+    return value
+
+
+def document_list(text: str) -> list:
+    """``'3,17'`` -> ``[3, 17]``: document positions, each 0 or more."""
+    try:
+        values = [int(part) for part in text.split(',') if part.strip()]
+    except ValueError:
+        values = [-1]
+    if not values or min(values) < 0:
+        raise argparse.ArgumentTypeError(
+            f'{text!r} is not a comma-separated list of document positions (0, 1, ...)'
+        )
+    return values
 
 
 def parse_args(argv=None):
@@ -138,6 +162,21 @@ def parse_args(argv=None):
         'the model did not see',
     )
     parser.add_argument('--output', default=None, help='JSON result file (default results/MODEL_TASK.json)')
+    parser.add_argument(
+        '--token_losses',
+        type=non_negative,
+        default=0,
+        metavar='N',
+        help='keep each scored token\'s loss and characters for the N documents of lowest and '
+        'the N of highest BPC, in OUTPUT.token_losses.json beside the result (default 0: none)',
+    )
+    parser.add_argument(
+        '--token_loss_documents',
+        type=document_list,
+        default=[],
+        metavar='I,J,...',
+        help='also keep them for these documents (positions in the corpus, from 0)',
+    )
     add_engine_arguments(parser)
     args = parser.parse_args(argv)
     check_engine_arguments(args, parser)
@@ -272,7 +311,16 @@ def main(argv=None) -> int:
         documents = load_documents(args)
         model, tokenizer = load_model_and_tokenizer(args)
         contents = [d['content'] for d in documents]
-        nll, scored_tokens = score_documents(
+        outside = [i for i in args.token_loss_documents if i >= len(contents)]
+        if outside:
+            raise ValueError(
+                f'--token_loss_documents names {outside}, but the corpus has {len(contents)} documents '
+                f'(positions 0 to {len(contents) - 1})'
+            )
+        keep = bool(args.token_losses or args.token_loss_documents)
+        if keep:
+            check_spans_available(tokenizer)
+        scored = score_documents(
             model,
             tokenizer,
             contents,
@@ -280,7 +328,9 @@ def main(argv=None) -> int:
             settings,
             batch_size=args.batch_size,
             allow_lossy_tokenizer=args.allow_lossy_tokenizer,
+            keep_token_losses=keep,
         )
+        nll, scored_tokens = scored[:2]
         text = result_record(corpus_text_check(contents, tokenizer))
     except NothingToScore as e:
         print(f'{PROG}: error: {args.task_name}: nothing to score: {e}', file=sys.stderr)
@@ -301,18 +351,46 @@ def main(argv=None) -> int:
             f'--allow_lossy_tokenizer: {text["chars_unseen"]} of {result["chars"]} characters were '
             'not seen by the model as written; the BPC counts them all'
         )
-    return write_result(
-        dict(
-            result,
-            documents=len(contents),
-            model=args.model_name,
-            task=args.task_name,
-            engine=model_identity(model)['engine'],
-            text_check=text,
-            **provenance(settings),
-        ),
-        output_path(args),
+    record = dict(
+        result,
+        documents=len(contents),
+        model=args.model_name,
+        task=args.task_name,
+        engine=model_identity(model)['engine'],
+        text_check=text,
+        **provenance(settings),
     )
+    output = output_path(args)
+    status = write_result(record, output)
+    if keep and status == OK:
+        losses = token_loss_file(scored[2], tokenizer, contents, nll, scored_tokens, sizes, args, record)
+        status = write_result(losses, token_losses_path(output))
+    return status
+
+
+def token_losses_path(output: str) -> str:
+    """``results/M_cc.json`` -> ``results/M_cc.token_losses.json``."""
+    return os.path.splitext(output)[0] + '.token_losses.json'
+
+
+def token_loss_file(kept, tokenizer, contents, nll, scored_tokens, sizes, args, record) -> dict:
+    """What ``--token_losses`` keeps: the chosen documents' numbers, text and tokens
+    (``core.token_losses``), with the result's provenance."""
+    chosen = pick_documents(nll, [c for c, _ in sizes], args.token_losses, args.token_loss_documents)
+    documents = [
+        dict(
+            document_index=i,
+            nll=float(nll[i]),
+            tokens=int(scored_tokens[i]),
+            chars=sizes[i][0],
+            bytes=sizes[i][1],
+            text=contents[i],
+            **kept.record(i, tokenizer, contents[i]),
+        )
+        for i in chosen
+    ]
+    keys = ('model', 'task', 'engine', 'plugin', 'plugin_version', 'measurement')
+    return dict({k: record[k] for k in keys if k in record}, documents=documents)
 
 
 def print_result(result: dict) -> None:

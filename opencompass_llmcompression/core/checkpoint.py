@@ -43,9 +43,9 @@ def model_fingerprint(model) -> dict:
     )
 
 
-def _checksum(done: int, index: np.ndarray, nll: np.ndarray, tokens: np.ndarray) -> str:
+def _checksum(done: int, index: np.ndarray, nll: np.ndarray, tokens: np.ndarray, *more: np.ndarray) -> str:
     digest = hashlib.sha256(str(done).encode())
-    for array in (index, nll, tokens):
+    for array in (index, nll, tokens, *more):
         digest.update(np.ascontiguousarray(array).tobytes())
     return digest.hexdigest()
 
@@ -53,7 +53,8 @@ def _checksum(done: int, index: np.ndarray, nll: np.ndarray, tokens: np.ndarray)
 class Checkpoint:
     """``path`` is the checkpoint file; ``fingerprint`` a dict of what the numbers depend on
     (JSON, values that are not JSON as their ``str``); a checkpoint not used, or not saved,
-    is a warning to ``logger``."""
+    is a warning to ``logger``. ``token_nll``: the token losses the loaded checkpoint held
+    (``token_losses.TokenLosses.values``), None when it held none."""
 
     def __init__(
         self, path: str, fingerprint: dict, interval_s: float = 30.0, logger: logging.Logger = LOGGER
@@ -61,6 +62,7 @@ class Checkpoint:
         self.path, self.interval_s, self.logger = path, interval_s, logger
         self.fingerprint = json.dumps(dict(fingerprint, format=FORMAT), sort_keys=True, default=str)
         self.last_save = time.monotonic()
+        self.token_nll: Optional[np.ndarray] = None
 
     def load(self, num_docs: int) -> Optional[Tuple[int, np.ndarray, np.ndarray]]:
         """``(windows done, nll, tokens)`` to resume from, or None to start over."""
@@ -72,12 +74,15 @@ class Checkpoint:
                 done = int(saved['done'])
                 index, values = saved['index'], saved['nll']
                 counts, checksum = saved['tokens'], str(saved['checksum'])
-            if checksum != _checksum(done, index, values, counts):
+                token_nll = saved['token_nll'] if 'token_nll' in saved.files else None
+            more = () if token_nll is None else (token_nll,)
+            if checksum != _checksum(done, index, values, counts, *more):
                 raise ValueError('its checksum does not match its contents')
             if fingerprint == self.fingerprint:
                 nll = np.zeros(num_docs, dtype=np.float64)
                 tokens = np.zeros(num_docs, dtype=np.int64)
                 nll[index], tokens[index] = values, counts
+                self.token_nll = token_nll
                 return done, nll, tokens
             ours = json.loads(self.fingerprint)
             changed = sorted(k for k, v in json.loads(fingerprint).items() if ours.get(k) != v)
@@ -101,12 +106,21 @@ class Checkpoint:
             )
         return None
 
-    def save(self, done: int, nll: np.ndarray, tokens: np.ndarray, force: bool = False) -> None:
-        """Saves after ``done`` windows, at most once per ``interval_s`` unless ``force``."""
+    def save(
+        self,
+        done: int,
+        nll: np.ndarray,
+        tokens: np.ndarray,
+        force: bool = False,
+        token_nll: Optional[np.ndarray] = None,
+    ) -> None:
+        """Saves after ``done`` windows, at most once per ``interval_s`` unless ``force``;
+        with ``token_nll`` (the kept token losses) too."""
         if not force and time.monotonic() - self.last_save < self.interval_s:
             return
         index = np.flatnonzero(tokens)
         values, counts = nll[index], tokens[index]
+        more = {} if token_nll is None else dict(token_nll=token_nll)
         try:
             os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
             with atomic_write(self.path, 'wb') as f:
@@ -117,7 +131,8 @@ class Checkpoint:
                     index=index,
                     nll=values,
                     tokens=counts,
-                    checksum=np.array(_checksum(done, index, values, counts)),
+                    checksum=np.array(_checksum(done, index, values, counts, *more.values())),
+                    **more,
                 )
         except OSError as err:  # a full disk must not stop the scoring itself
             self.logger.warning(f'could not save the checkpoint {self.path} ({err}); scoring goes on')

@@ -28,6 +28,7 @@ from .model_checks import check_token_ids, check_window_fits, is_vllm_engine
 from .scorer import WindowScorer
 from .settings import PAPER, MeasurementSettings
 from .text_check import TextCheck, require_text_kept
+from .token_losses import TokenLosses
 from .token_stream import load_or_build_stream, stream_key
 from .vllm_scorer import VLLMWindowScorer
 from .windows import END, SCORE_FROM, NothingToScore, sliding_windows, why_no_window, windows_touching
@@ -68,6 +69,7 @@ def score_documents(
     checkpoint_interval: float = 30.0,
     progress: bool = True,
     allow_lossy_tokenizer: bool = False,
+    keep_token_losses: bool = False,
     logger: Optional[logging.Logger] = None,
 ):
     """Summed NLL and count of scored tokens of each wanted document.
@@ -106,6 +108,7 @@ def score_documents(
     wanted = np.asarray(wanted, dtype=np.int64)
     windows = windows_to_score(stream, settings, wanted)
     sums = DocumentSums(stream.doc_offsets)
+    kept = TokenLosses(stream.token_ids, stream.doc_offsets, wanted) if keep_token_losses else None
     checkpoint = None
     if checkpoint_path:
         fingerprint = dict(
@@ -115,8 +118,10 @@ def score_documents(
             batch_size=batch_size,
             rows=hashlib.sha256(wanted.tobytes()).hexdigest(),
         )
+        if kept is not None:
+            fingerprint['token_losses'] = True
         checkpoint = Checkpoint(checkpoint_path, fingerprint, checkpoint_interval, logger=logger)
-        resume(checkpoint, sums, len(windows), logger)
+        resume(checkpoint, sums, len(windows), logger, kept)
     size = batch_size
     if batch_size == 'auto':
         left = len(windows) - sums.windows_done
@@ -141,12 +146,22 @@ def score_documents(
             ):
                 check_finite(losses, batch, dtype)
                 bar.update(sums.add(batch, losses))
+                if kept is not None:
+                    kept.add(batch, losses)
                 if checkpoint:
-                    checkpoint.save(sums.windows_done, sums.nll, sums.scored_tokens)
+                    checkpoint.save(sums.windows_done, sums.nll, sums.scored_tokens, token_nll=_values(kept))
         finally:  # finished, stopped by an error or interrupted: keep what is done
             if checkpoint:
-                checkpoint.save(sums.windows_done, sums.nll, sums.scored_tokens, force=True)
+                checkpoint.save(
+                    sums.windows_done, sums.nll, sums.scored_tokens, force=True, token_nll=_values(kept)
+                )
+    if kept is not None:
+        return sums.nll[wanted], sums.scored_tokens[wanted], kept
     return sums.nll[wanted], sums.scored_tokens[wanted]
+
+
+def _values(kept: Optional[TokenLosses]) -> Optional[np.ndarray]:
+    return None if kept is None else kept.values
 
 
 def corpus_text_check(
@@ -167,9 +182,23 @@ def vllm_batch_size(scorer: VLLMWindowScorer, num_windows: int, logger: logging.
     return size
 
 
-def resume(checkpoint: Checkpoint, sums: DocumentSums, num_windows: int, logger: logging.Logger) -> None:
-    """Take up the sums a checkpoint of the same fingerprint saved, if there is one."""
+def resume(
+    checkpoint: Checkpoint,
+    sums: DocumentSums,
+    num_windows: int,
+    logger: logging.Logger,
+    kept: Optional[TokenLosses] = None,
+) -> None:
+    """Take up the sums (and the token losses, when kept) a checkpoint of the same
+    fingerprint saved, if there is one."""
     resumed = checkpoint.load(len(sums.nll))
+    if resumed and kept is not None:
+        if checkpoint.token_nll is None or checkpoint.token_nll.shape != kept.values.shape:
+            logger.warning(
+                f'checkpoint {checkpoint.path} holds no token losses; not used, the shard starts over'
+            )
+            return
+        kept.values = checkpoint.token_nll
     if resumed:
         sums.resume(*resumed)
         logger.info(

@@ -10,7 +10,7 @@ the corpus. Core's errors reach OpenCompass with its own advice added (``with_ad
 
 import contextlib
 import os
-from typing import List, Optional, Union
+from typing import List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -33,6 +33,7 @@ from ..core.provenance import plugin_label, provenance
 from ..core.scoring_loop import corpus_text_check, score_documents
 from ..core.settings import PAPER, MeasurementSettings
 from ..core.text_check import TextChanged, result_record
+from ..core.token_losses import check_spans_available, pick_documents
 from ..core.tokenizer_repair import repair_tokenizer
 from ..core.windows import NothingToScore
 from .dataset import DOC_INDEX_COLUMN
@@ -62,6 +63,14 @@ class SlidingWindowPPLInferencer(BaseInferencer):
         allow_lossy_tokenizer: measure even when the tokenizer's ids do not decode to the
             documents (``core.text_check``); every row then records how many characters the
             model did not see as written, and the report marks the BPC.
+        keep_token_losses: for this many documents of the shard with the lowest and as many
+            with the highest BPC, keep each scored token's loss and characters
+            (``core.token_losses``) in ``token_losses/<prediction file>`` beside the
+            predictions; the report draws them (a page per corpus). 0 (default): nothing is
+            kept or computed. While scoring, the shard's token losses are held in memory,
+            8 bytes a token.
+        token_loss_documents: ``document_index`` values whose token losses are kept too
+            (those in this shard), so that two models' runs keep the same documents.
 
     The wrapper's tokenizer is used as it is, except a Llama-labelled byte-level one that
     transformers 5 loads without its spaces, which is loaded again as its ``tokenizer.json``
@@ -79,6 +88,8 @@ class SlidingWindowPPLInferencer(BaseInferencer):
         max_seq_len: Optional[int] = None,
         checkpoint_interval: float = 30.0,
         allow_lossy_tokenizer: bool = False,
+        keep_token_losses: int = 0,
+        token_loss_documents: Sequence[int] = (),
         output_json_filepath: Optional[str] = './icl_inference_output',
         output_json_filename: Optional[str] = 'predictions',
         cache_dir: Optional[str] = None,
@@ -96,6 +107,16 @@ class SlidingWindowPPLInferencer(BaseInferencer):
         self.token_cache_dir = token_cache_dir or cache_dir
         self.checkpoint_interval = checkpoint_interval
         self.allow_lossy_tokenizer = allow_lossy_tokenizer
+        if (
+            isinstance(keep_token_losses, bool)
+            or not isinstance(keep_token_losses, int)
+            or keep_token_losses < 0
+        ):
+            raise ValueError(
+                f'keep_token_losses is a number of documents (0 or more), got {keep_token_losses!r}'
+            )
+        self.keep_token_losses = keep_token_losses
+        self.token_loss_documents = [int(d) for d in token_loss_documents]
 
     def inference(
         self,
@@ -125,9 +146,13 @@ class SlidingWindowPPLInferencer(BaseInferencer):
         checkpoint = os.path.join(folder, f'tmp_{os.path.splitext(filename)[0]}.progress.npz')
         tokenizer = repair_tokenizer(self.model.tokenizer, logger=logger)
         documents = corpus[column]  # the whole corpus, read once
+        keep = self.keep_token_losses > 0 or bool(set(self.token_loss_documents) & set(wanted))
+        kept = None
+        if keep:
+            check_spans_available(tokenizer)
         try:
             with with_advice():
-                nll, scored_tokens = score_documents(
+                scored = score_documents(
                     module,
                     tokenizer,
                     documents,
@@ -140,8 +165,10 @@ class SlidingWindowPPLInferencer(BaseInferencer):
                     checkpoint_path=checkpoint if self.is_main_process else None,
                     checkpoint_interval=self.checkpoint_interval,
                     allow_lossy_tokenizer=self.allow_lossy_tokenizer,
+                    keep_token_losses=keep,
                     logger=logger,
                 )
+            nll, scored_tokens, kept = scored if keep else (*scored, None)
         except NothingToScore as err:
             # every shard of this corpus comes here: its rows say that no token was scored,
             # the evaluator names why, and the task's other datasets go on
@@ -155,6 +182,11 @@ class SlidingWindowPPLInferencer(BaseInferencer):
             for n, t, (c, b), d in zip(nll, scored_tokens, sizes, wanted)
         ]
         if self.is_main_process:
+            if kept is not None:
+                records = token_loss_records(
+                    kept, tokenizer, predictions, contents, self.keep_token_losses, self.token_loss_documents
+                )
+                write_token_losses(records, made_by, folder, filename)
             write_predictions(predictions, folder, filename, checkpoint)
             if os.path.exists(checkpoint):
                 os.remove(checkpoint)
@@ -225,6 +257,39 @@ def scoring_model(wrapper):
         'vllm) for the compression datasets; benchmarks of other kinds can keep this wrapper '
         'in the same suite.'
     )
+
+
+TOKEN_LOSSES_FOLDER = 'token_losses'
+
+
+def token_loss_records(kept, tokenizer, predictions, contents, count: int, named) -> List[dict]:
+    """The kept documents' records: the ``count`` of lowest and of highest BPC of the shard and
+    the ``named`` ones in it, each its prediction's numbers, its text and its tokens
+    (``core.token_losses``)."""
+    where = {p[DOC_INDEX_COLUMN]: i for i, p in enumerate(predictions)}
+    chosen = pick_documents(
+        [p['nll'] for p in predictions],
+        [p['chars'] for p in predictions],
+        count,
+        [where[d] for d in named if d in where],
+    )
+    records = []
+    for i in chosen:
+        p = predictions[i]
+        numbers = {k: p[k] for k in ('document_index', 'nll', 'tokens', 'chars', 'bytes')}
+        records.append(
+            dict(numbers, text=contents[i], **kept.record(p[DOC_INDEX_COLUMN], tokenizer, contents[i]))
+        )
+    return records
+
+
+def write_token_losses(records: List[dict], made_by: dict, folder: str, filename: str) -> None:
+    """``token_losses/<filename>`` beside the predictions: ``{provenance..., documents}``,
+    whole or not at all."""
+    path = os.path.join(folder, TOKEN_LOSSES_FOLDER, filename)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with atomic_write(path, 'w', encoding='utf-8') as f:
+        dump_json(dict(made_by, documents=records), f, f'the token losses {path}')
 
 
 def write_predictions(
