@@ -336,25 +336,6 @@ def test_chars_per_token_needs_a_tokenizer():
     assert CODE_FILTERS['chars_per_token']['min_chars_per_token'] == 1.5
 
 
-def test_commit_dates_of_files_given_one_by_one(origin, tmp_path):
-    repo = clone(origin, tmp_path / 'clone')
-    write(str(repo / 'untracked.py'), GOOD)
-    write(str(tmp_path / 'loose.py'), GOOD)
-    files = [
-        str(repo / 'old.py'),
-        str(repo / 'sub' / 'new.py'),
-        str(repo / 'untracked.py'),
-        str(tmp_path / 'loose.py'),
-    ]
-    dates = git_sources.commit_dates(files)
-    assert {p: str(d) for p, (d, _) in dates.items()} == {files[0]: '2020-03-01', files[1]: '2026-01-04'}
-    assert {s for _, s in dates.values()} == {'first-commit'}
-    assert {str(d) for d, _ in git_sources.commit_dates(files, 'repo-created').values()} == {'2020-03-01'}
-    assert (
-        git_sources.commit_dates([str(clone(origin, tmp_path / 'shallow', '--depth', '1') / 'old.py')]) == {}
-    )
-
-
 def test_a_damaged_repository_is_a_fault_and_an_empty_one_is_not(origin, tmp_path):
     damaged = clone(origin, tmp_path / 'damaged')
     (pack,) = (damaged / '.git' / 'objects' / 'pack').glob('*.pack')

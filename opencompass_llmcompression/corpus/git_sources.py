@@ -28,8 +28,6 @@ either: its documents are undated (``meta['commit']`` holds the commit id the ar
 records); an archive of a clone that holds its ``.git`` is read as that repository (its
 ``.git`` alone written, under checked names, into a private temporary folder).
 
-Files given one by one (a glob over clones) are dated the same way by ``commit_dates``.
-
 Every document's ``meta`` holds ``repo`` (the folder's or archive's name, ``owner/name`` when
 laid out so) and ``path`` (within the repository); ``source`` is ``<repository>/<path>`` for a
 repository, ``<archive>!<member>`` for an archive. Files over ``MAX_FILE_BYTES`` (the paper's
@@ -501,58 +499,3 @@ def read_git_sources(
                 f'{path} is neither a git repository, a folder of them, nor a .zip/.tar.gz repository archive'
             )
         yield from _read_archive(path, kind, report, date_from, suffixes)
-
-
-# ---- dates for files given one by one ---------------------------------------------------
-
-
-def _enclosing_repository(folder: str, cache: Dict[str, Optional[str]]) -> Optional[str]:
-    """The work tree that holds ``folder`` (the nearest ancestor with ``.git``), or None."""
-    trail = []
-    while folder not in cache:
-        trail.append(folder)
-        if os.path.exists(os.path.join(folder, '.git')):
-            cache[folder] = folder
-            break
-        parent = os.path.dirname(folder)
-        if parent == folder:
-            cache[folder] = None
-            break
-        folder = parent
-    for seen in trail:
-        cache[seen] = cache[folder]
-    return cache[folder]
-
-
-def commit_dates(paths: List[str], date_from: str = 'first-commit') -> Dict[str, Tuple[datetime.date, str]]:
-    """For files given one by one (a glob over clones), the date of each that lies in a git
-    work tree and is part of its ``HEAD``: ``path -> (date, date_from)``, ``date_from`` as in
-    ``read_git_sources`` (one ``git log`` per repository). Files outside a repository, not
-    committed, or in a shallow clone are absent: they have no date of their own. Repositories
-    git cannot read are passed over (their files absent)."""
-    if date_from not in DATE_FROM:
-        raise BuildError(f'date_from must be one of {", ".join(DATE_FROM)}, got {date_from!r}')
-    cache: Dict[str, Optional[str]] = {}
-    by_repo: Dict[str, List[Tuple[str, str]]] = {}
-    for path in paths:
-        full = os.path.realpath(path)
-        repo = _enclosing_repository(os.path.dirname(full), cache)
-        if repo is not None:
-            by_repo.setdefault(repo, []).append((path, os.path.relpath(full, repo).replace(os.sep, '/')))
-    dates: Dict[str, Tuple[datetime.date, str]] = {}
-    for repo, files in sorted(by_repo.items()):
-        try:
-            if _git(repo, 'rev-parse', '--is-shallow-repository').strip() == b'true':
-                continue
-            tracked = {path for path, _, _ in _head_files(repo)}
-            if date_from == 'repo-created':
-                created = root_commit_date(repo)
-                known = {path: created for path in tracked}
-            else:
-                known = first_commit_dates(repo)
-        except GitError:
-            continue
-        for path, relative in files:
-            if relative in tracked and known.get(relative):
-                dates[path] = (known[relative], date_from)
-    return dates
