@@ -86,7 +86,7 @@ from .archive_members import (
     tar_cut_short,
     tar_files,
 )
-from .documents import BuildError, Document, Report
+from .documents import BuildError, Document, Report, is_binary
 
 PAPER_PANDOC_TIMEOUT = 10.0  # seconds, the paper's `timeout 10s`
 PANDOC_ARGS = ('--from=latex', '--to=markdown', '--standalone', '--wrap=none', '--sandbox')
@@ -387,7 +387,7 @@ def _tar_sources(payload: bytes, where: str, report: Report) -> Dict[str, str]:
     files = {}
     with tarfile.open(fileobj=io.BytesIO(payload), mode='r:') as tar:
         for name, data in tar_files(tar, where, report, MAX_PAPER_BYTES, MAX_PAPER_BYTES):
-            if data is not None and b'\0' not in data[:8192]:
+            if data is not None and not is_binary(data):
                 files[name] = _decode_tex(data)
     return files
 

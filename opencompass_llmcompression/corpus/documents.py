@@ -7,6 +7,13 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
 FAULT_PREFIX = 'fault: '
+BINARY_SCAN = 8192  # bytes looked at for a NUL
+
+
+def is_binary(data: bytes) -> bool:
+    """Whether a file's bytes are binary rather than text: a NUL byte in the first 8 KiB
+    (as git and grep judge it). Every reader of the builder asks this one question."""
+    return b'\0' in data[:BINARY_SCAN]
 
 
 @dataclass

@@ -48,9 +48,9 @@ from ..core.logs import LOGGER
 from .archive_members import ARCHIVE_ERRORS, safe_name, tar_files, zip_files
 from .arxiv import arxiv_id
 from .code_cleaning import MAX_FILE_BYTES, SIZE_REASON
-from .documents import BuildError, Document, Report
+from .dates import GIT_DATE_FROM
+from .documents import BuildError, Document, Report, is_binary
 
-DATE_FROM = ('first-commit', 'repo-created')
 # An archive is read up to this many bytes in all (its members' sizes); past it, a fault.
 MAX_ARCHIVE_BYTES = 4 * 1024**3
 MODE_FILE = ('100644', '100755')
@@ -256,7 +256,7 @@ def _utf8_name(name: str) -> bool:
 
 def _decode(data: bytes, where: str, report: Report) -> Optional[str]:
     """The file's text, or None (and why, in ``report``): binary, or not UTF-8."""
-    if b'\0' in data[:8192]:
+    if is_binary(data):
         report.skip('binary', where)
         return None
     try:
@@ -483,8 +483,8 @@ def read_git_sources(
     files whose names end so. Repositories that git cannot read and damaged archives are
     recorded as faults in ``report``; BuildError for an unknown ``date_from``, a path that
     is no git source, or no git installed."""
-    if date_from not in DATE_FROM:
-        raise BuildError(f'date_from must be one of {", ".join(DATE_FROM)}, got {date_from!r}')
+    if date_from not in GIT_DATE_FROM:
+        raise BuildError(f'date_from must be one of {", ".join(GIT_DATE_FROM)}, got {date_from!r}')
     for path in paths:
         if os.path.isdir(path):
             repositories = find_repositories(path)

@@ -15,7 +15,7 @@ from typing import Iterator, Optional
 
 from ..core.corpus_formats import CorpusError, read_located_records
 from .dates import file_mtime, parse_date
-from .documents import BuildError, Document, Report
+from .documents import BuildError, Document, Report, is_binary
 
 SPDX = re.compile(r'SPDX-License-Identifier:\s*([\w.+-]+)')
 
@@ -35,7 +35,7 @@ def read_file(path: str, report: Report, date_from: str = 'auto') -> Optional[Do
         else:
             report.skip('unreadable', path)
         return None
-    if b'\0' in data[:8192]:
+    if is_binary(data):
         report.skip('binary', path)
         return None
     try:
