@@ -269,6 +269,16 @@ def test_a_second_run_fetches_nothing(server, tmp_path):
     assert [p for _, p, _ in server.log[requests_made:]] == ['/b.gz']
 
 
+def test_a_file_fetched_again_from_a_mirror_replaces_its_record(tmp_path):
+    from opencompass_llmcompression.collect.http import Fetched
+
+    (tmp_path / 'a.gz').write_bytes(WET)
+    collection = Collection.open(str(tmp_path), 'cc', {})
+    for url in ('https://data.example/a.gz', 'https://mirror.example/a.gz'):
+        collection.add(Fetched(url, str(tmp_path / 'a.gz'), len(WET), WET_SHA256, '2026-12-06T09:00:00Z'))
+    assert [i['url'] for i in collection.items] == ['https://mirror.example/a.gz']
+
+
 def test_a_folder_of_another_query_is_refused_naming_both(tmp_path):
     Collection.open(str(tmp_path), 'cc', {'dump': 'CC-MAIN-2023-40'}).save()
     with pytest.raises(CollectError, match=r'collection of cc .*2023-40.*not of cc .*2023-50.*another --out'):

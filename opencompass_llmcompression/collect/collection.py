@@ -82,14 +82,16 @@ class Collection:
 
     def add(self, fetched: Fetched, meta: Optional[dict] = None) -> dict:
         """Record ``fetched`` (a file inside the folder) with ``meta``, replacing an earlier
-        record of its URL, and save the manifest."""
+        record of its URL or of its path (the same file from another mirror), and save the
+        manifest."""
         item = fetched.as_record()
         item['path'] = os.path.relpath(fetched.path, self.folder).replace(os.sep, '/')
         if item['path'].startswith('../'):
             raise CollectError(f'{fetched.path} lies outside the collection folder {self.folder}')
         item['meta'] = dict(meta or {})
         with self._lock:
-            self.items = [i for i in self.items if i['url'] != fetched.url] + [item]
+            kept = [i for i in self.items if i['url'] != fetched.url and i['path'] != item['path']]
+            self.items = kept + [item]
             self.save()
         return item
 
