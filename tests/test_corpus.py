@@ -253,12 +253,13 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path, monkeypatch):
 
 def test_one_build_split_by_period(tmp_path, capsys):
     """--split-by: one cleaning, one corpus and manifest per month of the documents' own dates,
-    each sampled on its own; an undated record is left out, and said so."""
+    each sampled on its own; an undated record is left out, and said so; each manifest counts
+    the skipped documents of its own month only (a short record of January in January's)."""
     lines = [
         {'text': f'report of {month} number {i} ' * 20, 'date': f'2026-{month:02d}-{10 + i}'}
         for month in (1, 2, 4)
         for i in range(2)
-    ] + [{'text': 'an undated record ' * 20}]
+    ] + [{'text': 'an undated record ' * 20}, {'text': 'too short', 'date': '2026-01-20'}]
     records = write(str(tmp_path / 'in.jsonl'), ''.join(json.dumps(line) + '\n' for line in lines))
     out = str(tmp_path / 'o')
     args = ['--name', 'cc', '--kind', 'text', '--records', str(records), '--date-field', 'date']
@@ -272,7 +273,9 @@ def test_one_build_split_by_period(tmp_path, capsys):
             manifest = json.load(f)
         assert manifest['settings']['split_by'] == 'month' and manifest['settings']['period'] == month
         assert manifest['period']['first'][:7] == manifest['period']['last'][:7] == month
-        assert manifest['skipped'] == {"undated (--split-by month needs each document's own date)": 1}
+        short = {'shorter than 200 characters': 1} if month == '2026-01' else {}
+        assert manifest['skipped'] == short and manifest['faults'] == 0
+    assert "1 documents: undated (--split-by month needs each document's own date)" in printed
     assert sorted(os.listdir(out)) == sorted(
         f'cc_{m}.{ext}' for m in ('2026-01', '2026-02', '2026-04') for ext in ('jsonl', 'manifest.json')
     )

@@ -109,3 +109,28 @@ def test_the_same_bytes_as_before_for_any_jobs(root, tmp_path, name, jobs):
     corpus, manifest, written = digests(root, out, name)
     assert written['documents'] > 0
     assert (corpus, manifest) == (corpus_sha, manifest_sha), json.dumps(written, indent=1)
+
+
+def test_each_period_of_a_split_build_counts_its_own_skips_and_dumps(root, tmp_path):
+    """--split-by month on the web inputs: March 2020 (the ten pages of dump CC-MAIN-2020-16)
+    and June 2020 (CC-MAIN-2020-24, where two pages captured again lose every line to line
+    deduplication): each manifest names its own dump and counts the skips of its own month."""
+    out = str(tmp_path / 'out')
+    argv = ['--name', 'cc', '--kind', 'text', '--source', f'{root}/web', '--out', out, '--split-by', 'month']
+    assert main(argv) == 0
+    manifests = {}
+    for month in ('2020-03', '2020-06'):
+        with open(os.path.join(out, f'cc_{month}.manifest.json'), encoding='utf-8') as f:
+            manifests[month] = json.load(f)
+    assert sorted(os.listdir(out)) == sorted(
+        f'cc_{m}.{ext}' for m in manifests for ext in ('jsonl', 'manifest.json')
+    )
+    assert manifests['2020-03']['dumps'] == ['CC-MAIN-2020-16']
+    assert manifests['2020-06']['dumps'] == ['CC-MAIN-2020-24']
+    assert manifests['2020-03']['documents'] + manifests['2020-06']['documents'] == 18
+    assert manifests['2020-03']['skipped'] == {}  # the build's 7 skips: 4 of June, 3 of no month written
+    assert manifests['2020-06']['skipped'] == {
+        'every line seen before (line deduplication)': 2,
+        'quality rules: over 30% of lines end with an ellipsis': 1,
+        'shorter than 300 characters': 1,
+    }

@@ -23,7 +23,6 @@ as a fault (``file not read to its end``) and the rest is built. Web files are r
 ``jobs`` processes (``web_pipeline``); the output does not depend on ``jobs``.
 """
 
-import copy
 import dataclasses
 import datetime
 import os
@@ -31,7 +30,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence
 
-from .dates import DATE_FROM, GIT_DATE_FROM, SPLITS, DateWindow, split_by_period
+from .dates import DATE_FROM, GIT_DATE_FROM, SPLITS, DateWindow, period_key, split_by_period
 from .dedup import Duplicates
 from .documents import BuildError, Document, Report
 from .local_cleaning import KINDS, PLAIN_MIN_CHARS, LocalRules
@@ -39,7 +38,7 @@ from .local_files import read_file, read_records
 from .manifest import collections_of, input_record, write_corpus
 from .sampling import sample
 from .sources import Input, find_inputs
-from .spool import close_readers
+from .spool import close_readers, dump_of
 from .steps import Step, Steps
 from .text_cleaning import MIN_CHARS
 
@@ -284,10 +283,13 @@ def _write_all(
             + '\n  '.join(report.summary())
             + '\nCheck the sources, their dates and the filters.'
         )
-    for key, part in parts.items():
-        part_report = copy.deepcopy(report)
+    for key, part in parts.items():  # each manifest: its own documents' skips and dumps
+        part_report = report.of_period(lambda day, key=key: period_key(day, s.split_by) == key)
         part_settings = dict(settings, split_by=s.split_by, period=key)
-        _write(part, out, f'{name}_{key}', subset, part_report, part_settings, provenance, s)
+        dumps = sorted({dump_of(doc) for doc in part} - {None})
+        _write(
+            part, out, f'{name}_{key}', subset, part_report, part_settings, dict(provenance, dumps=dumps), s
+        )
         report.written.update(part_report.written)
         report.kept += part_report.kept
 

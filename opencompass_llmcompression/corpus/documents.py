@@ -41,7 +41,10 @@ class Report:
     (the input is damaged or hostile: a cut gzip member, a tar member named ``../x``, an
     archive past its size bound, pandoc past its time limit). ``fault`` records the second
     kind under a reason starting with ``FAULT_PREFIX`` (``'fault: '``); ``faults`` counts
-    them, so that a command line can say by its exit status that input was damaged."""
+    them, so that a command line can say by its exit status that input was damaged.
+
+    ``skipped_on`` counts, for each reason, the skipped documents that had a date of their
+    own, by day: what ``--split-by`` attributes to each period's manifest."""
 
     kept: int = 0
     skipped: Dict[str, int] = field(default_factory=collections.Counter)
@@ -49,14 +52,17 @@ class Report:
     chars_short_of_budget: int = 0
     filters: List[dict] = field(default_factory=list)
     written: Dict[str, int] = field(default_factory=dict)  # corpus name -> documents written
+    skipped_on: Dict[str, Dict[datetime.date, int]] = field(default_factory=dict)
 
-    def skip(self, reason: str, source: str) -> None:
+    def skip(self, reason: str, source: str, date: Optional[datetime.date] = None) -> None:
         self.skipped[reason] += 1
         self.examples.setdefault(reason, source)
+        if date is not None:
+            self.skipped_on.setdefault(reason, collections.Counter())[date] += 1
 
-    def fault(self, reason: str, source: str) -> None:
+    def fault(self, reason: str, source: str, date: Optional[datetime.date] = None) -> None:
         """Skip for damaged or hostile input: counted under ``'fault: ' + reason``."""
-        self.skip(FAULT_PREFIX + reason, source)
+        self.skip(FAULT_PREFIX + reason, source, date)
 
     @property
     def faults(self) -> int:
@@ -80,6 +86,19 @@ class Report:
         for reason, count in other.skipped.items():
             self.skipped[reason] += count
             self.examples.setdefault(reason, other.examples[reason])
+        for reason, days in other.skipped_on.items():
+            self.skipped_on.setdefault(reason, collections.Counter()).update(days)
+
+    def of_period(self, inside) -> 'Report':
+        """A report for one period's corpus: the skips of documents dated inside it
+        (``inside(day)`` true), no example sources, the same filters."""
+        part = Report(filters=self.filters)
+        for reason, days in sorted(self.skipped_on.items()):
+            count = sum(n for day, n in days.items() if inside(day))
+            if count:
+                part.skipped[reason] = count
+                part.examples[reason] = self.examples[reason]
+        return part
 
 
 class BuildError(ValueError):

@@ -12,6 +12,11 @@ A row is ``{content, subset, meta}``; ``meta`` holds the document's ``source``, 
     settings                                 the build's arguments
     inputs                                   every input: path, kind, bytes and SHA-256 (files)
     dumps                                    Common Crawl dump ids of the web inputs
+
+With ``--split-by``, each period's manifest counts in ``skipped`` and ``faults`` only the
+documents dated in its period (a skipped document with no date of its own belongs to none; the
+command line prints the build's whole count), and ``dumps`` names the dumps its documents
+came from.
     collections                              (when inputs lie in llmcompression-collect folders)
                                              each collection.json: path, SHA-256, kind, query
     period                                   first and last day of the kept documents, by source

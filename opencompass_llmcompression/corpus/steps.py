@@ -15,7 +15,7 @@ that state itself, so the same input gives the same verdicts however the reading
 
 The runner (``Steps``) is the only place drops are counted: ``run`` passes each document
 through the steps in order, stops at the first that drops it (``report.skip`` or
-``report.fault`` with its reason and source, and the step's count), and yields the rest;
+``report.fault`` with its reason, source and date, and the step's count), and yields the rest;
 ``record`` writes ``report.filter_ran(name, parameters, removed)`` for every step.
 """
 
@@ -98,7 +98,7 @@ class Steps:
         for doc in docs:
             out = self.verdict(doc)
             if isinstance(out, str):
-                (report.fault if isinstance(out, Fault) else report.skip)(str(out), doc.source)
+                (report.fault if isinstance(out, Fault) else report.skip)(str(out), doc.source, doc.date)
             else:
                 yield out
 
