@@ -261,7 +261,7 @@ def test_the_manifest_finds_a_collection_above_relative_inputs(tmp_path, monkeyp
     record = {'kind': 'cc', 'query': {'dumps': [DUMP]}, 'files': []}
     (tmp_path / 'crawl' / 'collection.json').write_text(json.dumps(record))
     (tmp_path / 'other').mkdir()
-    (tmp_path / 'other' / 'collection.json').write_text('not json')  # not one the collection wrote
+    (tmp_path / 'other' / 'collection.json').write_text('{"kind": "x"}')  # not one collect wrote
     (tmp_path / 'other' / 'b.warc.wet.gz').write_bytes(WET_BODY)
     monkeypatch.chdir(tmp_path)
     found = collections_of([f'crawl/{DUMP}/a.warc.wet.gz', 'other/b.warc.wet.gz', 'loose.gz'])

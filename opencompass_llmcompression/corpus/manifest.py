@@ -83,10 +83,14 @@ def collections_of(paths: List[str]) -> List[dict]:
         try:
             with open(candidate, encoding='utf-8') as f:
                 record = json.load(f)
-            kind, query = record.get('kind'), record.get('query')
-        except (OSError, ValueError, AttributeError):
+        except (OSError, ValueError):
+            continue
+        if not (isinstance(record, dict) and {'kind', 'query', 'files'} <= record.keys()):
             continue  # not one llmcompression-collect wrote: not named
-        records.append({'path': candidate, 'sha256': file_sha256(candidate), 'kind': kind, 'query': query})
+        digest = file_sha256(candidate)
+        records.append(
+            {'path': candidate, 'sha256': digest, 'kind': record['kind'], 'query': record['query']}
+        )
     return records
 
 
