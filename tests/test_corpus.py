@@ -282,3 +282,44 @@ def test_one_build_split_by_period(tmp_path, capsys):
     quarters = str(tmp_path / 'q')
     assert cli.main(args + ['--out', quarters, '--split-by', 'quarter']) == 0
     assert [len(rows(quarters, f'cc_2026-Q{q}')) for q in (1, 2)] == [4, 2]
+
+
+def test_a_reader_failing_unforeseen_costs_its_file_only(tmp_path, monkeypatch, capsys):
+    """A reader that raises what no test foresaw (here a RuntimeError on one of three plain
+    files, and on one of two repositories) is a fault of that input: the rest is built, the
+    exit status is 2, no traceback."""
+    from opencompass_llmcompression.corpus import git_sources
+
+    for name, document in zip(('a', 'b', 'c'), real_documents('prose', 3)):
+        write(str(tmp_path / 'notes' / f'{name}.txt'), document)
+    real_read = builder.read_file
+
+    def read_file(path, report, date_from='auto'):
+        if path.endswith('b.txt'):
+            raise RuntimeError('a library fault')
+        return real_read(path, report, date_from)
+
+    monkeypatch.setattr(builder, 'read_file', read_file)
+    out = str(tmp_path / 'o')
+    assert cli.main(['--name', 'n', '--kind', 'text', '--source', str(tmp_path / 'notes'), '--out', out]) == 2
+    assert [r['meta']['source'][-5:] for r in rows(out, 'n')] == ['a.txt', 'c.txt']
+    printed = capsys.readouterr()
+    assert 'skipped 1 documents: fault: file not read to its end (RuntimeError)' in printed.out
+    assert 'Traceback' not in printed.err
+
+    def read_git_sources(paths, report, date_from, suffixes=None):
+        (path,) = paths
+        if path.endswith('broken'):
+            raise RuntimeError('a library fault')
+        return iter([builder.Document(code, f'{path}/checker.py', datetime.date(2026, 1, 5))])
+
+    data = os.path.join(os.path.dirname(__file__), 'data', 'corpus_identical', 'code', 'checker.py')
+    with open(data, encoding='utf-8') as f:
+        code = f.read()  # a public project's file that the code recipe keeps
+    monkeypatch.setattr(git_sources, 'read_git_sources', read_git_sources)
+    monkeypatch.setattr(git_sources, 'is_git_source', lambda path: True)
+    for name in ('broken', 'fine'):
+        (tmp_path / 'repos' / name).mkdir(parents=True)
+    report = builder.build('c', 'code', [str(tmp_path / 'repos' / n) for n in ('broken', 'fine')], out)
+    assert report.kept == 1 and report.faults == 1
+    assert report.examples['fault: file not read to its end (RuntimeError)'].endswith('broken')
