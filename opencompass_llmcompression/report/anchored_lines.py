@@ -27,7 +27,6 @@ from .paper_fits import (
     AVERAGE,
     MIN_POINTS,
     OVERALL,
-    SCALE,
     Line,
     Placement,
     area_line,
@@ -38,7 +37,7 @@ from .paper_fits import (
     paper_table,
     place,
 )
-from .paper_predictions import complete_averages, draw_placed
+from .paper_predictions import complete_averages
 from .paper_reference import normalise
 from .results import is_compression_result
 
@@ -299,43 +298,29 @@ def plot(
     placed: Sequence[Placement],
     path: str,
 ) -> None:
-    """One panel per anchored average line: the anchors (grey, named), the line and its 95%
-    prediction band (red), each placed model in its own colour at its prediction with its
-    interval (hollow circle) and at its measured score (star); written whole or not at all."""
-    import matplotlib
+    """``figure(corpora, overall, placed)`` written to ``path`` as PNG, whole or not at all."""
+    from . import line_plots
 
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    import numpy as np
+    line_plots.save(figure(corpora, overall, placed), path)
 
-    from ..core.atomic_files import atomic_write
+
+def figure(
+    corpora: Sequence[AnchoredCorpus],
+    overall: Sequence[Tuple[Dict[str, str], Line]],
+    placed: Sequence[Placement],
+):
+    """One panel per anchored average line, two a row: the anchors (grey, named), the line and
+    its 95% prediction band (red), each placed model on it (``line_plots``)."""
+    from . import line_plots
 
     averages = [li for c in corpora for li in c.lines if li.benchmark == AVERAGE] + [li for _, li in overall]
-    models = list(dict.fromkeys(p.model for p in placed))
-    colours = {m: plt.get_cmap('tab10')(i % 10) for i, m in enumerate(models)}
-    figure, axes = plt.subplots(
-        1, max(1, len(averages)), figsize=(4.6 * max(1, len(averages)), 4.2), squeeze=False
-    )
-    for ax, li in zip(axes[0], averages):
-        ours = [p for p in placed if p.line is li]
-        xs = [p[1] for p in li.points]
-        low, high = min(xs + [p.bpc for p in ours]), max(xs + [p.bpc for p in ours])
-        pad = 0.05 * (high - low or 1)
-        grid = np.linspace(low - pad, high + pad, 50)
-        bands = np.clip([li.predict(x) for x in grid], *SCALE)
-        ax.fill_between(
-            grid, bands[:, 1], bands[:, 2], color='tab:red', alpha=0.12, label='95% prediction interval'
+    panels = [
+        line_plots.Panel(
+            li,
+            f'{li.area} average on {li.corpus}\nanchored: r = {li.fit["pearson"]:.3f}, n = {li.n}',
+            f'BPC ({li.corpus}' + (', mean' if li.area == OVERALL else '') + ')',
+            [p for p in placed if p.line is li],
         )
-        ax.plot(grid, bands[:, 0], color='tab:red', linewidth=1)
-        ax.scatter(xs, [p[2] for p in li.points], color='grey', s=14, label='anchors (the paper\'s scores)')
-        for name, x, y in li.points:
-            ax.annotate(name, (x, y), fontsize=6, color='grey', xytext=(3, -8), textcoords='offset points')
-        draw_placed(ax, ours, colours, label_at_measured=False)
-        ax.set_title(f'{li.area}: r = {li.fit["pearson"]:.3f}, n = {li.n}', fontsize=10)
-        ax.set_xlabel(f'BPC ({li.corpus}' + (', mean' if li.area == OVERALL else '') + ')')
-        ax.set_ylabel('average score (%)')
-        ax.legend(fontsize=7, loc='upper right')
-    figure.tight_layout()
-    with atomic_write(path, 'wb') as f:
-        figure.savefig(f, format='png', dpi=120)
-    plt.close(figure)
+        for li in averages
+    ]
+    return line_plots.lines_figure(panels, 'anchors (the paper\'s scores)')

@@ -239,32 +239,51 @@ def check_table(checks: Sequence[Check]):
 
 
 def plot(all_series: Sequence[Series], models: Sequence[str], path: str) -> None:
-    """One panel per kind: BPC against the middle of each period, a line per model (flagged
-    models' older points circled in red); written whole or not at all."""
+    """One panel per kind: BPC against the middle of each period (ticks named by period), a
+    line per model named at its newest point, flagged models' older points circled in red;
+    written whole or not at all."""
     import matplotlib
 
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(1, len(all_series), figsize=(5.5 * len(all_series), 4.2), squeeze=False)
+    from .corpus_periods import KIND_AREA
+    from .plot_labels import Label, place_labels
+
+    figure, axes = plt.subplots(
+        1, len(all_series), figsize=(6.4 * len(all_series), 4.4), dpi=110, squeeze=False
+    )
     colours = {m: plt.get_cmap('tab10')(i % 10) for i, m in enumerate(models)}
+    labels = {}
     for ax, s in zip(axes[0], all_series):
         middle = {c.abbr: c.period.first + (c.period.last - c.period.first) / 2 for c in s.corpora}
+        labels[id(ax)] = []
         for model in models:
             points = [
                 (middle[c.abbr], s.bpc[model][c.abbr]) for c in s.corpora if c.abbr in s.bpc.get(model, {})
             ]
             if points:
-                ax.plot(*zip(*points), marker='o', color=colours[model], label=model, linewidth=1)
+                ax.plot(*zip(*points), marker='o', color=colours[model], linewidth=1)
+                x, y = points[-1]
+                labels[id(ax)].append(Label(matplotlib.dates.date2num(x), y, model, colours[model], 8))
         for c in s.checks:
             if c.flag:
                 ax.scatter([middle[c.older.abbr]], [c.y], s=160, facecolors='none', edgecolors='tab:red')
-        ax.set_title(f'{s.kind}: BPC by period (red circle: flagged)', fontsize=10)
-        ax.set_xlabel('period (middle)')
-        ax.set_ylabel('BPC')
-        ax.legend(fontsize=7)
-        figure.autofmt_xdate()
+        ax.set_title(
+            f'{s.kind} corpora ({KIND_AREA.get(s.kind, "unknown area")}): BPC by period\n'
+            '(red circle: flagged by the memorization check)',
+            fontsize=10,
+        )
+        ax.set_xticks([middle[c.abbr] for c in s.corpora], [c.period.label for c in s.corpora], fontsize=8)
+        ax.tick_params(axis='y', labelsize=8)
+        ax.set_xlabel('period of the corpus\'s documents', fontsize=9)
+        ax.set_ylabel('BPC', fontsize=9)
+        low, high = ax.get_xlim()
+        ax.set_xlim(low, high + 0.35 * (high - low))  # room for the names
     figure.tight_layout()
+    for ax in axes[0]:
+        ax.set_autoscale_on(False)
+        place_labels(ax, labels.get(id(ax), []))
     with atomic_write(path, 'wb') as f:
-        figure.savefig(f, format='png', dpi=120)
+        figure.savefig(f, format='png', dpi=110)
     plt.close(figure)

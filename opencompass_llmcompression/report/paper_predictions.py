@@ -7,7 +7,6 @@ prediction.
 
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from ..core.atomic_files import atomic_write
 from ..core.settings import MeasurementSettings
 from .benchmark_scores import Scores, benchmark_scores
 from .leaderboard import chars_unseen
@@ -16,7 +15,6 @@ from .paper_fits import (
     AVERAGE,
     LEVEL,
     OVERALL,
-    SCALE,
     Placement,
     benchmarks_of,
     paper_lines,
@@ -197,78 +195,31 @@ READING = [
 ]
 
 
-def draw_placed(ax, ours: Sequence[Placement], colours: Dict[str, object], label_at_measured: bool) -> None:
-    """Each model of ``ours`` on a panel of a line, in its colour: at the line's prediction
-    with its interval (a hollow circle; a triangle at the scale's end where the line is past
-    it) and at its measured score (a star), named beside the star (``label_at_measured``,
-    where there is one) or the circle."""
-    for p in ours:
-        colour = colours[p.model]
-        ax.errorbar(
-            [p.bpc],
-            [p.predicted],
-            yerr=[[p.predicted - p.low], [p.high - p.predicted]],
-            fmt=('v' if p.line_value < 0 else '^') if p.past_scale else 'o',
-            mfc='none',
-            color=colour,
-            capsize=3,
-        )
-        if p.measured is not None:
-            ax.scatter([p.bpc], [p.measured], color=colour, marker='*', s=90)
-        at = p.measured if label_at_measured and p.measured is not None else p.predicted
-        ax.annotate(p.model, (p.bpc, at), fontsize=7, color=colour, xytext=(4, 4), textcoords='offset points')
-
-
 def plot(placed: Sequence[Placement], path: str) -> None:
-    """The paper's four scatter plots (its Figure 1: the three areas and overall) with their
-    lines and 95% prediction bands (models a line leaves out hollow); each model of ``placed``
-    in its own colour, at its measured score (a star) and at the line's prediction with its
-    interval (a hollow circle), written to ``path`` whole or not at all."""
-    import matplotlib
+    """``figure(placed)`` written to ``path`` as PNG, whole or not at all."""
+    from . import line_plots
 
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    import numpy as np
+    line_plots.save(figure(placed), path)
 
-    averages = [li for li in paper_lines() if li.benchmark == AVERAGE]
-    models = list(dict.fromkeys(p.model for p in placed))
-    colours = {m: plt.get_cmap('tab10')(i % 10) for i, m in enumerate(models)}
-    figure, axes = plt.subplots(1, len(averages), figsize=(4.6 * len(averages), 4.2))
-    for ax, li in zip(axes, averages):
-        xs = [p[1] for p in li.points]
-        ours = [p for p in placed if p.line is li]
-        low = min(xs + [p.bpc for p in ours])
-        high = max(xs + [p.bpc for p in ours])
-        grid = np.linspace(low - 0.01, high + 0.01, 50)
-        bands = np.clip([li.predict(x) for x in grid], *SCALE)
-        ax.fill_between(
-            grid,
-            bands[:, 1],
-            bands[:, 2],
-            color='tab:red',
-            alpha=0.12,
-            label=f'{LEVEL:.0%} prediction interval',
-        )
-        ax.plot(grid, bands[:, 0], color='tab:red', linewidth=1)
-        ax.scatter(xs, [p[2] for p in li.points], color='grey', s=14, label='the paper\'s models')
-        if li.left_out:
-            _, rows = paper_table(li.area)
-            ax.scatter(
-                [rows[m]['BPC'] for m in li.left_out],
-                [rows[m][li.benchmark] for m in li.left_out],
-                facecolors='none',
-                edgecolors='grey',
-                s=14,
-                label='left out of the fit',
+
+def figure(placed: Sequence[Placement]):
+    """The paper's four lines (its Figure 1: the three areas and overall) as a grid, the paper's
+    models named, each model of ``placed`` on its lines (``line_plots``)."""
+    from . import line_plots
+
+    panels = []
+    for li in paper_lines():
+        if li.benchmark != AVERAGE:
+            continue
+        rows = paper_table(li.area)[1] if li.left_out else {}
+        corpus = 'cc, python, arxiv_math (mean)' if li.area == OVERALL else AREA_CORPUS[li.area]
+        panels.append(
+            line_plots.Panel(
+                li,
+                f'{li.area} average on {corpus}\nr = {li.fit["pearson"]:.3f}, n = {li.n}',
+                'BPC (' + ('the mean of the three' if li.area == OVERALL else corpus) + ', the paper\'s)',
+                [p for p in placed if p.line is li],
+                [(m, rows[m]['BPC'], rows[m][li.benchmark]) for m in li.left_out],
             )
-            ax.legend(fontsize=7, loc='upper right')
-        draw_placed(ax, ours, colours, label_at_measured=True)
-        corpus = 'mean of the three' if li.area == OVERALL else AREA_CORPUS[li.area]
-        ax.set_title(f'{li.area}: r = {li.fit["pearson"]:.3f}, n = {li.n}', fontsize=10)
-        ax.set_xlabel(f'BPC ({corpus})')
-        ax.set_ylabel('average score (%)')
-    axes[0].legend(fontsize=7, loc='upper right')
-    figure.tight_layout()
-    with atomic_write(path, 'wb') as f:
-        figure.savefig(f, format='png', dpi=120)
-    plt.close(figure)
+        )
+    return line_plots.lines_figure(panels, 'the paper\'s models')
