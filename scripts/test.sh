@@ -15,13 +15,20 @@
 # waits on the programs OpenCompass starts, one at a time. -rs names every skip and its reason.
 # LLMCOMPRESSION_REQUIRE names what a pass exists to test (tests/conftest.py `required`): a test
 # that would skip for want of one of them (vLLM, a Slurm cluster, kenlm, the compressors'
-# command-line tools, OpenCompass) fails instead, with the import's or the start's error.
+# command-line tools, OpenCompass, Chromium) fails instead, with the import's or the start's error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The token-loss page is opened in Debian's headless Chromium (tests/browser.py, selenium):
+# installed here, and a failed install stops the run.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q chromium chromium-driver
+fi
 .venv/bin/ruff format --check --quiet .
 .venv/bin/ruff check --quiet .
-LLMCOMPRESSION_REQUIRE=slurm,kenlm,compressors,opencompass \
+LLMCOMPRESSION_REQUIRE=slurm,kenlm,compressors,opencompass,chromium \
     .venv/bin/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile -rs --all --system "$@"
 [ $# -eq 0 ] || exit 0
 bash scripts/setup.sh transformers5

@@ -23,7 +23,7 @@ ASSETS = os.path.join(os.path.expanduser('~'), '.cache', 'opencompass_llmcompres
 
 
 def required(component: str) -> bool:
-    """Whether this test run must have ``component`` (``vllm``, ``slurm``, ``kenlm``): named in
+    """Whether this test run must have ``component`` (``vllm``, ``slurm``, ``kenlm``, ``chromium``): named in
     the comma-separated ``LLMCOMPRESSION_REQUIRE``, which scripts/test.sh sets for each pass to
     the components that pass exists for. A test that would skip for want of one fails then,
     with the import's or the start's own error."""

@@ -9,6 +9,7 @@ whole or not at all (``core.atomic_files``).
 
 import logging
 import os
+import re
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -30,6 +31,8 @@ from .linear_fit import area_points, fit_areas, fit_table, plot_fits
 from .paper_fits import SOURCE as TABLES_SOURCE
 from .paper_reference import SOURCE, reference_rows
 from .results import ResultsError, corpus_measurements, pooling_refusal, read_document_rows
+from .token_losses import read_token_losses
+from .token_page import page_lines, token_page
 from .uncertainty import Bootstrap
 
 
@@ -105,6 +108,7 @@ def write_report(
     sections += paper_lines_section(run, abbrs, models, measurements, options, folder)
     sections += over_time_section(run, abbrs, models, measurements, folder)
     sections += failures_section(run.failures)
+    sections += token_pages_section(run, abbrs, models, folder)
     sections += fit_section(run.results, options, bool(run.failures), folder)
     folder.write('compression_{stamp}.md', '# Compression\n\n' + '\n'.join(sections) + '\n')
     written = folder.written[-1:] + folder.written[:-1]  # the report itself first
@@ -386,6 +390,19 @@ def over_time_section(run: RunData, abbrs, models, measurements, folder: ReportF
             to_csv(over_time.CHECK_HEADER, over_time.check_rows(checks)),
         )
     return lines + [f'- {note}' for note in notes] + ['']
+
+
+def token_pages_section(run: RunData, abbrs, models, folder: ReportFolder) -> List[str]:
+    """A page per abbr whose token losses a model kept (``report.token_page``)."""
+    pages, shown = [], {}
+    for abbr in abbrs:
+        kept = {m: found for m in models if (found := read_token_losses(run.run_dirs, m, abbr))}
+        if kept:
+            name = 'compression_tokens_' + re.sub(r'[^\w.-]', '_', abbr) + '_{stamp}.html'
+            folder.write(name, token_page(abbr, kept))
+            pages.append(os.path.basename(folder.written[-1]))
+            shown[pages[-1]] = list(kept)
+    return page_lines(pages, shown)
 
 
 def _areas(options: ReportOptions) -> Dict[str, dict]:
