@@ -245,3 +245,29 @@ def test_every_way_into_the_report_defaults_to_1000_resamples_and_seed_0(monkeyp
     )
     summary_cli.main([str(tmp_path), '--out', str(tmp_path / 'summary')])
     assert (asked[0].resamples, asked[0].seed) == (1000, 0)
+
+
+def test_a_level_other_than_95_percent_reaches_one_models_interval(documents):
+    nll, chars = documents
+    got = bootstrap_ratio_interval(nll, chars, resamples=300, seed=2, level=0.8)
+    low, high = loop_bootstrap(list(nll), list(chars), resamples=300, seed=2, level=0.8)
+    assert (got.low, got.high) == pytest.approx((low, high), rel=1e-12)
+
+
+def test_sums_are_taken_in_float64_whatever_the_input(documents):
+    nll, _ = documents
+    single = (nll / 7).astype(np.float32)  # fractions a float32 sum would round
+    (got,) = resampled_sums([single], 50, 0)
+    (want,) = resampled_sums([single.astype(np.float64)], 50, 0)
+    assert got.dtype == np.float64 and np.array_equal(got, want)
+
+
+@pytest.mark.parametrize('values', [[[], []], [[1.0, 2.0], [1.0, 2.0, 3.0]], [[1.0], []]])
+def test_no_documents_or_unequal_arrays_are_refused(values):
+    with pytest.raises(ValueError, match='^a bootstrap needs at least one document and equal-length arrays$'):
+        resampled_sums(values, 10, 0)
+
+
+def test_plus_minus_is_half_the_width_to_two_significant_digits():
+    assert intervals.Interval(0.03, 0.0123, 0.0456).plus_minus() == '± 0.017'  # 0.0333 / 2
+    assert intervals.Interval(1.0, 0.9, 1.1).plus_minus() == '± 0.1'

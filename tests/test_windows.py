@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from opencompass_llmcompression.core.settings import PAPER, MeasurementSettings
-from opencompass_llmcompression.core.windows import scored_positions, sliding_windows, windows_touching
+from opencompass_llmcompression.core.windows import (
+    scored_positions,
+    sliding_windows,
+    why_no_window,
+    windows_touching,
+)
 
 
 def windows(n, block, stride, ref=False):
@@ -139,3 +144,59 @@ def test_windows_touching_documents():
     assert windows_touching(spans, offsets, np.array([0, 0, 1, 0], bool)).tolist() == [0, 1, 2, 3]
     assert windows_touching(spans, offsets, np.array([0, 0, 0, 1], bool)).tolist() == [3, 4]
     assert windows_touching(spans, offsets, np.zeros(4, bool)).tolist() == []
+
+
+def touching_by_hand(spans, offsets, wanted):
+    """Windows that score a position owned by a wanted document, one position at a time."""
+    owner = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+    return [k for k, (_start, end, score_from) in enumerate(spans) if wanted[owner[score_from:end]].any()]
+
+
+@pytest.mark.parametrize('ref', [False, True])
+def test_windows_touching_matches_a_position_by_position_check(ref):
+    """Every split of streams of up to 7 tokens into documents, every wanted subset of them."""
+    for n in range(2, 8):
+        for cuts in range(1 << (n - 1)):  # bit i set: a document starts at position i + 1
+            offsets = np.array([0] + [i + 1 for i in range(n - 1) if cuts >> i & 1] + [n])
+            docs = len(offsets) - 1
+            for block, stride in ((2, 1), (3, 2), (4, 4)):
+                spans = windows(n, block, stride, ref)
+                for mask in range(1 << docs):
+                    wanted = np.array([mask >> d & 1 for d in range(docs)], bool)
+                    got = windows_touching(spans, offsets, wanted).tolist()
+                    assert got == touching_by_hand(spans, offsets, wanted), (offsets, block, stride, mask)
+
+
+def test_no_window_and_one_window():
+    none = windows(1, 4, 2)
+    for empty in (scored_positions(none), windows_touching(none, np.array([0, 1]), np.ones(1, bool))):
+        assert empty.shape == (0,) and empty.dtype == np.int64
+    one = windows(5, 4, 2)
+    assert scored_positions(one).tolist() == [1, 2, 3, 4]
+    assert windows_touching(one, np.array([0, 5]), np.ones(1, bool)).tolist() == [0]
+
+
+@pytest.mark.parametrize(
+    'ref,num_tokens,start',
+    [
+        (False, 1, 'the whole corpus tokenizes to 1 token, and a token is scored only when one precedes it'),
+        (False, 0, 'the whole corpus tokenizes to 0 tokens, and'),
+        (False, None, 'the whole corpus tokenizes to one token or none, and'),
+        (True, 16, 'the corpus has 16 tokens, fewer than one window of block_size + 1 = 17:'),
+        (True, 1, 'the corpus has 1 token, fewer than one window of block_size + 1 = 17:'),
+        (True, None, 'the corpus has fewer tokens than one window of block_size + 1 = 17:'),
+    ],
+)
+def test_why_no_window_says_why_and_the_fix(ref, num_tokens, start):
+    message = why_no_window(MeasurementSettings(16, 8, ref), num_tokens)
+    assert message.startswith(start)
+    if ref:
+        assert message.endswith(
+            ": the paper's method (reference_compat) scores full windows only, so it scores nothing. "
+            'Use reference_compat=False or a smaller block_size.'
+        )
+    else:
+        assert message.endswith(
+            'precedes it: nothing can be scored (a BPC of 0 would mean nothing). '
+            'Measure a corpus of more text.'
+        )
