@@ -28,6 +28,8 @@ longer the one written there, is reported, so the list cannot go stale silently.
 from __future__ import annotations
 
 import argparse
+import ast
+import difflib
 import os
 import re
 import shutil
@@ -115,10 +117,24 @@ def statuses(folder: Path) -> dict:
     return found
 
 
-def mutated_lines(folder: Path, name: str) -> list:
-    """The lines a mutant adds, as ``mutmut show`` prints its diff, stripped."""
-    diff = mutmut(folder, 'show', name).splitlines()
-    return [line[1:].strip() for line in diff if line.startswith('+') and not line.startswith('+++')]
+def function_sources(folder: Path, module: str) -> dict:
+    """Function name -> source of every function in mutmut's rewritten copy of ``module``: the
+    original of each is ``<name>__mutmut_orig``, its mutants ``<name>__mutmut_<n>``."""
+    path = folder / 'mutants' / PACKAGE / module
+    source = path.read_text()
+    return {
+        node.name: ast.get_source_segment(source, node)
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
+
+
+def mutated_lines(sources: dict, name: str) -> list:
+    """The lines mutant ``name`` adds to its function, stripped."""
+    function = name.rpartition('.')[2]
+    original = sources[function.rpartition('__mutmut_')[0] + '__mutmut_orig'].splitlines()[1:]
+    mutant = sources[function].splitlines()[1:]
+    return [line[2:].strip() for line in difflib.ndiff(original, mutant) if line.startswith('+ ')]
 
 
 def read_equivalent(path: Path = EQUIVALENT_FILE) -> dict:
@@ -154,12 +170,12 @@ def measure(folder: Path, module: str, show_survivors: bool, equivalent: dict) -
     killed = [n for n, s in found.items() if s in KILLED]
     alive = sorted(n for n, s in found.items() if s not in KILLED)
     row = {'module': module, 'mutants': len(found), 'killed': len(killed), 'equivalent': 0, 'survivors': []}
-    problems = []
+    problems, sources = [], function_sources(folder, module)
     for name in killed:
         if name in equivalent:
             problems.append(f'{name} is listed as equivalent but a test kills it')
     for name in alive:
-        lines = mutated_lines(folder, name)
+        lines = mutated_lines(sources, name)
         if name in equivalent:
             if equivalent[name][0] not in lines:
                 problems.append(f'{name}: listed change {equivalent[name][0]!r}, now {lines!r}')
