@@ -46,6 +46,12 @@ def main(argv=None) -> int:
     )
     parser.add_argument('--scores', help='CSV of benchmark scores: model,<benchmark or area>,...')
     parser.add_argument('--bpb', action='store_true', help='also a bits-per-byte leaderboard')
+    parser.add_argument(
+        '--compression-rate',
+        action='store_true',
+        help='also a leaderboard of uncheatable_eval\'s compression rate: the compressed size in '
+        'percent of the UTF-8 bytes, bpb / 8 * 100',
+    )
     parser.add_argument('--no-baselines', action='store_true', help='leave out the gzip/bzip2/xz/zstd rows')
     parser.add_argument(
         '--documents',
@@ -75,7 +81,7 @@ def main(argv=None) -> int:
         areas = json.loads(args.areas) if args.areas else None
         run = collect(find_run_dirs(args.folders), CONFIG_DIR, logger)
         options = ReportOptions(
-            metrics=('bpc', 'bpb') if args.bpb else ('bpc',),
+            metrics=('bpc',) + ('bpb',) * args.bpb + ('compression_rate',) * args.compression_rate,
             baselines=not args.no_baselines,
             document_count=args.documents,
             scores=read_scores_csv(args.scores, areas) if args.scores else None,

@@ -21,7 +21,9 @@ class CompressionSummarizer(DefaultSummarizer):
 
     The report (see ``report.writer.write_report``) goes into the run's ``summary/`` folder next to
     OpenCompass's own files and is printed. Args, besides DefaultSummarizer's:
-        metrics: leaderboards to write, ``('bpc',)`` or ``('bpc', 'bpb')``.
+        metrics: leaderboards to write, of ``bpc``, ``bpb`` and ``compression_rate``
+            (uncheatable_eval's: the compressed size in percent of the UTF-8 bytes,
+            ``bpb / 8 * 100``); default ``('bpc',)``.
         baselines: add gzip/bzip2/xz/zstd rows (computed once per corpus, cached).
         documents: how many lowest- and highest-BPC documents to list per model and corpus.
         scores: a CSV of benchmark scores (``model,<benchmark or area>,...``) for the fit.

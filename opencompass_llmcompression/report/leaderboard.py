@@ -15,6 +15,30 @@ from .results import is_compression_result
 MISSING = '-'
 LOSSY_MARK = '†'  # a BPC measured with allow_lossy_tokenizer: the model did not see the text as written
 SETTINGS_COLUMNS = tuple(f.name for f in fields(MeasurementSettings))
+RATE = 'compression_rate'  # uncheatable_eval's: the compressed size in percent of the UTF-8 bytes
+METRICS = ('bpc', 'bpb', RATE)
+
+
+def rate_of(bpb: float) -> float:
+    """uncheatable_eval's compression rate from bits per UTF-8 byte: ``bpb / 8 * 100`` (percent)."""
+    return bpb / 8 * 100
+
+
+def metric_value(values: Optional[dict], metric: str) -> Optional[float]:
+    """``metric`` (one of ``METRICS``) of a result or of a compressor's rates; the compression
+    rate from their ``bpb``, so results written before it existed have it too. None where absent."""
+    if not values:
+        return None
+    if metric == RATE:
+        return rate_of(values['bpb']) if 'bpb' in values else None
+    return values.get(metric)
+
+
+def metric_title(metric: str) -> str:
+    """The leaderboard's heading for ``metric``."""
+    if metric == RATE:
+        return 'Compression rate, % of the UTF-8 bytes (uncheatable_eval\'s, bpb / 8 * 100)'
+    return metric.upper()
 
 
 def compression_abbrs(results: Dict[str, Dict[str, dict]], order: Sequence[str] = ()) -> List[str]:
@@ -88,7 +112,7 @@ def leaderboard(
     header = ['model'] + column_labels(abbrs) + ['average']
     compressors = list(dict.fromkeys(c for per_abbr in (baselines or {}).values() for c in per_abbr))
     for compressor in compressors:
-        values = [baselines.get(c, {}).get(compressor, {}).get(metric) for c in abbrs]
+        values = [metric_value(baselines.get(c, {}).get(compressor), metric) for c in abbrs]
         table.append([f'({compressor})'] + [_cell(v) for v in values] + [_cell(_average(values))])
     return header, table
 
@@ -133,10 +157,9 @@ def long_rows(
             )
     for abbr, per_compressor in (baselines or {}).items():
         for compressor, rates in per_compressor.items():
-            if abbr in abbrs and metric in rates:
-                rows.append(
-                    [f'({compressor})', abbr, f'{rates[metric]:.6f}', '', ''] + _settings_cells(None) + ['']
-                )
+            value = metric_value(rates, metric)
+            if abbr in abbrs and value is not None:
+                rows.append([f'({compressor})', abbr, f'{value:.6f}', '', ''] + _settings_cells(None) + [''])
     return header, rows
 
 
@@ -151,7 +174,7 @@ def _sorted_models(results, abbrs, metric, models, pool=True):
     rows = []
     for model in list(models) or sorted(results):
         values = [results.get(model, {}).get(c) for c in abbrs]
-        values = [r[metric] if is_compression_result(r) else None for r in values]
+        values = [metric_value(r, metric) if is_compression_result(r) else None for r in values]
         average = _average(values) if pool else None
         rows.append((average is None, average or 0.0, model, values, average))
     rows.sort(key=lambda row: row[:3])

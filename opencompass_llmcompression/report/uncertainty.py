@@ -13,6 +13,7 @@ import numpy as np
 
 from ..core.document_rows import DOC_INDEX_COLUMN
 from .intervals import LEVEL, RESAMPLES, SEED, Interval, difference_interval, ratio_interval, resampled_sums
+from .leaderboard import RATE, rate_of
 from .results import is_compression_result
 
 Rows = Dict[str, Dict[str, List[dict]]]  # {model: {abbr: per-document rows}}
@@ -75,12 +76,13 @@ class Bootstrap:
                 )
 
     def intervals(self, metric: str = 'bpc') -> Dict[str, Dict[str, Interval]]:
-        """``{model: {abbr: Interval}}`` of ``metric`` (bpc or bpb)."""
-        size, out = SIZE[metric], {}
+        """``{model: {abbr: Interval}}`` of ``metric`` (bpc, bpb, or compression_rate: bpb's
+        interval in percent, ``bpb / 8 * 100``)."""
+        scale = rate_of(1.0) if metric == RATE else 1.0
+        size, out = SIZE['bpb' if metric == RATE else metric], {}
         for (model, abbr), s in self.sums.items():
-            out.setdefault(model, {})[abbr] = ratio_interval(
-                s['total_nll'], s[f'total_{size}'], s['nll'], s[size], self.level
-            )
+            found = ratio_interval(s['total_nll'], s[f'total_{size}'], s['nll'], s[size], self.level)
+            out.setdefault(model, {})[abbr] = Interval(*(scale * x for x in found))
         return out
 
     def difference(self, model_a: str, model_b: str, abbr: str) -> Interval:

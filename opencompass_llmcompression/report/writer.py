@@ -26,7 +26,17 @@ from .corpus_periods import corpus_info
 from .documents import document_table
 from .failures import Failure, no_results_message
 from .intervals import RESAMPLES, SEED
-from .leaderboard import compression_abbrs, leaderboard, long_rows, lossy_notes, to_csv, to_markdown
+from .leaderboard import (
+    METRICS,
+    RATE,
+    compression_abbrs,
+    leaderboard,
+    long_rows,
+    lossy_notes,
+    metric_title,
+    to_csv,
+    to_markdown,
+)
 from .linear_fit import area_points, fit_areas, fit_table, plot_fits
 from .paper_fits import SOURCE as TABLES_SOURCE
 from .paper_reference import SOURCE, reference_rows
@@ -40,13 +50,18 @@ from .uncertainty import Bootstrap
 class ReportOptions:
     """What the user asked of the report (the summarizer's arguments, the command's flags)."""
 
-    metrics: Tuple[str, ...] = ('bpc',)
+    metrics: Tuple[str, ...] = ('bpc',)  # leaderboards, of METRICS: bpc, bpb, compression_rate
     baselines: bool = True  # gzip, bzip2, xz, zstd rows
     document_count: int = 10  # lowest and highest BPC documents per model and corpus (0: none)
     scores: Optional[Dict[str, Dict[str, float]]] = None  # benchmark scores from a CSV
     areas: Optional[Dict[str, dict]] = None  # benchmark areas for the fit (default: paper's)
     resamples: int = RESAMPLES  # bootstrap draws over documents (0: no intervals)
     seed: int = SEED
+
+    def __post_init__(self):
+        unknown = [m for m in self.metrics if m not in METRICS]
+        if unknown or not self.metrics:
+            raise ValueError(f'metrics {list(self.metrics)}: each must be one of {", ".join(METRICS)}')
 
 
 class ReportFolder:
@@ -183,7 +198,7 @@ def leaderboard_sections(
         intervals = boot.intervals(metric) if boot else {}
         header, rows = leaderboard(results, abbrs, metric, models, rates, intervals, pool=not refusal)
         lines += [
-            f'## {metric.upper()} (lower is better; compressors in parentheses)',
+            f'## {metric_title(metric)} (lower is better; compressors in parentheses)',
             '',
             to_markdown(header, rows),
         ]
@@ -195,7 +210,7 @@ def leaderboard_sections(
                 '',
             ]
         folder.write(
-            f'compression_{metric}_{{stamp}}.csv',
+            'compression_rate_{stamp}.csv' if metric == RATE else f'compression_{metric}_{{stamp}}.csv',
             to_csv(
                 *long_rows(results, abbrs, metric, models, rates, intervals, measurements, pool=not refusal)
             ),
