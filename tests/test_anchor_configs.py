@@ -171,12 +171,17 @@ def test_llm_compression_hf_is_the_model_hf_path_builds_named_by_the_environment
     )
     assert (second['abbr'], second['path']) == ('mine_hf', 'models/mine/')
     monkeypatch.setenv('LLMCOMPRESSION_HF_NUM_GPUS', '0')
-    monkeypatch.setenv('LLMCOMPRESSION_HF_BATCH_SIZE', 'auto')
+    monkeypatch.setenv('LLMCOMPRESSION_HF_BATCH_SIZE', '2')
     (model, _) = Config.fromfile(config)['models']
-    assert (model['batch_size'], model['run_cfg']) == ('auto', dict(num_gpus=0))
+    assert (model['batch_size'], model['run_cfg']) == (2, dict(num_gpus=0))
     for name, value, message in (
         ('LLMCOMPRESSION_HF_NUM_GPUS', 'one', "LLMCOMPRESSION_HF_NUM_GPUS='one': give a whole number"),
         ('LLMCOMPRESSION_HF_BATCH_SIZE', '0', "LLMCOMPRESSION_HF_BATCH_SIZE='0': give a positive"),
+        (
+            'LLMCOMPRESSION_HF_BATCH_SIZE',
+            'auto',
+            'for auto windows per forward pass, LLMCOMPRESSION_BATCH_SIZE=auto',
+        ),
         ('LLMCOMPRESSION_HF_PATH', 'a/mine,b/mine', r'two models would share one name \(mine_hf, mine_hf\)'),
     ):
         with monkeypatch.context() as m:
@@ -257,3 +262,33 @@ def test_the_documented_anchors_command_measures_my_model_beside_them(tmp_path, 
         placed = {(r['model'], r['corpus'], r['benchmark']) for r in csv.DictReader(f)}
     assert ('tiny-llama_hf', 'llm_compression-fresh', 'Average') in placed
     assert 'anchored on 4 models of the paper' in proc.stdout
+
+
+def test_llmcompression_batch_size_sets_the_corpora_inferencer_only(tmp_path, monkeypatch):
+    """`LLMCOMPRESSION_BATCH_SIZE=auto`: what OpenCompass's --batch-size (whole numbers) cannot
+    ask, set on this plugin's inferencer and nowhere else."""
+    from mmengine.config import Config
+
+    from opencompass_llmcompression import CONFIG_DIR
+
+    corpora = os.path.join(CONFIG_DIR, 'datasets', 'llm_compression', 'llm_compression.py')
+    folder_config = os.path.join(
+        CONFIG_DIR, 'datasets', 'llm_compression_folder', 'llm_compression_folder.py'
+    )
+    write_corpus(str(tmp_path / 'fresh'), 'web_2026_01', 'text', '2026-01-01', '2026-01-31')
+    monkeypatch.setenv('LLMCOMPRESSION_CORPORA', str(tmp_path / 'fresh'))
+    monkeypatch.delenv('LLMCOMPRESSION_BATCH_SIZE', raising=False)
+    for dataset in Config.fromfile(corpora)['llm_compression_datasets']:
+        assert 'batch_size' not in dataset['infer_cfg']['inferencer']  # the model's, as before
+    for value, want in (('auto', 'auto'), (' 16 ', 16)):
+        monkeypatch.setenv('LLMCOMPRESSION_BATCH_SIZE', value)
+        datasets = Config.fromfile(corpora)['llm_compression_datasets']
+        assert [d['infer_cfg']['inferencer']['batch_size'] for d in datasets] == [want] * 3
+        (fresh,) = Config.fromfile(folder_config)['llm_compression_folder_datasets']
+        assert fresh['infer_cfg']['inferencer']['batch_size'] == want
+    for bad in ('0', 'max', '2.5'):
+        monkeypatch.setenv('LLMCOMPRESSION_BATCH_SIZE', bad)
+        with pytest.raises(
+            ValueError, match=f"LLMCOMPRESSION_BATCH_SIZE='{bad}': give windows per forward pass"
+        ):
+            Config.fromfile(corpora)

@@ -357,3 +357,19 @@ def test_a_corpus_that_scores_nothing_and_a_crashed_evaluation_fail_alone(
         ) in failed
         # OpenCompass looks for the built-in's `loss` in our rows: the eval task dies there
         assert f"- llm_compression-crash (tiny): KeyError: 'loss' (log: {crash_log})" in failed
+
+
+def test_batch_size_auto_asked_from_the_seed_command(
+    unsplit, tiny_model_dir, corpus_root, tmp_path, monkeypatch
+):
+    """`LLMCOMPRESSION_BATCH_SIZE=auto opencompass --datasets llm_compression ... --hf-path M`:
+    OpenCompass's --batch-size takes whole numbers only. The same sums as the unsplit run
+    (batch size 8), the inferencer's log naming the size it chose."""
+    monkeypatch.setenv('LLMCOMPRESSION_BATCH_SIZE', 'auto')
+    results, run_dir, _ = run_opencompass(cli(tiny_model_dir), str(tmp_path / 'auto'), corpus_root)
+    whole, _, _ = unsplit
+    for abbr, result in whole.items():
+        assert results[abbr]['nll'] == pytest.approx(result['nll'], rel=1e-6)
+        assert results[abbr]['chars'] == result['chars']
+    logs = ''.join(open(p).read() for p in glob.glob(os.path.join(run_dir, 'logs', 'infer', '*', '*.out')))
+    assert 'batch_size=auto: 4 windows per forward pass' in logs  # a CPU's fixed size

@@ -7,7 +7,8 @@
 #
 # LLMCOMPRESSION_HF_PATH: a hub name or a folder, or several separated by commas;
 # LLMCOMPRESSION_HF_NUM_GPUS: GPUs per model (default 1; 0 on a CPU);
-# LLMCOMPRESSION_HF_BATCH_SIZE: windows per forward pass (default 8, or auto).
+# LLMCOMPRESSION_HF_BATCH_SIZE: the model's batch size (--batch-size, default 8); for auto
+# windows per forward pass on this plugin's corpora, LLMCOMPRESSION_BATCH_SIZE=auto.
 # Each is the HuggingFaceBaseModel that `--hf-type base --hf-path` builds, abbr MODEL_hf.
 # In a suite: `from opencompass_llmcompression.configs.models.llm_compression_hf import models`
 # inside read_base().

@@ -29,7 +29,15 @@ llm_compression_infer_cfg = dict(
     # never formats it, so text like "{idx}" inside a document is scored as written.
     prompt_template=dict(type=PromptTemplate, template='{content}'),
     retriever=dict(type=ZeroRetriever),
-    inferencer=dict(type=SlidingWindowPPLInferencer),
+    # Windows per forward pass: the model's batch_size (--batch-size) unless
+    # $LLMCOMPRESSION_BATCH_SIZE says otherwise: a whole number, or auto (from the GPU's free
+    # memory), which --batch-size cannot say: LLMCOMPRESSION_BATCH_SIZE=auto opencompass ...
+    inferencer=dict(
+        type=SlidingWindowPPLInferencer,
+        **__import__(
+            'opencompass_llmcompression.openicl.env_models', fromlist=['inferencer_settings']
+        ).inferencer_settings(),
+    ),
 )
 
 llm_compression_eval_cfg = dict(evaluator=dict(type=CompressionEvaluator))

@@ -19,6 +19,11 @@ __import__('opencompass_llmcompression.openicl.announce', fromlist=['announce_co
     + os.environ.get('LLMCOMPRESSION_CORPORA', 'data/llm-compression')
 )
 
+# $LLMCOMPRESSION_BATCH_SIZE (a whole number or auto), when set, is each corpus's windows per
+# forward pass, as in the llm_compression config.
 llm_compression_folder_datasets = __import__(
     'opencompass_llmcompression.openicl.corpus_folder', fromlist=['corpus_datasets']
-).corpus_datasets(os.environ.get('LLMCOMPRESSION_CORPORA', 'data/llm-compression'))
+).corpus_datasets(
+    os.environ.get('LLMCOMPRESSION_CORPORA', 'data/llm-compression'),
+    **__import__('opencompass_llmcompression.openicl.env_models', fromlist=['inferencer_settings']).inferencer_settings(),
+)
