@@ -22,7 +22,6 @@ It says what it wrote, leaves an identical file alone, updates a file it wrote i
 refuses to overwrite any other file. OpenCompass's installed package is never touched.
 """
 
-import argparse
 import os
 import sys
 from typing import Dict, List, Tuple
@@ -132,11 +131,7 @@ def install(config_dir: str) -> List[Tuple[str, str]]:
 
 
 def main(argv=None) -> int:
-    parser = ArgumentParser(
-        prog='llmcompression-configs',
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = ArgumentParser(prog='llmcompression-configs', description=__doc__)
     commands = parser.add_subparsers(dest='command', required=True)
     install_parser = commands.add_parser(
         'install', help='write the thin configs into DIR (default ./configs)'

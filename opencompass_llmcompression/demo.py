@@ -10,7 +10,6 @@ runs OpenCompass with this plugin's datasets on them, prints the BPC table and c
 document for real with ``llmcompression-zip``. ``--hf-path DIR`` measures another model.
 """
 
-import argparse
 import glob
 import json
 import os
@@ -139,11 +138,7 @@ def compress_demo_document(model_dir: str, work_dir: str, name: str = 'SmolLM2-1
 
 
 def main(argv=None) -> int:
-    parser = ArgumentParser(
-        prog='python -m opencompass_llmcompression.demo',
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = ArgumentParser(prog='python -m opencompass_llmcompression.demo', description=__doc__)
     parser.add_argument('--hf-path', help='model folder (default: SmolLM2-135M, converted)')
     parser.add_argument(
         '--chars', type=int, default=30000, help='characters per sample corpus (default 30000)'

@@ -95,11 +95,7 @@ def document_list(text: str) -> list:
 
 
 def parse_args(argv=None):
-    parser = ArgumentParser(
-        prog='python -m opencompass_llmcompression',
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = ArgumentParser(prog='python -m opencompass_llmcompression', description=__doc__)
     parser.add_argument('--model_name', required=True, help='Hugging Face model id or local folder')
     parser.add_argument(
         '--task_name',

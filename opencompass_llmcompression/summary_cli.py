@@ -10,7 +10,6 @@ override earlier ones for the same model and dataset. Files go to --out (default
 run folder's summary/).
 """
 
-import argparse
 import json
 import os
 import sys
@@ -33,9 +32,7 @@ PROG = 'llmcompression-summary'
 
 def main(argv=None) -> int:
     logger = log_to_stderr(PROG)
-    parser = ArgumentParser(
-        prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = ArgumentParser(prog=PROG, description=__doc__)
     parser.add_argument('folders', nargs='*', help='OpenCompass run folders or work dirs')
     parser.add_argument(
         '--paper',

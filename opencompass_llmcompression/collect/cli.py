@@ -16,7 +16,6 @@ Exit status: 0 done, 1 nothing (more) done (an error named with its fix), 2 coll
 build skipped damaged input, 130 interrupted (what was whole stays recorded).
 """
 
-import argparse
 import logging
 import sys
 
@@ -31,7 +30,7 @@ KINDS = {'cc': common_crawl}
 
 
 def parser() -> ArgumentParser:
-    p = ArgumentParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ArgumentParser(prog=PROG, description=__doc__)
     kinds = p.add_subparsers(dest='kind', required=True, metavar='{' + ','.join(KINDS) + '}')
     for name, module in KINDS.items():
         sub = kinds.add_parser(name, help=module.__doc__.strip().splitlines()[0])

@@ -41,7 +41,7 @@ def _day(value: str):
 
 
 def parser() -> ArgumentParser:
-    p = ArgumentParser(prog=PROG, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ArgumentParser(prog=PROG, description=__doc__)
     p.add_argument('--name', required=True, help='corpus name: writes NAME.jsonl')
     p.add_argument('--kind', required=True, choices=KINDS, help='how to clean it')
     p.add_argument(
