@@ -21,12 +21,12 @@ import sys
 
 from ..core.logs import log_to_stderr
 from ..exit_codes import ERROR, INTERRUPTED, OK, ArgumentParser
-from . import common_crawl, github
+from . import arxiv_sources, common_crawl, github
 from .collection import Collection
 from .http import CollectError
 
 PROG = 'llmcompression-collect'
-KINDS = {'cc': common_crawl, 'code': github}
+KINDS = {'cc': common_crawl, 'code': github, 'arxiv': arxiv_sources}
 
 
 def parser() -> ArgumentParser:
