@@ -150,6 +150,13 @@ def main(argv=None) -> int:
         help='where the converted model and the corpora are kept',
     )
     parser.add_argument('--max-num-workers', type=int, default=1)
+    parser.add_argument(
+        '--token-losses',
+        type=int,
+        default=2,
+        help='documents of lowest and of highest BPC per corpus whose token losses are kept and '
+        'drawn, character by character, in summary/compression_tokens_*.html (default 2; 0: none)',
+    )
     args = parser.parse_args(argv)
 
     model = args.hf_path or smollm2_model_dir(args.cache)
@@ -182,7 +189,9 @@ def main(argv=None) -> int:
         args.work_dir,
     ]
     print('$ COMPASS_DATA_CACHE=' + data_root + ' ' + ' '.join(command), flush=True)
-    env = dict(os.environ, COMPASS_DATA_CACHE=data_root)
+    env = dict(
+        os.environ, COMPASS_DATA_CACHE=data_root, LLMCOMPRESSION_KEEP_TOKEN_LOSSES=str(args.token_losses)
+    )
     command[0] = os.path.join(os.path.dirname(sys.executable), 'opencompass')
     code = subprocess.run(command, env=env).returncode
     if code != 0:
@@ -199,6 +208,8 @@ def main(argv=None) -> int:
             r = json.load(f)
         print(f'{name:<12} {r["bpc"]:8.4f} {r["bpb"]:8.4f} {r["tokens"]:9d} {r["chars"]:9d}')
     print(f'\nFull results: {os.path.abspath(run_dir)} (summary/, results/, predictions/)')
+    for page in sorted(glob.glob(os.path.join(run_dir, 'summary', 'compression_tokens_*.html'))):
+        print(f'Bits on each character, open in a browser: {os.path.abspath(page)}')
     print('\nA real file: llmcompression-zip compresses one document with the same model')
     name = os.path.basename(os.path.normpath(args.hf_path)) if args.hf_path else 'SmolLM2-135M'
     try:

@@ -191,3 +191,18 @@ def test_paper_command_line_keeps_them(tiny_model_dir, corpus, tmp_path):
     with pytest.raises(SystemExit):
         main(args + ['--token_loss_documents', 'x'])
     assert main(args + ['--token_loss_documents', '9']) == 1
+
+
+def test_the_settings_from_the_environment_and_their_errors():
+    from opencompass_llmcompression.openicl.inferencer import token_loss_choice
+
+    env = {'LLMCOMPRESSION_KEEP_TOKEN_LOSSES': '3', 'LLMCOMPRESSION_TOKEN_LOSS_DOCUMENTS': '4, 17'}
+    assert token_loss_choice(None, None, env) == (3, [4, 17])
+    assert token_loss_choice(1, [2], env) == (1, [2])  # the config's own values first
+    assert token_loss_choice(None, None, {}) == (0, [])
+    with pytest.raises(ValueError, match=r"\$LLMCOMPRESSION_KEEP_TOKEN_LOSSES='five'"):
+        token_loss_choice(None, None, {'LLMCOMPRESSION_KEEP_TOKEN_LOSSES': 'five'})
+    with pytest.raises(ValueError, match='LLMCOMPRESSION_TOKEN_LOSS_DOCUMENTS'):
+        token_loss_choice(None, None, {'LLMCOMPRESSION_TOKEN_LOSS_DOCUMENTS': '1;2'})
+    with pytest.raises(ValueError, match='keep_token_losses=True'):
+        token_loss_choice(True, [], {})

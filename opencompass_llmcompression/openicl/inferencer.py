@@ -66,11 +66,12 @@ class SlidingWindowPPLInferencer(BaseInferencer):
         keep_token_losses: for this many documents of the shard with the lowest and as many
             with the highest BPC, keep each scored token's loss and characters
             (``core.token_losses``) in ``token_losses/<prediction file>`` beside the
-            predictions; the report draws them (a page per corpus). 0 (default): nothing is
-            kept or computed. While scoring, the shard's token losses are held in memory,
-            8 bytes a token.
+            predictions; the report draws them (a page per corpus). Default:
+            ``$LLMCOMPRESSION_KEEP_TOKEN_LOSSES``, else 0: nothing is kept or computed.
+            While scoring, the shard's token losses are held in memory, 8 bytes a token.
         token_loss_documents: ``document_index`` values whose token losses are kept too
             (those in this shard), so that two models' runs keep the same documents.
+            Default: ``$LLMCOMPRESSION_TOKEN_LOSS_DOCUMENTS`` (``3,17``), else none.
 
     The wrapper's tokenizer is used as it is, except a Llama-labelled byte-level one that
     transformers 5 loads without its spaces, which is loaded again as its ``tokenizer.json``
@@ -88,8 +89,8 @@ class SlidingWindowPPLInferencer(BaseInferencer):
         max_seq_len: Optional[int] = None,
         checkpoint_interval: float = 30.0,
         allow_lossy_tokenizer: bool = False,
-        keep_token_losses: int = 0,
-        token_loss_documents: Sequence[int] = (),
+        keep_token_losses: Optional[int] = None,
+        token_loss_documents: Optional[Sequence[int]] = None,
         output_json_filepath: Optional[str] = './icl_inference_output',
         output_json_filename: Optional[str] = 'predictions',
         cache_dir: Optional[str] = None,
@@ -107,16 +108,9 @@ class SlidingWindowPPLInferencer(BaseInferencer):
         self.token_cache_dir = token_cache_dir or cache_dir
         self.checkpoint_interval = checkpoint_interval
         self.allow_lossy_tokenizer = allow_lossy_tokenizer
-        if (
-            isinstance(keep_token_losses, bool)
-            or not isinstance(keep_token_losses, int)
-            or keep_token_losses < 0
-        ):
-            raise ValueError(
-                f'keep_token_losses is a number of documents (0 or more), got {keep_token_losses!r}'
-            )
-        self.keep_token_losses = keep_token_losses
-        self.token_loss_documents = [int(d) for d in token_loss_documents]
+        self.keep_token_losses, self.token_loss_documents = token_loss_choice(
+            keep_token_losses, token_loss_documents
+        )
 
     def inference(
         self,
@@ -260,6 +254,32 @@ def scoring_model(wrapper):
 
 
 TOKEN_LOSSES_FOLDER = 'token_losses'
+KEEP_ENV, DOCUMENTS_ENV = 'LLMCOMPRESSION_KEEP_TOKEN_LOSSES', 'LLMCOMPRESSION_TOKEN_LOSS_DOCUMENTS'
+
+
+def token_loss_choice(count: Optional[int], documents: Optional[Sequence[int]], environ=os.environ):
+    """``(count, documents)`` of the inferencer's token-loss settings, each from its
+    environment variable where the config leaves it None; ValueError naming the setting (or
+    the variable) for a value that is not a count or a list of document indices."""
+    if count is None:
+        text = environ.get(KEEP_ENV, '0').strip() or '0'
+        count = int(text) if text.isdigit() else -1
+        where = f'${KEEP_ENV}={text!r}'
+    else:
+        where = f'keep_token_losses={count!r}'
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise ValueError(f'{where} is not a number of documents (0 or more)')
+    if documents is None:
+        text = environ.get(DOCUMENTS_ENV, '')
+        parts = [p.strip() for p in text.split(',') if p.strip()]
+        if not all(p.isdigit() for p in parts):
+            raise ValueError(f'${DOCUMENTS_ENV}={text!r} is not a comma-separated list of document indices')
+        documents = [int(p) for p in parts]
+    if any(isinstance(d, bool) or not isinstance(d, int) or d < 0 for d in documents):
+        raise ValueError(
+            f'token_loss_documents={list(documents)!r} is not a list of document indices (0 or more)'
+        )
+    return count, [int(d) for d in documents]
 
 
 def token_loss_records(kept, tokenizer, predictions, contents, count: int, named) -> List[dict]:
