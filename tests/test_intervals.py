@@ -271,3 +271,24 @@ def test_no_documents_or_unequal_arrays_are_refused(values):
 def test_plus_minus_is_half_the_width_to_two_significant_digits():
     assert intervals.Interval(0.03, 0.0123, 0.0456).plus_minus() == '± 0.017'  # 0.0333 / 2
     assert intervals.Interval(1.0, 0.9, 1.1).plus_minus() == '± 0.1'
+
+
+def test_a_new_metric_gets_its_interval_from_its_count_or_a_note(documents, monkeypatch):
+    """docs/architecture.md's recipe for a new metric, bits per token: named in SIZE with its
+    per-document count, it gets the plain loop's interval over tokens; a metric SIZE does not
+    know gets none and a note, not a KeyError."""
+    from opencompass_llmcompression.report import uncertainty
+
+    nll, chars = documents
+    tokens = (chars // 4).astype(float)
+    rows = [dict(r, tokens=int(t)) for r, t in zip(rows_for(nll, chars), tokens)]
+    results = {'a': {'cc': dict(result_for(rows), tokens=int(tokens.sum()))}}
+    boot = Bootstrap(results, {'a': {'cc': rows}}, ['cc'], ['a'])
+    assert boot.intervals('bpt') == {} and boot.notes == [
+        'bpt: no intervals: the report draws them for bits per a per-document count (bpc: chars, '
+        'bpb: bytes, compression_rate: bytes; report/uncertainty.py SIZE)'
+    ]
+    monkeypatch.setitem(uncertainty.SIZE, 'bpt', 'tokens')
+    got = Bootstrap(results, {'a': {'cc': rows}}, ['cc'], ['a']).intervals('bpt')['a']['cc']
+    assert got.value == pytest.approx(nll.sum() / (tokens.sum() * LN2), rel=1e-12)
+    assert (got.low, got.high) == pytest.approx(loop_bootstrap(list(nll), list(tokens)), rel=1e-12)

@@ -17,7 +17,10 @@ from .leaderboard import RATE, rate_of
 from .results import is_compression_result
 
 Rows = Dict[str, Dict[str, List[dict]]]  # {model: {abbr: per-document rows}}
-SIZE = dict(bpc='chars', bpb='bytes')
+# Each metric's per-document count: the metric is bits per that count (the summed NLL over it),
+# and its interval a ratio interval of the resampled sums. compression_rate is bpb's, rescaled.
+# A metric of the leaderboard that is not here gets no interval, and the report says so.
+SIZE = dict(bpc='chars', bpb='bytes', compression_rate='bytes')
 
 
 def _check_rows(rows: List[dict], result: dict) -> Optional[str]:
@@ -67,7 +70,7 @@ class Bootstrap:
                 if reason:
                     self.notes.append(f'{model} on {abbr}: no interval, {reason}.')
                     continue
-                fields = ('nll', 'chars', 'bytes')
+                fields = ('nll', *sorted(set(SIZE.values())))  # the counts resampled beside nll
                 arrays = [np.array([r[f] for r in found], dtype=np.float64) for f in fields]
                 self.rows[model, abbr] = found
                 self.sums[model, abbr] = dict(
@@ -77,9 +80,18 @@ class Bootstrap:
 
     def intervals(self, metric: str = 'bpc') -> Dict[str, Dict[str, Interval]]:
         """``{model: {abbr: Interval}}`` of ``metric`` (bpc, bpb, or compression_rate: bpb's
-        interval in percent, ``bpb / 8 * 100``)."""
+        interval in percent, ``bpb / 8 * 100``); ``{}`` for a metric ``SIZE`` does not know,
+        with a note saying so."""
+        if metric not in SIZE:
+            note = (
+                f'{metric}: no intervals: the report draws them for bits per a per-document count '
+                f'({", ".join(f"{m}: {c}" for m, c in SIZE.items())}; report/uncertainty.py SIZE)'
+            )
+            if note not in self.notes:
+                self.notes.append(note)
+            return {}
         scale = rate_of(1.0) if metric == RATE else 1.0
-        size, out = SIZE['bpb' if metric == RATE else metric], {}
+        size, out = SIZE[metric], {}
         for (model, abbr), s in self.sums.items():
             found = ratio_interval(s['total_nll'], s[f'total_{size}'], s['nll'], s[size], self.level)
             out.setdefault(model, {})[abbr] = Interval(*(scale * x for x in found))
