@@ -206,3 +206,25 @@ def test_the_settings_from_the_environment_and_their_errors():
         token_loss_choice(None, None, {'LLMCOMPRESSION_TOKEN_LOSS_DOCUMENTS': '1;2'})
     with pytest.raises(ValueError, match='keep_token_losses=True'):
         token_loss_choice(True, [], {})
+
+
+def test_an_interrupted_shard_resumes_with_its_token_losses(tiny_model, tokenizer, tmp_path):
+    from test_faults import interrupted, score
+
+    contents = multilingual_documents()
+    nll, _, whole = score(tiny_model, tokenizer, contents, keep_token_losses=True)
+    path = str(tmp_path / 'progress.npz')
+    interrupted(tiny_model, tokenizer, contents, 5, checkpoint_path=path, keep_token_losses=True)
+    with np.load(path) as saved:
+        assert 0 < np.isfinite(saved['token_nll']).sum() < np.isfinite(whole.values).sum()
+    resumed_nll, _, resumed = score(
+        tiny_model, tokenizer, contents, checkpoint_path=path, keep_token_losses=True
+    )
+    assert np.array_equal(resumed_nll, nll)
+    assert np.array_equal(resumed.values, whole.values, equal_nan=True)
+    for d in range(len(contents)):
+        assert sequential_sum(x for x in resumed.losses(d).tolist() if not math.isnan(x)) == nll[d]
+    # a checkpoint made without token losses is not taken up by a run that keeps them
+    interrupted(tiny_model, tokenizer, contents, 5, checkpoint_path=path)
+    again = score(tiny_model, tokenizer, contents, checkpoint_path=path, keep_token_losses=True)
+    assert np.array_equal(again[2].values, whole.values, equal_nan=True)
