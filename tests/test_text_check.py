@@ -5,6 +5,7 @@ and a lossy tokenizer, when allowed, is measured and marked.
 Runs under transformers 4 (.venv), 5.23 (.venv-transformers5) and 5.19 (.venv-vllm, where
 transformers itself loads a Llama-labelled byte-level tokenizer without its spaces)."""
 
+import dataclasses
 import json
 import logging
 import os
@@ -21,7 +22,15 @@ from opencompass_llmcompression import paper_cli, score_documents
 from opencompass_llmcompression.core.model_loading import load_tokenizer
 from opencompass_llmcompression.core.scoring_loop import corpus_text_check
 from opencompass_llmcompression.core.settings import MeasurementSettings
-from opencompass_llmcompression.core.text_check import TextChanged, check_round_trip, same_text
+from opencompass_llmcompression.core.text_check import (
+    TextChanged,
+    TextCheck,
+    _difference,
+    check_round_trip,
+    require_text_kept,
+    result_record,
+    same_text,
+)
 from opencompass_llmcompression.report.leaderboard import LOSSY_MARK, leaderboard, long_rows, lossy_notes
 
 SETTINGS = MeasurementSettings(64, 16)
@@ -234,3 +243,164 @@ def test_the_inferencer_repairs_the_wrappers_tokenizer(tmp_path, tiny_model):
     want, _ = brute_force_nll(tiny_model, SimpleNamespace(encode=transformers4_ids(folder)), docs, 64, 16)
     np.testing.assert_allclose([r['nll'] for r in rows], want, rtol=1e-6)
     assert all(r['text_check'] == {'round_trip': 'held'} for r in rows)
+
+
+class CharTokenizer:
+    """The least a tokenizer can be: ``encode`` and ``decode`` only (no ``is_fast``, no backend,
+    no ``unk_token_id`` unless ``unknown``). One id per character, 1 = a BOS before each text;
+    with ``unknown``, every non-ASCII character is id 0, decoded as '?'."""
+
+    def __init__(self, unknown=False):
+        if unknown:
+            self.unk_token_id = 0
+        self.unknown = unknown
+
+    def encode(self, text, add_special_tokens=True):
+        ids = [0 if self.unknown and ord(c) > 127 else ord(c) + 10 for c in text]
+        return [1] + ids if add_special_tokens else ids
+
+    def decode(self, ids, skip_special_tokens=False, clean_up_tokenization_spaces=None):
+        return ''.join({0: '?', 1: '<s>'}.get(i) or chr(i - 10) for i in ids)
+
+
+def test_a_plain_tokenizer_is_checked_document_by_document():
+    tokenizer = CharTokenizer()
+    docs = ['plain text', 'naïve <s> café']  # '<s>' as text is seven ids, not the BOS
+    check = check_round_trip(docs, *stream_of(docs, tokenizer), tokenizer)
+    assert check == TextCheck(2)
+
+
+def test_the_counts_add_up_over_documents_after_one_that_held():
+    tokenizer = CharTokenizer(unknown=True)
+    docs = ['plain', 'naïve', 'ça et là']
+    check = check_round_trip(docs, *stream_of(docs, tokenizer), tokenizer)
+    # 'naïve' -> 'na?ve': 1 character; 'ça et là' -> '?a et l?': all 8, from the first to the last;
+    # no offsets from this tokenizer, so the characters unseen are those that differ
+    assert check == TextCheck(
+        documents=3,
+        documents_differ=2,
+        chars_differ=1 + 8,
+        unknown_tokens=1 + 2,
+        chars_unseen=1 + 8,
+        first=dict(document=1, offset=2, given='naïve', decoded='na?ve', unknown_char=None),
+    )
+
+
+def test_the_first_difference_is_shown_with_24_characters_each_side():
+    tokenizer = CharTokenizer(unknown=True)
+    doc = 'a' * 30 + 'é' + 'b' * 30
+    check = check_round_trip([doc], *stream_of([doc], tokenizer), tokenizer)
+    assert check.first == dict(
+        document=0,
+        offset=30,
+        given='a' * 24 + 'é' + 'b' * 23,
+        decoded='a' * 24 + '?' + 'b' * 23,
+        unknown_char=None,
+    )
+
+
+def bert_like(tmp_path):
+    """A word-piece tokenizer of transformers (slow under transformers 4) that adds [CLS] before
+    and [SEP] after each text, tidies ' ,' to ',' by default and can drop special tokens."""
+    from transformers import BertTokenizer
+
+    vocab = tmp_path / 'vocab.txt'
+    vocab.write_text('\n'.join(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'a', 'b', ',']) + '\n')
+    return BertTokenizer(str(vocab))
+
+
+def test_the_ids_are_decoded_as_they_are_special_tokens_and_spaces_kept(tmp_path):
+    tokenizer = bert_like(tmp_path)
+    docs = ['a , b', 'b [SEP] a', 'a b']  # a tidied ',' or a dropped [SEP] would change the text
+    check = check_round_trip(docs, *stream_of(docs, tokenizer), tokenizer)
+    assert check == TextCheck(3)
+    docs = ['a , b', 'a c']  # 'c' is not in the vocabulary: [UNK]
+    check = check_round_trip(docs, *stream_of(docs, tokenizer), tokenizer)
+    assert (check.documents_differ, check.chars_differ, check.unknown_tokens) == (1, 1, 1)
+    assert check.first['decoded'] == 'a [UNK]' and check.first['offset'] == 2
+
+
+def fast_with_a_special_token():
+    """One token per ASCII character and a special token '<|x|>', which a decode that skips
+    special tokens would drop."""
+    tokenizer = unknown_token_tokenizer()
+    tokenizer.add_special_tokens({'additional_special_tokens': ['<|x|>']})
+    return tokenizer
+
+
+def test_a_fast_tokenizer_keeps_the_special_tokens_of_the_text():
+    tokenizer = fast_with_a_special_token()
+    docs = ['a<|x|>b']
+    token_ids, offsets = stream_of(docs, tokenizer)
+    assert len(token_ids) == 3  # the special token is one id
+    assert check_round_trip(docs, token_ids, offsets, tokenizer) == TextCheck(1)
+
+
+@pytest.mark.parametrize(
+    'given,back,expected',
+    [
+        ('abcdef', 'abXdef', (2, 1)),  # one character replaced
+        ('aXbXc', 'aYbYc', (1, 3)),  # from the first difference to the last
+        ('abcdef', 'abdef', (2, 1)),  # one deleted
+        ('abc', 'xbc', (0, 1)),  # at the start
+        ('abc', 'abd', (2, 1)),  # at the end
+        ('ab', 'abc', (2, 1)),  # one added at the end: nothing of the given text, counted as 1
+        ('abab', 'ab', (2, 2)),  # 'ab' dropped at the end
+        ('naïve', 'na[UNK]ve', (2, 1)),
+    ],
+)
+def test_where_two_texts_differ_by_hand(given, back, expected):
+    assert _difference(given, back) == expected
+
+
+def test_the_refusal_names_tokenizer_counts_place_and_fix():
+    tokenizer = CharTokenizer()
+    tokenizer.name_or_path = 'some/folder'
+    check = TextCheck(
+        3, 2, 9, first=dict(document=1, offset=2, given='naïve', decoded='naive', unknown_char=None)
+    )
+    with pytest.raises(TextChanged) as refused:
+        require_text_kept(check, tokenizer)
+    assert str(refused.value) == (
+        'the tokenizer CharTokenizer (some/folder) does not give back the text it encodes: 2 of 3 '
+        "documents differ, over 9 characters; the first in document 1 at character 2: 'naïve' "
+        "decodes as 'naive'. The BPC would be of another text. If the model folder names a Llama "
+        'tokenizer over a byte-level tokenizer.json, load it with core.model_loading.load_tokenizer, '
+        'which reads tokenizer.json as it is written (the paper command line and the OpenCompass '
+        'inferencer do); otherwise use the tokenizer the model was trained with, or measure anyway '
+        'with allow_lossy_tokenizer=True (--allow_lossy_tokenizer on the paper command line).'
+    )
+    require_text_kept(check, tokenizer, allow_lossy=True)
+    require_text_kept(TextCheck(3), tokenizer)
+
+
+def test_the_refusal_of_unknown_tokens_names_the_character():
+    check = TextCheck(4, 1, 5, 2, 3, dict(document=0, offset=1, given='a€b', decoded='a?b', unknown_char='€'))
+    with pytest.raises(TextChanged) as refused:
+        require_text_kept(check, CharTokenizer(unknown=True))
+    assert str(refused.value) == (
+        'the tokenizer CharTokenizer (this tokenizer) maps characters it has no token for to its '
+        'unknown token: 2 unknown tokens hide 3 characters in 1 of 4 documents, first '
+        "'€' (U+20AC); the first in document 0 at character 1: 'a€b' decodes as 'a?b'. The model "
+        "would be scored on a text without them, a lower BPC than the text's. Use a tokenizer with "
+        'byte fallback, or measure anyway with allow_lossy_tokenizer=True (--allow_lossy_tokenizer '
+        'on the paper command line): the result then records how many characters the model did '
+        'not see.'
+    )
+    unnamed = dataclasses.replace(check, first=dict(check.first, unknown_char=None))
+    with pytest.raises(TextChanged, match=r'in 1 of 4 documents, first a character; the first in'):
+        require_text_kept(unnamed, CharTokenizer(unknown=True))
+
+
+def test_the_record_of_a_check():
+    assert result_record(TextCheck(5)) == {'round_trip': 'held'}
+    check = TextCheck(5, 1, 2, 3, 4, dict(document=0, offset=0, given='', decoded='', unknown_char=None))
+    assert result_record(check) == dict(
+        round_trip='allowed',
+        documents=5,
+        documents_differ=1,
+        chars_differ=2,
+        unknown_tokens=3,
+        chars_unseen=4,
+    )
+    assert TextCheck.from_record(check.as_record()) == check
