@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+from brute_force import brute_force_nll
 from conftest import real_documents
 
 from opencompass_llmcompression.core import WindowScorer, score_documents
@@ -65,8 +66,12 @@ def one_batch_at_a_time(model, tokenizer, contents, size):
 
 @pytest.mark.parametrize('size', [1, 3])
 def test_queued_batches_give_the_same_bits(tiny_model, tokenizer, contents, size):
-    nll, _ = score(tiny_model, tokenizer, contents, size)
+    nll, tokens = score(tiny_model, tokenizer, contents, size)
     assert np.array_equal(nll, one_batch_at_a_time(tiny_model, tokenizer, contents, size))
+    # and both are the right bits: the brute-force scorer's, which shares no code with them
+    want_nll, want_tokens = brute_force_nll(tiny_model, tokenizer, contents, BLOCK, STRIDE)
+    assert tokens.tolist() == want_tokens.tolist()
+    np.testing.assert_allclose(nll, want_nll, rtol=1e-6)
 
 
 def test_auto_on_a_cpu_is_the_small_fixed_size(tiny_model, tokenizer, contents):
