@@ -8,6 +8,7 @@ import argparse
 import datetime
 import hashlib
 import io
+import json
 import os
 import tarfile
 from urllib.parse import parse_qs, urlsplit
@@ -299,12 +300,12 @@ def test_bad_days_are_refused_before_anything_is_asked(server, tmp_path):
 # ---- bulk tars through boto3 ------------------------------------------------------------------
 
 
-def bulk_tar() -> bytes:
-    """A month's bulk tar as arXiv's bucket holds them: ``0001/<id>.gz`` members."""
+def bulk_tar(member: str = '0001/math0001001.gz') -> bytes:
+    """A month's bulk tar as arXiv's bucket holds them: ``YYMM/<id>.gz`` members."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode='w') as tar:
         payload = paper_bytes()
-        info = tarfile.TarInfo('0001/math0001001.gz')
+        info = tarfile.TarInfo(member)
         info.size = len(payload)
         tar.addfile(info, io.BytesIO(payload))
     return buffer.getvalue()
@@ -411,3 +412,39 @@ def test_months_of_a_period():
     ]
     with pytest.raises(CollectError, match='root element is .*OAI-PMH, not arXivSRC'):
         arxiv_sources.parse_manifest(data(HEP_TH))
+
+
+def test_the_bulk_kind_harvests_then_fetches_the_months_tars_for_the_builder(aws, tmp_path):
+    from opencompass_llmcompression.corpus.cli import main as build_corpus
+
+    tar = bulk_tar('1401/1401.2122.gz')
+    # the recorded manifest, its 0001 entry moved to 1401 (the month of the recorded OAI page)
+    manifest = manifest_for(tar).replace(b'arXiv_src_0001_001', b'arXiv_src_1401_001')
+    manifest = manifest.replace(b'<yymm>0001</yymm>', b'<yymm>1401</yymm>')
+    aws.serve('/arxiv/src/arXiv_src_manifest.xml', manifest)
+    aws.serve('/arxiv/src/arXiv_src_1401_001.tar', tar)
+    aws.script(OAI, *CHAIN)
+    out = str(tmp_path / 'bulk')
+    args = arxiv_args(aws, source='bulk')
+    collection = arxiv_sources.collect(args, out, progress=False, oai_client=oai_client(aws))
+    assert [i['url'] for i in collection.items] == [
+        f'{aws.url(OAI)}?verb=ListRecords&metadataPrefix=arXiv&set=math&from=2014-01-01',
+        's3://arxiv/src/arXiv_src_manifest.xml',
+        's3://arxiv/src/arXiv_src_1401_001.tar',
+    ]
+    assert arxiv_sources.corpus_arguments(collection) == [
+        '--kind',
+        'latex',
+        '--source',
+        os.path.join(out, 'bulk', 'arXiv_src_1401_001.tar'),
+        '--arxiv-metadata',
+        os.path.join(out, 'arxiv-metadata-oai.jsonl'),
+    ]
+    corpora = tmp_path / 'corpora'
+    assert (
+        build_corpus(['--name', 'math', '--out', str(corpora), *arxiv_sources.corpus_arguments(collection)])
+        == 0
+    )
+    with open(corpora / 'math.jsonl') as f:
+        (document,) = [json.loads(line) for line in f]
+    assert document['meta']['id'] == '1401.2122' and document['meta']['date'] == '2014-01-09'
