@@ -214,8 +214,8 @@ def main(argv=None):
     paper_size = PAPER_CC_CHARS / kept_chars * cpu / 60  # CPU minutes
     main_ms = result['main_cpu'] / args.records * 1000
     print(
-        f'of which the main process (line deduplication in input order, batches handed out, every '
-        f'kept document written): '
+        f'of which the main process (each file's line hashes checked against those of the files '
+        f'before it, every kept document written): '
         f'{main_ms:.2f} ms a record'
     )
     print(

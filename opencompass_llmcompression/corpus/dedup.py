@@ -122,16 +122,17 @@ class HashSet:
 
 class LineDeduplicator(Step):
     """Lines seen before out, as a step: each document without its lines whose hash is in
-    ``seen`` (a ``HashSet``: the lines of earlier files, given, and this file's earlier lines,
-    added as it goes); a document with no line left is dropped. ``hashes_of(doc)``: the
-    document's line hashes (default ``line_hashes`` of its text)."""
+    ``seen`` (a ``HashSet``, the lines of earlier documents added as it goes); a document
+    with no line left is dropped. ``new_lines(doc)``, when given, says instead which lines of
+    the document are new (a bool per line, worked out for a whole file at once, as the web
+    path does: ``HashSet.add_new`` over all its lines in order gives the same answer)."""
 
     name = 'line_deduplication'
     reason = 'every line seen before (line deduplication)'
 
-    def __init__(self, seen: Optional[HashSet] = None, hashes_of=None) -> None:
+    def __init__(self, seen: Optional[HashSet] = None, new_lines=None) -> None:
         self.seen = HashSet() if seen is None else seen
-        self.hashes_of = hashes_of or (lambda doc: line_hashes(doc.content))
+        self.new_lines = new_lines
         self.lines = self.lines_kept = 0
 
     def parameters(self) -> dict:
@@ -146,14 +147,19 @@ class LineDeduplicator(Step):
         """``text`` without its lines whose hash (``hashes``, one per line, as ``line_hashes``
         gives them) was seen before, in it or an earlier text; None when no line is left. The
         hashes become seen."""
-        fresh = self.seen.add_new(np.asarray(hashes, dtype=np.uint64))
+        return self._keep(text, self.seen.add_new(np.asarray(hashes, dtype=np.uint64)))
+
+    def _keep(self, text: str, fresh) -> Optional[str]:
         kept = [line for line, new in zip(text.split('\n'), fresh) if new]
         self.lines += len(fresh)
         self.lines_kept += len(kept)
         return '\n'.join(kept) if kept else None
 
     def apply(self, doc: Document) -> Union[Document, str]:
-        text = self.keep_new_lines(doc.content, self.hashes_of(doc))
+        if self.new_lines is None:
+            text = self.keep_new_lines(doc.content, line_hashes(doc.content))
+        else:
+            text = self._keep(doc.content, self.new_lines(doc))
         if text is None:
             return self.reason
         doc.content = text

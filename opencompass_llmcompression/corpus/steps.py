@@ -93,14 +93,46 @@ class Steps:
             doc = out
         return doc
 
-    def run(self, docs: Iterable[Document], report: Report) -> Iterator[Document]:
-        """The documents every step keeps, in order; each dropped one goes to ``report``."""
+    def run(self, docs: Iterable[Document], report: Report, batch_chars: int = 0) -> Iterator[Document]:
+        """The documents every step keeps, in order; each dropped one goes to ``report``.
+        ``batch_chars`` > 0: documents taken a batch of about that many characters at a time,
+        each step over the whole batch before the next (the same verdicts, since every step
+        still sees the documents in order; faster where a step's model stays in the
+        processor's cache from one document to the next, as fastText's does)."""
+        if batch_chars <= 0:
+            for doc in docs:
+                out = self.verdict(doc)
+                if isinstance(out, str):
+                    self._drop(out, doc, report)
+                else:
+                    yield out
+            return
+        batch: List[Document] = []
+        size = 0
         for doc in docs:
-            out = self.verdict(doc)
-            if isinstance(out, str):
-                (report.fault if isinstance(out, Fault) else report.skip)(str(out), doc.source, doc.date)
-            else:
-                yield out
+            batch.append(doc)
+            size += len(doc.content)
+            if size >= batch_chars:
+                yield from self._batch(batch, report)
+                batch, size = [], 0
+        yield from self._batch(batch, report)
+
+    def _batch(self, docs: List[Document], report: Report) -> List[Document]:
+        for step in self.steps:
+            kept = []
+            for doc in docs:
+                out = step.apply(doc)
+                if isinstance(out, str):
+                    self.removed[step.name] += 1
+                    self._drop(out, doc, report)
+                else:
+                    kept.append(out)
+            docs = kept
+        return docs
+
+    @staticmethod
+    def _drop(reason: str, doc: Document, report: Report) -> None:
+        (report.fault if isinstance(reason, Fault) else report.skip)(str(reason), doc.source, doc.date)
 
     def merge(self, other: 'Steps') -> None:
         """Add the counts of ``other`` (the same steps, run by another process)."""

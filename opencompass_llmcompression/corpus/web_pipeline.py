@@ -9,7 +9,8 @@ per file (``jobs`` at a time).
    process. The main process takes the files in input order and keeps one ``HashSet`` of
    every line hash so far: the hashes of file i found in it are those of files 0..i-1.
 2. Keep pass: read the file again, the same window and length, then line deduplication (the
-   hashes of pass 1; seen: those of earlier files, given, then this file's own earlier lines),
+   hashes of pass 1; seen: those of earlier files, given, then this file's own earlier lines,
+   worked out for the whole file in one call),
    language (fastText lid.176) and quality (KenLM or the rules standing in for it), all as
    steps (``steps.Steps``). The kept documents go to the file's spool (``spool``); back to
    the main process go the counts, the file's report and the kept documents' handles.
@@ -39,6 +40,7 @@ from .steps import LengthFilter, Step, Steps
 from .text_cleaning import LanguageFilter, quality_filter
 
 NOT_READ = 'file not read to its end ({})'
+BATCH_CHARS = 4_000_000  # characters of documents each step takes at a time in the keep pass
 
 
 @dataclass(frozen=True)
@@ -125,24 +127,25 @@ def keep_pass(task: Tuple[str, str, np.ndarray, str, WebRecipe]) -> FileResult:
     with np.load(hashes) as saved:
         every, lines = saved['hashes'], saved['lines']
     os.remove(hashes)
+    seen = HashSet()
+    seen.add_new(seen_before)
+    fresh = seen.add_new(every)  # the whole file at once: the same as document after document
     starts = np.concatenate([[0], np.cumsum(lines)])
     position = iter(range(len(lines)))
 
-    def hashes_of(doc: Document) -> np.ndarray:
+    def new_lines(doc: Document) -> np.ndarray:
         k = next(position, None)
         if k is None or lines[k] != doc.content.count('\n') + 1:  # read otherwise than in pass 1
-            return np.array(line_hashes(doc.content), dtype=np.uint64)
-        return every[starts[k] : starts[k + 1]]
+            return seen.add_new(np.array(line_hashes(doc.content), dtype=np.uint64))
+        return fresh[starts[k] : starts[k + 1]]
 
-    seen = HashSet()
-    seen.add_new(seen_before)
-    lines_out = LineDeduplicator(seen, hashes_of)
+    lines_out = LineDeduplicator(seen, new_lines)
     steps = Steps(recipe.front() + [lines_out, *_checks(recipe.models)])
     report, counts = Report(), collections.Counter()
     spool = DocumentSpool(spool_path)
     kept = []
     try:
-        for doc in steps.run(_read(path, report, counts, True), report):
+        for doc in steps.run(_read(path, report, counts, True), report, BATCH_CHARS):
             kept.append(spool.add(doc))
     finally:
         spool.close()
