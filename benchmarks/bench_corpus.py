@@ -214,7 +214,7 @@ def main(argv=None):
     paper_size = PAPER_CC_CHARS / kept_chars * cpu / 60  # CPU minutes
     main_ms = result['main_cpu'] / args.records * 1000
     print(
-        f'of which the main process (each file's line hashes checked against those of the files '
+        f'of which the main process (the line hashes of each file checked against those of the files '
         f'before it, every kept document written): '
         f'{main_ms:.2f} ms a record'
     )

@@ -17,7 +17,9 @@ from selenium.webdriver.common.action_chains import ActionChains
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument('page')
     parser.add_argument('out')
     parser.add_argument('--document', type=int, help='document index to show')
