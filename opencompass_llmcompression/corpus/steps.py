@@ -7,15 +7,15 @@ counts what each one drops.
 
 A step has a ``name`` (its manifest entry), ``parameters()`` (a dict for the manifest, asked
 for once the run is over, so that a step may report what it saw) and ``apply(doc)``: the
-document to keep (the same, or a changed copy) or, to drop it, the reason as a ``str``
-(a ``Fault`` when the document is damaged or hostile rather than left out by the recipe).
-A ``Filter`` only judges: its ``reason_out(doc)`` gives the reason or None. Steps see the
-documents in input order, one at a time; a step that remembers what it saw (duplicates) keeps
-that state itself, so the same input gives the same verdicts however the reading was split.
+document to keep (the same, changed or not, or a changed copy) or, to drop it, the reason
+as a ``str``. Damaged input is the readers' to report (``Report.fault``), before any step.
+A ``Filter`` only judges: its ``reason_out(doc)`` gives the reason or None. Each step sees
+the documents that earlier steps kept, in input order; a step that remembers what it saw
+(duplicates) keeps that state itself.
 
 The runner (``Steps``) is the only place drops are counted: ``run`` passes each document
-through the steps in order, stops at the first that drops it (``report.skip`` or
-``report.fault`` with its reason, source and date, and the step's count), and yields the rest;
+through the steps in order, stops at the first that drops it (``report.skip`` with its
+reason, source and date, and the step's count), and yields the rest;
 ``record`` writes ``report.filter_ran(name, parameters, removed)`` for every step.
 """
 
@@ -23,10 +23,6 @@ import collections
 from typing import Iterable, Iterator, List, Optional, Union
 
 from .documents import Document, Report
-
-
-class Fault(str):
-    """A reason to drop a document because it is damaged or hostile (``Report.fault``)."""
 
 
 class Step:
@@ -132,11 +128,7 @@ class Steps:
 
     @staticmethod
     def _drop(reason: str, doc: Document, report: Report) -> None:
-        (report.fault if isinstance(reason, Fault) else report.skip)(str(reason), doc.source, doc.date)
-
-    def merge(self, other: 'Steps') -> None:
-        """Add the counts of ``other`` (the same steps, run by another process)."""
-        self.removed.update(other.removed)
+        report.skip(reason, doc.source, doc.date)
 
     def record(self, report: Report) -> None:
         """Each step's manifest entry: its name, its parameters, the documents it removed."""

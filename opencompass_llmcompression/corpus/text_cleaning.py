@@ -55,12 +55,12 @@ def lid_model_path() -> str:
 
 
 class LanguageFilter(Filter):
-    """Keep documents whose most likely language is ``language`` with a score of at least
-    ``threshold`` (fastText lid.176, the text's newlines made spaces)."""
+    """Keep documents whose most likely language is ``LANGUAGE`` (English) with a score of at
+    least ``LANGUAGE_THRESHOLD`` (0.5; fastText lid.176, the text's newlines made spaces)."""
 
     name = 'language'
 
-    def __init__(self, language: str = LANGUAGE, threshold: float = LANGUAGE_THRESHOLD) -> None:
+    def __init__(self) -> None:
         path = lid_model_path()
         try:
             import fasttext
@@ -70,7 +70,7 @@ class LanguageFilter(Filter):
                 "pip install 'opencompass-llmcompression[corpus]'"
             ) from None
         self.model = fasttext.load_model(path)
-        self.language, self.threshold = language, threshold
+        self.language, self.threshold = LANGUAGE, LANGUAGE_THRESHOLD
 
     def parameters(self) -> dict:
         return {'model': 'fastText lid.176.ftz', 'language': self.language, 'min_score': self.threshold}
