@@ -162,6 +162,31 @@ def test_an_expired_token_starts_the_harvest_again_once(server):
         )
 
 
+def test_a_harvest_cut_off_goes_on_at_the_next_page(server, tmp_path):
+    class CutAfter(Client):
+        def __init__(self, *args, calls, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.calls = calls
+
+        def get(self, url, **kwargs):
+            self.calls -= 1
+            if self.calls < 0:
+                raise KeyboardInterrupt
+            return super().get(url, **kwargs)
+
+    server.script(OAI, *CHAIN)
+    keep = str(tmp_path / 'arxiv-metadata-oai.jsonl')
+    start = datetime.date(2014, 1, 1)
+    with pytest.raises(KeyboardInterrupt):  # Ctrl-C after two pages
+        arxiv_oai.harvest(
+            CutAfter(server.url(OAI), calls=2), server.url(OAI), 'math', start, prefix='arXiv', keep=keep
+        )
+    assert len(server.log) == 2
+    papers = arxiv_oai.harvest(oai_client(server), server.url(OAI), 'math', start, prefix='arXiv', keep=keep)
+    assert query(server.log[2]) == {'verb': 'ListRecords', 'resumptionToken': '6625712|2001'}  # page 3 only
+    assert len(papers) == 7 and sorted(os.listdir(tmp_path)) == []  # the pages kept are gone once whole
+
+
 def test_a_503_with_retry_after_is_waited_out(server):
     # arXiv's flow control: 503 and Retry-After (info.arxiv.org/help/oa), then the page
     server.script(OAI, Answer(503, {'Retry-After': '10', 'Content-Type': 'text/html'}, b''), CHAIN[2])

@@ -23,13 +23,16 @@ are left out.
 OAI-PMH's own errors: ``noRecordsMatch`` (nothing in that set and period) and
 ``badArgument``/``cannotDisseminateFormat``/``noSetHierarchy`` raise ``CollectError`` naming
 the set and dates; ``badResumptionToken`` (a token that expired during a long harvest) starts
-the harvest again, once. arXiv's ``503`` with ``Retry-After`` (its flow control) is waited out
+the harvest again, once. A harvest given ``keep`` keeps its pages on disk as they come, so
+that one cut off (Ctrl-C, a network failure) goes on at the next page when run again. arXiv's
+``503`` with ``Retry-After`` (its flow control) is waited out
 by ``http.Client``, made by ``arxiv_sources`` to keep ``INTERVAL`` (3 s) between requests.
 """
 
 import datetime
 import email.utils
 import json
+import os
 import xml.etree.ElementTree as ET
 from typing import Dict, List, Optional, Tuple
 
@@ -131,15 +134,61 @@ class _Expired(Exception):
     """OAI-PMH's ``badResumptionToken``: the harvest has to start again."""
 
 
-def _harvest_once(client: Client, url: str, first: dict, where: str, prefix: str) -> List[dict]:
-    papers: Dict[str, dict] = {}
-    params, pages = first, 0
+class _Progress:
+    """A harvest's pages so far, kept on disk when ``path`` is given: the papers of each page
+    appended to ``path.part`` (JSON lines), then the next resumption token written whole to
+    ``path.state.json``, so that a harvest cut off resumes at the page after the last one
+    kept (a page kept twice is harmless: the last record of an id wins)."""
+
+    def __init__(self, path: Optional[str], first: dict):
+        self.path, self.first = path, first
+
+    def _files(self):
+        return self.path + '.part', self.path + '.state.json'
+
+    def resume(self) -> Tuple[Dict[str, dict], dict]:
+        """The papers kept and the request to go on with (the first one if none is kept)."""
+        if self.path is None:
+            return {}, self.first
+        part, state = self._files()
+        try:
+            with open(state, encoding='utf-8') as f:
+                saved = json.load(f)
+            if saved.get('first') != self.first or not saved.get('token'):
+                return self.clear()
+            papers = {p['id']: p for p in read_metadata(part)}
+        except (OSError, ValueError, KeyError, TypeError):
+            return self.clear()
+        LOGGER.info('OAI-PMH: resuming a harvest cut off after %d papers', len(papers))
+        return papers, {'verb': 'ListRecords', 'resumptionToken': saved['token']}
+
+    def keep(self, found: List[dict], token: Optional[str]) -> None:
+        if self.path is None:
+            return
+        part, state = self._files()
+        with open(part, 'a', encoding='utf-8') as f:
+            f.writelines(json.dumps(paper, ensure_ascii=False) + '\n' for paper in found)
+        with atomic_write(state, 'w', encoding='utf-8') as f:
+            json.dump({'first': self.first, 'token': token}, f)
+
+    def clear(self) -> Tuple[Dict[str, dict], dict]:
+        if self.path is not None:
+            for name in self._files():
+                if os.path.exists(name):
+                    os.remove(name)
+        return {}, self.first
+
+
+def _harvest_once(client: Client, url: str, progress: _Progress, where: str, prefix: str) -> List[dict]:
+    papers, params = progress.resume()
+    pages = 0
     while True:
         found, token, error = parse_page(client.get(url, params=params).content, prefix)
         pages += 1
         if error is not None:
             code, message = error
             if code == 'badResumptionToken':
+                progress.clear()
                 raise _Expired(message)
             reason = REFUSALS.get(code, 'arXiv refused the request')
             raise CollectError(
@@ -151,6 +200,7 @@ def _harvest_once(client: Client, url: str, first: dict, where: str, prefix: str
         LOGGER.info('OAI-PMH %s: page %d, %d papers so far', where, pages, len(papers))
         if token is None:
             return list(papers.values())
+        progress.keep(found, token)
         params = {'verb': 'ListRecords', 'resumptionToken': token}
 
 
@@ -161,26 +211,33 @@ def harvest(
     start: datetime.date,
     end: Optional[datetime.date] = None,
     prefix: str = 'arXivRaw',
+    keep: Optional[str] = None,
 ) -> List[dict]:
     """Every paper of ``oai_set`` whose record changed from ``start`` to ``end`` (days,
     inclusive; no ``end``: to this day), one per id (the last record of an id wins), from the
-    OAI-PMH base ``url``. An expired resumption token starts the harvest again, once."""
+    OAI-PMH base ``url``. An expired resumption token starts the harvest again, once. With
+    ``keep`` (a path), the pages harvested so far are kept beside it (``_Progress``) until the
+    harvest ends, so that the same call after a cut goes on where it stopped."""
     if prefix not in PREFIXES:
         raise CollectError(f'metadata format {prefix!r}: give one of {", ".join(PREFIXES)}')
     first = {'verb': 'ListRecords', 'metadataPrefix': prefix, 'set': oai_set, 'from': start.isoformat()}
     if end is not None:
         first['until'] = end.isoformat()
     where = f'set {oai_set!r} from {start} to {end or "today"}'
+    progress = _Progress(keep, first)
     try:
-        return _harvest_once(client, url, first, where, prefix)
+        papers = _harvest_once(client, url, progress, where, prefix)
     except _Expired as e:
         LOGGER.warning('OAI-PMH: the resumption token expired (%s); harvesting again', e)
-    try:
-        return _harvest_once(client, url, first, where, prefix)
-    except _Expired as e:
-        raise CollectError(
-            f'arXiv OAI-PMH, {where}: the resumption token expired twice ({e}); run the command again later'
-        ) from None
+        try:
+            papers = _harvest_once(client, url, progress, where, prefix)
+        except _Expired as again:
+            raise CollectError(
+                f'arXiv OAI-PMH, {where}: the resumption token expired twice ({again}); '
+                'run the command again later'
+            ) from None
+    progress.clear()
+    return papers
 
 
 def first_version(paper: dict) -> Optional[datetime.date]:

@@ -121,14 +121,14 @@ def collect_metadata(collection: Collection, args, client: Optional[Client] = No
     if collection.has(source):
         return arxiv_oai.read_metadata(path)
     client = client or Client(base, min_interval=arxiv_oai.INTERVAL)
-    harvested = arxiv_oai.harvest(client, base, args.category, start, prefix=args.metadata_format)
+    os.makedirs(collection.folder, exist_ok=True)
+    harvested = arxiv_oai.harvest(client, base, args.category, start, prefix=args.metadata_format, keep=path)
     papers = [p for p in harvested if (day := arxiv_oai.first_version(p)) is not None and start <= day <= end]
     if not papers:
         raise CollectError(
             f'arXiv OAI-PMH: no paper of {args.category!r} first submitted from {start} to {end} '
             f'(of {len(harvested)} records changed since); check the category and the dates'
         )
-    os.makedirs(collection.folder, exist_ok=True)
     arxiv_oai.write_metadata(path, papers)
     fetched = Fetched(source, path, os.path.getsize(path), file_sha256(path), utc_now())
     collection.add(fetched, {'papers': len(papers), 'records_harvested': len(harvested)})
