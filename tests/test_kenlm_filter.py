@@ -13,7 +13,7 @@ import pytest
 import web_archives as wa
 from conftest import import_or_skip, real_documents
 
-from opencompass_llmcompression import corpus_builder as builder
+from opencompass_llmcompression.corpus import build as builder
 from opencompass_llmcompression.corpus.documents import Document
 from opencompass_llmcompression.corpus.text_cleaning import KenLMFilter
 
