@@ -139,3 +139,22 @@ def test_the_page_in_chromium(page, tmp_path):
         assert logs == [], logs
     finally:
         session.quit()
+
+
+def test_llmcompression_summary_writes_the_page(page, tmp_path, capsys):
+    from test_report import compression, write_run
+
+    from opencompass_llmcompression import summary_cli
+
+    written, _, _ = page
+    run = os.path.dirname(os.path.dirname(written[0]))  # the run folder of the fixture
+    write_run(run, {m: {ABBR: compression(1.0)} for m in MODELS})
+    out = tmp_path / 'out'
+    args = [run, '--out', str(out), '--documents', '0', '--no-baselines', '--resamples', '0']
+    assert summary_cli.main(args) == 0
+    printed = capsys.readouterr().out
+    (name,) = [f for f in os.listdir(out) if f.startswith('compression_tokens_')]
+    (line,) = [line for line in printed.splitlines() if line.startswith(f'- {name}: ')]
+    assert sorted(line.split(': ')[1].split(', ')) == sorted(MODELS)
+    ours, theirs = page_data(str(out / name))[0], page_data(written[0])[0]
+    assert ours['documents'] == theirs['documents'] and sorted(ours['models']) == sorted(MODELS)
