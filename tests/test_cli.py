@@ -7,11 +7,13 @@ from the project's root looks like to OpenCompass (``opencompass_runs.run_openco
 
 import glob
 import json
+import math
 import os
 import sys
 import textwrap
 
 import pytest
+from brute_force import brute_force_nll
 from opencompass_runs import CORPORA, OPENCOMPASS, cli, predictions, run_opencompass, same_as_unsplit
 
 from opencompass_llmcompression import CONFIG_DIR
@@ -302,8 +304,7 @@ def test_a_corpus_that_scores_nothing_and_a_crashed_evaluation_fail_alone(
     token, the last has an evaluator that crashes (OpenCompass's BPCEvaluator on our rows,
     as a suite that mixes the built-in's parts with ours would).
     Each fails with its reason, the others go on, and the report names both."""
-    from opencompass_llmcompression import score_documents, summary_cli
-    from opencompass_llmcompression.core.metrics import compression_metrics, text_size
+    from opencompass_llmcompression import summary_cli
 
     cwd = str(tmp_path_factory.mktemp('edges'))
     with open(os.path.join(cwd, 'one.jsonl'), 'w') as f:
@@ -333,12 +334,9 @@ def test_a_corpus_that_scores_nothing_and_a_crashed_evaluation_fail_alone(
     }
     with open(os.path.join(corpus_root, 'data', 'llm-compression', 'cc.jsonl')) as f:
         contents = [json.loads(line)['content'] for line in f]
-    nll, tokens = score_documents(tiny_model, tokenizer, contents, range(len(contents)), progress=False)
-    sizes = [text_size(c) for c in contents]
-    expected = compression_metrics(
-        float(nll.sum()), int(tokens.sum()), sum(c for c, _ in sizes), sum(b for _, b in sizes)
-    )
-    assert results['llm_compression-cc']['bpc'] == pytest.approx(expected['bpc'], rel=1e-6)
+    nll, _ = brute_force_nll(tiny_model, tokenizer, contents, 1900, 512)  # the paper's window
+    expected_bpc = nll.sum() / (sum(map(len, contents)) * math.log(2))
+    assert results['llm_compression-cc']['bpc'] == pytest.approx(expected_bpc, rel=1e-6)
 
     crash_log = os.path.join(run_dir, 'logs', 'eval', 'tiny', 'llm_compression-crash.out')
     for printed in (stdout, None):  # the summarizer at the end of the run, then the command

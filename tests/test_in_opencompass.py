@@ -87,8 +87,9 @@ def opencompass_summary(run_dir):
     }
 
 
-def expected_bpc(model_dir, data_root):
-    """The brute-force scorer on each corpus, the paper's windows."""
+def expected_metrics(model_dir, data_root):
+    """The brute-force scorer on each corpus, the paper's windows: {abbr: {metric: value}},
+    the rows of OpenCompass's table (bpc, bpb, ppl, nll, tokens, chars, bytes)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -98,8 +99,18 @@ def expected_bpc(model_dir, data_root):
     for corpus in CORPORA:
         with open(os.path.join(data_root, 'data', 'llm-compression', f'{corpus}.jsonl')) as f:
             contents = [json.loads(line)['content'] for line in f]
-        nll, _ = brute_force_nll(model, tokenizer, contents, 1900, 512)
-        expected[f'llm_compression-{corpus}'] = nll.sum() / (sum(map(len, contents)) * math.log(2))
+        nll, tokens = brute_force_nll(model, tokenizer, contents, 1900, 512)
+        nll, tokens = nll.sum(), int(tokens.sum())
+        chars, size = sum(map(len, contents)), sum(len(c.encode('utf-8')) for c in contents)
+        expected[f'llm_compression-{corpus}'] = {
+            'bpc': nll / (chars * math.log(2)),
+            'bpb': nll / (size * math.log(2)),
+            'ppl': math.exp(nll / tokens),
+            'nll': nll,
+            'tokens': tokens,
+            'chars': chars,
+            'bytes': size,
+        }
     return expected
 
 
@@ -157,11 +168,20 @@ def checkout_run(tmp_path_factory, model_dirs, data_root):
 def test_run_py_in_an_opencompass_checkout_gives_our_numbers(checkout_run, model_dirs, data_root):
     output, run_dir, results = checkout_run
     (model,) = results
-    assert_ours(output, results[model], expected_bpc(model_dirs[0], data_root))
-    table = opencompass_summary(run_dir)
+    expected = expected_metrics(model_dirs[0], data_root)
+    assert_ours(output, results[model], {abbr: m['bpc'] for abbr, m in expected.items()})
+    table = opencompass_summary(run_dir)  # every row, as OpenCompass prints it (2 decimals)
+    assert sorted(table) == sorted((abbr, metric) for abbr in ABBRS for metric in expected[abbr])
+    printed = {  # the same table in the run's output: dataset, version, metric, mode, value
+        (f[0], f[2]): f[4]
+        for f in (line.split() for line in output.splitlines())
+        if len(f) == 5 and f[3] == 'ppl'
+    }
     for abbr in ABBRS:
-        mode, values = table[abbr, 'bpc']
-        assert mode == 'ppl' and float(values[model]) == pytest.approx(results[model][abbr]['bpc'], abs=1e-2)
+        for metric, value in expected[abbr].items():
+            mode, values = table[abbr, metric]
+            assert mode == 'ppl' and float(values[model]) == pytest.approx(value, rel=1e-4, abs=6e-3)
+            assert float(printed[abbr, metric]) == float(values[model])
     assert '## BPC' in output  # the compression report of `--summarizer llm_compression`
     assert 'Measured with block_size=1900, stride=512, reference_compat=False' in output
     with open(glob.glob(os.path.join(run_dir, 'predictions', model, ABBRS[1] + '.json'))[0]) as f:
