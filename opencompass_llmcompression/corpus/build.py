@@ -120,26 +120,7 @@ def build(name: str, kind: str, sources: List[str], out: str, **settings) -> Rep
         report.fault(damaged.fault, damaged.path)
     with tempfile.TemporaryDirectory(prefix='llmcompression-corpus-') as tmp:  # kept web documents
         try:
-            docs: list = []
-            if by_kind['plain'] or by_kind['records']:
-                docs += _local_documents(by_kind['plain'], by_kind['records'], kind, s, report)
-            if by_kind['git']:
-                docs += _git_documents(by_kind['git'], s, report)
-            if by_kind['arxiv']:
-                docs += _arxiv_documents(by_kind['arxiv'], s, report)
-            digests: Dict[str, Optional[str]] = {}
-            dumps: set = set()
-            if web:
-                from .web_pipeline import WebRecipe, web_documents
-
-                recipe = WebRecipe(
-                    s.window,
-                    MIN_CHARS if s.min_chars is None else s.min_chars,
-                    s.max_chars,
-                    (s.kenlm_model, s.sentencepiece_model),
-                )
-                kept, digests, dumps = web_documents(web, recipe, s.processes, report, tmp)
-                docs += kept
+            docs, digests, dumps = _documents(by_kind, web, kind, s, report, tmp)
             provenance = {
                 'inputs': [input_record(i.path, i.kind, digests.get(i.path)) for i in inputs],
                 'dumps': sorted(dumps),
@@ -190,6 +171,28 @@ def _check_routes(kind: str, s: Settings, web: List[str], by_kind: Dict[str, Lis
 
 
 # ---- stage 2: each kind of input read and cleaned ----------------------------------------
+
+
+def _documents(
+    by_kind: Dict[str, List[str]], web: List[str], kind: str, s: Settings, report: Report, tmp: str
+):
+    """Every kind of input read and cleaned by its recipe: the kept documents (plain files and
+    records, then git, arXiv and web inputs), the web files' SHA-256 and their dumps."""
+    docs: list = []
+    if by_kind['plain'] or by_kind['records']:
+        docs += _local_documents(by_kind['plain'], by_kind['records'], kind, s, report)
+    if by_kind['git']:
+        docs += _git_documents(by_kind['git'], s, report)
+    if by_kind['arxiv']:
+        docs += _arxiv_documents(by_kind['arxiv'], s, report)
+    if not web:
+        return docs, {}, set()
+    from .web_pipeline import WebRecipe, web_documents
+
+    min_chars = MIN_CHARS if s.min_chars is None else s.min_chars
+    recipe = WebRecipe(s.window, min_chars, s.max_chars, (s.kenlm_model, s.sentencepiece_model))
+    kept, digests, dumps = web_documents(web, recipe, s.processes, report, tmp)
+    return docs + kept, digests, dumps
 
 
 def _each(

@@ -151,7 +151,7 @@ def keep_pass(task: Tuple[str, str, np.ndarray, str, WebRecipe]) -> FileResult:
         spool.close()
     dumps = sorted(key[len('dump: ') :] for key in counts if key.startswith('dump: '))
     return FileResult(
-        report, counts['read'], sorted(dumps), steps.removed, lines_out.lines, lines_out.lines_kept, kept
+        report, counts['read'], dumps, steps.removed, lines_out.lines, lines_out.lines_kept, kept
     )
 
 
@@ -167,7 +167,7 @@ def web_documents(
     kept: List[SpooledDocument] = []
     digests: Dict[str, Optional[str]] = {}
     dumps: set = set()
-    totals = Steps([])
+    removed: collections.Counter = collections.Counter()
     read = lines = lines_kept = 0
     first = [(path, os.path.join(tmp, f'{i}.hashes.npz'), recipe) for i, path in enumerate(paths)]
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context('fork')) if jobs > 1 else None
@@ -183,7 +183,7 @@ def web_documents(
             result = result.result() if pool else result
             report.merge(result.report)
             dumps.update(result.dumps)
-            totals.removed.update(result.removed)
+            removed.update(result.removed)
             read, lines, lines_kept = read + result.read, lines + result.lines, lines_kept + result.lines_kept
             kept += result.kept
     finally:
@@ -192,6 +192,7 @@ def web_documents(
     report.filter_ran('web_records', {'read': read}, 0)
     lines_out = LineDeduplicator()
     lines_out.lines, lines_out.lines_kept = lines, lines_kept
-    totals.steps = recipe.front() + [lines_out, language, quality]
+    totals = Steps(recipe.front() + [lines_out, language, quality])  # the files' steps, counted together
+    totals.removed = removed
     totals.record(report)
     return kept, digests, dumps
