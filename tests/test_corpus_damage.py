@@ -210,7 +210,11 @@ def test_a_source_that_matches_nothing_is_refused_before_anything_is_read(tmp_pa
         ('CC-MAIN-20240518-00002.warc.wet.gz', S3_ERROR, 'looks like an HTTP error page'),
         ('CC-MAIN-20240518-00003.warc.gz', HTML_ERROR, 'looks like an HTTP error page'),
         ('CC-MAIN-20240518-00004.warc.gz', b'', 'empty file: the download failed?'),
-        ('CC-MAIN-20240518-00005.warc.wet.gz', gzip.compress(b'partial'), 'not a WARC/WET file although'),
+        (
+            'CC-MAIN-20240518-00005.warc.wet.gz',
+            gzip.compress(b'partial', mtime=0),
+            'not a WARC/WET file although',
+        ),
     ],
 )
 def test_a_failed_download_is_a_fault_not_a_text_file(tmp_path, capsys, name, data, fault):
