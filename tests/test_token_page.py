@@ -16,7 +16,7 @@ from test_inferencer import run_shard
 from test_token_losses import char_level_tokenizer, multilingual_documents, tiny_llama
 
 from opencompass_llmcompression.report.collect import RunData
-from opencompass_llmcompression.report.token_page import DIVERGING, SEQUENTIAL
+from opencompass_llmcompression.report.token_page import DIVERGING, SEQUENTIAL, token_page
 from opencompass_llmcompression.report.writer import ReportFolder, token_pages_section
 
 ABBR = 'llm_compression-cc'
@@ -48,7 +48,8 @@ def page_data(path: str) -> dict:
     with open(path, encoding='utf-8') as f:
         text = f.read()
     found = re.search(r'<script type="application/json" id="data">(.*?)</script>', text, re.S)
-    return json.loads(found.group(1).replace('<\\/', '</')), text
+    assert '<' not in found.group(1)
+    return json.loads(found.group(1)), text
 
 
 def test_the_report_writes_one_offline_page_per_corpus(page):
@@ -66,6 +67,15 @@ def test_the_report_writes_one_offline_page_per_corpus(page):
             total = sum(bits for _, _, bits in entry['tokens'])
             assert sum(entry['bits']) == pytest.approx(total, abs=1e-3 * len(doc['text']))
             assert entry['bpc'] == pytest.approx(total / len(doc['text']), rel=1e-3)
+
+
+def test_text_that_looks_like_html_stays_data():
+    text = 'a </script><!-- <b>x</b> -->'
+    record = dict(text=text, nll=1.0, chars=len(text), spans=[[i, i + 1] for i in range(len(text))])
+    record['token_nll'] = [None] + [0.1] * (len(text) - 1)
+    html = token_page('x', {'m': {0: record}})
+    found = re.search(r'<script type="application/json" id="data">(.*?)</script>', html, re.S)
+    assert json.loads(found.group(1))['documents'][0]['text'] == text
 
 
 def spans_shaded(image, box, colours) -> int:

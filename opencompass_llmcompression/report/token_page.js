@@ -5,6 +5,7 @@
 const DATA = JSON.parse(document.getElementById('data').textContent);
 const $ = (id) => document.getElementById(id);
 const SEQ = 9, DIV = 11;  // classes s0..s8 and d0..d10 (the page's style)
+const BLOCK = 2000;
 const state = {a: DATA.models[0], b: DATA.models[1] || '', doc: null, active: -1, chars: [], scale: 1};
 
 function option(select, value, label) {
@@ -99,11 +100,16 @@ function render(doc) {
   const t0 = performance.now();
   state.doc = doc; state.active = -1; hideTip();
   state.chars = Array.from(doc.text);  // code points, as the page's spans count them
-  const v = values(doc), parts = new Array(state.chars.length);
+  // blocks of whole lines, about BLOCK characters each, laid out only when scrolled into view
+  const v = values(doc), parts = ['<div class="blk">'];
+  let size = 0;
   for (let i = 0; i < state.chars.length; i++) {
-    parts[i] = `<span data-i="${i}" class="${classOf(v[i])}">${escape(state.chars[i])}</span>`;
+    parts.push(`<span data-i="${i}" class="${classOf(v[i])}">${escape(state.chars[i])}</span>`);
+    if (++size >= BLOCK && state.chars[i] === '\n') { parts.push('</div><div class="blk">'); size = 0; }
   }
+  parts.push('</div>');
   $('text').innerHTML = parts.join('');
+  state.spans = $('text').getElementsByTagName('span');
   const a = doc.models[state.a];
   let line = `Document ${doc.index}, ${doc.chars} characters. A (${state.a}): ${a.bpc.toFixed(4)} BPC`;
   if (state.b) {
@@ -159,7 +165,7 @@ function showTip(span) {
 }
 function hideTip() { $('tip').style.display = 'none'; }
 function activate(i) {
-  const spans = $('text').children;
+  const spans = state.spans || [];
   if (!spans.length) return;
   i = Math.max(0, Math.min(spans.length - 1, i));
   if (state.active >= 0 && spans[state.active]) spans[state.active].classList.remove('on');

@@ -56,7 +56,7 @@ def page_data(abbr: str, per_model: Dict[str, Dict[int, dict]]) -> dict:
 def token_page(abbr: str, per_model: Dict[str, Dict[int, dict]]) -> str:
     """The page's HTML text (UTF-8), its data inline as JSON."""
     data = json.dumps(page_data(abbr, per_model), ensure_ascii=False, separators=(',', ':'), allow_nan=False)
-    data = data.replace('</', '<\\/').replace('<!--', '<\\!--')
+    data = data.replace('<', '\\u003c')  # no '</script>' or '<!--' can end or hide the data
     with open(SCRIPT, encoding='utf-8') as f:
         script = f.read()
     title = html.escape(f'Bits per character, {abbr}')
@@ -123,6 +123,7 @@ nav a[aria-current]{font-weight:bold}
 #text{font:13px/1.6 ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;white-space:pre-wrap;
  overflow-wrap:anywhere;border:1px solid #ddd;padding:8px;max-height:calc(100vh - 170px);overflow:auto}
 #text:focus{outline:2px solid #1a4f8a}
+#text .blk{content-visibility:auto;contain-intrinsic-size:auto 600px}
 #text span.on{outline:2px solid #000;outline-offset:0}
 #legend{display:flex;align-items:center;gap:6px;font-size:12px}
 #legend .bar{display:flex}
