@@ -28,13 +28,13 @@ BUILDS = {
     'web': (
         ['--kind', 'text', '--source', '{root}/web'],
         'f155c97c46def9c9e6a6c6a6d4de84eff95a63c210eb55d6b874dbb4033a8085',
-        'fa4c93f92d9c47175979eec8054ef48a8868d0051f11b04f5484f9c57e29fe28',
+        'c9ce5a7ee2eab7d6beff77c2b8ab3a46118f005cf7895f2cbf0dcb01bf63092f',
     ),
     'web_window': (
         ['--kind', 'text', '--source', '{root}/web/*.wet.gz', '--after', '2020-04-01']
         + ['--max-chars', '20000'],
         'b9eed97cb5d5fbe52f71e502500439d52f0a7934cebff56120e14b8699ffc5db',
-        'd0e1fcfac3bcb68340db2b58b95f279ddb5ee9909013f68d1f91aa5bebe22e6b',
+        '74dd4b50610be5c85e683f906ffdbb9e0d980cec486f844d893cb8cefdd7f004',
     ),
     'code': (
         ['--kind', 'code', '--source', '{root}/repos', '--suffix', '.py', '--after', '2024-01-01'],
