@@ -30,6 +30,7 @@ from opencompass_llmcompression.core.text_check import (
     require_text_kept,
     result_record,
     same_text,
+    tokenizable,
 )
 from opencompass_llmcompression.report.leaderboard import LOSSY_MARK, leaderboard, long_rows, lossy_notes
 
@@ -406,3 +407,28 @@ def test_the_record_of_a_check():
         chars_unseen=4,
     )
     assert TextCheck.from_record(check.as_record()) == check
+
+
+class AccentDroppingTokenizer(CharTokenizer):
+    """Decodes 'é' as 'e', with no unknown token (no ``unk_token_id``)."""
+
+    def decode(self, ids, skip_special_tokens=False, clean_up_tokenization_spaces=None):
+        return super().decode(ids).replace('é', 'e')
+
+
+def test_a_tokenizer_without_an_unknown_token_counts_none():
+    tokenizer = AccentDroppingTokenizer()
+    docs = ['café', 'plain']
+    check = check_round_trip(docs, *stream_of(docs, tokenizer), tokenizer)
+    assert (check.documents_differ, check.chars_differ, check.unknown_tokens, check.chars_unseen) == (
+        1,
+        1,
+        0,
+        1,
+    )
+
+
+def test_lone_surrogates_are_compared_as_one_replacement_character_each():
+    assert tokenizable('a\ud800b\udfff') == 'a\ufffdb\ufffd'
+    text = 'plain'
+    assert tokenizable(text) is text
