@@ -2,6 +2,7 @@
 
 import datetime
 import os
+import time
 
 import pytest
 
@@ -31,6 +32,7 @@ UTC = datetime.timezone.utc
         ('2026-01-05T10:00:00', D(2026, 1, 5)),  # naive: taken as UTC
         ('2026-01-05Tnot a time', D(2026, 1, 5)),  # the day is still there
         ('2026-01-05garbage', D(2026, 1, 5)),
+        ('2026-01-05X23:30:00-02:00', D(2026, 1, 5)),  # not 'T' or ' ': only the day is read
         (
             datetime.datetime(2026, 1, 5, 23, 0, tzinfo=datetime.timezone(datetime.timedelta(hours=-3))),
             D(2026, 1, 6),
@@ -146,5 +148,26 @@ def test_split_by_period_in_period_order_and_undated_skipped():
     report = Report()
     parts = split_by_period([a, b, c, d], 'quarter', report)
     assert list(parts) == ['2026-Q1', '2026-Q2'] and parts == {'2026-Q1': [b, d], '2026-Q2': [a]}
-    assert dict(report.skipped) == {"undated (--split-by quarter needs each document's own date)": 1}
+    reason = "undated (--split-by quarter needs each document's own date)"
+    assert dict(report.skipped) == {reason: 1} and report.examples == {reason: 'c'}
     assert report.kept == 0
+
+
+@pytest.fixture
+def local_time_14_hours_ahead(monkeypatch):
+    """The process's local time zone 14 hours ahead of UTC, as on Kiritimati."""
+    monkeypatch.setenv('TZ', 'XST-14')
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_days_are_utc_whatever_the_local_time_zone(local_time_14_hours_ahead, tmp_path):
+    assert time.localtime(0).tm_hour == 14  # the zone is in force
+    assert parse_date('2026-01-05T10:00:00+00:00') == D(2026, 1, 5)  # 00:00 on the 6th locally
+    path = tmp_path / 'f.txt'
+    path.write_text('x')
+    late = datetime.datetime(2026, 3, 1, 23, 30, tzinfo=UTC).timestamp()
+    os.utime(path, (late, late))
+    assert file_mtime(str(path)) == D(2026, 3, 1)
