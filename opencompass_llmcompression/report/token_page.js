@@ -66,21 +66,23 @@ function legend() {
 function escape(c) {
   return c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c;
 }
-function navigation() {
-  const nav = $('docs');
-  nav.textContent = '';
+function groups() {  // [title, documents, measure] for the list, in its order
   const docs = shown();
-  const groups = [];
   if (state.b) {
     const delta = (d) => d.models[state.b].bpc - d.models[state.a].bpc;
     const sorted = docs.slice().sort((x, y) => delta(x) - delta(y));
-    groups.push(['Largest gain of B over A (BPC)', sorted.filter((d) => delta(d) < 0), delta]);
-    groups.push(['Largest loss of B against A (BPC)', sorted.filter((d) => delta(d) >= 0).reverse(), delta]);
-  } else {
-    const bpc = (d) => d.models[state.a].bpc;
-    groups.push(['Documents, lowest BPC first', docs.slice().sort((x, y) => bpc(x) - bpc(y)), bpc]);
+    return [
+      ['Largest gain of B over A (BPC)', sorted.filter((d) => delta(d) < 0), delta],
+      ['Largest loss of B against A (BPC)', sorted.filter((d) => delta(d) >= 0).reverse(), delta],
+    ];
   }
-  for (const [title, list, measure] of groups) {
+  const bpc = (d) => d.models[state.a].bpc;
+  return [['Documents, lowest BPC first', docs.slice().sort((x, y) => bpc(x) - bpc(y)), bpc]];
+}
+function navigation() {
+  const nav = $('docs');
+  nav.textContent = '';
+  for (const [title, list, measure] of groups()) {
     const h = document.createElement('h2');
     h.textContent = `${title} (${list.length})`;
     const ol = document.createElement('ol');
@@ -188,7 +190,8 @@ $('text').addEventListener('keydown', (e) => {
 function open() {
   const docs = shown();
   const wanted = +(location.hash.match(/^#doc-(\d+)$/) || [])[1];
-  const doc = docs.find((d) => d.index === wanted) || (state.doc && docs.find((d) => d.index === state.doc.index)) || docs[0];
+  const first = groups().map((g) => g[1][0]).find((d) => d);
+  const doc = docs.find((d) => d.index === wanted) || (state.doc && docs.find((d) => d.index === state.doc.index)) || first;
   if (doc) { render(doc); } else {
     $('text').textContent = ''; $('summary').textContent = 'No document was kept by both models.'; navigation();
   }
