@@ -168,3 +168,20 @@ def test_llmcompression_summary_writes_the_page(page, tmp_path, capsys):
     assert sorted(line.split(': ')[1].split(', ')) == sorted(MODELS)
     ours, theirs = page_data(str(out / name))[0], page_data(written[0])[0]
     assert ours['documents'] == theirs['documents'] and sorted(ours['models']) == sorted(MODELS)
+
+
+def test_the_shards_token_losses_are_read_together(tmp_path):
+    from opencompass_llmcompression.report.token_losses import read_token_losses
+
+    folder = tmp_path / 'run' / 'predictions' / 'm' / 'token_losses'
+    folder.mkdir(parents=True)
+    record = dict(text='ab', nll=0.5, chars=2, spans=[[0, 1], [1, 2]], token_nll=[None, 0.5])
+    for shard, index in ((0, 3), (1, 7)):
+        (folder / f'{ABBR}_{shard}.json').write_text(
+            json.dumps(dict(documents=[dict(record, document_index=index)]))
+        )
+    (folder / f'{ABBR}_x.json').write_text('not read')
+    assert sorted(read_token_losses([str(tmp_path / 'run')], 'm', ABBR)) == [3, 7]
+    (folder / f'{ABBR}_1.json').write_text('{"documents": [{"text": "ab"}]}')
+    with pytest.raises(ValueError, match=f'{ABBR}_1.json: a document lacks document_index, nll'):
+        read_token_losses([str(tmp_path / 'run')], 'm', ABBR)

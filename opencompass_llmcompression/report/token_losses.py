@@ -28,7 +28,7 @@ def read_token_loss_file(path: str) -> Dict[int, dict]:
         for record in documents:
             missing = [k for k in FIELDS if k not in record]
             if missing:
-                raise KeyError(f'a document lacks {", ".join(missing)}')
+                raise ValueError(f'a document lacks {", ".join(missing)}')
             if len(record['spans']) != len(record['token_nll']):
                 raise ValueError(f'document {record["document_index"]} has unequal spans and token_nll')
     except (OSError, ValueError, KeyError, TypeError) as err:
@@ -41,14 +41,19 @@ def read_token_loss_file(path: str) -> Dict[int, dict]:
 def read_token_losses(run_dirs: Sequence[str], model: str, abbr: str) -> Dict[int, dict]:
     """The kept documents of ``model`` on ``abbr`` over all shards, from the newest run that
     kept any ({} when none did)."""
-    shard = re.compile(re.escape(abbr) + r'(_\d+)?\.json$')
+    shard = re.compile(re.escape(abbr) + r'_\d+\.json')
     for run_dir in reversed(run_dirs):
         folder = os.path.join(run_dir, 'predictions', model, FOLDER)
-        paths = [
-            p
-            for p in glob.glob(os.path.join(folder, f'{glob.escape(abbr)}*.json'))
-            if shard.fullmatch(os.path.basename(p))
-        ]
+        whole = os.path.join(folder, f'{abbr}.json')
+        paths = (
+            [whole]  # as report.results reads predictions: the unsplit file first
+            if os.path.isfile(whole)
+            else [
+                p
+                for p in glob.glob(os.path.join(folder, f'{glob.escape(abbr)}_*.json'))
+                if shard.fullmatch(os.path.basename(p))
+            ]
+        )
         found = {}
         for path in sorted(paths):
             found.update(read_token_loss_file(path))
