@@ -359,7 +359,11 @@ def main(argv=None) -> int:
     output = output_path(args)
     status = write_result(record, output)
     if keep and status == OK:
-        losses = token_loss_file(scored[2], tokenizer, contents, nll, scored_tokens, sizes, args, record)
+        try:
+            losses = token_loss_file(scored[2], tokenizer, contents, nll, scored_tokens, sizes, args, record)
+        except ValueError as e:  # the tokenizer's offsets do not fit its own encoding
+            print(f'{PROG}: error: token losses not written ({e}); the result is written', file=sys.stderr)
+            return ERROR
         status = write_result(losses, token_losses_path(output))
     return status
 

@@ -228,3 +228,20 @@ def test_an_interrupted_shard_resumes_with_its_token_losses(tiny_model, tokenize
     interrupted(tiny_model, tokenizer, contents, 5, checkpoint_path=path)
     again = score(tiny_model, tokenizer, contents, checkpoint_path=path, keep_token_losses=True)
     assert np.array_equal(again[2].values, whole.values, equal_nan=True)
+
+
+def test_paper_command_line_says_when_the_spans_do_not_fit(
+    tiny_model_dir, corpus, tmp_path, monkeypatch, capsys
+):
+    from opencompass_llmcompression.core import token_losses
+
+    def refuse(*args):
+        raise ValueError('the tokenizer encodes the document differently from its token stream')
+
+    monkeypatch.setattr(token_losses, 'token_spans', refuse)
+    folder, _ = corpus
+    out = str(tmp_path / 'r.json')
+    args = ['--model_name', tiny_model_dir, '--task_name', os.path.join(folder, 'cc.jsonl'), '--output', out]
+    assert main(args + ['--block_size', '64', '--stride', '16', '--token_losses', '1']) == 1
+    assert 'token losses not written (the tokenizer encodes' in capsys.readouterr().err
+    assert os.path.exists(out) and not os.path.exists(str(tmp_path / 'r.token_losses.json'))
