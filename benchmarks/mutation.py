@@ -53,7 +53,7 @@ MODULES = {
     'core/metrics.py': (['tests/test_metrics.py', 'tests/test_evaluator.py'], []),
     'core/text_check.py': (['tests/test_text_check.py'], []),
     'corpus/dates.py': (['tests/test_corpus_dates.py', 'tests/test_corpus.py'], []),
-    'corpus/code_cleaning.py': (['tests/test_corpus_code.py'], []),
+    'corpus/code_cleaning.py': (['tests/test_corpus_code_cleaning.py', 'tests/test_corpus_code.py'], []),
     # the coverage test (200 bootstraps, 20 s) checks the method, not this code's details
     'report/intervals.py': (
         ['tests/test_intervals.py'],
