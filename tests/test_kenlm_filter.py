@@ -18,7 +18,7 @@ from opencompass_llmcompression.corpus.documents import Document
 from opencompass_llmcompression.corpus.text_cleaning import KenLMFilter
 
 kenlm = import_or_skip('kenlm', reason='kenlm is built from source: pip install kenlm==0.3.0')
-sentencepiece = import_or_skip('sentencepiece')
+sentencepiece = import_or_skip('sentencepiece', component='kenlm')  # the filter needs both
 
 KNOWN, UNKNOWN, END = -1.0, -8.0, -1.0  # log10 probabilities of the unigrams written below
 BIGRAM, BACKOFF = -0.25, -0.5  # the bigrams of the first line of HEAD[0], and their contexts' backoff
