@@ -3,26 +3,27 @@ made ``<=``, a constant changed, a call dropped) the tests notice.
 
 Runs mutmut (requirements/mutation.txt) over each module with that module's own test files and
 prints a table: module, mutants, killed, survived, equivalent, score. A benchmark, not part of
-the test suite: a module takes minutes to an hour on two cores.
+the test suite: a module takes minutes (metrics) to half an hour (text_check) on two shared
+cores, and core/scoring_loop.py, whose tests score tiny models, some hours.
 
-    python -m pip install -r requirements/mutation.txt
+    python -m pip install -c requirements/constraints.txt -r requirements/mutation.txt
     python benchmarks/mutation.py                      # every module, one worker
     python benchmarks/mutation.py core/metrics.py      # one module
     python benchmarks/mutation.py --max-children 2 --survivors
 
 Each module runs in its own scratch project, ``.mutation/<module>/`` of the checkout measured
-(git ignores it): a copy
-of the package and tests/ and a pyproject.toml with a ``[tool.mutmut]`` section naming the
-module and its tests. mutmut copies that into ``mutants/``, rewrites the module there and runs
-pytest against it, so the package imported is the copy's, whatever is installed (PYTHONPATH
-points at ``mutants/`` for the programs the tests start, too). The Python environment itself is
-only read.
+(git ignores it): a copy of the package and tests/ and a pyproject.toml with a ``[tool.mutmut]``
+section naming the module and its tests. mutmut copies that into ``mutants/``, rewrites the
+module there and runs pytest against it, so the package imported is the copy's, whatever is
+installed (PYTHONPATH points at ``mutants/`` for the programs the tests start, too). The Python
+environment itself is only read.
 
-Killed counts mutants that made a test fail or time out. Survived counts the rest, those no
-test runs included. Equivalent mutants (no input can tell them from the original) are listed,
-with the reason, in benchmarks/mutation_equivalent.txt; they are taken out of the score,
+Killed counts mutants that made a test fail or time out. Survived counts the rest: those the
+tests let pass, those no listed test calls, and, after an interrupted run, those not tried.
+Equivalent mutants (no input can tell them from the original) are listed, with the reason, in
+benchmarks/mutation_equivalent.txt; they are taken out of the score,
 score = killed / (mutants - equivalent). A listed mutant that was killed, or whose change is no
-longer the one written there, is reported, so the list cannot go stale silently.
+longer the one written there, is reported (exit status 1), so the list cannot go stale silently.
 """
 
 from __future__ import annotations
@@ -40,8 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = 'opencompass_llmcompression'
 EQUIVALENT_FILE = ROOT / 'benchmarks' / 'mutation_equivalent.txt'
-# mutmut's own command (in the environment running this script): ``python -c`` leaves the
-# scratch folder's unmutated package importable ahead of the mutated one
+# mutmut's command, from the environment running this script
 MUTMUT = str(Path(sys.executable).parent / 'mutmut')
 
 # module (under the package) -> its test files, and pytest arguments for them. The lists are
