@@ -4,6 +4,8 @@
     llmcompression-summary RUN_A RUN_B --scores scores.csv --bpb  # runs merged, with a fit
     llmcompression-summary --paper                                # the paper's leaderboard
                                                                   # and lines, with plots
+    llmcompression-summary --progress outputs/default             # a run going on: windows
+                                                                  # done, rate, time left
 
 A folder is a run folder (holding results/) or a work dir holding run folders; later folders
 override earlier ones for the same model and dataset. Files go to --out (default: the last
@@ -24,6 +26,7 @@ from .report.collect import collect
 from .report.intervals import RESAMPLES, SEED
 from .report.leaderboard import to_markdown
 from .report.paper_reference import SOURCE, paper_table
+from .report.progress import progress_report
 from .report.results import ResultsError, find_run_dirs
 from .report.writer import ReportOptions, write_report
 
@@ -40,6 +43,12 @@ def main(argv=None) -> int:
         help='print the paper\'s BPC leaderboard and its lines (benchmark '
         'score against BPC, fitted on its Appendix B), write their plots '
         'into --out (default: this folder), and stop',
+    )
+    parser.add_argument(
+        '--progress',
+        action='store_true',
+        help='print how far the inference of the runs is, shard by shard (windows done, rate, '
+        'time left, from their checkpoints), and stop',
     )
     parser.add_argument('--scores', help='CSV of benchmark scores: model,<benchmark or area>,...')
     parser.add_argument('--bpb', action='store_true', help='also a bits-per-byte leaderboard')
@@ -74,6 +83,13 @@ def main(argv=None) -> int:
         return print_paper(args.out or '.')
     if not args.folders:
         parser.error('give OpenCompass run folders or work dirs (or --paper)')
+    if args.progress:
+        try:
+            print(progress_report(find_run_dirs(args.folders)))
+        except ResultsError as err:
+            print(f'{PROG}: error: {err}', file=sys.stderr)
+            return ERROR
+        return OK
     try:
         areas = json.loads(args.areas) if args.areas else None
         run = collect(find_run_dirs(args.folders), CONFIG_DIR, logger)

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import numpy as np
@@ -14,7 +15,7 @@ from opencompass_runs import OPENCOMPASS, predictions, run_opencompass
 
 pytestmark = pytest.mark.cli
 
-# Many short windows (430 on the python corpus), a checkpoint after every batch: slow enough
+# Many short windows (432 on the python corpus), a checkpoint after every batch: slow enough
 # to be caught mid-shard.
 SUITE = '''
 from mmengine.config import read_base
@@ -83,11 +84,36 @@ def test_killed_mid_shard_and_resumed_equals_uninterrupted(
     left = os.listdir(os.path.join(run_dir, 'predictions', 'tiny'))
     assert any(name.endswith('.progress.npz') for name in left)
     assert not any(name.endswith('.json') for name in left)  # the shard unfinished
+    # what the person waiting sees of the stopped run: the windows its checkpoint holds, of
+    # the 432 the python corpus has under this suite's window, and how long ago it was saved
+    with np.load(glob.glob(os.path.join(run_dir, 'predictions', 'tiny', 'tmp_*.progress.npz'))[0]) as saved:
+        saved_done = int(saved['done'])
+    shown = subprocess.run(
+        [
+            sys.executable,
+            '-m',
+            'opencompass_llmcompression.summary_cli',
+            '--progress',
+            os.path.join(cwd, 'work'),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert shown.returncode == 0, shown.stderr
+    line = next(line for line in shown.stdout.splitlines() if 'llm_compression-python' in line)
+    assert (
+        f'tiny  llm_compression-python  {saved_done} of 432 windows ({100 * saved_done / 432:.1f}%), ' in line
+    )
+    assert 'windows/s, about ' in line and ' left  (saved ' in line
 
     resumed, resumed_dir, _ = run_opencompass([OPENCOMPASS, suite, '-w', 'work', '-r'], cwd, corpus_root)
     assert resumed_dir == run_dir
     logs = ''.join(open(p).read() for p in glob.glob(os.path.join(run_dir, 'logs', 'infer', '*', '*.out')))
     assert 'windows already scored' in logs and 'resuming from' in logs
+    # the task log's progress lines: where it took up, and the end
+    assert f'llm_compression-python: {saved_done} of 432 windows' in logs
+    assert 'llm_compression-python: 432 of 432 windows (100.0%), done in ' in logs
     abbr = 'llm_compression-python'
     rows, _ = predictions(resumed_dir, abbr)
     want, _ = predictions(whole_dir, abbr)

@@ -22,6 +22,7 @@ import numpy as np
 from .atomic_files import atomic_write
 from .logs import LOGGER
 from .model_files import weight_files
+from .progress import ShardProgress
 from .provenance import model_source
 
 FORMAT = 1
@@ -113,14 +114,16 @@ class Checkpoint:
         tokens: np.ndarray,
         force: bool = False,
         token_nll: Optional[np.ndarray] = None,
+        progress: Optional[ShardProgress] = None,
     ) -> None:
         """Saves after ``done`` windows, at most once per ``interval_s`` unless ``force``;
-        with ``token_nll`` (the kept token losses) too."""
+        with ``token_nll`` (the kept token losses) and ``progress`` (``read_progress``) too."""
         if not force and time.monotonic() - self.last_save < self.interval_s:
             return
         index = np.flatnonzero(tokens)
         values, counts = nll[index], tokens[index]
         more = {} if token_nll is None else dict(token_nll=token_nll)
+        shown = {} if progress is None else _progress_arrays(progress)
         try:
             os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
             with atomic_write(self.path, 'wb') as f:
@@ -133,7 +136,34 @@ class Checkpoint:
                     tokens=counts,
                     checksum=np.array(_checksum(done, index, values, counts, *more.values())),
                     **more,
+                    **shown,
                 )
         except OSError as err:  # a full disk must not stop the scoring itself
             self.logger.warning(f'could not save the checkpoint {self.path} ({err}); scoring goes on')
         self.last_save = time.monotonic()
+
+
+def _progress_arrays(progress: ShardProgress) -> dict:
+    return dict(
+        progress_total=np.array(progress.total),
+        progress_started=np.array(progress.started),
+        progress_done_at_start=np.array(progress.done_at_start),
+        saved_at=np.array(progress.now),
+    )
+
+
+def read_progress(path: str) -> Optional[ShardProgress]:
+    """The progress a checkpoint saved (as of its save, ``now`` = when it was saved), for
+    ``llmcompression-summary --progress``; None when the file cannot be read (it may be
+    replaced at this moment) or holds no progress (saved before checkpoints held it)."""
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            return ShardProgress(
+                done=int(saved['done']),
+                total=int(saved['progress_total']),
+                started=float(saved['progress_started']),
+                done_at_start=int(saved['progress_done_at_start']),
+                now=float(saved['saved_at']),
+            )
+    except (OSError, EOFError, zipfile.BadZipFile, ValueError, KeyError):
+        return None

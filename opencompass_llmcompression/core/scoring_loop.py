@@ -25,6 +25,7 @@ from .checkpoint import Checkpoint, model_fingerprint
 from .document_sums import DocumentSums
 from .logs import LOGGER
 from .model_checks import check_token_ids, check_window_fits, is_vllm_engine
+from .progress import ProgressLog
 from .scorer import WindowScorer
 from .settings import PAPER, MeasurementSettings
 from .text_check import TextCheck, require_text_kept
@@ -68,6 +69,8 @@ def score_documents(
     checkpoint_path: Optional[str] = None,
     checkpoint_interval: float = 30.0,
     progress: bool = True,
+    progress_interval: float = 60.0,
+    name: str = 'scoring',
     allow_lossy_tokenizer: bool = False,
     keep_token_losses: bool = False,
     logger: Optional[logging.Logger] = None,
@@ -84,7 +87,11 @@ def score_documents(
     ``max_seq_len``: a bound on a window's input positions besides the model's context
     (Hugging Face models only). With ``checkpoint_path``, progress is saved there every
     ``checkpoint_interval`` seconds (and when stopped, for any reason) and resumed from it, to
-    the same bits. Warnings and progress notes go to ``logger`` (OpenCompass passes its own).
+    the same bits. Warnings and progress notes go to ``logger`` (OpenCompass passes its own);
+    with ``progress``, a bar of tokens on standard error and, to ``logger``, a line naming
+    ``name`` with the windows done, the rate and the time left (``progress.ProgressLog``) at
+    the start, every ``progress_interval`` seconds and at the end, its fields also saved in
+    the checkpoint.
     The corpus's token ids must decode to its documents (``text_check``) unless
     ``allow_lossy_tokenizer``; ``corpus_text_check`` then says what the model did not see.
 
@@ -132,6 +139,9 @@ def score_documents(
         )
     scored = windows[:, END] - windows[:, SCORE_FROM]
     dtype = scorer.dtype if vllm else next(model.parameters()).dtype
+    shard = ProgressLog(
+        name, len(windows), sums.windows_done, logger if progress else _QUIET, progress_interval
+    )
     with tqdm(
         total=int(scored.sum()),
         initial=int(scored[: sums.windows_done].sum()),
@@ -148,16 +158,33 @@ def score_documents(
                 bar.update(sums.add(batch, losses))
                 if kept is not None:
                     kept.add(batch, losses)
+                shard.update(sums.windows_done)
                 if checkpoint:
-                    checkpoint.save(sums.windows_done, sums.nll, sums.scored_tokens, token_nll=_values(kept))
+                    checkpoint.save(
+                        sums.windows_done,
+                        sums.nll,
+                        sums.scored_tokens,
+                        token_nll=_values(kept),
+                        progress=shard.progress(),
+                    )
         finally:  # finished, stopped by an error or interrupted: keep what is done
             if checkpoint:
                 checkpoint.save(
-                    sums.windows_done, sums.nll, sums.scored_tokens, force=True, token_nll=_values(kept)
+                    sums.windows_done,
+                    sums.nll,
+                    sums.scored_tokens,
+                    force=True,
+                    token_nll=_values(kept),
+                    progress=shard.progress(),
                 )
+    shard.finish()
     if kept is not None:
         return sums.nll[wanted], sums.scored_tokens[wanted], kept
     return sums.nll[wanted], sums.scored_tokens[wanted]
+
+
+_QUIET = logging.getLogger('opencompass_llmcompression.quiet')
+_QUIET.disabled = True  # the progress lines of a process that shows none
 
 
 def _values(kept: Optional[TokenLosses]) -> Optional[np.ndarray]:

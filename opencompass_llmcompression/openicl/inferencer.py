@@ -156,6 +156,7 @@ class SlidingWindowPPLInferencer(BaseInferencer):
                     token_cache_dir=self.token_cache_dir,
                     max_seq_len=self.max_seq_len,
                     progress=self.is_main_process,
+                    name=os.path.splitext(filename)[0],
                     checkpoint_path=checkpoint if self.is_main_process else None,
                     checkpoint_interval=self.checkpoint_interval,
                     allow_lossy_tokenizer=self.allow_lossy_tokenizer,
