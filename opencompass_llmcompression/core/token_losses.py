@@ -46,7 +46,6 @@ class TokenLosses:
         self.doc_offsets = np.asarray(doc_offsets, dtype=np.int64)
         wanted = np.unique(np.asarray(wanted, dtype=np.int64))
         lengths = self.doc_offsets[wanted + 1] - self.doc_offsets[wanted]
-        self.wanted = wanted
         self.base = np.full(len(self.doc_offsets) - 1, -1, dtype=np.int64)  # d -> its first slot
         self.base[wanted] = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if len(wanted) else []
         self.values = np.full(int(lengths.sum()), np.nan, dtype=np.float64)

@@ -177,12 +177,23 @@ class SlidingWindowPPLInferencer(BaseInferencer):
             for n, t, (c, b), d in zip(nll, scored_tokens, sizes, wanted)
         ]
         if self.is_main_process:
-            if kept is not None:
-                records = token_loss_records(
-                    kept, tokenizer, predictions, contents, self.keep_token_losses, self.token_loss_documents
-                )
-                write_token_losses(records, made_by, folder, filename)
             write_predictions(predictions, folder, filename, checkpoint)
+            if kept is not None:
+                try:
+                    records = token_loss_records(
+                        kept,
+                        tokenizer,
+                        predictions,
+                        contents,
+                        self.keep_token_losses,
+                        self.token_loss_documents,
+                    )
+                except ValueError as err:  # the tokenizer's offsets do not fit its own encoding
+                    logger.error(
+                        f'{plugin_label()}: token losses not kept ({err}); the predictions are written'
+                    )
+                else:
+                    write_token_losses(records, made_by, folder, filename)
             if os.path.exists(checkpoint):
                 os.remove(checkpoint)
         return predictions
