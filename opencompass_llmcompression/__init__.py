@@ -21,7 +21,7 @@ CONFIG_DIR = os.path.join(os.path.dirname(__file__), 'configs')
 _PUBLIC = {
     'CompressionCorpusDataset': 'openicl.dataset',
     'SlidingWindowPPLInferencer': 'openicl.inferencer',
-    'SlidingWindowInferencer': 'openicl.inferencer',  # the name up to 0.1.0
+    'SlidingWindowInferencer': 'openicl.inferencer',  # its earlier name
     'announce_config': 'openicl.announce',
     'CompressionEvaluator': 'openicl.evaluator',
     'CompressionSummarizer': 'openicl.summarizer',

@@ -144,7 +144,7 @@ def test_the_inferencer_holds_one_settings_value(tiny_model, tokenizer):
         output_json_filepath='/tmp/x',
     )
     assert older.settings == MeasurementSettings(64, 16, True)
-    assert older.token_cache_dir == '/tmp/tokens'  # the keyword's name up to 0.1.0
+    assert older.token_cache_dir == '/tmp/tokens'  # the keyword's earlier name
 
 
 def test_reference_mode_on_a_corpus_shorter_than_a_window(tiny_model, tokenizer):

@@ -285,7 +285,7 @@ def test_public_names_and_registry_names():
         import opencompass_llmcompression
         from opencompass.registry import ICL_EVALUATORS, ICL_INFERENCERS, LOAD_DATASET
         print(ICL_INFERENCERS.get('SlidingWindowPPLInferencer').__module__,
-              ICL_INFERENCERS.get('SlidingWindowInferencer').__name__,  # the name up to 0.1.0
+              ICL_INFERENCERS.get('SlidingWindowInferencer').__name__,  # its earlier name
               LOAD_DATASET.get('CompressionCorpusDataset').__module__,
               ICL_EVALUATORS.get('CompressionEvaluator').__module__,
               ICL_INFERENCERS.get('SWCELossInferencer').__module__.split('.')[0],

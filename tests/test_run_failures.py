@@ -9,7 +9,7 @@ from opencompass_llmcompression import summary_cli
 from opencompass_llmcompression.report.failures import Failure, no_results_message
 from opencompass_llmcompression.report.results import find_run_dirs, read_results
 
-# The end of an eval task's log when CompressionEvaluator raised (up to 0.1.0, on a model
+# The end of an eval task's log when CompressionEvaluator raised (earlier versions, on a model
 # whose mean loss passed 709.78 nats per token)
 CRASH_LOG = (
     '12/01 10:00:00 - OpenCompass - INFO - Task [m/llm_compression-cc]\n'
@@ -97,7 +97,7 @@ def test_no_results_message_names_each_failure_or_says_nothing_was_evaluated():
 
 
 def test_a_result_holding_nan_is_a_failure_not_a_bpc_of_zero(tmp_path, capsys):
-    # what versions up to 0.1.0 wrote for a corpus of one token: nothing scored, BPC 0
+    # what earlier versions wrote for a corpus of one token: nothing scored, BPC 0
     run = crashed_run(tmp_path / 'run', ('llm_compression-cc', 'llm_compression-python'))
     write_result(run, 'llm_compression-cc', dict(good(), bpc=0.0, nll=0.0, tokens=0, ppl=float('nan')))
     write_result(run, 'llm_compression-python', good(0.75))

@@ -54,7 +54,7 @@ class SlidingWindowPPLInferencer(BaseInferencer):
             paper's window by default), built and checked once here.
         token_cache_dir: where token streams are cached (default ``$LLMCOMPRESSION_CACHE`` or
             ``~/.cache/opencompass_llmcompression``); on a cluster, a folder all nodes share.
-            ``cache_dir``, its name up to 0.1.0, is still accepted.
+            ``cache_dir``, its earlier name, is still accepted.
         checkpoint_interval: seconds between saves of the shard's progress next to its
             prediction file (``tmp_<file>.progress.npz``), which a re-run (``-r``) resumes.
         batch_size: windows per forward pass; the model's ``batch_size`` unless set here.
@@ -351,6 +351,6 @@ def write_predictions(
         ) from err
 
 
-# The name of releases up to 0.1.0, still accepted in configs (by class or by string).
+# The earlier name, still accepted in configs (by class or by string).
 SlidingWindowInferencer = SlidingWindowPPLInferencer
 ICL_INFERENCERS.register_module(name='SlidingWindowInferencer', module=SlidingWindowPPLInferencer)
