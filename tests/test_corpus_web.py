@@ -405,7 +405,7 @@ def test_the_builder_imports_without_the_corpus_extra(tmp_path, wet):
         [sys.executable, '-c', code, wet, str(tmp_path / 'o')], capture_output=True, text=True, timeout=60
     )
     assert proc.returncode == 0, proc.stderr
-    assert "pip install 'opencompass-llmcompression[corpus]'" in proc.stdout
+    assert "pip install -e '.[corpus]' in the package's checkout" in proc.stdout
 
 
 def test_the_hash_set_answers_as_a_python_set_would():

@@ -52,13 +52,13 @@ def test_dataset_rows_carry_their_document_index(tmp_path):
 def test_missing_folder_says_where_it_looked_and_how_to_get_data(tmp_path):
     with pytest.raises(CorpusError) as e:
         load_corpus(str(tmp_path / 'nowhere'), 'cc')
-    assert 'nowhere/cc.jsonl' in str(e.value) and 'huggingface-cli download' in str(e.value)
+    assert 'nowhere/cc.jsonl' in str(e.value) and 'hf download' in str(e.value)
 
 
 @pytest.mark.slow  # over 10 s on 2 cores
 def test_hub_id_offline_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(CorpusError, match='could not be loaded.*huggingface-cli download'):
+    with pytest.raises(CorpusError, match='could not be loaded.*hf download'):
         load_corpus('someone/some-corpus', 'cc')
 
 

@@ -239,7 +239,7 @@ def s3_client():
         from botocore.config import Config
     except ImportError:
         raise CollectError(
-            "--source bulk needs boto3: pip install 'opencompass-llmcompression[collect]'"
+            "--source bulk needs boto3: pip install -e '.[collect]' in the package's checkout"
         ) from None
     session = boto3.session.Session()  # the environment of now, not of a session made earlier
     return session.client('s3', region_name='us-east-1', config=Config(retries={'mode': 'standard'}))

@@ -28,7 +28,7 @@ COMPRESSED = ('.gz', '.bz2', '.xz', '.zst')
 OPENCOMPASS_NAMES = {'cc': 'commoncraw'}
 HUB_ID = re.compile(r'^[\w.-]+/[\w.-]+$')
 HOW_TO_GET = (
-    'Download the paper\'s corpora with `huggingface-cli download '
+    'Download the paper\'s corpora with `hf download '
     'hkust-nlp/llm-compression --repo-type dataset --local-dir data/llm-compression`, '
     'or build your own with the same fields.'
 )

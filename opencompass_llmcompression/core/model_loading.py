@@ -51,7 +51,7 @@ def load_model(
         if importlib.util.find_spec('flash_attn') is None or device == 'cpu':
             logger.warning(
                 '--flash: flash-attention 2 needs the flash-attn package and a GPU '
-                '(pip install "opencompass-llmcompression[flash]"); using PyTorch '
+                '(pip install -e ".[flash]" in the package\'s checkout); using PyTorch '
                 'SDPA.'
             )
         else:

@@ -180,7 +180,7 @@ class NearDuplicates:
         except ImportError:
             raise BuildError(
                 'near-duplicate removal needs the Python package "datasketch", which is not installed: '
-                "pip install 'opencompass-llmcompression[corpus]'"
+                "pip install -e '.[corpus]' in the package's checkout"
             ) from None
         try:  # datasketch 2 names its schemes; 'legacy' is the only one earlier versions had
             template = MinHash(num_perm=num_perm, seed=seed, **({'scheme': scheme} if scheme else {}))

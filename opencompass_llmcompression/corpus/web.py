@@ -49,7 +49,7 @@ def _needs(module: str, what: str):
     except ImportError:
         raise BuildError(
             f'{what} needs the Python package "{module}", which is not installed: '
-            "pip install 'opencompass-llmcompression[corpus]'"
+            "pip install -e '.[corpus]' in the package's checkout"
         ) from None
 
 

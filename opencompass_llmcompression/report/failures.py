@@ -21,8 +21,8 @@ KNOWN_FIXES = {
         'on GPUs)'
     ),
     'flash_attn': (
-        'flash-attention 2 needs the flash-attn package and a CUDA GPU: pip install '
-        '"opencompass-llmcompression[flash]" there, or leave attn_implementation out'
+        'flash-attention 2 needs the flash-attn package and a CUDA GPU: pip install -e '
+        '".[flash]" in the package\'s checkout there, or leave attn_implementation out'
     ),
     'batch_encode_plus': (
         'transformers 5 removed batch_encode_plus, which OpenCompass 0.5\'s HuggingFace '

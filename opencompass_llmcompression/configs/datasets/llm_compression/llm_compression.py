@@ -4,7 +4,7 @@
 # set them on the inferencer, e.g. dict(type=SlidingWindowPPLInferencer, block_size=1024);
 # every prediction and result records the settings it was measured with.
 # Data: {cc,python,arxiv_math}.jsonl under data/llm-compression (relative paths are resolved
-# under $COMPASS_DATA_CACHE), e.g. from `huggingface-cli download hkust-nlp/llm-compression
+# under $COMPASS_DATA_CACHE), e.g. from `hf download hkust-nlp/llm-compression
 # --repo-type dataset --local-dir data/llm-compression`.
 from opencompass.openicl.icl_prompt_template import PromptTemplate
 from opencompass.openicl.icl_retriever import ZeroRetriever
