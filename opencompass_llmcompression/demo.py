@@ -299,6 +299,18 @@ def main(argv=None) -> int:
     return OK
 
 
+def content_sha256(path: str) -> str:
+    """SHA-256 of a corpus file's documents' text in order, each as UTF-8 then a NUL byte: the
+    text the BPC is measured on, whatever else the file records (its input's path on this
+    machine, a WARC record's random id), so the same on every machine that builds it alike."""
+    digest = hashlib.sha256()
+    with open(path, encoding='utf-8') as f:
+        for line in f:
+            if line.strip():
+                digest.update(json.loads(line)['content'].encode('utf-8') + b'\0')
+    return digest.hexdigest()
+
+
 def demo_record(run_dir, data_root, cache, results, zip_line, seconds, new_cache) -> dict:
     """What ``demo_record.write_record`` keeps: see that module. ``seconds``: the demo's own
     time; ``scripts/demo.sh`` adds its set-up's through ``LLMCOMPRESSION_DEMO_SETUP_S`` (and
@@ -312,6 +324,7 @@ def demo_record(run_dir, data_root, cache, results, zip_line, seconds, new_cache
         with open(os.path.join(folder, f'{name}.manifest.json')) as f:
             manifest = json.load(f)
         corpora[name] = {k: manifest[k] for k in ('sha256', 'documents', 'chars')}
+        corpora[name]['content_sha256'] = content_sha256(os.path.join(folder, f'{name}.jsonl'))
     (report,) = [
         p
         for p in glob.glob(os.path.join(run_dir, 'summary', 'compression_*.md'))
