@@ -137,7 +137,9 @@ class LineDeduplicator(Step):
 
     def parameters(self) -> dict:
         return {
-            'normalised': "stripped, lower-cased, digits 0, cc_net's punctuation list and control characters out",
+            'normalised': (
+                "stripped, lower-cased, digits 0, cc_net's punctuation list and control characters out"
+            ),
             'hash': 'SHA-1, 8 bytes',
             'lines_seen': self.lines,
             'lines_kept': self.lines_kept,
