@@ -305,8 +305,9 @@ def test_the_first_difference_is_shown_with_24_characters_each_side():
 
 class TidyingTokenizer(CharTokenizer):
     """Decodes as a slow tokenizer of transformers may: '<s>' in the text is its special token
-    (id 1, also put before each text), which ``skip_special_tokens`` drops, and
-    ``clean_up_tokenization_spaces`` (None: the tokenizer's own default, on) turns ' ,' into ','."""
+    (id 1, also put before each text, as id 2 '</s>' is after it), which
+    ``skip_special_tokens`` drops, and ``clean_up_tokenization_spaces`` (None: the tokenizer's
+    own default, on) turns ' ,' into ','."""
 
     clean_up_tokenization_spaces = True
 
@@ -314,10 +315,11 @@ class TidyingTokenizer(CharTokenizer):
         ids = []
         for piece in re.split('(<s>)', text):
             ids += [1] if piece == '<s>' else super().encode(piece, add_special_tokens=False)
-        return [1] + ids if add_special_tokens else ids
+        return [1] + ids + [2] if add_special_tokens else ids
 
     def decode(self, ids, skip_special_tokens=False, clean_up_tokenization_spaces=None):
-        text = super().decode([i for i in ids if not (skip_special_tokens and i == 1)])
+        kept = [i for i in ids if not (skip_special_tokens and i in (1, 2))]
+        text = ''.join('</s>' if i == 2 else super(TidyingTokenizer, self).decode([i]) for i in kept)
         if (
             self.clean_up_tokenization_spaces
             if clean_up_tokenization_spaces is None
@@ -333,6 +335,9 @@ def test_the_ids_are_decoded_as_they_are_special_tokens_and_spaces_kept():
     token_ids, offsets = stream_of(docs, tokenizer)
     assert token_ids[offsets[1] : offsets[2]].tolist().count(1) == 2  # the BOS and the '<s>'
     assert check_round_trip(docs, token_ids, offsets, tokenizer) == TextCheck(3)
+    # the ids put before and after each document are left out, and only they
+    check = check_round_trip(['a , b</s>'], *stream_of(['a , b</s>'], tokenizer), tokenizer)
+    assert check == TextCheck(1)
 
 
 def fast_with_a_special_token():
