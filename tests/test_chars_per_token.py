@@ -75,3 +75,15 @@ def test_smollm2_drops_the_file_under_one_and_a_half_characters_a_token(tmp_path
 def test_without_a_tokenizer_the_step_does_not_run(tmp_path, repository):
     kept, manifest = build(tmp_path, repository)
     assert kept == sorted(FILES) and manifest['skipped'] == {}
+
+
+def test_a_tokenizer_given_for_plain_files_alone_is_refused(tmp_path, repository, capsys):
+    """Plain files are cleaned by the plain rules, which use no tokenizer: a --tokenizer that
+    could change nothing is refused by name instead of doing nothing silently."""
+    folder = tmp_path / 'plain'
+    shutil.copytree(repository, folder, ignore=shutil.ignore_patterns('.git'))
+    out = str(tmp_path / 'out')
+    argv = ['--name', 'python', '--kind', 'code', '--source', str(folder), '--out', out]
+    assert cli.main(argv + ['--tokenizer', smollm2_tokenizer_dir()]) == 1
+    assert '--tokenizer drives the characters-per-token step' in capsys.readouterr().err
+    assert not os.path.exists(os.path.join(out, 'python.jsonl'))

@@ -30,6 +30,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence
 
+from ..core.logs import LOGGER
 from .dates import DATE_FROM, GIT_DATE_FROM, SPLITS, DateWindow, period_key, split_by_period
 from .dedup import Duplicates
 from .documents import BuildError, Document, Report
@@ -163,6 +164,21 @@ def _inputs(sources: List[str], kind: str, s: Settings) -> List[Input]:
 def _check_routes(kind: str, s: Settings, web: List[str], by_kind: Dict[str, List[str]]) -> None:
     if web and kind != 'text':
         raise BuildError(f'{web[0]} is a WARC/WET file of web pages: build it with --kind text')
+    local = by_kind['plain'] + by_kind['records']
+    if s.tokenizer is not None and local and not by_kind['git']:
+        raise BuildError(
+            f'--tokenizer drives the characters-per-token step of the code cleaning of git sources, '
+            f'and none is given: the {len(local)} files given ({local[0]}, ...) are cleaned by the '
+            f'rules of plain files, which use no tokenizer. Give the repositories (folders holding '
+            f'.git) as --source, or leave --tokenizer out'
+        )
+    if s.tokenizer is not None and local:
+        LOGGER.warning(
+            '--tokenizer applies to the git sources only: the %d plain files given (%s, ...) are '
+            'cleaned without the characters-per-token step',
+            len(local),
+            local[0],
+        )
     if s.date_from == 'mtime' and (web or by_kind['git'] or by_kind['arxiv']):
         raise BuildError(
             '--date-from mtime dates plain files only; web records, git and arXiv sources carry dates '
