@@ -29,7 +29,7 @@ def minutes(seconds: float) -> str:
 
 def render(record: dict) -> str:
     """The README's block (without its markers) for ``record``: when and how long, then the
-    demo's tables and last line as it printed them."""
+    demo's leaderboard and last line as it printed them."""
     t = record['timing']
     setup = 'a new .venv' if t['new_venv'] else 'the .venv already there'
     cache = 'converted and built' if t['new_cache'] else 'from the cache'
@@ -44,12 +44,9 @@ def render(record: dict) -> str:
         '```text',
         *record['leaderboard'],
         '',
-        'Bits per character (lower is better)',
-        f'{"corpus":<12} {"bpc":>8} {"bpb":>8} {"tokens":>9} {"chars":>9}',
+        record['zip'],
+        '```',
     ]
-    for name, r in record['results'].items():
-        lines.append(f'{name:<12} {r["bpc"]:8.4f} {r["bpb"]:8.4f} {r["tokens"]:9d} {r["chars"]:9d}')
-    lines += ['', record['zip'], '```']
     return '\n'.join(lines)
 
 
