@@ -190,14 +190,15 @@ def test_llm_compression_hf_is_the_model_hf_path_builds_named_by_the_environment
                 Config.fromfile(config)
 
 
-def documented_block(doc, word):
-    """The fenced ```bash block of ``doc`` that holds ``word``, as its lines."""
+def documented_blocks(doc, word):
+    """Every fenced ```bash block of ``doc`` that holds ``word``, each as its lines (stripped,
+    so that a block indented in a list reads as one at the margin)."""
     from opencompass_runs import ROOT
 
     with open(os.path.join(ROOT, doc)) as f:
         blocks = f.read().split('```bash\n')[1:]
-    (block,) = [b.split('```')[0] for b in blocks if word in b]
-    return '\n'.join(line.strip() for line in block.strip().splitlines())
+    found = [b.split('```')[0] for b in blocks if word in b]
+    return ['\n'.join(line.strip() for line in b.strip().splitlines()) for b in found]
 
 
 # Stand-ins for the anchors: tiny models under the abbrs of four of the paper's Table 4 models.
@@ -206,7 +207,7 @@ STAND_INS = {'llama-2-7b-hf': 1, 'mistral-7b-v0.1': 2, 'falcon-7b-hf': 3, 'yi-6b
 
 @pytest.mark.cli
 def test_the_documented_anchors_command_measures_my_model_beside_them(tmp_path, tiny_model_dir):
-    """The command of docs/paper_lines.md (the README's is the same), run by bash as printed,
+    """The command of docs/paper_lines.md (wherever else it is shown, the same), run by bash as printed,
     with the tiny model as MY/MODEL and tiny models under anchors' names as the anchors."""
     import csv
     import glob
@@ -216,9 +217,11 @@ def test_the_documented_anchors_command_measures_my_model_beside_them(tmp_path, 
     from opencompass_runs import BIN, opencompass_env
     from test_anchored_lines import built_corpus
 
-    command = documented_block('docs/paper_lines.md', 'llm_compression_hf')
-    readme = documented_block('README.md', 'llm_compression_hf')
-    assert command in readme
+    shown = documented_blocks('docs/paper_lines.md', 'llm_compression_hf')
+    assert shown, 'docs/paper_lines.md shows no command with llm_compression_hf'
+    command, others = shown[0], shown[1:] + documented_blocks('README.md', 'llm_compression_hf')
+    for other in others:
+        assert other in command or command in other, other  # one command wherever it is shown
     data_root = tmp_path / 'data-root'
     built_corpus(str(tmp_path / 'records'), 'fresh', out=str(data_root / 'data' / 'fresh'))
     cwd = tmp_path / 'run'
