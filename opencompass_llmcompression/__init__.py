@@ -16,6 +16,8 @@ import importlib
 import os
 import sys
 
+from .core.lazy_names import lazy_names
+
 CONFIG_DIR = os.path.join(os.path.dirname(__file__), 'configs')
 
 _PUBLIC = {
@@ -33,6 +35,7 @@ _PUBLIC = {
 }
 
 __all__ = sorted(_PUBLIC) + ['CONFIG_DIR', '__version__']
+_public = lazy_names(__name__, _PUBLIC)
 
 
 def __getattr__(name: str):
@@ -40,11 +43,7 @@ def __getattr__(name: str):
         from .core.provenance import plugin_version
 
         return plugin_version()
-    if name not in _PUBLIC:
-        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
-    value = getattr(importlib.import_module(f'.{_PUBLIC[name]}', __name__), name)
-    globals()[name] = value
-    return value
+    return _public(name)
 
 
 if sys.modules.get('opencompass') is not None:

@@ -11,7 +11,7 @@ core (the corpus builder reads and writes files with ``checksums``, ``atomic_fil
 ``corpus_files``) does not import torch and transformers.
 """
 
-import importlib
+from .lazy_names import lazy_names
 
 _PUBLIC = {
     'CorpusError': 'corpus_files',
@@ -31,9 +31,4 @@ _PUBLIC = {
 __all__ = list(_PUBLIC)
 
 
-def __getattr__(name: str):
-    if name not in _PUBLIC:
-        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
-    value = getattr(importlib.import_module(f'.{_PUBLIC[name]}', __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _PUBLIC)

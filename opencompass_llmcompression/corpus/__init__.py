@@ -10,7 +10,7 @@ The names below are loaded when first asked for, so that importing one step of t
 does not import the others' libraries (``build`` is the module ``corpus/build.py``).
 """
 
-import importlib
+from ..core.lazy_names import lazy_names
 
 _PUBLIC = {
     'main': 'cli',
@@ -23,9 +23,4 @@ _PUBLIC = {
 __all__ = list(_PUBLIC)
 
 
-def __getattr__(name: str):
-    if name not in _PUBLIC:
-        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
-    value = getattr(importlib.import_module(f'.{_PUBLIC[name]}', __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _PUBLIC)
