@@ -14,9 +14,9 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 
 import pytest
+from test_corpus_code import git
 
 from opencompass_llmcompression.corpus.cli import main
 
@@ -58,21 +58,6 @@ BUILDS = {
 }  # fmt: skip
 
 
-def git(cwd, *args):
-    env = {k: v for k, v in os.environ.items() if not k.startswith('GIT_')}
-    env.update(
-        GIT_AUTHOR_NAME='a',
-        GIT_AUTHOR_EMAIL='a@example.org',
-        GIT_COMMITTER_NAME='a',
-        GIT_COMMITTER_EMAIL='a@example.org',
-        GIT_AUTHOR_DATE=DATE,
-        GIT_COMMITTER_DATE=DATE,
-        GIT_CONFIG_NOSYSTEM='1',
-        HOME=str(cwd),
-    )
-    subprocess.run(['git', *args], cwd=cwd, env=env, check=True, capture_output=True)
-
-
 @pytest.fixture(scope='module')
 def root(tmp_path_factory):
     """The inputs in a fresh folder: the data files copied, the git repository made (a public
@@ -83,9 +68,9 @@ def root(tmp_path_factory):
     repo = root / 'repos' / 'warcio'
     shutil.copytree(os.path.join(DATA, 'code'), repo / 'warcio')
     shutil.copy(os.path.join(DATA, 'code', 'checker.py'), repo / 'check_copy.py')
-    git(repo, 'init', '-q', '-b', 'main')
-    git(repo, 'add', '-A')
-    git(repo, 'commit', '-q', '-m', 'files')
+    git(repo, 'init', '-q', '-b', 'main', date=DATE)
+    git(repo, 'add', '-A', date=DATE)
+    git(repo, 'commit', '-q', '-m', 'files', date=DATE)
     return root
 
 
